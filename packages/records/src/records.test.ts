@@ -1,0 +1,50 @@
+import test from 'ava';
+import { PassThrough } from 'node:stream';
+import { hex, parseAddress, parseSize, readRecords, RecordWriter } from './index.js';
+
+async function collect(text: string) {
+  const input = new PassThrough();
+  input.end(text);
+  const out = [];
+  for await (const r of readRecords(input)) out.push(r);
+  return out;
+}
+
+test('hex writes 64-bit values lowercase, two’s complement for negatives', (t) => {
+  t.is(hex(0xffffffff82812a69n), '0xffffffff82812a69');
+  t.is(hex(-1n), '0xffffffffffffffff');
+  t.is(hex(4096), '0x1000');
+  t.throws(() => hex(-1));
+});
+
+test('parseAddress takes 0x-hex, bare hex as crash does, and rejects junk', (t) => {
+  t.is(parseAddress('0xFFFFE2843FA00000'), 0xffffe2843fa00000n);
+  t.is(parseAddress('ffffe2843fa00080'), 0xffffe2843fa00080n);
+  t.is(parseAddress('0d4096'), 4096n);
+  t.is(parseAddress('xyz'), null);
+  t.is(parseAddress('0x1' + '0'.repeat(16)), null); // 2^64 does not fit
+  t.is(parseSize('0x140'), 320);
+  t.is(parseSize('12k'), null);
+});
+
+test('readRecords passes records and turns a garbage line into a bad-record error, then goes on', async (t) => {
+  const out = await collect('{"kind":"a","x":1}\nnot json\n[1,2]\n{"kind":"b"}\n');
+  t.deepEqual(out.map((r) => r.kind), ['a', 'error', 'error', 'b']);
+  t.is(out[1]!.code, 'bad-record');
+  t.is(out[1]!.line, 2);
+  t.is(out[2]!.line, 3);
+});
+
+test('RecordWriter writes one JSON object per line and stops quietly when the reader leaves', async (t) => {
+  const sink = new PassThrough();
+  const chunks: string[] = [];
+  sink.on('data', (c) => chunks.push(String(c)));
+  const w = new RecordWriter(sink);
+  await w.write({ kind: 'mem', addr: '0x0' });
+  await w.write({ kind: 'mem', addr: '0x8' });
+  t.is(chunks.join(''), '{"kind":"mem","addr":"0x0"}\n{"kind":"mem","addr":"0x8"}\n');
+  sink.destroy(Object.assign(new Error('gone'), { code: 'EPIPE' }));
+  await new Promise((r) => setImmediate(r));
+  t.true(w.closed);
+  await w.write({ kind: 'mem' }); // no throw
+});
