@@ -1,0 +1,8 @@
+import Render from './render.js';
+import VmcoreExtract from './vmcore-extract.js';
+
+/** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
+export const COMMANDS = {
+  'vmcore-extract': VmcoreExtract,
+  render: Render,
+};

@@ -1,0 +1,27 @@
+import { Flags } from '@oclif/core';
+import { readRecords } from '@vmpipe/records';
+import { Renderer } from '@vmpipe/render';
+import { VmpipeCommand } from '../base.js';
+
+export default class Render extends VmpipeCommand {
+  static override summary = 'Turn any vmpipe record stream into the text a person reads.';
+  static override description = `Reads NDJSON records on stdin and prints crash-like text: source as sys, cpu as bt's
+register block, mem as rd, error records highlighted on a terminal; kinds it does not know as
+one-line JSON. A line that is not a record is shown as an error and reading goes on.`;
+  static override examples = ['vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> render'];
+
+  static override flags = {
+    color: Flags.string({ description: 'highlight errors', options: ['auto', 'always', 'never'], default: 'auto' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Render);
+    const color = flags.color === 'always' || (flags.color === 'auto' && process.stdout.isTTY === true);
+    const renderer = new Renderer({ color });
+    const print = (lines: string[]) => {
+      if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+    };
+    for await (const record of readRecords(process.stdin)) print(renderer.render(record));
+    print(renderer.flush());
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Turns what the dump layer knows into stream records. The only place where
+ * dump objects meet the record contract (docs/records.md).
+ */
+import type { Dump, PhysChunk } from '@vmpipe/dump';
+import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type VmcoreinfoRecord } from '@vmpipe/records';
+
+export function sourceRecord(dump: Dump): SourceRecord {
+  const counts = dump.pageCounts();
+  const pageSize = BigInt(dump.pageSize);
+  const record: SourceRecord = {
+    kind: 'source',
+    dump: dump.path,
+    format: dump.format,
+    producer: dump.producer,
+    arch: dump.arch,
+    endian: dump.endian,
+    pageSize: dump.pageSize,
+    release: dump.vmcoreinfo?.osrelease ?? (dump.utsname?.release || null),
+    cpus: dump.cpus.length,
+    memoryRanges: dump.memoryRanges().map((r) => ({ start: hex(r.start), end: hex(r.end), pages: Number((r.end - r.start + pageSize - 1n) / pageSize) })),
+    pagesPresent: counts.present,
+    pagesExcluded: counts.excluded,
+    symbols: 'none',
+    types: 'none',
+  };
+  if (dump.utsname) record.utsname = dump.utsname;
+  if (dump.crashTime) record.crashTime = dump.crashTime.toISOString();
+  if (dump.headerVersion !== undefined) record.headerVersion = dump.headerVersion;
+  if (dump.dumpLevel !== undefined) record.dumpLevel = dump.dumpLevel;
+  if (dump.compression.length) record.compression = [...dump.compression];
+  return record;
+}
+
+export function vmcoreinfoRecord(dump: Dump): VmcoreinfoRecord | undefined {
+  const info = dump.vmcoreinfo;
+  return info && { kind: 'vmcoreinfo', dump: dump.path, entries: info.entries, raw: info.raw };
+}
+
+/** Problems met while opening: each one an error record, so the stream says what it could not read. */
+export function openingErrors(dump: Dump): ErrorRecord[] {
+  const out = dump.warnings.map((w) => errorRecord(w.startsWith('truncated') ? 'dump-truncated' : 'note-corrupt', w, { dump: dump.path }));
+  for (const p of dump.vmcoreinfo?.problems ?? []) {
+    out.push(errorRecord('vmcoreinfo-line', `VMCOREINFO line ${p.line} is not KEY=VALUE: ${JSON.stringify(p.text)}`, { dump: dump.path, line: p.line }));
+  }
+  return out;
+}
+
+export function cpuRecords(dump: Dump): CpuRecord[] {
+  return dump.cpus.map((c) => {
+    const record: CpuRecord = {
+      kind: 'cpu',
+      dump: dump.path,
+      cpu: c.cpu,
+      pid: c.prPidMeaning === 'pid' ? c.prPid : null,
+      prPid: c.prPid,
+      prPidMeaning: c.prPidMeaning,
+      regs: hexAll(c.regs),
+    };
+    if (c.qemu) record.qemu = hexAll(c.qemu);
+    return record;
+  });
+}
+
+function hexAll(values: Record<string, bigint>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, hex(v)]));
+}
+
+/**
+ * Physical chunks as `mem` records of one `rd` line (16 bytes) each, and
+ * `error` records for spans that could not be read.
+ */
+export function* memRecords(dump: Dump, chunks: PhysChunk[], width: 1 | 2 | 4 | 8): Generator<MemRecord | ErrorRecord> {
+  const perRecord = 16;
+  for (const chunk of chunks) {
+    if ('problem' in chunk) {
+      yield errorRecord(chunk.problem.code, chunk.problem.message, { dump: dump.path, addr: hex(chunk.paddr), length: chunk.length, space: 'physical' });
+      continue;
+    }
+    const view = new DataView(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
+    for (let off = 0; off < chunk.bytes.length; off += perRecord) {
+      const words: string[] = [];
+      for (let w = off; w + width <= Math.min(off + perRecord, chunk.bytes.length); w += width) {
+        words.push(hex(readWord(view, w, width, dump.endian === 'little')));
+      }
+      yield { kind: 'mem', dump: dump.path, space: 'physical', addr: hex(chunk.paddr + BigInt(off)), width, words };
+    }
+  }
+}
+
+function readWord(view: DataView, at: number, width: number, little: boolean): bigint {
+  switch (width) {
+    case 1:
+      return BigInt(view.getUint8(at));
+    case 2:
+      return BigInt(view.getUint16(at, little));
+    case 4:
+      return BigInt(view.getUint32(at, little));
+    default:
+      return view.getBigUint64(at, little);
+  }
+}

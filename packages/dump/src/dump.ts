@@ -1,0 +1,95 @@
+import type { Codec } from '@vmpipe/codecs';
+import type { PageProblem } from './errors.js';
+import type { CpuState, ElfNote } from './notes.js';
+import type { Vmcoreinfo } from './vmcoreinfo.js';
+
+export type Arch = 'x86_64' | 'arm64';
+export type DumpFormat = 'elf' | 'kdump-compressed' | 'flattened';
+export type Producer = 'kdump' | 'makedumpfile' | 'qemu' | 'unknown';
+
+export interface Utsname {
+  sysname: string;
+  nodename: string;
+  release: string;
+  version: string;
+  machine: string;
+  domainname: string;
+}
+
+/** A run of physical memory the machine had: [start, end). */
+export interface PhysRange {
+  start: bigint;
+  end: bigint;
+}
+
+/** One piece of a physical read: bytes, or why there are none for this span. */
+export type PhysChunk =
+  | { paddr: bigint; bytes: Uint8Array }
+  | { paddr: bigint; length: number; problem: PageProblem };
+
+export interface ReadOptions {
+  /** Give zeros for excluded pages instead of a problem, like crash's --zero_excluded. */
+  zeroExcluded?: boolean;
+}
+
+/** What every dump format offers once opened. Physical addresses only: translation lives in addrxlat. */
+export interface Dump {
+  readonly path: string;
+  readonly format: DumpFormat;
+  readonly producer: Producer;
+  readonly arch: Arch;
+  readonly endian: 'little' | 'big';
+  readonly pageSize: number;
+  readonly notes: ElfNote[];
+  readonly cpus: CpuState[];
+  readonly vmcoreinfo: Vmcoreinfo | undefined;
+  readonly utsname: Utsname | undefined;
+  readonly crashTime: Date | undefined;
+  readonly headerVersion: number | undefined;
+  readonly dumpLevel: number | undefined;
+  readonly compression: Codec[];
+  /** Problems met while opening that do not stop reading (a damaged note, ...). */
+  readonly warnings: string[];
+  memoryRanges(): PhysRange[];
+  pageCounts(): { present: number; excluded: number };
+  readPhysical(paddr: bigint, length: number, options?: ReadOptions): PhysChunk[];
+  close(): void;
+}
+
+/** Splits [paddr, paddr+length) at page boundaries and asks `page` for each piece; merges neighbours. */
+export function readByPages(
+  pageSize: number,
+  paddr: bigint,
+  length: number,
+  page: (pfn: number) => Uint8Array | PageProblem,
+): PhysChunk[] {
+  const out: PhysChunk[] = [];
+  let addr = paddr;
+  let left = length;
+  const size = BigInt(pageSize);
+  while (left > 0) {
+    const pfn = Number(addr / size);
+    const inPage = Number(addr % size);
+    const take = Math.min(left, pageSize - inPage);
+    const got = page(pfn);
+    const last = out[out.length - 1];
+    if (got instanceof Uint8Array) {
+      const bytes = got.subarray(inPage, inPage + take);
+      if (last && 'bytes' in last) out[out.length - 1] = { paddr: last.paddr, bytes: Buffer.concat([last.bytes, bytes]) };
+      else out.push({ paddr: addr, bytes });
+    } else if (last && 'problem' in last && last.problem.code === got.code) {
+      last.length += take;
+    } else {
+      out.push({ paddr: addr, length: take, problem: got });
+    }
+    addr += BigInt(take);
+    left -= take;
+  }
+  return out;
+}
+
+export function archFromMachine(machine: string | undefined): Arch | undefined {
+  if (machine === 'x86_64') return 'x86_64';
+  if (machine === 'aarch64' || machine === 'arm64') return 'arm64';
+  return undefined;
+}

@@ -1,0 +1,338 @@
+/**
+ * kdump-compressed dumps ("KDUMP   "), as written by makedumpfile and by
+ * QEMU's `dump-guest-memory -z/-l/-s`. Spec: makedumpfile's diskdump_mod.h
+ * (struct disk_dump_header, struct kdump_sub_header, struct page_desc,
+ * DUMP_DH_* flags) and the layout makedumpfile.c writes:
+ *
+ *   block 0                      disk_dump_header
+ *   block 1                      kdump_sub_header (sub_hdr_size blocks; notes and VMCOREINFO live here too)
+ *   block 1 + sub_hdr_size       1st bitmap (pfns that exist), then 2nd bitmap (pfns dumped): bitmap_blocks in all
+ *   next block                   one page_desc per dumped pfn, in pfn order
+ *   then                         page data, each page compressed on its own
+ *
+ * Header versions 1..6 add sub header fields; version 6 adds 64-bit pfn counts.
+ */
+import { Parser } from 'binary-parser';
+import { decompress, type Codec } from '@vmpipe/codecs';
+import { DumpError, type PageProblem } from './errors.js';
+import { archFromMachine, readByPages, type Arch, type Dump, type PhysChunk, type PhysRange, type Producer, type ReadOptions, type Utsname } from './dump.js';
+import { cpuStates, parseNotes, PRSTATUS_SIZE, NT_PRSTATUS, vmcoreinfoText, type CpuState, type ElfNote } from './notes.js';
+import { PageCache } from './pagecache.js';
+import { readExact, type ByteSource } from './source.js';
+import { Vmcoreinfo } from './vmcoreinfo.js';
+
+export const KDUMP_SIGNATURE = 'KDUMP   ';
+
+const DUMP_DH_COMPRESSED_ZLIB = 0x1;
+const DUMP_DH_COMPRESSED_LZO = 0x2;
+const DUMP_DH_COMPRESSED_SNAPPY = 0x4;
+const DUMP_DH_COMPRESSED_INCOMPLETE = 0x8;
+const DUMP_DH_COMPRESSED_ZSTD = 0x20;
+const CODEC_FLAGS: [number, Codec][] = [
+  [DUMP_DH_COMPRESSED_ZLIB, 'zlib'],
+  [DUMP_DH_COMPRESSED_LZO, 'lzo'],
+  [DUMP_DH_COMPRESSED_SNAPPY, 'snappy'],
+  [DUMP_DH_COMPRESSED_ZSTD, 'zstd'],
+];
+
+const UTS_LEN = 65;
+const utsField = (p: Parser, name: string) => p.string(name, { length: UTS_LEN, stripNull: true, encoding: 'latin1' });
+
+// struct disk_dump_header on a 64-bit machine: timestamp (struct timeval) is 8-aligned at 408.
+const diskDumpHeader = (() => {
+  let p = new Parser().endianness('little').string('signature', { length: 8 }).int32('headerVersion');
+  for (const f of ['sysname', 'nodename', 'release', 'version', 'machine', 'domainname']) p = utsField(p, f);
+  return p
+    .seek(6) // pad to 408
+    .int64('tvSec')
+    .int64('tvUsec')
+    .uint32('status')
+    .int32('blockSize')
+    .int32('subHdrSize')
+    .uint32('bitmapBlocks')
+    .uint32('maxMapnr')
+    .uint32('totalRamBlocks')
+    .uint32('deviceBlocks')
+    .uint32('writtenBlocks')
+    .uint32('currentCpu')
+    .int32('nrCpus');
+})();
+const DISK_DUMP_HEADER_SIZE = 464;
+
+const kdumpSubHeader = new Parser()
+  .endianness('little')
+  .uint64('physBase')
+  .int32('dumpLevel')
+  .int32('split')
+  .uint64('startPfn')
+  .uint64('endPfn')
+  .int64('offsetVmcoreinfo')
+  .uint64('sizeVmcoreinfo')
+  .int64('offsetNote')
+  .uint64('sizeNote')
+  .int64('offsetEraseinfo')
+  .uint64('sizeEraseinfo')
+  .uint64('startPfn64')
+  .uint64('endPfn64')
+  .uint64('maxMapnr64');
+const KDUMP_SUB_HEADER_SIZE = 104;
+
+const PAGE_DESC_SIZE = 24; // off_t offset; u32 size; u32 flags; u64 page_flags
+
+/** Bytes of bitmap per rank chunk: each chunk's count of dumped pfns before it is precomputed. */
+const RANK_CHUNK = 4096;
+
+export class KdumpDump implements Dump {
+  readonly format;
+  readonly producer: Producer;
+  readonly arch: Arch;
+  readonly endian = 'little' as const;
+  readonly pageSize: number;
+  readonly notes: ElfNote[] = [];
+  readonly cpus: CpuState[];
+  readonly vmcoreinfo: Vmcoreinfo | undefined;
+  readonly utsname: Utsname;
+  readonly crashTime: Date | undefined;
+  readonly headerVersion: number;
+  readonly dumpLevel: number | undefined;
+  readonly compression: Codec[];
+  readonly warnings: string[] = [];
+  readonly incomplete: boolean;
+  readonly currentCpu: number;
+  readonly physBase: bigint | undefined;
+
+  private readonly maxMapnr: number;
+  private readonly bitmap1Offset: number;
+  private readonly bitmap2Offset: number;
+  private readonly bitmapBytes: number;
+  private readonly descOffset: number;
+  /** dumpedBefore[i]: pfns set in the 2nd bitmap before chunk i; the last entry is the total. */
+  private readonly dumpedBefore: Uint32Array;
+  private readonly chunks = new PageCache<Uint8Array>(64);
+  private readonly pages = new PageCache<Uint8Array | PageProblem>(256);
+
+  constructor(readonly path: string, private readonly source: ByteSource, format: 'kdump-compressed' | 'flattened' = 'kdump-compressed') {
+    this.format = format;
+    const h = diskDumpHeader.parse(Buffer.from(readExact(source, 0, DISK_DUMP_HEADER_SIZE, 'the kdump header')));
+    if (h.headerVersion < 0 || h.headerVersion > 64) throw new DumpError('damaged', `damaged kdump header: header_version ${h.headerVersion}`);
+    if (h.blockSize < 512 || h.blockSize > 1 << 20 || (h.blockSize & (h.blockSize - 1)) !== 0) {
+      throw new DumpError('damaged', `damaged kdump header: block_size ${h.blockSize} is not a power of two page size`);
+    }
+    this.headerVersion = h.headerVersion;
+    this.pageSize = h.blockSize;
+    this.utsname = { sysname: h.sysname, nodename: h.nodename, release: h.release, version: h.version, machine: h.machine, domainname: h.domainname };
+    this.crashTime = h.tvSec > 0n ? new Date(Number(h.tvSec) * 1000 + Math.floor(Number(h.tvUsec) / 1000)) : undefined;
+    this.compression = CODEC_FLAGS.filter(([bit]) => h.status & bit).map(([, c]) => c);
+    this.incomplete = (h.status & DUMP_DH_COMPRESSED_INCOMPLETE) !== 0;
+    this.currentCpu = h.currentCpu;
+    const block = h.blockSize;
+
+    let maxMapnr = BigInt(h.maxMapnr);
+    let sub: ReturnType<typeof kdumpSubHeader.parse> | undefined;
+    if (h.headerVersion >= 1 && h.subHdrSize > 0) {
+      const need = Math.min(KDUMP_SUB_HEADER_SIZE, h.subHdrSize * block);
+      const raw = Buffer.alloc(KDUMP_SUB_HEADER_SIZE);
+      raw.set(readExact(source, block, need, 'the kdump sub header'));
+      sub = kdumpSubHeader.parse(raw);
+      if (h.headerVersion >= 6 && sub.maxMapnr64 > 0n) maxMapnr = sub.maxMapnr64;
+    }
+    this.physBase = sub?.physBase;
+    this.dumpLevel = sub && h.headerVersion >= 1 ? sub.dumpLevel : undefined;
+    if (maxMapnr > BigInt(Number.MAX_SAFE_INTEGER)) throw new DumpError('damaged', `damaged kdump header: max_mapnr ${maxMapnr}`);
+    this.maxMapnr = Number(maxMapnr);
+
+    this.bitmap1Offset = block * (1 + h.subHdrSize);
+    this.bitmapBytes = (h.bitmapBlocks * block) / 2;
+    this.bitmap2Offset = this.bitmap1Offset + this.bitmapBytes;
+    this.descOffset = this.bitmap1Offset + h.bitmapBlocks * block;
+    if (this.bitmapBytes * 8 < this.maxMapnr) {
+      throw new DumpError('damaged', `damaged kdump header: ${h.bitmapBlocks} bitmap blocks cannot hold ${this.maxMapnr} pfns`);
+    }
+    if (this.descOffset > source.size) {
+      throw new DumpError('damaged', `truncated dump: the bitmaps end at offset ${this.descOffset}, the file has ${source.size} bytes`);
+    }
+    this.dumpedBefore = this.countDumped();
+    const dumped = this.dumpedBefore[this.dumpedBefore.length - 1]!;
+    const descEnd = this.descOffset + dumped * PAGE_DESC_SIZE;
+    if (descEnd > source.size) {
+      this.warnings.push(`truncated dump: ${dumped} page descriptors need ${descEnd} bytes, the file has ${source.size}; pages past the end read as not-in-dump`);
+    }
+
+    if (sub && h.headerVersion >= 4 && sub.sizeNote > 0n) {
+      const size = Number(sub.sizeNote);
+      const bytes = source.read(Number(sub.offsetNote), size);
+      if (bytes.length < size) this.warnings.push(`ELF notes cut short (${bytes.length} of ${size} bytes)`);
+      const { notes, problem } = parseNotes(bytes, true);
+      this.notes.push(...notes);
+      if (problem) this.warnings.push(`damaged note: ${problem}`);
+    }
+    let text: string | undefined;
+    if (sub && h.headerVersion >= 3 && sub.sizeVmcoreinfo > 0n) {
+      const size = Number(sub.sizeVmcoreinfo);
+      const bytes = source.read(Number(sub.offsetVmcoreinfo), size);
+      if (bytes.length < size) this.warnings.push(`VMCOREINFO cut short (${bytes.length} of ${size} bytes)`);
+      text = Buffer.from(bytes).toString('latin1').replace(/\0+$/, '');
+    }
+    text ??= vmcoreinfoText(this.notes);
+    this.vmcoreinfo = text === undefined ? undefined : new Vmcoreinfo(text);
+
+    const prstatus = this.notes.find((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
+    const arch =
+      archFromMachine(h.machine) ??
+      (prstatus?.desc.length === PRSTATUS_SIZE.arm64 ? 'arm64' : prstatus?.desc.length === PRSTATUS_SIZE.x86_64 ? 'x86_64' : undefined);
+    if (!arch) throw new DumpError('unsupported', `unsupported format: kdump of machine "${h.machine}" (x86_64 and arm64 are read)`);
+    this.arch = arch;
+    this.cpus = cpuStates(this.notes, arch);
+    // QEMU's kdump writer fills in only utsname.machine; makedumpfile copies the whole utsname from memory.
+    this.producer = h.sysname === '' && this.notes.some((n) => n.name === 'QEMU') ? 'qemu' : 'makedumpfile';
+  }
+
+  memoryRanges(): PhysRange[] {
+    const ranges: PhysRange[] = [];
+    const size = BigInt(this.pageSize);
+    let runStart = -1;
+    this.forEachBitmapByte(this.bitmap1Offset, (byte, base) => {
+      for (let bit = 0; bit < 8; bit++) {
+        const pfn = base + bit;
+        const set = pfn < this.maxMapnr && (byte >> bit) & 1;
+        if (set && runStart < 0) runStart = pfn;
+        if (!set && runStart >= 0) {
+          ranges.push({ start: BigInt(runStart) * size, end: BigInt(pfn) * size });
+          runStart = -1;
+        }
+      }
+    });
+    if (runStart >= 0) ranges.push({ start: BigInt(runStart) * size, end: BigInt(this.maxMapnr) * size });
+    return ranges;
+  }
+
+  pageCounts(): { present: number; excluded: number } {
+    let inMemory = 0;
+    this.forEachBitmapByte(this.bitmap1Offset, (byte) => (inMemory += popcount8(byte)));
+    const present = this.dumpedBefore[this.dumpedBefore.length - 1]!;
+    return { present, excluded: Math.max(0, inMemory - present) };
+  }
+
+  readPhysical(paddr: bigint, length: number, options: ReadOptions = {}): PhysChunk[] {
+    return readByPages(this.pageSize, paddr, length, (pfn) => {
+      const page = this.page(pfn);
+      if (options.zeroExcluded && !(page instanceof Uint8Array) && page.code === 'page-excluded') return new Uint8Array(this.pageSize);
+      return page;
+    });
+  }
+
+  /** The bytes of one page frame, or why there are none. */
+  page(pfn: number): Uint8Array | PageProblem {
+    const cached = this.pages.get(pfn);
+    if (cached) return cached;
+    const result = this.loadPage(pfn);
+    this.pages.set(pfn, result);
+    return result;
+  }
+
+  private loadPage(pfn: number): Uint8Array | PageProblem {
+    const at = `0x${(BigInt(pfn) * BigInt(this.pageSize)).toString(16)}`;
+    if (pfn >= this.maxMapnr || !this.bit(this.bitmap1Offset, pfn)) {
+      return { code: 'not-in-dump', message: `physical address ${at} is not memory the dumped machine had` };
+    }
+    if (!this.bit(this.bitmap2Offset, pfn)) {
+      return { code: 'page-excluded', message: `page ${at} was excluded by the dump level` };
+    }
+    const index = this.rank(pfn);
+    const desc = this.source.read(this.descOffset + index * PAGE_DESC_SIZE, PAGE_DESC_SIZE);
+    if (desc.length < PAGE_DESC_SIZE) return { code: 'not-in-dump', message: `page ${at}: its descriptor lies past the end of the truncated file` };
+    const view = new DataView(desc.buffer, desc.byteOffset, PAGE_DESC_SIZE);
+    const offset = view.getBigInt64(0, true);
+    const size = view.getUint32(8, true);
+    const flags = view.getUint32(12, true);
+    // makedumpfile leaves descriptors zeroed for pages it never wrote (an incomplete dump).
+    if (offset === 0n && size === 0) return { code: 'page-incomplete', message: `page ${at} was never written (incomplete dump)` };
+    if (offset < 0n || offset + BigInt(size) > BigInt(this.source.size) || size > this.pageSize * 2 || size === 0) {
+      return { code: 'page-corrupt', message: `page ${at}: descriptor points outside the file (offset ${offset}, size ${size})` };
+    }
+    const data = this.source.read(Number(offset), size);
+    const codec = CODEC_FLAGS.find(([bit]) => flags & bit)?.[1];
+    if (!codec) {
+      if (size !== this.pageSize) return { code: 'page-corrupt', message: `page ${at}: stored raw but ${size} bytes long` };
+      return data;
+    }
+    try {
+      return decompress(codec, data, this.pageSize);
+    } catch (err) {
+      return { code: 'page-corrupt', message: `page ${at}: ${codec} data does not decode: ${(err as Error).message}` };
+    }
+  }
+
+  private bitmapChunk(base: number, chunk: number): Uint8Array {
+    const key = base === this.bitmap1Offset ? chunk : -1 - chunk;
+    let bytes = this.chunks.get(key);
+    if (!bytes) {
+      const start = chunk * RANK_CHUNK;
+      bytes = this.source.read(base + start, Math.min(RANK_CHUNK, this.bitmapBytes - start));
+      this.chunks.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  private bit(base: number, pfn: number): boolean {
+    const byteIndex = pfn >> 3;
+    const chunk = this.bitmapChunk(base, Math.floor(byteIndex / RANK_CHUNK));
+    const byte = chunk[byteIndex % RANK_CHUNK];
+    return byte !== undefined && ((byte >> (pfn & 7)) & 1) === 1;
+  }
+
+  /** Index of `pfn` among dumped pfns = its page descriptor's index. */
+  private rank(pfn: number): number {
+    const byteIndex = pfn >> 3;
+    const chunkIndex = Math.floor(byteIndex / RANK_CHUNK);
+    const chunk = this.bitmapChunk(this.bitmap2Offset, chunkIndex);
+    let count = this.dumpedBefore[chunkIndex]!;
+    const inChunk = byteIndex % RANK_CHUNK;
+    for (let i = 0; i < inChunk; i++) count += popcount8(chunk[i]!);
+    count += popcount8(chunk[inChunk]! & ((1 << (pfn & 7)) - 1));
+    return count;
+  }
+
+  /** One streaming pass over the 2nd bitmap: per-chunk prefix counts, so rank() reads one chunk. */
+  private countDumped(): Uint32Array {
+    const usedBytes = Math.ceil(this.maxMapnr / 8);
+    const nChunks = Math.ceil(usedBytes / RANK_CHUNK);
+    const before = new Uint32Array(nChunks + 1);
+    let total = 0;
+    this.forEachBitmapByte(this.bitmap2Offset, (byte, base) => {
+      if (base % (RANK_CHUNK * 8) === 0) before[base / (RANK_CHUNK * 8)] = total;
+      total += popcount8(byte);
+    });
+    before[nChunks] = total;
+    return before;
+  }
+
+  /** Visits the bitmap bytes that cover pfns below max_mapnr, reading 1 MiB at a time; bits past max_mapnr are masked. */
+  private forEachBitmapByte(base: number, visit: (byte: number, firstPfn: number) => void): void {
+    const usedBytes = Math.ceil(this.maxMapnr / 8);
+    const step = 1 << 20;
+    for (let off = 0; off < usedBytes; off += step) {
+      const bytes = this.source.read(base + off, Math.min(step, usedBytes - off));
+      if (bytes.length === 0) throw new DumpError('damaged', `truncated dump: bitmap at offset ${base + off} is past the end of the file`);
+      for (let i = 0; i < bytes.length; i++) {
+        const pfn = (off + i) * 8;
+        let byte = bytes[i]!;
+        if (pfn + 8 > this.maxMapnr) byte &= (1 << (this.maxMapnr - pfn)) - 1;
+        visit(byte, pfn);
+      }
+      if (bytes.length < Math.min(step, usedBytes - off)) {
+        throw new DumpError('damaged', `truncated dump: bitmap at offset ${base + off} is cut short`);
+      }
+    }
+  }
+
+  close(): void {
+    this.source.close();
+  }
+}
+
+function popcount8(b: number): number {
+  b = b - ((b >> 1) & 0x55);
+  b = (b & 0x33) + ((b >> 2) & 0x33);
+  return (b + (b >> 4)) & 0x0f;
+}

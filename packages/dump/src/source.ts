@@ -1,0 +1,83 @@
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { DumpError } from './errors.js';
+
+/**
+ * Positioned reads over the bytes of a dump. Every format reader sits on one,
+ * so a flattened file (whose bytes must be reassembled) can stand in for a
+ * plain one. Reads never load a whole file: dumps can be larger than memory.
+ */
+export interface ByteSource {
+  /** Size of the (logical) file in bytes. */
+  readonly size: number;
+  /** Up to `length` bytes from `offset`; shorter only at the end of the source. */
+  read(offset: number, length: number): Uint8Array;
+  close(): void;
+}
+
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private fd: number;
+
+  private constructor(fd: number, size: number) {
+    this.fd = fd;
+    this.size = size;
+  }
+
+  /** Opens read-only: nothing is ever written to a dump. */
+  static open(path: string): FileSource {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch (err) {
+      throw new DumpError('no-input', `${path}: ${describeFsError(err)}`);
+    }
+    if (stat.isDirectory()) throw new DumpError('no-input', `${path}: is a directory, not a dump file`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw new DumpError('no-input', `${path}: ${describeFsError(err)}`);
+    }
+    const size = fstatSync(fd).size;
+    return new FileSource(fd, size);
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    const want = Math.max(0, Math.min(length, this.size - offset));
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const n = readSync(this.fd, buf, got, want - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === want ? buf : buf.subarray(0, got);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Reads exactly `length` bytes or reports the dump as cut short. */
+export function readExact(source: ByteSource, offset: number, length: number, what: string): Uint8Array {
+  const bytes = source.read(offset, length);
+  if (bytes.length < length) {
+    throw new DumpError('damaged', `truncated dump: ${what} needs ${length} bytes at offset ${offset}, the file has ${Math.max(0, source.size - offset)}`);
+  }
+  return bytes;
+}
+
+function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return (err as Error).message;
+  }
+}
