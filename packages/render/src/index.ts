@@ -1,0 +1,3 @@
+export { Renderer } from './renderer.js';
+export type { RenderOptions, Layout, LayoutFactory, RenderContext, DumpInfo } from './layout.js';
+export { layouts } from './registry.js';

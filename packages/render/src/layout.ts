@@ -1,0 +1,58 @@
+import type { AnyRecord } from '@vmpipe/records';
+
+export interface RenderOptions {
+  /** Highlight error records in red. Callers pass true only when stdout is a TTY. */
+  color: boolean;
+}
+
+/** What the stream has told us about one dump so far (from its `source` record). */
+export interface DumpInfo {
+  arch?: string;
+  endian?: 'little' | 'big';
+  pageSize?: number;
+}
+
+/** Shared by every layout of one Renderer. */
+export interface RenderContext {
+  readonly opts: RenderOptions;
+  /** Facts learnt from the dump's `source` record, if it came by earlier in the stream. */
+  dumpInfo(dump: unknown): DumpInfo;
+}
+
+/** How one kind (or family of kinds) of record is shown. */
+export interface Layout {
+  /**
+   * A multi-line block (the `sys` block, a register block): the renderer sets
+   * it off from whatever comes before and after with one blank line. Line
+   * layouts (`rd` lines, errors, JSON) stay tight so they read as one listing.
+   */
+  readonly block: boolean;
+  /** Lines for this record; a grouping layout may hold some back. */
+  render(record: AnyRecord): string[];
+  /** Lines held back. Called when another layout or another dump takes over, and at end of stream. */
+  flush(): string[];
+}
+
+/** A layout is made per Renderer, so grouping state never leaks between streams. */
+export type LayoutFactory = (ctx: RenderContext) => Layout;
+
+/** crash's `sys` labels are right-aligned so the colons line up (`LOAD AVERAGE` is the longest). */
+export function label(name: string, value: string): string {
+  return `${name.padStart(12)}: ${value}`;
+}
+
+/** Reads a record's `0x` hex string; null when it is not one. */
+export function parseHex(value: unknown): bigint | null {
+  if (typeof value !== 'string' || !/^0x[0-9a-f]+$/i.test(value)) return null;
+  return BigInt(value);
+}
+
+/** A value as crash prints it with `%0<digits>lx`: no 0x, lowercase, zero-padded, never cut. */
+export function hexDigits(value: bigint, digits: number): string {
+  return value.toString(16).padStart(digits, '0');
+}
+
+/** A layout for records that need no state: one call, its lines. */
+export function stateless(block: boolean, render: (record: AnyRecord) => string[]): Layout {
+  return { block, render, flush: () => [] };
+}

@@ -1,0 +1,20 @@
+import type { LayoutFactory } from './layout.js';
+import { sourceLayout, systemLayout } from './source.js';
+import { vmcoreinfoLayout } from './vmcoreinfo.js';
+import { cpuLayout } from './cpu.js';
+import { memLayout } from './mem.js';
+import { errorLayout } from './error.js';
+
+/**
+ * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
+ * `bt`, log as `log`) is one new file and one line here; kinds not listed
+ * print as their JSON (fallback.ts).
+ */
+export const layouts: Readonly<Record<string, LayoutFactory>> = {
+  source: sourceLayout,
+  system: systemLayout,
+  vmcoreinfo: vmcoreinfoLayout,
+  cpu: cpuLayout,
+  mem: memLayout,
+  error: errorLayout,
+};
