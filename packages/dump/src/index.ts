@@ -4,3 +4,5 @@ export { openDump, reassembleFlattened } from './open.js';
 export type { CpuState, ElfNote } from './notes.js';
 export { Vmcoreinfo } from './vmcoreinfo.js';
 export { FileSource, type ByteSource } from './source.js';
+export { KdumpDump } from './kdump.js';
+export { ElfDump } from './elf.js';

@@ -231,7 +231,19 @@ export class KdumpDump implements Dump {
   }
 
   private loadPage(pfn: number): Uint8Array | PageProblem {
-    const at = `0x${(BigInt(pfn) * BigInt(this.pageSize)).toString(16)}`;
+    const raw = this.storedPage(pfn);
+    if (!('data' in raw)) return raw;
+    if (!raw.codec) return raw.data;
+    try {
+      return decompress(raw.codec, raw.data, this.pageSize);
+    } catch (err) {
+      return { code: 'page-corrupt', message: `page ${pageAddress(pfn, this.pageSize)}: ${raw.codec} data does not decode: ${(err as Error).message}` };
+    }
+  }
+
+  /** A page as the file stores it (compressed or raw), before decoding: what the benchmark feeds the bare codec. */
+  storedPage(pfn: number): { codec: Codec | undefined; data: Uint8Array } | PageProblem {
+    const at = pageAddress(pfn, this.pageSize);
     if (pfn >= this.maxMapnr || !this.bit(this.bitmap1Offset, pfn)) {
       return { code: 'not-in-dump', message: `physical address ${at} is not memory the dumped machine had` };
     }
@@ -252,15 +264,8 @@ export class KdumpDump implements Dump {
     }
     const data = this.source.read(Number(offset), size);
     const codec = CODEC_FLAGS.find(([bit]) => flags & bit)?.[1];
-    if (!codec) {
-      if (size !== this.pageSize) return { code: 'page-corrupt', message: `page ${at}: stored raw but ${size} bytes long` };
-      return data;
-    }
-    try {
-      return decompress(codec, data, this.pageSize);
-    } catch (err) {
-      return { code: 'page-corrupt', message: `page ${at}: ${codec} data does not decode: ${(err as Error).message}` };
-    }
+    if (!codec && size !== this.pageSize) return { code: 'page-corrupt', message: `page ${at}: stored raw but ${size} bytes long` };
+    return { codec, data };
   }
 
   private bitmapChunk(base: number, chunk: number): Uint8Array {
@@ -329,6 +334,10 @@ export class KdumpDump implements Dump {
   close(): void {
     this.source.close();
   }
+}
+
+function pageAddress(pfn: number, pageSize: number): string {
+  return `0x${(BigInt(pfn) * BigInt(pageSize)).toString(16)}`;
 }
 
 function popcount8(b: number): number {
