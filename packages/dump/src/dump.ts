@@ -64,6 +64,12 @@ export function readByPages(
   page: (pfn: number) => Uint8Array | PageProblem,
 ): PhysChunk[] {
   const out: PhysChunk[] = [];
+  // Neighbouring readable pages are joined once at the end of their run, not page by page.
+  let run: { paddr: bigint; parts: Uint8Array[] } | null = null;
+  const endRun = () => {
+    if (run) out.push({ paddr: run.paddr, bytes: run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts) });
+    run = null;
+  };
   let addr = paddr;
   let left = length;
   const size = BigInt(pageSize);
@@ -72,19 +78,19 @@ export function readByPages(
     const inPage = Number(addr % size);
     const take = Math.min(left, pageSize - inPage);
     const got = page(pfn);
-    const last = out[out.length - 1];
     if (got instanceof Uint8Array) {
-      const bytes = got.subarray(inPage, inPage + take);
-      if (last && 'bytes' in last) out[out.length - 1] = { paddr: last.paddr, bytes: Buffer.concat([last.bytes, bytes]) };
-      else out.push({ paddr: addr, bytes });
-    } else if (last && 'problem' in last && last.problem.code === got.code) {
-      last.length += take;
+      run ??= { paddr: addr, parts: [] };
+      run.parts.push(got.subarray(inPage, inPage + take));
     } else {
-      out.push({ paddr: addr, length: take, problem: got });
+      endRun();
+      const last = out[out.length - 1];
+      if (last && 'problem' in last && last.problem.code === got.code && last.paddr + BigInt(last.length) === addr) last.length += take;
+      else out.push({ paddr: addr, length: take, problem: got });
     }
     addr += BigInt(take);
     left -= take;
   }
+  endRun();
   return out;
 }
 

@@ -79,8 +79,10 @@ const KDUMP_SUB_HEADER_SIZE = 104;
 
 const PAGE_DESC_SIZE = 24; // off_t offset; u32 size; u32 flags; u64 page_flags
 
-/** Bytes of bitmap per rank chunk: each chunk's count of dumped pfns before it is precomputed. */
+/** Bytes of bitmap read and cached at a time. */
 const RANK_CHUNK = 4096;
+/** Bytes of bitmap per precomputed count of dumped pfns before it: rank() sums at most this many bytes. */
+const RANK_STEP = 64;
 
 export class KdumpDump implements Dump {
   readonly format;
@@ -106,7 +108,7 @@ export class KdumpDump implements Dump {
   private readonly bitmap2Offset: number;
   private readonly bitmapBytes: number;
   private readonly descOffset: number;
-  /** dumpedBefore[i]: pfns set in the 2nd bitmap before chunk i; the last entry is the total. */
+  /** dumpedBefore[i]: pfns set in the 2nd bitmap before byte i * RANK_STEP; the last entry is the total. */
   private readonly dumpedBefore: Uint32Array;
   private readonly chunks = new PageCache<Uint8Array>(64);
   private readonly pages = new PageCache<Uint8Array | PageProblem>(256);
@@ -291,9 +293,9 @@ export class KdumpDump implements Dump {
     const byteIndex = pfn >> 3;
     const chunkIndex = Math.floor(byteIndex / RANK_CHUNK);
     const chunk = this.bitmapChunk(this.bitmap2Offset, chunkIndex);
-    let count = this.dumpedBefore[chunkIndex]!;
+    let count = this.dumpedBefore[Math.floor(byteIndex / RANK_STEP)]!;
     const inChunk = byteIndex % RANK_CHUNK;
-    for (let i = 0; i < inChunk; i++) count += popcount8(chunk[i]!);
+    for (let i = inChunk - (byteIndex % RANK_STEP); i < inChunk; i++) count += popcount8(chunk[i]!);
     count += popcount8(chunk[inChunk]! & ((1 << (pfn & 7)) - 1));
     return count;
   }
@@ -301,14 +303,14 @@ export class KdumpDump implements Dump {
   /** One streaming pass over the 2nd bitmap: per-chunk prefix counts, so rank() reads one chunk. */
   private countDumped(): Uint32Array {
     const usedBytes = Math.ceil(this.maxMapnr / 8);
-    const nChunks = Math.ceil(usedBytes / RANK_CHUNK);
-    const before = new Uint32Array(nChunks + 1);
+    const steps = Math.ceil(usedBytes / RANK_STEP);
+    const before = new Uint32Array(steps + 1);
     let total = 0;
     this.forEachBitmapByte(this.bitmap2Offset, (byte, base) => {
-      if (base % (RANK_CHUNK * 8) === 0) before[base / (RANK_CHUNK * 8)] = total;
+      if (base % (RANK_STEP * 8) === 0) before[base / (RANK_STEP * 8)] = total;
       total += popcount8(byte);
     });
-    before[nChunks] = total;
+    before[steps] = total;
     return before;
   }
 

@@ -3,7 +3,7 @@ import { DumpError } from './errors.js';
 import { ElfDump, isElf } from './elf.js';
 import { FlattenedSource, isFlattened } from './flattened.js';
 import { KdumpDump, KDUMP_SIGNATURE } from './kdump.js';
-import { FileSource, type ByteSource } from './source.js';
+import { BlockCachedSource, FileSource, type ByteSource } from './source.js';
 
 /** Names formats we recognise but do not read, so the user hears what the file is. */
 const OTHER_FORMATS: [string, string][] = [
@@ -28,9 +28,9 @@ function openSource(path: string, file: ByteSource): Dump {
   const magic = file.read(0, 16);
   const text = Buffer.from(magic).toString('latin1');
   if (isElf(magic)) return new ElfDump(path, file);
-  if (text.startsWith(KDUMP_SIGNATURE)) return new KdumpDump(path, file);
+  if (text.startsWith(KDUMP_SIGNATURE)) return new KdumpDump(path, new BlockCachedSource(file));
   if (isFlattened(magic)) {
-    const flat = new FlattenedSource(file);
+    const flat = new FlattenedSource(new BlockCachedSource(file));
     const inner = flat.read(0, 16);
     if (Buffer.from(inner).toString('latin1').startsWith(KDUMP_SIGNATURE)) return new KdumpDump(path, flat, 'flattened');
     if (isElf(inner)) return new ElfDump(path, flat, 'flattened');

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { PageCache } from './pagecache.js';
 import { DumpError } from './errors.js';
 
 /**
@@ -79,5 +80,44 @@ function describeFsError(err: unknown): string {
       return 'permission denied';
     default:
       return (err as Error).message;
+  }
+}
+
+/**
+ * Reads through a few aligned blocks kept in memory: page descriptors and
+ * neighbouring pages' data sit next to each other in a dump, so one pread
+ * serves many small reads. Bounded: `blocks` × `blockSize` bytes at most.
+ */
+export class BlockCachedSource implements ByteSource {
+  readonly size: number;
+  private readonly cache: PageCache<Uint8Array>;
+
+  constructor(private readonly inner: ByteSource, private readonly blockSize = 64 * 1024, blocks = 32) {
+    this.size = inner.size;
+    this.cache = new PageCache(blocks);
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    const first = Math.floor(offset / this.blockSize);
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / this.blockSize);
+    if (last - first > 1) return this.inner.read(offset, length); // large reads gain nothing from the cache
+    const a = this.block(first);
+    const start = offset - first * this.blockSize;
+    if (first === last || start + length <= a.length) return a.subarray(start, start + length);
+    const b = this.block(last);
+    return Buffer.concat([a.subarray(start), b.subarray(0, length - (a.length - start))]);
+  }
+
+  private block(index: number): Uint8Array {
+    let bytes = this.cache.get(index);
+    if (!bytes) {
+      bytes = this.inner.read(index * this.blockSize, this.blockSize);
+      this.cache.set(index, bytes);
+    }
+    return bytes;
+  }
+
+  close(): void {
+    this.inner.close();
   }
 }
