@@ -1,0 +1,173 @@
+/**
+ * The contract between address translation and everything that reads kernel
+ * memory by virtual address (symbols, types, printk, lists, unwinding).
+ * Implementations: X86_64Memory (page tables of a dump) and BufferMemory
+ * (bytes at given addresses, for unit tests of readers above this layer).
+ */
+import type { Dump, PageProblem, ReadOptions } from '@vmpipe/dump';
+
+/** One page-table step, as crash's `vtop` prints it: PGD/P4D/PUD/PMD/PTE with the entry's address and value. */
+export interface TranslationLevel {
+  level: 'pgd' | 'p4d' | 'pud' | 'pmd' | 'pte';
+  /** physical address of the entry */
+  addr: bigint;
+  entry: bigint;
+}
+
+export interface Translation {
+  vaddr: bigint;
+  paddr: bigint;
+  /** size of the mapping that holds vaddr: 4096, 2 MiB or 1 GiB */
+  pageSize: number;
+  levels: TranslationLevel[];
+}
+
+export type TranslationProblemCode = 'not-mapped' | 'non-canonical' | 'page-excluded' | 'not-in-dump' | 'page-corrupt' | 'page-incomplete';
+
+export interface TranslationFailure {
+  vaddr: bigint;
+  code: TranslationProblemCode;
+  message: string;
+  /** the levels walked before the walk stopped (the last one is where it stopped) */
+  levels: TranslationLevel[];
+}
+
+export function isTranslation(t: Translation | TranslationFailure): t is Translation {
+  return 'paddr' in t;
+}
+
+export type VirtChunk = { vaddr: bigint; bytes: Uint8Array } | { vaddr: bigint; length: number; problem: PageProblem | { code: TranslationProblemCode; message: string } };
+
+/** A read that had to be whole and was not: `code` is an error-record code, `addr` the first unreadable byte. */
+export class MemoryError extends Error {
+  constructor(readonly code: string, readonly addr: bigint, message: string) {
+    super(message);
+    this.name = 'MemoryError';
+  }
+}
+
+export interface KernelMemory {
+  readonly arch: 'x86_64' | 'arm64';
+  readonly pageSize: number;
+  translate(vaddr: bigint): Translation | TranslationFailure;
+  /** Reads what it can; unreadable spans are problems in place, in address order. */
+  read(vaddr: bigint, length: number, options?: ReadOptions): VirtChunk[];
+  /** All `length` bytes or a MemoryError. */
+  readBytes(vaddr: bigint, length: number): Uint8Array;
+  readU8(vaddr: bigint): number;
+  readU16(vaddr: bigint): number;
+  readU32(vaddr: bigint): number;
+  readU64(vaddr: bigint): bigint;
+  /** A NUL-terminated string of at most `max` bytes (latin1). */
+  readCString(vaddr: bigint, max?: number): string;
+  /** The dump underneath, when there is one (BufferMemory has none). */
+  readonly dump?: Dump;
+}
+
+/** Shared scalar helpers for implementations: built on readBytes. */
+export abstract class KernelMemoryBase implements KernelMemory {
+  abstract readonly arch: 'x86_64' | 'arm64';
+  abstract readonly pageSize: number;
+  abstract translate(vaddr: bigint): Translation | TranslationFailure;
+  abstract read(vaddr: bigint, length: number, options?: ReadOptions): VirtChunk[];
+
+  readBytes(vaddr: bigint, length: number): Uint8Array {
+    const chunks = this.read(vaddr, length);
+    const bad = chunks.find((c) => 'problem' in c);
+    if (bad && 'problem' in bad) throw new MemoryError(bad.problem.code, bad.vaddr, bad.problem.message);
+    if (chunks.length === 1) return (chunks[0] as { bytes: Uint8Array }).bytes;
+    return Buffer.concat(chunks.map((c) => (c as { bytes: Uint8Array }).bytes));
+  }
+
+  readU8(vaddr: bigint): number {
+    return this.readBytes(vaddr, 1)[0]!;
+  }
+
+  readU16(vaddr: bigint): number {
+    const b = this.readBytes(vaddr, 2);
+    return new DataView(b.buffer, b.byteOffset, 2).getUint16(0, true);
+  }
+
+  readU32(vaddr: bigint): number {
+    const b = this.readBytes(vaddr, 4);
+    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  }
+
+  readU64(vaddr: bigint): bigint {
+    const b = this.readBytes(vaddr, 8);
+    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  }
+
+  readCString(vaddr: bigint, max = 4096): string {
+    const out: number[] = [];
+    // Read page by page so a string near an unmapped page still reads up to its NUL.
+    let addr = vaddr;
+    while (out.length < max) {
+      const inPage = this.pageSize - Number(addr % BigInt(this.pageSize));
+      const bytes = this.readBytes(addr, Math.min(inPage, max - out.length));
+      const nul = bytes.indexOf(0);
+      if (nul >= 0) {
+        for (let i = 0; i < nul; i++) out.push(bytes[i]!);
+        return Buffer.from(out).toString('latin1');
+      }
+      for (const b of bytes) out.push(b);
+      addr += BigInt(bytes.length);
+    }
+    return Buffer.from(out).toString('latin1');
+  }
+}
+
+/**
+ * Kernel memory made of byte segments at virtual addresses, identity-"translated".
+ * For unit tests of readers above this layer (printk, types, lists) without a dump.
+ */
+export class BufferMemory extends KernelMemoryBase {
+  readonly arch = 'x86_64' as const;
+  readonly pageSize = 4096;
+  private readonly segments: { vaddr: bigint; bytes: Uint8Array }[] = [];
+
+  /** Adds bytes at `vaddr` (later segments win where they overlap). */
+  add(vaddr: bigint, bytes: Uint8Array): this {
+    this.segments.push({ vaddr, bytes });
+    return this;
+  }
+
+  translate(vaddr: bigint): Translation | TranslationFailure {
+    const seg = this.find(vaddr);
+    return seg
+      ? { vaddr, paddr: vaddr, pageSize: this.pageSize, levels: [] }
+      : { vaddr, code: 'not-mapped', message: `0x${vaddr.toString(16)} is not mapped`, levels: [] };
+  }
+
+  read(vaddr: bigint, length: number): VirtChunk[] {
+    const out: VirtChunk[] = [];
+    let addr = vaddr;
+    let left = length;
+    while (left > 0) {
+      const seg = this.find(addr);
+      if (!seg) {
+        // Skip to the next segment start, or the end.
+        const next = this.segments.map((s) => s.vaddr).filter((a) => a > addr && a < addr + BigInt(left)).sort((a, b) => (a < b ? -1 : 1))[0];
+        const gap = next === undefined ? left : Number(next - addr);
+        out.push({ vaddr: addr, length: gap, problem: { code: 'not-mapped', message: `0x${addr.toString(16)} is not mapped` } });
+        addr += BigInt(gap);
+        left -= gap;
+        continue;
+      }
+      const off = Number(addr - seg.vaddr);
+      const take = Math.min(left, seg.bytes.length - off);
+      out.push({ vaddr: addr, bytes: seg.bytes.subarray(off, off + take) });
+      addr += BigInt(take);
+      left -= take;
+    }
+    return out;
+  }
+
+  private find(vaddr: bigint): { vaddr: bigint; bytes: Uint8Array } | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i]!;
+      if (vaddr >= s.vaddr && vaddr < s.vaddr + BigInt(s.bytes.length)) return s;
+    }
+    return undefined;
+  }
+}
