@@ -5,9 +5,8 @@ import { VmpipeCommand } from '../base.js';
 
 export default class Render extends VmpipeCommand {
   static override summary = 'Turn any vmpipe record stream into the text a person reads.';
-  static override description = `Reads NDJSON records on stdin and prints crash-like text: source as sys, cpu as bt's
-register block, mem as rd, error records highlighted on a terminal; kinds it does not know as
-one-line JSON. A line that is not a record is shown as an error and reading goes on.`;
+  static override description =
+    'Reads NDJSON records on stdin and prints crash-like text: source as sys, cpu as bt\'s register block, mem as rd, error records highlighted on a terminal; kinds it does not know as one-line JSON. A line that is not a record is shown as an error and reading goes on.';
   static override examples = ['vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> render'];
 
   static override flags = {

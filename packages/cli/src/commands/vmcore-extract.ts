@@ -6,12 +6,11 @@ import { cpuRecords, memRecords, openingErrors, sourceRecord, vmcoreinfoRecord }
 
 export default class VmcoreExtract extends VmpipeCommand {
   static override summary = 'Read a kernel crash dump: what it is, its VMCOREINFO, CPU registers, memory.';
-  static override description = `Prints NDJSON records (docs/records.md): a source record first, then by default the
-vmcoreinfo record and one cpu record per CPU. With --read, mem records of the memory asked for.
-Formats: ELF64 (kdump /proc/vmcore, makedumpfile -E, QEMU dump-guest-memory), kdump-compressed
-(zlib, lzo, snappy, zstd; any dump level), makedumpfile's flattened format (-F, QEMU kdump-*).
-The dump is only ever read. Exit codes: 0 ok, 2 bad usage, 3 missing/unreadable file, 4 not a dump,
-unsupported or damaged beyond use (docs/exit-codes.md).`;
+  static override description = [
+    'Prints NDJSON records (docs/records.md): a source record first, then by default the vmcoreinfo record and one cpu record per CPU; with --read, mem records of the memory asked for.',
+    'Formats: ELF64 (kdump /proc/vmcore, makedumpfile -E, QEMU dump-guest-memory), kdump-compressed (zlib, lzo, snappy, zstd; any dump level), makedumpfile\'s flattened format (-F, QEMU kdump-*). The dump is only ever read.',
+    'Exit codes: 0 ok, 2 bad usage, 3 missing or unreadable file, 4 not a dump, unsupported or damaged beyond use (docs/exit-codes.md).',
+  ].join('\n\n');
   static override examples = [
     '<%= config.bin %> vmcore-extract fixtures/real/vmcore.kdump-zlib | render',
     '<%= config.bin %> vmcore-extract fixtures/real/vmcore.kdump-zlib --read 0x1000000 --length 0x40 --physical',
