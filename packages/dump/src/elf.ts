@@ -149,10 +149,15 @@ export class ElfDump implements Dump {
       const load = this.findLoad(start);
       if (!load) return { code: 'not-in-dump', message: `physical address 0x${start.toString(16)} is in no PT_LOAD of the dump` };
       const rel = start - load.paddr;
-      // [p_filesz, p_memsz) is memory the producer left out (makedumpfile -E's excluded pages).
+      // [p_filesz, p_memsz) is memory the producer left out: makedumpfile -E drops excluded
+      // pages and zero-filled pages alike there, so the file cannot say which it was. crash reads
+      // zeros; we say it is missing, as for an excluded page of a kdump file, unless asked for zeros.
       if (rel >= load.filesz) {
         if (options.zeroExcluded) return new Uint8Array(this.pageSize);
-        return { code: 'page-excluded', message: `page 0x${start.toString(16)} is in memory but was excluded from the dump` };
+        return {
+          code: 'page-excluded',
+          message: `page 0x${start.toString(16)} is in memory but not in the file (excluded, or a zero page: an ELF dump does not say which)`,
+        };
       }
       const want = Number(load.filesz - rel < size ? load.filesz - rel : size);
       const bytes = this.source.read(load.offset + Number(rel), want);

@@ -102,6 +102,8 @@ export class KdumpDump implements Dump {
   readonly incomplete: boolean;
   readonly currentCpu: number;
   readonly physBase: bigint | undefined;
+  /** A `makedumpfile --split` file holds only pfns [start, end); its bitmaps still describe them all. */
+  readonly split: { startPfn: number; endPfn: number } | undefined;
 
   private readonly maxMapnr: number;
   private readonly bitmap1Offset: number;
@@ -110,6 +112,8 @@ export class KdumpDump implements Dump {
   private readonly descOffset: number;
   /** dumpedBefore[i]: pfns set in the 2nd bitmap before byte i * RANK_STEP; the last entry is the total. */
   private readonly dumpedBefore: Uint32Array;
+  /** Index of the first descriptor: rank of the split's first pfn, 0 for a whole dump. */
+  private readonly firstDesc: number;
   private readonly chunks = new PageCache<Uint8Array>(64);
   private readonly pages = new PageCache<Uint8Array | PageProblem>(256);
 
@@ -139,6 +143,11 @@ export class KdumpDump implements Dump {
       if (h.headerVersion >= 6 && sub.maxMapnr64 > 0n) maxMapnr = sub.maxMapnr64;
     }
     this.physBase = sub?.physBase;
+    if (sub && h.headerVersion >= 2 && sub.split) {
+      const start = h.headerVersion >= 6 ? sub.startPfn64 : sub.startPfn;
+      const end = h.headerVersion >= 6 ? sub.endPfn64 : sub.endPfn;
+      this.split = { startPfn: Number(start), endPfn: Number(end) };
+    }
     this.dumpLevel = sub && h.headerVersion >= 1 ? sub.dumpLevel : undefined;
     if (maxMapnr > BigInt(Number.MAX_SAFE_INTEGER)) throw new DumpError('damaged', `damaged kdump header: max_mapnr ${maxMapnr}`);
     this.maxMapnr = Number(maxMapnr);
@@ -154,7 +163,8 @@ export class KdumpDump implements Dump {
       throw new DumpError('damaged', `truncated dump: the bitmaps end at offset ${this.descOffset}, the file has ${source.size} bytes`);
     }
     this.dumpedBefore = this.countDumped();
-    const dumped = this.dumpedBefore[this.dumpedBefore.length - 1]!;
+    this.firstDesc = this.split ? this.rank(this.split.startPfn) : 0;
+    const dumped = (this.split ? this.rank(Math.min(this.split.endPfn, this.maxMapnr)) : this.dumpedBefore[this.dumpedBefore.length - 1]!) - this.firstDesc;
     const descEnd = this.descOffset + dumped * PAGE_DESC_SIZE;
     if (descEnd > source.size) {
       this.warnings.push(`truncated dump: ${dumped} page descriptors need ${descEnd} bytes, the file has ${source.size}; pages past the end read as not-in-dump`);
@@ -211,8 +221,10 @@ export class KdumpDump implements Dump {
   pageCounts(): { present: number; excluded: number } {
     let inMemory = 0;
     this.forEachBitmapByte(this.bitmap1Offset, (byte) => (inMemory += popcount8(byte)));
-    const present = this.dumpedBefore[this.dumpedBefore.length - 1]!;
-    return { present, excluded: Math.max(0, inMemory - present) };
+    const dumped = this.dumpedBefore[this.dumpedBefore.length - 1]!;
+    const present = this.split ? this.rank(Math.min(this.split.endPfn, this.maxMapnr)) - this.firstDesc : dumped;
+    // Excluded counts the dump level's choice; a split file's other pfns are elsewhere, not excluded.
+    return { present, excluded: Math.max(0, inMemory - dumped) };
   }
 
   readPhysical(paddr: bigint, length: number, options: ReadOptions = {}): PhysChunk[] {
@@ -252,7 +264,11 @@ export class KdumpDump implements Dump {
     if (!this.bit(this.bitmap2Offset, pfn)) {
       return { code: 'page-excluded', message: `page ${at} was excluded by the dump level` };
     }
-    const index = this.rank(pfn);
+    if (this.split && (pfn < this.split.startPfn || pfn >= this.split.endPfn)) {
+      const range = `pfns 0x${this.split.startPfn.toString(16)}-0x${this.split.endPfn.toString(16)}`;
+      return { code: 'not-in-dump', message: `page ${at} is in another file of this split dump (this one holds ${range})` };
+    }
+    const index = this.rank(pfn) - this.firstDesc;
     const desc = this.source.read(this.descOffset + index * PAGE_DESC_SIZE, PAGE_DESC_SIZE);
     if (desc.length < PAGE_DESC_SIZE) return { code: 'not-in-dump', message: `page ${at}: its descriptor lies past the end of the truncated file` };
     const view = new DataView(desc.buffer, desc.byteOffset, PAGE_DESC_SIZE);
@@ -290,6 +306,7 @@ export class KdumpDump implements Dump {
 
   /** Index of `pfn` among dumped pfns = its page descriptor's index. */
   private rank(pfn: number): number {
+    if (pfn >= this.maxMapnr) return this.dumpedBefore[this.dumpedBefore.length - 1]!;
     const byteIndex = pfn >> 3;
     const chunkIndex = Math.floor(byteIndex / RANK_CHUNK);
     const chunk = this.bitmapChunk(this.bitmap2Offset, chunkIndex);
