@@ -43,6 +43,11 @@ test('ELF32 and foreign formats are named as unsupported', async (t) => {
   const sadump = join(tmp, 'sadump');
   writeFileSync(sadump, Buffer.concat([Buffer.from('\0\0\0\0sadump\0\0'), Buffer.alloc(64)]));
   openFails(t, sadump, 'unsupported', /sadump/);
+  const lkcd = join(tmp, 'lkcd');
+  const header = Buffer.alloc(64);
+  header.writeBigUInt64LE(0xa8190173618f23edn, 0); // LKCD's DUMP_MAGIC_NUMBER
+  writeFileSync(lkcd, header);
+  openFails(t, lkcd, 'unsupported', /LKCD/);
 });
 
 test('truncated headers', async (t) => {

@@ -41,6 +41,13 @@ for (const v of variants) {
     t.is(dump.vmcoreinfo?.entries['SYMBOL(swapper_pg_dir)'], 'ffffffff95610000');
     t.is(dump.vmcoreinfo?.numberOf('phys_base'), -1033895936n);
     t.is(dump.vmcoreinfo?.kernelOffset, 0x12c00000n);
+    t.deepEqual(dump.vmcoreinfo?.grouped(), {
+      symbols: { swapper_pg_dir: '0xffffffff95610000' },
+      offsets: { 'page.flags': 0 },
+      sizes: { page: 64 },
+      lengths: {},
+      numbers: { phys_base: -1033895936 },
+    });
     if ((v.spec.headerVersion ?? 6) < 4) {
       // kdump header versions before 4 have no ELF notes: no registers to read.
       t.is(dump.cpus.length, 0);

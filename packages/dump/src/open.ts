@@ -10,6 +10,7 @@ const OTHER_FORMATS: [string, string][] = [
   ['DISKDUMP', 'diskdump (netdump-era, not kdump-compressed)'],
   ['sadump', 'sadump'],
   ['QEVM', 'QEMU savevm state'],
+  ['\xed\x23\x8f\x61\x73\x01\x19\xa8', 'LKCD'], // DUMP_MAGIC_NUMBER 0xa8190173618f23ed, little-endian
 ];
 
 /** Opens a dump of any supported format, read-only. Throws DumpError when it cannot be read at all. */

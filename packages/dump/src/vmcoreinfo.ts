@@ -27,6 +27,28 @@ export class Vmcoreinfo {
     });
   }
 
+  /**
+   * The macro families with their values typed, for scripts: `symbols` (hex strings with 0x),
+   * `offsets`, `sizes`, `lengths` (numbers), `numbers` (numbers, or decimal strings past 2^53).
+   */
+  grouped(): Record<'symbols' | 'offsets' | 'sizes' | 'lengths' | 'numbers', Record<string, string | number>> {
+    const out = { symbols: {}, offsets: {}, sizes: {}, lengths: {}, numbers: {} } as Record<'symbols' | 'offsets' | 'sizes' | 'lengths' | 'numbers', Record<string, string | number>>;
+    const families = { SYMBOL: 'symbols', OFFSET: 'offsets', SIZE: 'sizes', LENGTH: 'lengths', NUMBER: 'numbers' } as const;
+    for (const [key, value] of Object.entries(this.entries)) {
+      const m = /^(SYMBOL|OFFSET|SIZE|LENGTH|NUMBER)\((.+)\)$/.exec(key);
+      if (!m) continue;
+      const family = families[m[1] as keyof typeof families];
+      if (family === 'symbols') {
+        const v = parseHexValue(value);
+        if (v !== undefined) out.symbols[m[2]!] = '0x' + v.toString(16);
+      } else if (/^-?[0-9]+$/.test(value)) {
+        const n = Number(value);
+        out[family][m[2]!] = Number.isSafeInteger(n) ? n : value;
+      }
+    }
+    return out;
+  }
+
   get(key: string): string | undefined {
     return this.entries[key];
   }

@@ -52,7 +52,14 @@ export interface SourceRecord {
 export interface VmcoreinfoRecord {
   kind: 'vmcoreinfo';
   dump: string;
+  /** every KEY=VALUE line, key and value exactly as written */
   entries: Record<string, string>;
+  /** the macro families typed: symbols as 0x-hex, offsets/sizes/lengths/numbers as numbers */
+  symbols: Record<string, string>;
+  offsets: Record<string, number | string>;
+  sizes: Record<string, number | string>;
+  lengths: Record<string, number | string>;
+  numbers: Record<string, number | string>;
   raw: string;
 }
 
