@@ -84,7 +84,7 @@ export function readByPages(
     } else {
       endRun();
       const last = out[out.length - 1];
-      if (last && 'problem' in last && last.problem.code === got.code && last.paddr + BigInt(last.length) === addr) last.length += take;
+      if (last && 'problem' in last && last.problem === got && last.paddr + BigInt(last.length) === addr) last.length += take;
       else out.push({ paddr: addr, length: take, problem: got });
     }
     addr += BigInt(take);

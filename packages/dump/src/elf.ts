@@ -6,12 +6,19 @@
  * header's e_phoff is always followed, never assumed to be 64.
  */
 import { Parser } from 'binary-parser';
-import { DumpError } from './errors.js';
+import { DumpError, type PageProblem } from './errors.js';
 import type { Arch, Dump, PhysChunk, PhysRange, Producer, ReadOptions } from './dump.js';
 import { readByPages } from './dump.js';
 import { cpuStates, parseNotes, vmcoreinfoText, type CpuState, type ElfNote } from './notes.js';
 import { readExact, type ByteSource } from './source.js';
 import { Vmcoreinfo } from './vmcoreinfo.js';
+
+// Shared problem objects: a long read over a hole makes one per page; the error record has the address.
+const NOT_IN_ANY_LOAD: PageProblem = { code: 'not-in-dump', message: 'in no PT_LOAD of the dump' };
+const NOT_IN_FILE: PageProblem = {
+  code: 'page-excluded',
+  message: 'in memory but not in the file (excluded, or a zero page: an ELF dump does not say which)',
+};
 
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
@@ -147,17 +154,14 @@ export class ElfDump implements Dump {
     return readByPages(this.pageSize, paddr, length, (pfn) => {
       const start = BigInt(pfn) * size;
       const load = this.findLoad(start);
-      if (!load) return { code: 'not-in-dump', message: `physical address 0x${start.toString(16)} is in no PT_LOAD of the dump` };
+      if (!load) return NOT_IN_ANY_LOAD;
       const rel = start - load.paddr;
       // [p_filesz, p_memsz) is memory the producer left out: makedumpfile -E drops excluded
       // pages and zero-filled pages alike there, so the file cannot say which it was. crash reads
       // zeros; we say it is missing, as for an excluded page of a kdump file, unless asked for zeros.
       if (rel >= load.filesz) {
         if (options.zeroExcluded) return new Uint8Array(this.pageSize);
-        return {
-          code: 'page-excluded',
-          message: `page 0x${start.toString(16)} is in memory but not in the file (excluded, or a zero page: an ELF dump does not say which)`,
-        };
+        return NOT_IN_FILE;
       }
       const want = Number(load.filesz - rel < size ? load.filesz - rel : size);
       const bytes = this.source.read(load.offset + Number(rel), want);

@@ -77,6 +77,11 @@ const kdumpSubHeader = new Parser()
   .uint64('maxMapnr64');
 const KDUMP_SUB_HEADER_SIZE = 104;
 
+// The common problems are shared objects: a long read over excluded memory makes one per page.
+// The error record built from a run of them carries the address and length.
+const NOT_MEMORY: PageProblem = { code: 'not-in-dump', message: 'not memory the dumped machine had' };
+const EXCLUDED: PageProblem = { code: 'page-excluded', message: 'excluded by the dump level' };
+
 const PAGE_DESC_SIZE = 24; // off_t offset; u32 size; u32 flags; u64 page_flags
 
 /** Bytes of bitmap read and cached at a time. */
@@ -115,7 +120,9 @@ export class KdumpDump implements Dump {
   /** Index of the first descriptor: rank of the split's first pfn, 0 for a whole dump. */
   private readonly firstDesc: number;
   private readonly chunks = new PageCache<Uint8Array>(64);
-  private readonly pages = new PageCache<Uint8Array | PageProblem>(256);
+  private lastChunk1: { key: number; bytes: Uint8Array } = { key: NaN, bytes: new Uint8Array(0) };
+  private lastChunk2: { key: number; bytes: Uint8Array } = { key: NaN, bytes: new Uint8Array(0) };
+  private readonly pages = new PageCache<Uint8Array>(256);
 
   constructor(readonly path: string, private readonly source: ByteSource, format: 'kdump-compressed' | 'flattened' = 'kdump-compressed') {
     this.format = format;
@@ -240,7 +247,7 @@ export class KdumpDump implements Dump {
     const cached = this.pages.get(pfn);
     if (cached) return cached;
     const result = this.loadPage(pfn);
-    this.pages.set(pfn, result);
+    if (result instanceof Uint8Array) this.pages.set(pfn, result); // problems are cheap to find again
     return result;
   }
 
@@ -257,17 +264,13 @@ export class KdumpDump implements Dump {
 
   /** A page as the file stores it (compressed or raw), before decoding: what the benchmark feeds the bare codec. */
   storedPage(pfn: number): { codec: Codec | undefined; data: Uint8Array } | PageProblem {
-    const at = pageAddress(pfn, this.pageSize);
-    if (pfn >= this.maxMapnr || !this.bit(this.bitmap1Offset, pfn)) {
-      return { code: 'not-in-dump', message: `physical address ${at} is not memory the dumped machine had` };
-    }
-    if (!this.bit(this.bitmap2Offset, pfn)) {
-      return { code: 'page-excluded', message: `page ${at} was excluded by the dump level` };
-    }
+    if (pfn >= this.maxMapnr || !this.bit(this.bitmap1Offset, pfn)) return NOT_MEMORY;
+    if (!this.bit(this.bitmap2Offset, pfn)) return EXCLUDED;
     if (this.split && (pfn < this.split.startPfn || pfn >= this.split.endPfn)) {
       const range = `pfns 0x${this.split.startPfn.toString(16)}-0x${this.split.endPfn.toString(16)}`;
-      return { code: 'not-in-dump', message: `page ${at} is in another file of this split dump (this one holds ${range})` };
+      return { code: 'not-in-dump', message: `in another file of this split dump (this one holds ${range})` };
     }
+    const at = pageAddress(pfn, this.pageSize);
     const index = this.rank(pfn) - this.firstDesc;
     const desc = this.source.read(this.descOffset + index * PAGE_DESC_SIZE, PAGE_DESC_SIZE);
     if (desc.length < PAGE_DESC_SIZE) return { code: 'not-in-dump', message: `page ${at}: its descriptor lies past the end of the truncated file` };
@@ -288,12 +291,17 @@ export class KdumpDump implements Dump {
 
   private bitmapChunk(base: number, chunk: number): Uint8Array {
     const key = base === this.bitmap1Offset ? chunk : -1 - chunk;
+    // Reads walk pfns in order: the same two chunks answer almost every lookup.
+    if (key === this.lastChunk1.key) return this.lastChunk1.bytes;
+    if (key === this.lastChunk2.key) return this.lastChunk2.bytes;
     let bytes = this.chunks.get(key);
     if (!bytes) {
       const start = chunk * RANK_CHUNK;
       bytes = this.source.read(base + start, Math.min(RANK_CHUNK, this.bitmapBytes - start));
       this.chunks.set(key, bytes);
     }
+    if (key >= 0) this.lastChunk1 = { key, bytes };
+    else this.lastChunk2 = { key, bytes };
     return bytes;
   }
 
