@@ -11,7 +11,7 @@
 //                   filtering + writing), when makedumpfile is installed
 // and the ratio of each time to vmpipe's. Goal (issue 2): vmpipe within 1.5x of the bare codec,
 // peak RSS under 200 MB whatever the dump's size. A larger dump: make one with
-// `tools/recipes/real-dump/make.sh` and MEM=2048 (see its README), then pass its kdump file here.
+// `MEM_MB=2048 tools/recipes/real-dump/make.sh /tmp/vmpipe-big` (see its README), then pass its kdump file here.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,1 +1,3 @@
 export * from './kernel-memory.js';
+export * from './x86_64.js';
+export { kernelMemory } from './select.js';

@@ -20,6 +20,8 @@ export interface Translation {
   /** size of the mapping that holds vaddr: 4096, 2 MiB or 1 GiB */
   pageSize: number;
   levels: TranslationLevel[];
+  /** Virtual address of the top page table walked (init_top_pgt), as crash's `PGD DIRECTORY` shows it, when known. */
+  root?: bigint | undefined;
 }
 
 export type TranslationProblemCode = 'not-mapped' | 'non-canonical' | 'page-excluded' | 'not-in-dump' | 'page-corrupt' | 'page-incomplete';
@@ -30,13 +32,18 @@ export interface TranslationFailure {
   message: string;
   /** the levels walked before the walk stopped (the last one is where it stopped) */
   levels: TranslationLevel[];
+  /** the level where the walk stopped: its entry was not present, or its table page could not be read */
+  level?: TranslationLevel['level'];
 }
 
 export function isTranslation(t: Translation | TranslationFailure): t is Translation {
   return 'paddr' in t;
 }
 
-export type VirtChunk = { vaddr: bigint; bytes: Uint8Array } | { vaddr: bigint; length: number; problem: PageProblem | { code: TranslationProblemCode; message: string } };
+/** A span of a virtual read: bytes, or why there are none (`level`: where a failed page-table walk stopped). */
+export type VirtChunk =
+  | { vaddr: bigint; bytes: Uint8Array }
+  | { vaddr: bigint; length: number; problem: (PageProblem | { code: TranslationProblemCode; message: string }) & { level?: TranslationLevel['level'] } };
 
 /** A read that had to be whole and was not: `code` is an error-record code, `addr` the first unreadable byte. */
 export class MemoryError extends Error {

@@ -2,8 +2,9 @@
  * Turns what the dump layer knows into stream records. The only place where
  * dump objects meet the record contract (docs/records.md).
  */
+import type { Translation, TranslationFailure, VirtChunk } from '@vmpipe/addrxlat';
 import type { Dump, PhysChunk } from '@vmpipe/dump';
-import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type VmcoreinfoRecord } from '@vmpipe/records';
+import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type TranslationRecord, type VmcoreinfoRecord } from '@vmpipe/records';
 
 export function sourceRecord(dump: Dump): SourceRecord {
   const counts = dump.pageCounts();
@@ -73,20 +74,66 @@ function hexAll(values: Record<string, bigint>): Record<string, string> {
  * `error` records for spans that could not be read.
  */
 export function* memRecords(dump: Dump, chunks: PhysChunk[], width: 1 | 2 | 4 | 8): Generator<MemRecord | ErrorRecord> {
-  const perRecord = 16;
   for (const chunk of chunks) {
     if ('problem' in chunk) {
       yield errorRecord(chunk.problem.code, chunk.problem.message, { dump: dump.path, addr: hex(chunk.paddr), length: chunk.length, space: 'physical' });
       continue;
     }
-    const view = new DataView(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
-    for (let off = 0; off < chunk.bytes.length; off += perRecord) {
-      const words: string[] = [];
-      for (let w = off; w + width <= Math.min(off + perRecord, chunk.bytes.length); w += width) {
-        words.push(hex(readWord(view, w, width, dump.endian === 'little')));
-      }
-      yield { kind: 'mem', dump: dump.path, space: 'physical', addr: hex(chunk.paddr + BigInt(off)), width, words };
+    yield* wordRecords(dump, 'physical', chunk.paddr, chunk.bytes, width);
+  }
+}
+
+/**
+ * Kernel-virtual chunks (addrxlat's read) as `mem` records with `space:
+ * "virtual"`, and `error` records for spans that could not be read:
+ * `not-mapped` (with the page-table `level` where the walk stopped),
+ * `page-excluded`, `not-in-dump`, ... as the physical layer says.
+ */
+export function* virtualMemRecords(dump: Dump, chunks: VirtChunk[], width: 1 | 2 | 4 | 8): Generator<MemRecord | ErrorRecord> {
+  for (const chunk of chunks) {
+    if ('problem' in chunk) {
+      const where: Record<string, unknown> = { dump: dump.path, addr: hex(chunk.vaddr), length: chunk.length, space: 'virtual' };
+      const level = (chunk.problem as { level?: string }).level;
+      if (level) where['level'] = level;
+      yield errorRecord(chunk.problem.code, chunk.problem.message, where);
+      continue;
     }
+    yield* wordRecords(dump, 'virtual', chunk.vaddr, chunk.bytes, width);
+  }
+}
+
+/** One `translation` record (crash's `vtop`): every page-table level walked, top first. */
+export function translationRecord(dump: Dump, t: Translation): TranslationRecord {
+  const record: TranslationRecord = {
+    kind: 'translation',
+    dump: dump.path,
+    vaddr: hex(t.vaddr),
+    paddr: hex(t.paddr),
+    pageSize: t.pageSize,
+    levels: t.levels.map((l) => ({ level: l.level, addr: hex(l.addr), entry: hex(l.entry) })),
+  };
+  if (t.root !== undefined) record.root = hex(t.root);
+  return record;
+}
+
+/** A translation that failed, as an `error` record: `level` is where the walk stopped, `levels` what it read on the way. */
+export function translationErrorRecord(dump: Dump, f: TranslationFailure): ErrorRecord {
+  const where: Record<string, unknown> = { dump: dump.path, addr: hex(f.vaddr) };
+  if (f.level) where['level'] = f.level;
+  if (f.levels.length) where['levels'] = f.levels.map((l) => ({ level: l.level, addr: hex(l.addr), entry: hex(l.entry) }));
+  return errorRecord(f.code, f.message, where);
+}
+
+function* wordRecords(dump: Dump, space: 'virtual' | 'physical', start: bigint, bytes: Uint8Array, width: 1 | 2 | 4 | 8): Generator<MemRecord> {
+  const perRecord = 16;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const little = dump.endian === 'little';
+  for (let off = 0; off < bytes.length; off += perRecord) {
+    const words: string[] = [];
+    for (let w = off; w + width <= Math.min(off + perRecord, bytes.length); w += width) {
+      words.push(hex(readWord(view, w, width, little)));
+    }
+    yield { kind: 'mem', dump: dump.path, space, addr: hex(start + BigInt(off)), width, words };
   }
 }
 

@@ -1,1 +1,3 @@
-export {};
+export * from './printk/index.js';
+export * from './panic.js';
+export * from './system.js';

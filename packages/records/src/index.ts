@@ -3,3 +3,5 @@ export * from './hex.js';
 export * from './errors.js';
 export { RecordWriter } from './write.js';
 export { readRecords } from './read.js';
+export * from './kinds-translation.js';
+export * from './kinds-kernel.js';

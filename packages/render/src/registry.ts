@@ -1,9 +1,13 @@
 import type { LayoutFactory } from './layout.js';
-import { sourceLayout, systemLayout } from './source.js';
+import { sourceLayout } from './source.js';
 import { vmcoreinfoLayout } from './vmcoreinfo.js';
 import { cpuLayout } from './cpu.js';
 import { memLayout } from './mem.js';
 import { errorLayout } from './error.js';
+import { translationLayout } from './translation.js';
+import { logLayout } from './log.js';
+import { panicLayout } from './panic.js';
+import { systemExtraLayout } from './system-extra.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -12,9 +16,12 @@ import { errorLayout } from './error.js';
  */
 export const layouts: Readonly<Record<string, LayoutFactory>> = {
   source: sourceLayout,
-  system: systemLayout,
+  system: systemExtraLayout,
   vmcoreinfo: vmcoreinfoLayout,
   cpu: cpuLayout,
   mem: memLayout,
   error: errorLayout,
+  translation: translationLayout,
+  log: logLayout,
+  panic: panicLayout,
 };

@@ -12,7 +12,7 @@ function all(records: AnyRecord[], color = false): string[] {
 }
 
 test('a kind without a layout prints exactly as its JSON', (t) => {
-  const rec = { kind: 'symbol', dump: 'vmcore', name: 'panic', addr: '0xffffffff81177000', type: 'T' };
+  const rec = { kind: 'mystery', dump: 'vmcore', name: 'panic', addr: '0xffffffff81177000', type: 'T' };
   t.deepEqual(all([rec]), [JSON.stringify(rec)]);
 });
 

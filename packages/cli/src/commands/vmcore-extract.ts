@@ -1,19 +1,23 @@
 import { Args, Flags } from '@oclif/core';
+import { isTranslation, kernelMemory } from '@vmpipe/addrxlat';
 import { openDump, reassembleFlattened } from '@vmpipe/dump';
-import { EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
+import { errorRecord, EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { cpuRecords, memRecords, openingErrors, sourceRecord, vmcoreinfoRecord } from '../dump-records.js';
+import { splitTextFlag, writeKernelRecords, writeLogText } from '../kernel-records.js';
+import { cpuRecords, memRecords, openingErrors, sourceRecord, translationErrorRecord, translationRecord, virtualMemRecords, vmcoreinfoRecord } from '../dump-records.js';
 
 export default class VmcoreExtract extends VmpipeCommand {
   static override summary = 'Read a kernel crash dump: what it is, its VMCOREINFO, CPU registers, memory.';
   static override description = [
-    'Prints NDJSON records (docs/records.md): a source record first, then by default the vmcoreinfo record and one cpu record per CPU; with --read, mem records of the memory asked for.',
+    'Prints NDJSON records (docs/records.md): a source record first, then by default the vmcoreinfo record and one cpu record per CPU; with --read, mem records of the memory asked for (kernel virtual addresses, translated through the dump\'s page tables; --physical for physical ones); with --vtop, one translation record per address, like crash\'s vtop.',
     'Formats: ELF64 (kdump /proc/vmcore, makedumpfile -E, QEMU dump-guest-memory), kdump-compressed (zlib, lzo, snappy, zstd; any dump level), makedumpfile\'s flattened format (-F, QEMU kdump-*). The dump is only ever read.',
     'Exit codes: 0 ok, 2 bad usage, 3 missing or unreadable file, 4 not a dump, unsupported or damaged beyond use (docs/exit-codes.md).',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> vmcore-extract fixtures/real/vmcore.kdump-zlib | render',
+    '<%= config.bin %> vmcore-extract fixtures/real/vmcore.kdump-zlib --read ffffffff8ae1aa40 --length 0x40 | render',
     '<%= config.bin %> vmcore-extract fixtures/real/vmcore.kdump-zlib --read 0x1000000 --length 0x40 --physical',
+    '<%= config.bin %> vmcore-extract fixtures/real/vmcore.kdump-zlib --vtop ffffffff8ae1aa40 ffff8dce811f9800 | render',
     "<%= config.bin %> vmcore-extract vmcore | jq -r 'select(.kind==\"cpu\") | .regs.rip'",
     '<%= config.bin %> vmcore-extract vmcore.flat --reassemble vmcore.kdump',
   ];
@@ -23,15 +27,22 @@ export default class VmcoreExtract extends VmpipeCommand {
   };
 
   static override flags = {
-    read: Flags.string({ description: 'address to read from (hex, as crash takes it)', helpValue: 'ADDR' }),
+    read: Flags.string({ description: 'kernel virtual address to read from (hex, as crash takes it)', helpValue: 'ADDR', exclusive: ['vtop'] }),
     length: Flags.string({ description: 'bytes to read (decimal or 0x-hex)', default: '0x40', helpValue: 'N' }),
     width: Flags.string({ description: 'word size of mem records', options: ['1', '2', '4', '8'], default: '8' }),
     physical: Flags.boolean({ description: '--read takes a physical address' }),
+    vtop: Flags.string({ description: 'translate kernel virtual addresses, like crash vtop', helpValue: 'ADDR...', multiple: true }),
     'zero-excluded': Flags.boolean({ description: 'read pages the dump level excluded as zeros (crash --zero_excluded)' }),
     reassemble: Flags.string({ description: 'write a flattened dump as an ordinary file (makedumpfile -R) to OUT', helpValue: 'OUT' }),
+    log: Flags.boolean({ description: 'the kernel log: one log record per printk record (docs/records.d/kernel.md)' }),
+    text: Flags.boolean({ description: 'the kernel log as text, byte for byte as vmcore-dmesg prints it; --text=makedumpfile as makedumpfile --dump-dmesg, --text=crash as crash log' }),
+    'text-format': Flags.string({ hidden: true, default: 'vmcore-dmesg' }),
+    panic: Flags.boolean({ description: 'one panic record: what went wrong, from the log' }),
+    sys: Flags.boolean({ description: 'one system record, like crash sys' }),
   };
 
   async run(): Promise<void> {
+    this.argv = splitTextFlag(this.argv);
     const { args, flags } = await this.parse(VmcoreExtract);
     if (flags.reassemble) {
       const size = reassembleFlattened(args.dump, flags.reassemble);
@@ -44,23 +55,37 @@ export default class VmcoreExtract extends VmpipeCommand {
       if (addr === null) throw new FatalError(`--read: "${flags.read}" is not a hex address`, EXIT.usage);
       const length = parseSize(flags.length);
       if (length === null || length <= 0) throw new FatalError(`--length: "${flags.length}" is not a positive size`, EXIT.usage);
-      if (!flags.physical) {
-        throw new FatalError('--read needs --physical for now: kernel virtual addresses are not translated yet (issue 3)', EXIT.usage);
-      }
       read = { addr, length };
     }
 
     const dump = openDump(args.dump);
     const out = new RecordWriter();
     try {
+      if (flags.text) return await writeLogText(dump, flags['text-format']);
+      // Before any output: a dump whose kernel addresses cannot be translated ends the run with one line.
+      const memory = (read && !flags.physical) || flags.vtop ? kernelMemory(dump) : undefined;
+      const start = read && memory ? memory.translate(read.addr) : undefined;
+      if (start && !isTranslation(start) && start.code === 'non-canonical') throw new FatalError(`--read: ${start.message} (--physical reads physical addresses)`, EXIT.usage);
       await out.write(sourceRecord(dump));
       for (const e of openingErrors(dump)) await out.write(e);
-      if (read) {
+      if (flags.log || flags.panic || flags.sys) await writeKernelRecords(dump, out, { log: flags.log, panic: flags.panic, sys: flags.sys });
+      else if (read) {
         const width = Number(flags.width) as 1 | 2 | 4 | 8;
-        const chunks = dump.readPhysical(read.addr, read.length, { zeroExcluded: flags['zero-excluded'] });
-        for (const r of memRecords(dump, chunks, width)) {
+        const options = { zeroExcluded: flags['zero-excluded'] };
+        const records = memory
+          ? virtualMemRecords(dump, memory.read(read.addr, read.length, options), width)
+          : memRecords(dump, dump.readPhysical(read.addr, read.length, options), width);
+        for (const r of records) {
           if (out.closed) break;
           await out.write(r);
+        }
+      } else if (flags.vtop && memory) {
+        for (const text of flags.vtop) {
+          if (out.closed) break;
+          const addr = parseAddress(text);
+          const t = addr === null ? null : memory.translate(addr);
+          if (t === null) await out.write(errorRecord('bad-address', `"${text}" is not a hex address`, { dump: dump.path, input: text }));
+          else await out.write(isTranslation(t) ? translationRecord(dump, t) : translationErrorRecord(dump, t));
         }
       } else {
         const info = vmcoreinfoRecord(dump);
@@ -73,3 +98,4 @@ export default class VmcoreExtract extends VmpipeCommand {
     }
   }
 }
+

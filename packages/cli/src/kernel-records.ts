@@ -1,0 +1,251 @@
+/**
+ * Glue from the kernel readers (@vmpipe/kernel) to stream records: `log`,
+ * `panic`, `system` and their `error` records (docs/records.d/kernel.md).
+ */
+import type { Dump } from '@vmpipe/dump';
+import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
+import {
+  analysePanic,
+  e820UsableBytes,
+  logLines,
+  PrintkUnavailable,
+  printkText,
+  readPrintk,
+  readUtsname,
+  timestamp,
+  uptimeText,
+  type PanicInfo,
+  type PrintkItem,
+  type PrintkRecord,
+  type TextFormat,
+} from '@vmpipe/kernel';
+import { errorRecord, EXIT, FatalError, hex, type RecordWriter, type ErrorRecord, type LogRecord, type PanicRecord, type SystemRecord } from '@vmpipe/records';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Kernel text is bytes: UTF-8 when it is valid UTF-8, else each byte as one character (latin1). */
+function decode(bytes: Buffer): string {
+  // Nearly all kernel text is ASCII, which latin1 decodes the same and faster.
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return bytes.toString('latin1');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+function problemRecord(dump: Dump, p: NonNullable<PrintkItem['problem']>): ErrorRecord {
+  const loc: Record<string, unknown> = { dump: dump.path };
+  if (p.addr !== undefined) loc.addr = hex(p.addr);
+  if (p.seq !== undefined) loc.seq = Number(p.seq);
+  if (p.id !== undefined) loc.descId = Number(p.id);
+  return errorRecord(p.code, p.message, loc);
+}
+
+export function unavailableRecord(dump: Dump, err: PrintkUnavailable): ErrorRecord {
+  const loc: Record<string, unknown> = { dump: dump.path };
+  if (err.missing.length) loc.missing = err.missing;
+  if (err.addr !== undefined) loc.addr = hex(err.addr);
+  return errorRecord(err.code, err.message, loc);
+}
+
+function toLogRecord(dump: Dump, r: PrintkRecord): LogRecord {
+  const record: LogRecord = {
+    kind: 'log',
+    dump: dump.path,
+    seq: Number(r.seq),
+    tsNsec: r.tsNsec === null ? null : Number(r.tsNsec),
+    level: r.level,
+    text: decode(r.text),
+  };
+  if (r.tsNsec !== null) record.timestamp = timestamp(r.tsNsec);
+  if (r.facility !== null) record.facility = r.facility;
+  if (r.callerId !== null) record.callerId = r.callerId;
+  if (r.subsystem) record.subsystem = r.subsystem;
+  if (r.device) record.device = r.device;
+  if (r.state) record.state = r.state;
+  return record;
+}
+
+/**
+ * The log as read once: `stream` gets the log and error records in log order;
+ * `lines` (when asked for) keeps what the panic and uptime need, not the records.
+ */
+export interface KernelLog {
+  lines: { text: string; seq: bigint; tsNsec: bigint | null }[];
+  unavailable?: PrintkUnavailable;
+}
+
+/** Log and error records in log order, filling `log` as it goes (a generator: a long log streams). */
+export function* kernelLogRecords(dump: Dump, mem: KernelMemory, log: KernelLog, keepLines = true): Generator<LogRecord | ErrorRecord> {
+  const entries = dump.vmcoreinfo?.entries ?? {};
+  try {
+    for (const item of readPrintk(mem, entries)) {
+      // A record the kernel's own readers would reject is an error record, not a log record.
+      if (item.problem) yield problemRecord(dump, item.problem);
+      else if (item.record) {
+        if (item.record.dataless === 'lost') continue;
+        const record = toLogRecord(dump, item.record);
+        if (keepLines) log.lines.push({ text: record.text, seq: item.record.seq, tsNsec: item.record.tsNsec });
+        yield record;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof PrintkUnavailable)) throw err;
+    log.unavailable = err;
+    yield unavailableRecord(dump, err);
+  }
+}
+
+/** The whole log read at once (for library users and the benchmark). */
+export function readKernelLog(dump: Dump, mem: KernelMemory): KernelLog & { stream: (LogRecord | ErrorRecord)[] } {
+  const log: KernelLog = { lines: [] };
+  const stream = [...kernelLogRecords(dump, mem, log)];
+  return { ...log, stream };
+}
+
+/** `--text`: the log exactly as vmcore-dmesg / makedumpfile --dump-dmesg print it. */
+export function* logText(dump: Dump, mem: KernelMemory, format: TextFormat, problems: (message: string) => void): Generator<string | Buffer> {
+  yield* printkText(mem, dump.vmcoreinfo?.entries ?? {}, format, (p) => problems(p.message));
+}
+
+export function panicInfo(log: KernelLog): PanicInfo {
+  return analysePanic(logLines(log.lines));
+}
+
+export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
+  return {
+    kind: 'panic',
+    dump: dump.path,
+    headline: info.headline,
+    message: info.message,
+    cpu: info.cpu,
+    pid: info.pid,
+    comm: info.comm,
+    event: info.kind,
+    taint: info.taint,
+    oops: info.oops,
+    hardware: info.hardware,
+    rip: info.rip,
+    code: info.code,
+    registers: info.registers,
+    callTrace: info.callTrace.map((f) => {
+      const frame: PanicRecord['callTrace'][number] = { function: f.function, offset: f.offset, size: f.size, reliable: f.reliable, line: f.line };
+      if (f.module !== undefined) frame.module = f.module;
+      if (f.addr !== undefined) frame.addr = hex(f.addr);
+      return frame;
+    }),
+    seq: info.seq === null ? null : Number(info.seq),
+    timestamp: info.tsNsec === null ? null : timestamp(info.tsNsec),
+  };
+}
+
+export function systemRecord(dump: Dump, mem: KernelMemory, log: KernelLog, info: PanicInfo): (SystemRecord | ErrorRecord)[] {
+  const out: (SystemRecord | ErrorRecord)[] = [];
+  let uts: ReturnType<typeof readUtsname> = null;
+  let utsSource: SystemRecord['utsSource'] = 'none';
+  try {
+    uts = readUtsname(mem, dump.vmcoreinfo?.entries ?? {});
+    if (uts) utsSource = 'init_uts_ns';
+  } catch (err) {
+    out.push(errorRecord('utsname-unreadable', `init_uts_ns: ${(err as Error).message}`, { dump: dump.path }));
+  }
+  if (!uts && dump.utsname) {
+    uts = dump.utsname;
+    utsSource = 'kdump-header';
+  }
+  let memoryBytes = e820UsableBytes(log.lines.map((r) => r.text));
+  const memorySource: SystemRecord['memorySource'] = memoryBytes !== null ? 'e820' : 'dump-ranges';
+  if (memoryBytes === null) {
+    memoryBytes = 0n;
+    for (const r of dump.memoryRanges()) memoryBytes += r.end - r.start;
+  }
+  const last = [...log.lines].reverse().find((r) => r.tsNsec !== null);
+  const crashTime = dump.crashTime ?? (dump.vmcoreinfo?.crashTime !== undefined ? new Date(dump.vmcoreinfo.crashTime * 1000) : undefined);
+  const record: SystemRecord = {
+    kind: 'system',
+    dump: dump.path,
+    release: uts?.release ?? dump.vmcoreinfo?.osrelease ?? null,
+    version: uts?.version ?? null,
+    machine: uts?.machine ?? null,
+    nodename: uts?.nodename ?? null,
+    cpus: dump.cpus.length,
+    memoryBytes: Number(memoryBytes),
+    memorySource,
+    panic: log.unavailable ? null : info.headline,
+    utsSource,
+    uptimeNsec: last?.tsNsec != null ? Number(last.tsNsec) : null,
+    uptime: last?.tsNsec != null ? uptimeText(last.tsNsec) : null,
+    crashTime: crashTime ? crashTime.toISOString() : null,
+    format: dump.format,
+  };
+  if (uts?.domainname) record.domainname = uts.domainname;
+  out.push(record);
+  return out;
+}
+
+/** `--text=TOOL` is `--text --text-format TOOL`: oclif flags cannot take an optional value. */
+export function splitTextFlag(argv: string[]): string[] {
+  return argv.flatMap((a) => (a.startsWith('--text=') ? ['--text', '--text-format', a.slice('--text='.length)] : [a]));
+}
+
+async function writeOut(chunk: string | Buffer): Promise<void> {
+  if (!process.stdout.write(chunk)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+}
+
+/** `--text`: no records, just the log as the tool prints it; problems as lines on stderr. */
+export async function writeLogText(dump: Dump, format: string): Promise<void> {
+  if (format !== 'vmcore-dmesg' && format !== 'makedumpfile' && format !== 'crash') {
+    throw new FatalError(`--text: "${format}" is not one of vmcore-dmesg, makedumpfile, crash`, EXIT.usage);
+  }
+  const mem = kernelMemory(dump);
+  let pending: (string | Buffer)[] = [];
+  let size = 0;
+  try {
+    for (const piece of logText(dump, mem, format, (m) => process.stderr.write(`vmcore-extract: ${m}\n`))) {
+      pending.push(piece);
+      size += piece.length;
+      if (size >= 1 << 16) {
+        await writeOut(Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
+        pending = [];
+        size = 0;
+      }
+    }
+  } catch (err) {
+    if (err instanceof PrintkUnavailable) throw new FatalError(err.message, EXIT.badFormat);
+    throw err;
+  }
+  // The text is bytes (latin1 keeps each byte as it was in the buffer).
+  await writeOut(Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+}
+
+/** `--log`, `--panic`, `--sys`: the log is read once and serves all three. */
+export async function writeKernelRecords(dump: Dump, out: RecordWriter, want: { log?: boolean; panic?: boolean; sys?: boolean }): Promise<void> {
+  const mem = kernelMemory(dump);
+  // A large log is hundreds of thousands of records: they go out as NDJSON in 64 KiB writes
+  // on the same stdout the RecordWriter uses (so order is kept), not one write each.
+  const log: KernelLog = { lines: [] };
+  let batch = '';
+  for (const r of kernelLogRecords(dump, mem, log, want.panic || want.sys)) {
+    if (!want.log && r.kind !== 'error') continue;
+    batch += JSON.stringify(r) + '\n';
+    if (batch.length >= 1 << 16) {
+      if (out.closed) return;
+      await writeOut(batch);
+      batch = '';
+    }
+  }
+  if (batch && !out.closed) await writeOut(batch);
+  if (!want.panic && !want.sys) return;
+  const info = panicInfo(log);
+  if (want.panic && !log.unavailable) await out.write(panicRecord(dump, info));
+  if (want.sys) for (const r of systemRecord(dump, mem, log, info)) await out.write(r);
+}

@@ -1,0 +1,65 @@
+/**
+ * The kernel log from a dump: picks the printk layout VMCOREINFO describes
+ * and reads it through kernel virtual memory.
+ */
+import type { KernelMemory } from '@vmpipe/addrxlat';
+import { printkLayout, type PrintkLayout } from './layout.js';
+import { readLockless } from './ringbuffer.js';
+import { plainBytes, readPlain, readStructured } from './log-buf.js';
+import { PrintkUnavailable, type PrintkItem } from './record.js';
+import { formatRecord, type TextFormat } from './format.js';
+
+export * from './layout.js';
+export * from './record.js';
+export * from './format.js';
+export { readLockless } from './ringbuffer.js';
+export { readStructured, readPlain, plainBytes } from './log-buf.js';
+
+/** The layout, or PrintkUnavailable naming the VMCOREINFO keys that are missing. */
+export function requirePrintkLayout(entries: Readonly<Record<string, string>>): PrintkLayout {
+  const layout = printkLayout(entries);
+  if (layout.kind === 'missing') {
+    const what = layout.closest ? `VMCOREINFO lacks entries of the ${layout.closest} printk buffer` : 'VMCOREINFO has no printk entries';
+    throw new PrintkUnavailable(`${what}: missing ${layout.missing.join(', ')}`, 'printk-unavailable', layout.missing);
+  }
+  return layout;
+}
+
+/** Every record of the log, oldest first, with problems in place. Throws PrintkUnavailable when there is no log to read. */
+export function readPrintk(mem: KernelMemory, entries: Readonly<Record<string, string>>): Generator<PrintkItem> {
+  const layout = requirePrintkLayout(entries);
+  switch (layout.kind) {
+    case 'lockless':
+      return readLockless(mem, layout);
+    case 'structured':
+      return readStructured(mem, layout);
+    case 'plain':
+      return readPlain(mem, layout);
+  }
+}
+
+/**
+ * The log as one of the reference tools prints it, in pieces; `problems`
+ * receives what could not be read (the tools would stop or print garbage).
+ * A plain (pre-3.5) buffer is printed as it is, as both tools do.
+ */
+export function* printkText(
+  mem: KernelMemory,
+  entries: Readonly<Record<string, string>>,
+  format: TextFormat,
+  problems: (p: PrintkItem['problem'] & object) => void = () => {},
+): Generator<string | Buffer> {
+  const layout = requirePrintkLayout(entries);
+  if (layout.kind === 'plain' && format !== 'crash') {
+    const { bytes, holes, logBuf } = plainBytes(mem, layout);
+    for (const h of holes) problems({ code: h.code, message: `log_buf at offset ${h.offset}: ${h.message}`, addr: logBuf });
+    yield bytes;
+    return;
+  }
+  for (const item of readPrintk(mem, entries)) {
+    if (item.problem) problems(item.problem);
+    if (!item.record) continue;
+    const text = formatRecord(item.record, format);
+    if (text !== null) yield text;
+  }
+}

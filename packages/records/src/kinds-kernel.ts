@@ -1,0 +1,84 @@
+/**
+ * Record kinds about what the kernel said and was: `log`, `panic`, `system`
+ * (docs/records.d/kernel.md). Contract fields (shared/design/RECORDS.md) first.
+ */
+import type { Hex } from './kinds.js';
+
+export interface LogRecord {
+  kind: 'log';
+  dump: string;
+  /** printk_info.seq (lockless ringbuffer); older buffers: position in the buffer from 0 */
+  seq: number;
+  /** nanoseconds since boot (exact below 2^53 ns, about 104 days); null when the record has no stamp */
+  tsNsec: number | null;
+  /** syslog level 0–7, null when unknown */
+  level: number | null;
+  /** the record's text: no prefix, no trailing newline, inner newlines kept */
+  text: string;
+  /** `[   12.345678]`, computed exactly from ts_nsec */
+  timestamp?: string;
+  facility?: number;
+  /** `T123` (task) or `C1` (CPU) */
+  callerId?: string;
+  subsystem?: string;
+  device?: string;
+  /** lockless ringbuffer: descriptor state (`committed` records were still open to continuation) */
+  state?: 'committed' | 'finalized';
+}
+
+export interface TraceFrameRecord {
+  function: string;
+  offset: number;
+  size: number;
+  module?: string;
+  reliable: boolean;
+  addr?: Hex;
+  line: string;
+}
+
+export interface PanicRecord {
+  kind: 'panic';
+  dump: string;
+  headline: string;
+  message: string | null;
+  cpu: number | null;
+  pid: number | null;
+  comm: string | null;
+  /** panic, oops, bug, gpf, page-fault, null-deref, list-corruption, soft-lockup, hard-lockup, rcu-stall, hung-task, warning, kasan, oom, sysrq-crash, none */
+  event: string;
+  taint: string | null;
+  oops: string | null;
+  hardware: string | null;
+  rip: string | null;
+  code: string | null;
+  registers: string[];
+  callTrace: TraceFrameRecord[];
+  /** the log record the headline came from */
+  seq: number | null;
+  timestamp: string | null;
+}
+
+export interface SystemRecord {
+  kind: 'system';
+  dump: string;
+  release: string | null;
+  version: string | null;
+  machine: string | null;
+  nodename: string | null;
+  cpus: number;
+  memoryBytes: number;
+  /** `e820`: the usable RAM of the e820 map in the log (what crash sys shows); `dump-ranges`: the dump's memory ranges */
+  memorySource: 'e820' | 'dump-ranges';
+  /** the panic headline */
+  panic: string | null;
+  /** where the utsname came from: `init_uts_ns` in memory or the kdump `header` */
+  utsSource: 'init_uts_ns' | 'kdump-header' | 'none';
+  /** the last log record's ts_nsec: the uptime at the crash, to the last printk (crash reads jiffies) */
+  uptimeNsec: number | null;
+  /** crash's UPTIME format */
+  uptime: string | null;
+  /** ISO 8601 UTC from the kdump header or VMCOREINFO CRASHTIME */
+  crashTime: string | null;
+  format: string;
+  domainname?: string;
+}
