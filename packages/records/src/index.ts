@@ -5,3 +5,4 @@ export { RecordWriter } from './write.js';
 export { readRecords } from './read.js';
 export * from './kinds-translation.js';
 export * from './kinds-kernel.js';
+export * from './kinds-symbols.js';

@@ -5,6 +5,7 @@ import { cpuLayout } from './cpu.js';
 import { memLayout } from './mem.js';
 import { errorLayout } from './error.js';
 import { translationLayout } from './translation.js';
+import { symbolLayout } from './symbol.js';
 import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
 import { systemExtraLayout } from './system-extra.js';
@@ -22,6 +23,7 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   mem: memLayout,
   error: errorLayout,
   translation: translationLayout,
+  symbol: symbolLayout,
   log: logLayout,
   panic: panicLayout,
 };

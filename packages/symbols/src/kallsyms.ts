@@ -1,0 +1,226 @@
+/**
+ * kallsyms read from the dump's memory, located through VMCOREINFO.
+ *
+ * Spec: the kernel's own writer and reader of these tables, scripts/kallsyms.c
+ * and kernel/kallsyms.c (+ kernel/kallsyms_internal.h), as of 6.0–6.x, and
+ * kernel/crash_core.c (6.0+: 5fd8fea935a1 "vmcoreinfo: include kallsyms
+ * symbols", f09bddbd8661 "vmcoreinfo: add kallsyms_num_syms symbol"):
+ *
+ * - `kallsyms_num_syms`: unsigned int, the number of symbols.
+ * - `kallsyms_names`: per symbol, a length then that many token indexes
+ *   (u8). The length is one byte; since 73bbb94466fd ("kallsyms: support
+ *   "big" kernel symbols", 6.1) a length with bit 7 set takes a second byte:
+ *   len = (b0 & 0x7f) | (b1 << 7). Nothing in the dump says which rule the
+ *   kernel used, so we take the release (6.1+ two-byte) and check the
+ *   result: the other rule is tried when `_stext` does not decode.
+ * - `kallsyms_token_table`: 256 NUL-terminated strings; `kallsyms_token_index`:
+ *   256 u16 offsets of each token in that table. A symbol's text is the
+ *   concatenation of its tokens; its first character is the nm type letter.
+ * - Addresses, three encodings over the years (CONFIG_KALLSYMS_BASE_RELATIVE):
+ *     `kallsyms_addresses[]` (unsigned long, absolute), before 6.11 without
+ *     BASE_RELATIVE;
+ *     `kallsyms_offsets[]` (int) + `kallsyms_relative_base` (unsigned long):
+ *     without KALLSYMS_ABSOLUTE_PERCPU, address = relative_base + (u32)offset;
+ *     with it (x86_64 SMP until 6.15), offset >= 0 is an absolute value (the
+ *     per-cpu offsets near zero) and offset < 0 means relative_base - 1 - offset;
+ *     since 7.0 ("kallsyms: Get rid of kallsyms relative base") offsets are
+ *     place-relative: address = &kallsyms_offsets[i] + offset.
+ *   Which one a kernel uses is not recorded either; VMCOREINFO's
+ *   SYMBOL(_stext) is, so the encoding is the one that gives `_stext` there.
+ * - The runtime tables already hold the KASLR-relocated addresses.
+ * - kallsyms has no sizes: a symbol extends to the next higher address.
+ *   `kallsyms_markers` and `kallsyms_seqs_of_names` (6.2+) only speed up the
+ *   kernel's own searches and are not needed here.
+ */
+import type { Vmcoreinfo } from '@vmpipe/dump';
+import type { KernelSymbol } from './table.js';
+
+/** What the reader needs of kernel memory (KernelMemory from @vmpipe/addrxlat has it). */
+export interface SymbolMemory {
+  readBytes(vaddr: bigint, length: number): Uint8Array;
+}
+
+export class KallsymsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KallsymsError';
+  }
+}
+
+export type KallsymsEncoding = 'absolute' | 'base-relative' | 'absolute-percpu' | 'place-relative';
+
+export interface Kallsyms {
+  symbols: KernelSymbol[];
+  encoding: KallsymsEncoding;
+  bigLengths: boolean;
+}
+
+const KALLSYMS_LOCATIONS = ['kallsyms_names', 'kallsyms_num_syms', 'kallsyms_token_table', 'kallsyms_token_index'] as const;
+
+/** True when VMCOREINFO locates the kallsyms tables (Linux 6.0+, or a backport). */
+export function hasKallsyms(info: Vmcoreinfo | undefined): boolean {
+  if (!info) return false;
+  if (!KALLSYMS_LOCATIONS.every((n) => info.symbol(n) !== undefined)) return false;
+  return info.symbol('kallsyms_offsets') !== undefined || info.symbol('kallsyms_addresses') !== undefined;
+}
+
+/** Whether the release is 6.1 or later, where symbol lengths above 127 take two bytes. */
+export function bigLengthsByRelease(release: string | undefined): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release ?? '');
+  if (!m) return true;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > 6 || (major === 6 && minor >= 1);
+}
+
+function u16(bytes: Uint8Array, at: number): number {
+  return bytes[at]! | (bytes[at + 1]! << 8);
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads `kallsyms_names` forward in chunks: its length is only known once every symbol is walked. */
+class ChunkedReader {
+  private buf = new Uint8Array(0);
+  private readonly chunk = 256 * 1024;
+
+  constructor(private readonly memory: SymbolMemory, private readonly base: bigint) {}
+
+  /** Ensures bytes [0, end) are loaded and returns the buffer. */
+  upTo(end: number): Uint8Array {
+    while (this.buf.length < end) {
+      const at = this.base + BigInt(this.buf.length);
+      const need = end - this.buf.length;
+      let more: Uint8Array;
+      try {
+        more = this.memory.readBytes(at, Math.max(this.chunk, need));
+      } catch {
+        more = this.memory.readBytes(at, need); // near the end of what is readable: only what is needed
+      }
+      const next = new Uint8Array(this.buf.length + more.length);
+      next.set(this.buf);
+      next.set(more, this.buf.length);
+      this.buf = next;
+    }
+    return this.buf;
+  }
+}
+
+function readTokens(memory: SymbolMemory, tableAddr: bigint, indexAddr: bigint): string[] {
+  const index = memory.readBytes(indexAddr, 256 * 2);
+  let max = 0;
+  for (let i = 0; i < 256; i++) max = Math.max(max, u16(index, i * 2));
+  // The longest token is short (the compressor joins pairs); 256 bytes past the last start is plenty.
+  let table: Uint8Array;
+  try {
+    table = memory.readBytes(tableAddr, max + 256);
+  } catch {
+    // The table ends near unreadable memory: read up to the last token's start, then byte by byte to its NUL.
+    const head = Array.from(memory.readBytes(tableAddr, max + 1));
+    while (head[head.length - 1] !== 0 && head.length < max + 256) head.push(memory.readBytes(tableAddr + BigInt(head.length), 1)[0]!);
+    table = Uint8Array.from(head);
+  }
+  const tokens: string[] = [];
+  for (let i = 0; i < 256; i++) {
+    const start = u16(index, i * 2);
+    const end = table.indexOf(0, start);
+    if (end < 0) throw new KallsymsError(`kallsyms_token_table: token ${i} at offset ${start} has no NUL`);
+    tokens.push(Buffer.from(table.subarray(start, end)).toString('latin1'));
+  }
+  return tokens;
+}
+
+/** Expands every symbol's text (type letter first) with one length rule; null when the table does not parse under it. */
+function expandNames(names: ChunkedReader, count: number, tokens: string[], big: boolean): string[] | null {
+  const out: string[] = new Array(count);
+  let off = 0;
+  let buf = names.upTo(2);
+  for (let i = 0; i < count; i++) {
+    if (off + 2 > buf.length) buf = names.upTo(off + 2);
+    let len = buf[off++]!;
+    if (big && len & 0x80) {
+      const second = buf[off++]!;
+      if (second & 0x80) return null; // the kernel writes at most two bytes
+      len = (len & 0x7f) | (second << 7);
+    }
+    if (len === 0) return null;
+    if (off + len > buf.length) buf = names.upTo(off + len);
+    let text = '';
+    for (let k = 0; k < len; k++) text += tokens[buf[off + k]!]!;
+    off += len;
+    out[i] = text;
+  }
+  return out;
+}
+
+function decodeAddresses(
+  memory: SymbolMemory,
+  info: Vmcoreinfo,
+  count: number,
+  stextIndex: number,
+): { addrs: bigint[]; encoding: KallsymsEncoding } {
+  const stext = info.symbol('_stext');
+  const absolute = info.symbol('kallsyms_addresses');
+  if (absolute !== undefined) {
+    const bytes = view(memory.readBytes(absolute, count * 8));
+    const addrs = Array.from({ length: count }, (_, i) => bytes.getBigUint64(i * 8, true));
+    return { addrs, encoding: 'absolute' };
+  }
+  const offsetsAddr = info.symbol('kallsyms_offsets')!;
+  const baseAddr = info.symbol('kallsyms_relative_base');
+  const offsets = view(memory.readBytes(offsetsAddr, count * 4));
+  const relativeBase = baseAddr !== undefined ? view(memory.readBytes(baseAddr, 8)).getBigUint64(0, true) : undefined;
+  const mask = (1n << 64n) - 1n;
+  const rules: [KallsymsEncoding, (i: number) => bigint][] = [];
+  if (relativeBase !== undefined) {
+    rules.push(['base-relative', (i) => (relativeBase + BigInt(offsets.getUint32(i * 4, true))) & mask]);
+    rules.push([
+      'absolute-percpu',
+      (i) => {
+        const o = offsets.getInt32(i * 4, true);
+        return o >= 0 ? BigInt(o) : (relativeBase - 1n - BigInt(o)) & mask;
+      },
+    ]);
+  }
+  rules.push(['place-relative', (i) => (offsetsAddr + BigInt(i * 4) + BigInt(offsets.getInt32(i * 4, true))) & mask]);
+  if (stext === undefined) throw new KallsymsError('VMCOREINFO has no SYMBOL(_stext): cannot tell how kallsyms_offsets are encoded');
+  for (const [encoding, rule] of rules) {
+    if (rule(stextIndex) === stext) return { addrs: Array.from({ length: count }, (_, i) => rule(i)), encoding };
+  }
+  throw new KallsymsError(`kallsyms_offsets: no known encoding gives _stext = 0x${stext.toString(16)} (VMCOREINFO)`);
+}
+
+/**
+ * Reads the kernel's kallsyms tables. Throws KallsymsError when VMCOREINFO
+ * lacks them or they do not decode, and the memory's own error when a table
+ * cannot be read.
+ */
+export function readKallsyms(memory: SymbolMemory, info: Vmcoreinfo): Kallsyms {
+  if (!hasKallsyms(info)) throw new KallsymsError('VMCOREINFO does not locate the kallsyms tables (Linux 6.0+ exports them)');
+  const count = view(memory.readBytes(info.symbol('kallsyms_num_syms')!, 4)).getUint32(0, true);
+  if (count === 0 || count > 10_000_000) throw new KallsymsError(`kallsyms_num_syms is ${count}: not a symbol count`);
+  const tokens = readTokens(memory, info.symbol('kallsyms_token_table')!, info.symbol('kallsyms_token_index')!);
+  const names = new ChunkedReader(memory, info.symbol('kallsyms_names')!);
+  const guess = bigLengthsByRelease(info.osrelease);
+  let readError: unknown;
+  for (const big of [guess, !guess]) {
+    let texts: string[] | null;
+    try {
+      texts = expandNames(names, count, tokens, big);
+    } catch (err) {
+      // The wrong length rule walks off the end of the table; the right one may not.
+      readError = err;
+      continue;
+    }
+    if (!texts) continue;
+    const stextIndex = texts.findIndex((t) => t.length > 1 && t.slice(1) === '_stext');
+    if (stextIndex < 0) continue;
+    const { addrs, encoding } = decodeAddresses(memory, info, count, stextIndex);
+    const symbols: KernelSymbol[] = texts.map((t, i) => ({ name: t.slice(1), type: t[0]!, addr: addrs[i]! }));
+    return { symbols, encoding, bigLengths: big };
+  }
+  if (readError) throw readError;
+  throw new KallsymsError('kallsyms_names does not decode: _stext not found under either length rule');
+}

@@ -1,0 +1,172 @@
+/**
+ * One symbol table model for every source (kallsyms, System.map, vmlinux
+ * symtab, later modules): addresses sorted ascending, with names, nm type
+ * letters, sizes where the source knows them, and the module for module
+ * symbols. Address → `name+0xoff` by binary search; name → symbols by a map.
+ *
+ * Which addresses resolve follows the kernel's own kallsyms lookup
+ * (kernel/kallsyms.c: is_ksym_addr, get_symbol_pos): an address inside the
+ * kernel image ([_text, _end]) belongs to the nearest symbol at or below it,
+ * the first of several aliases at that address. Per-cpu symbols (offsets
+ * near zero on x86_64, between __per_cpu_start and __per_cpu_end) and
+ * absolute ones (`A`, e.g. kexec_control_code_size) are kept for name
+ * lookups and listings but never resolve an address: a small number on a
+ * stack is not `fixed_percpu_data+0x10`. crash's `sym` refuses them too.
+ */
+
+export interface KernelSymbol {
+  name: string;
+  addr: bigint;
+  /** bytes, when the source knows it (vmlinux symtab); kallsyms and System.map do not */
+  size?: number;
+  /** nm's type letter: T t D d B b R r W w V v A ... */
+  type: string;
+  /** the module's name for module symbols; absent for vmlinux */
+  module?: string;
+}
+
+export interface Resolved {
+  symbol: KernelSymbol;
+  offset: bigint;
+}
+
+/** A half-open address range [start, end) in which addresses resolve to symbols. */
+export interface SymbolRange {
+  start: bigint;
+  end: bigint;
+}
+
+/** Preference among aliases (several symbols at one address) for sources that carry no order of their own. */
+export function aliasRank(s: KernelSymbol): number {
+  let rank = 0;
+  if (s.type === 'w' || s.type === 'W' || s.type === 'v' || s.type === 'V') rank += 4; // weak last, as scripts/kallsyms sorts
+  const underscores = /^_*/.exec(s.name)![0].length;
+  rank += Math.min(underscores, 3) * 8; // fewer leading underscores first (scripts/kallsyms)
+  if (s.name.startsWith('.') || s.name.startsWith('$')) rank += 64; // local labels and mapping symbols last
+  return rank;
+}
+
+export class SymbolTable {
+  /** sorted by address; aliases keep the order the source gave (kallsyms: the kernel's own) */
+  readonly symbols: readonly KernelSymbol[];
+  private readonly addrs: BigUint64Array;
+  private readonly byName = new Map<string, KernelSymbol[]>();
+  private readonly ranges: SymbolRange[];
+  /** index of the first symbol in each run of aliases, for every index */
+  private readonly firstAlias: Uint32Array;
+  /** the end of each symbol's extent: the next higher address (or the range end) */
+  private readonly extentEnd: BigUint64Array;
+
+  /**
+   * @param symbols any order; sorted here, stably, so aliases keep the source's order
+   * @param ranges where addresses resolve; default: the kernel image from `_text`/`_stext` to `_end`
+   */
+  constructor(symbols: KernelSymbol[], ranges?: SymbolRange[]) {
+    const sorted = symbols.map((s, i) => ({ s, i })).sort((a, b) => (a.s.addr < b.s.addr ? -1 : a.s.addr > b.s.addr ? 1 : a.i - b.i)).map((x) => x.s);
+    this.symbols = sorted;
+    this.addrs = BigUint64Array.from(sorted.map((s) => s.addr));
+    for (const s of sorted) {
+      const list = this.byName.get(s.name);
+      if (list) list.push(s);
+      else this.byName.set(s.name, [s]);
+    }
+    this.ranges = (ranges ?? this.imageRanges()).slice().sort((a, b) => (a.start < b.start ? -1 : 1));
+    this.firstAlias = new Uint32Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) {
+      this.firstAlias[i] = i > 0 && this.addrs[i - 1] === this.addrs[i] ? this.firstAlias[i - 1]! : i;
+    }
+    this.extentEnd = new BigUint64Array(sorted.length);
+    let nextHigher = 0n;
+    for (let i = sorted.length - 1; i >= 0; i--) {
+      const a = this.addrs[i]!;
+      if (i + 1 < sorted.length && this.addrs[i + 1]! > a) nextHigher = this.addrs[i + 1]!;
+      const range = this.rangeOf(a);
+      const cap = range ? range.end : a + 1n;
+      this.extentEnd[i] = i + 1 < sorted.length && nextHigher > a && nextHigher < cap ? nextHigher : cap;
+    }
+  }
+
+  get size(): number {
+    return this.symbols.length;
+  }
+
+  /** Where addresses resolve. */
+  get resolvableRanges(): readonly SymbolRange[] {
+    return this.ranges;
+  }
+
+  /** The kernel image: from `_text` (or `_stext`, or the lowest text symbol) to `_end` (or past the last symbol). */
+  private imageRanges(): SymbolRange[] {
+    const first = (name: string) => this.byName.get(name)?.[0]?.addr;
+    const start = first('_text') ?? first('_stext') ?? this.symbols.find((s) => s.type === 'T' || s.type === 't')?.addr;
+    if (start === undefined) return [];
+    let end = first('_end');
+    if (end === undefined) {
+      const last = this.symbols[this.symbols.length - 1];
+      end = last ? last.addr + BigInt(Math.max(last.size ?? 1, 1)) : start;
+    }
+    // `_end` itself is a symbol (crash and kallsyms both name it), so the range includes it.
+    return end >= start ? [{ start, end: end + 1n }] : [];
+  }
+
+  private rangeOf(addr: bigint): SymbolRange | undefined {
+    for (const r of this.ranges) if (addr >= r.start && addr < r.end) return r;
+    return undefined;
+  }
+
+  /** The symbol containing `addr` and the offset into it, or undefined when no symbol covers it. */
+  resolve(addr: bigint): Resolved | undefined {
+    if (!this.rangeOf(addr)) return undefined;
+    const a = this.addrs;
+    let lo = 0;
+    let hi = a.length - 1;
+    if (hi < 0 || a[0]! > addr) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (a[mid]! <= addr) lo = mid;
+      else hi = mid - 1;
+    }
+    const i = this.firstAlias[lo]!;
+    const symbol = this.symbols[i]!;
+    // A symbol below the range (a per-cpu one) never owns an address in it.
+    if (!this.rangeOf(symbol.addr)) return undefined;
+    return { symbol, offset: addr - symbol.addr };
+  }
+
+  /** The extent the table assigns to a symbol: its size when known, else up to the next higher address. */
+  extent(symbol: KernelSymbol): number | undefined {
+    if (symbol.size !== undefined) return symbol.size;
+    const i = this.indexOf(symbol);
+    if (i < 0) return undefined;
+    const e = this.extentEnd[i]! - symbol.addr;
+    return e <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(e) : undefined;
+  }
+
+  private indexOf(symbol: KernelSymbol): number {
+    let lo = 0;
+    let hi = this.addrs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.addrs[mid]! < symbol.addr) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.symbols.length && this.addrs[i] === symbol.addr; i++) if (this.symbols[i] === symbol) return i;
+    return -1;
+  }
+
+  /** Every symbol of that name (static functions may repeat), in address order. */
+  lookup(name: string): readonly KernelSymbol[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  /** Symbols whose name matches, in address order (crash `sym -q` matches substrings: pass a RegExp without anchors). */
+  search(pattern: RegExp): KernelSymbol[] {
+    return this.symbols.filter((s) => pattern.test(s.name));
+  }
+}
+
+/** The text the kernel and crash print for an address: `name`, `name+0xoff`, plus ` [module]`. */
+export function formatResolved(r: Resolved): string {
+  const base = r.offset === 0n ? r.symbol.name : `${r.symbol.name}+0x${r.offset.toString(16)}`;
+  return r.symbol.module ? `${base} [${r.symbol.module}]` : base;
+}
