@@ -4,5 +4,6 @@ export * from './errors.js';
 export { RecordWriter } from './write.js';
 export { readRecords } from './read.js';
 export * from './kinds-translation.js';
-export * from './kinds-kernel.js';
 export * from './kinds-symbols.js';
+export * from './kinds-kernel.js';
+export * from './kinds-types.js';

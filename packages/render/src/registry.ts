@@ -1,11 +1,13 @@
 import type { LayoutFactory } from './layout.js';
-import { sourceLayout } from './source.js';
+import { sourceLayout, systemLayout } from './source.js';
 import { vmcoreinfoLayout } from './vmcoreinfo.js';
 import { cpuLayout } from './cpu.js';
 import { memLayout } from './mem.js';
 import { errorLayout } from './error.js';
 import { translationLayout } from './translation.js';
 import { symbolLayout } from './symbol.js';
+import { typeLayout, offsetLayout } from './type.js';
+import { objectLayout } from './object.js';
 import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
 import { systemExtraLayout } from './system-extra.js';
@@ -24,6 +26,9 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   error: errorLayout,
   translation: translationLayout,
   symbol: symbolLayout,
+  type: typeLayout,
+  offset: offsetLayout,
+  object: objectLayout,
   log: logLayout,
   panic: panicLayout,
 };

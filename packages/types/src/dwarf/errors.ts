@@ -1,0 +1,13 @@
+/**
+ * Why debug information cannot be read: a missing file, a file that is not
+ * ELF, or DWARF sections that are truncated or inconsistent. The message is
+ * one line, meant to be printed as is by a command.
+ */
+export type DwarfErrorReason = 'no-input' | 'not-elf' | 'unsupported' | 'no-dwarf' | 'damaged';
+
+export class DwarfError extends Error {
+  constructor(readonly reason: DwarfErrorReason, message: string) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = 'DwarfError';
+  }
+}
