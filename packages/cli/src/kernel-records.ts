@@ -230,20 +230,12 @@ export async function writeLogText(dump: Dump, format: string): Promise<void> {
 /** `--log`, `--panic`, `--sys`: the log is read once and serves all three. */
 export async function writeKernelRecords(dump: Dump, out: RecordWriter, want: { log?: boolean; panic?: boolean; sys?: boolean }): Promise<void> {
   const mem = kernelMemory(dump);
-  // A large log is hundreds of thousands of records: they go out as NDJSON in 64 KiB writes
-  // on the same stdout the RecordWriter uses (so order is kept), not one write each.
   const log: KernelLog = { lines: [] };
-  let batch = '';
   for (const r of kernelLogRecords(dump, mem, log, want.panic || want.sys)) {
     if (!want.log && r.kind !== 'error') continue;
-    batch += JSON.stringify(r) + '\n';
-    if (batch.length >= 1 << 16) {
-      if (out.closed) return;
-      await writeOut(batch);
-      batch = '';
-    }
+    if (out.closed) return;
+    await out.write(r);
   }
-  if (batch && !out.closed) await writeOut(batch);
   if (!want.panic && !want.sys) return;
   const info = panicInfo(log);
   if (want.panic && !log.unavailable) await out.write(panicRecord(dump, info));

@@ -1,7 +1,7 @@
 export * from './kinds.js';
 export * from './hex.js';
 export * from './errors.js';
-export { RecordWriter } from './write.js';
+export { LineWriter, RecordWriter } from './write.js';
 export { readRecords } from './read.js';
 export * from './kinds-translation.js';
 export * from './kinds-symbols.js';

@@ -42,6 +42,9 @@ test('RecordWriter writes one JSON object per line and stops quietly when the re
   const w = new RecordWriter(sink);
   await w.write({ kind: 'mem', addr: '0x0' });
   await w.write({ kind: 'mem', addr: '0x8' });
+  t.is(chunks.join(''), '', 'lines wait for the batch to fill or the event loop to turn');
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
   t.is(chunks.join(''), '{"kind":"mem","addr":"0x0"}\n{"kind":"mem","addr":"0x8"}\n');
   sink.destroy(Object.assign(new Error('gone'), { code: 'EPIPE' }));
   await new Promise((r) => setImmediate(r));

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { readRecords } from '@vmpipe/records';
+import { LineWriter, readRecords } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
 import { VmpipeCommand } from '../base.js';
 
@@ -17,10 +17,15 @@ export default class Render extends VmpipeCommand {
     const { flags } = await this.parse(Render);
     const color = flags.color === 'always' || (flags.color === 'auto' && process.stdout.isTTY === true);
     const renderer = new Renderer({ color });
-    const print = (lines: string[]) => {
-      if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+    const out = new LineWriter();
+    const print = async (lines: string[]) => {
+      if (lines.length) await out.line(lines.join('\n'));
     };
-    for await (const record of readRecords(process.stdin)) print(renderer.render(record));
-    print(renderer.flush());
+    for await (const record of readRecords(process.stdin)) {
+      if (out.closed) break;
+      await print(renderer.render(record));
+    }
+    await print(renderer.flush());
+    await out.end();
   }
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 import { openDump, type Dump } from '@vmpipe/dump';
-import { errorRecord, EXIT, FatalError, hex, parseAddress, readRecords, RecordWriter, type AnyRecord, type ObjectRecord, type OffsetRecord, type TypeRecord } from '@vmpipe/records';
+import { LineWriter, errorRecord, EXIT, FatalError, hex, parseAddress, readRecords, RecordWriter, type AnyRecord, type ObjectRecord, type OffsetRecord, type TypeRecord } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
 import { symbolsFor, type DumpSymbols } from '@vmpipe/symbols';
 import {
@@ -84,15 +84,21 @@ export default class StructDecode extends VmpipeCommand {
     if (this.flags.format === 'json') return new RecordWriter();
     const renderer = new Renderer({ color: false });
     const style = this.flags.format;
-    const print = (lines: string[]) => lines.length && process.stdout.write(lines.join('\n') + '\n');
+    const out = new LineWriter();
+    const print = async (lines: string[]) => {
+      if (lines.length) await out.line(lines.join('\n'));
+    };
     return {
-      closed: false,
+      get closed() {
+        return out.closed;
+      },
       async write(r) {
         if (r.kind === 'source') return;
-        print(renderer.render(r.kind === 'type' ? { ...r, style } : r));
+        await print(renderer.render(r.kind === 'type' ? { ...r, style } : r));
       },
       async end() {
-        print(renderer.flush());
+        await print(renderer.flush());
+        await out.end();
       },
     };
   }
