@@ -4,6 +4,7 @@
  */
 import type { Translation, TranslationFailure, VirtChunk } from '@vmpipe/addrxlat';
 import type { Dump, PhysChunk } from '@vmpipe/dump';
+import { symbolSource } from '@vmpipe/symbols';
 import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type TranslationRecord, type VmcoreinfoRecord } from '@vmpipe/records';
 
 export function sourceRecord(dump: Dump): SourceRecord {
@@ -22,7 +23,8 @@ export function sourceRecord(dump: Dump): SourceRecord {
     memoryRanges: dump.memoryRanges().map((r) => ({ start: hex(r.start), end: hex(r.end), pages: Number((r.end - r.start + pageSize - 1n) / pageSize) })),
     pagesPresent: counts.present,
     pagesExcluded: counts.excluded,
-    symbols: 'none',
+    // Where a downstream sym-resolve would take symbols from: kallsyms when VMCOREINFO exports it.
+    symbols: symbolSource(dump),
     types: 'none',
   };
   if (dump.utsname) record.utsname = dump.utsname;

@@ -1,6 +1,6 @@
 /**
  * Glue from the kernel readers (@vmpipe/kernel) to stream records: `log`,
- * `panic`, `system` and their `error` records (docs/records.d/kernel.md).
+ * `panic`, `system` and their `error` records (docs/records.md).
  */
 import type { Dump } from '@vmpipe/dump';
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';

@@ -1,6 +1,6 @@
 /**
  * Record kinds about what the kernel said and was: `log`, `panic`, `system`
- * (docs/records.d/kernel.md). Contract fields (shared/design/RECORDS.md) first.
+ * (docs/records.md). Contract fields (shared/design/RECORDS.md) first.
  */
 import type { Hex } from './kinds.js';
 

@@ -1,6 +1,6 @@
 /**
  * Record kinds of the symbols area (sym-resolve). Field names of `symbol`
- * are the contract in shared/design/RECORDS.md; docs/records.d/symbols.md
+ * are the contract in shared/design/RECORDS.md; docs/records.md
  * documents them and the companion fields sym-resolve adds.
  */
 import type { Hex } from './kinds.js';

@@ -1,5 +1,5 @@
 /**
- * Record kinds of kernel virtual address translation (docs/records.d/translation.md).
+ * Record kinds of kernel virtual address translation (docs/records.md).
  * `translation` fields named in shared/design/RECORDS.md are a contract.
  */
 import type { Hex } from './kinds.js';

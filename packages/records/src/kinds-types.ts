@@ -1,5 +1,5 @@
 /**
- * Record kinds of struct-decode (docs/records.d/types.md). `type` and
+ * Record kinds of struct-decode (docs/records.md). `type` and
  * `object` are in the baseline contract (shared RECORDS.md): never rename
  * their fields.
  */

@@ -1,6 +1,6 @@
 /**
  * Layouts: a struct/union/enum/typedef as the `type` record describes it
- * (docs/records.d/types.md), member paths (`page.deferred_list`,
+ * (docs/records.md), member paths (`page.deferred_list`,
  * `task_struct.se.vruntime`, `page[2].deferred_list`) and finding types by
  * the names users type (`struct page`, `page`, `union foo`, `atomic_t`).
  */

@@ -34,7 +34,7 @@ export default class VmcoreExtract extends VmpipeCommand {
     vtop: Flags.string({ description: 'translate kernel virtual addresses, like crash vtop', helpValue: 'ADDR...', multiple: true }),
     'zero-excluded': Flags.boolean({ description: 'read pages the dump level excluded as zeros (crash --zero_excluded)' }),
     reassemble: Flags.string({ description: 'write a flattened dump as an ordinary file (makedumpfile -R) to OUT', helpValue: 'OUT' }),
-    log: Flags.boolean({ description: 'the kernel log: one log record per printk record (docs/records.d/kernel.md)' }),
+    log: Flags.boolean({ description: 'the kernel log: one log record per printk record (docs/records.md)' }),
     text: Flags.boolean({ description: 'the kernel log as text, byte for byte as vmcore-dmesg prints it; --text=makedumpfile as makedumpfile --dump-dmesg, --text=crash as crash log' }),
     'text-format': Flags.string({ hidden: true, default: 'vmcore-dmesg' }),
     panic: Flags.boolean({ description: 'one panic record: what went wrong, from the log' }),
