@@ -32,7 +32,7 @@ export class FileSource implements ByteSource {
     } catch (err) {
       throw new DumpError('no-input', `${path}: ${describeFsError(err)}`);
     }
-    if (stat.isDirectory()) throw new DumpError('no-input', `${path}: is a directory, not a dump file`);
+    if (stat.isDirectory()) throw new DumpError('no-input', `${path}: is a directory`);
     let fd: number;
     try {
       fd = openSync(path, 'r');

@@ -163,7 +163,7 @@ test('not ELF, missing, a directory, 32-bit: clear errors', (t) => {
   elf32.write('\x7fELF', 0, 'latin1');
   elf32[4] = 1;
   writeFileSync(join(dir, 'elf32'), elf32);
-  t.throws(() => readVmlinuxSymbols(join(dir, 'elf32')), { message: /a 32-bit ELF file/ });
+  t.throws(() => readVmlinuxSymbols(join(dir, 'elf32')), { instanceOf: SymbolFileError, message: /: 32-bit ELF is not supported \(only ELF64\)$/ });
 });
 
 const DUMP = fileURLToPath(new URL('../../../fixtures/real/vmcore.kdump-zlib', import.meta.url));

@@ -25,7 +25,8 @@
  * info.ts (unit headers, abbreviations, forms) → indexer.ts (name index) →
  * table.ts (DIEs → CType, lazily); cache.ts keeps the index per build-id.
  */
-import { ElfFile } from './elf.js';
+import { ElfError, ElfFile } from './elf.js';
+import { DwarfError, fromElf } from './errors.js';
 import { DwarfFile } from './sections.js';
 import { NameIndex } from './indexer.js';
 import { DwarfTypeTable } from './table.js';
@@ -44,7 +45,7 @@ export interface DwarfOptions {
 
 /** Opens `path` and returns its DWARF types; throws DwarfError (one-line message) when the file cannot be read. */
 export function readDwarfTypes(path: string, options: DwarfOptions = {}): DwarfTypeTable {
-  const elf = ElfFile.open(path);
+  const elf = fromElf(() => ElfFile.open(path));
   try {
     const f = new DwarfFile(elf);
     const buildId = options.cache === false ? undefined : elf.buildId();
@@ -64,6 +65,6 @@ export function readDwarfTypes(path: string, options: DwarfOptions = {}): DwarfT
     return new DwarfTypeTable(f, index, save);
   } catch (err) {
     elf.close();
-    throw err;
+    throw err instanceof ElfError ? new DwarfError(err.reason, err.message) : err;
   }
 }

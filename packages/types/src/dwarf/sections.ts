@@ -5,7 +5,7 @@
  * be built, and otherwise unit by unit with positioned reads.
  */
 import { ElfFile, type ElfSection } from './elf.js';
-import { DwarfError } from './errors.js';
+import { DwarfError, fromElf } from './errors.js';
 import { parseAbbrevs, type AbbrevTable, type Unit } from './info.js';
 
 export class DwarfFile {
@@ -29,7 +29,7 @@ export class DwarfFile {
     this.abbrevSection = abbrev;
     const opt = (n: string) => {
       const s = elf.section(n);
-      return s ? elf.contents(s) : undefined;
+      return s ? fromElf(() => elf.contents(s)) : undefined;
     };
     this.str = opt('.debug_str');
     this.lineStr = opt('.debug_line_str');
@@ -38,7 +38,7 @@ export class DwarfFile {
 
   /** All of .debug_abbrev (the index scan needs every unit's table). */
   get abbrev(): Uint8Array {
-    return (this.abbrevWhole ??= this.elf.contents(this.abbrevSection));
+    return (this.abbrevWhole ??= fromElf(() => this.elf.contents(this.abbrevSection)));
   }
 
   /** One unit's abbreviation table; a positioned read when the whole section is not in memory. */
@@ -50,10 +50,10 @@ export class DwarfFile {
     // A unit's table is a few KB; read 64 KB, and the rest of the section only if that was not enough.
     const first = Math.min(s.size - u.abbrevOffset, 64 * 1024);
     try {
-      return parseAbbrevs(this.elf.readIn(s, u.abbrevOffset, first, 'abbreviations'), u.abbrevOffset, u, where, u.abbrevOffset);
+      return parseAbbrevs(fromElf(() => this.elf.readIn(s, u.abbrevOffset, first, 'abbreviations')), u.abbrevOffset, u, where, u.abbrevOffset);
     } catch (err) {
       if (first === s.size - u.abbrevOffset) throw err;
-      return parseAbbrevs(this.elf.readIn(s, u.abbrevOffset, s.size - u.abbrevOffset, 'abbreviations'), u.abbrevOffset, u, where, u.abbrevOffset);
+      return parseAbbrevs(fromElf(() => this.elf.readIn(s, u.abbrevOffset, s.size - u.abbrevOffset, 'abbreviations')), u.abbrevOffset, u, where, u.abbrevOffset);
     }
   }
 
@@ -63,12 +63,12 @@ export class DwarfFile {
   }
 
   wholeInfo(): Uint8Array {
-    return (this.info ??= this.elf.contents(this.infoSection));
+    return (this.info ??= fromElf(() => this.elf.contents(this.infoSection)));
   }
 
   wholeTypes(): Uint8Array | undefined {
     if (!this.typesSection) return undefined;
-    return (this.types ??= this.elf.contents(this.typesSection));
+    return (this.types ??= fromElf(() => this.elf.contents(this.typesSection!)));
   }
 
   /** Bytes [offset, end) of .debug_info or .debug_types; positioned when the section is stored plain. */
@@ -77,7 +77,7 @@ export class DwarfFile {
     if (whole) return whole.subarray(offset, end);
     const s = inTypes ? this.typesSection : this.infoSection;
     if (!s) throw new DwarfError('damaged', `${this.elf.path}: reference into .debug_types, which the file does not have`);
-    if (this.elf.isPlain(s)) return this.elf.readIn(s, offset, end - offset, 'unit');
+    if (this.elf.isPlain(s)) return fromElf(() => this.elf.readIn(s, offset, end - offset, 'unit'));
     const all = inTypes ? this.wholeTypes()! : this.wholeInfo();
     return all.subarray(offset, end);
   }
