@@ -1,4 +1,4 @@
-import type { AnyRecord } from '@vmpipe/records';
+import type { AnyRecord, TypeMemberRecord } from '@vmpipe/records';
 import { stateless, type LayoutFactory } from './layout.js';
 import { jsonLine } from './fallback.js';
 
@@ -14,17 +14,8 @@ import { jsonLine } from './fallback.js';
 //    and the closing `/* size: ..., cachelines: ..., members: ... */`.
 // `offset` records (struct-decode --offset) print as crash's `struct -o page.lru`.
 
-interface Member {
-  path: string;
-  offset: number;
-  size: number;
-  type: string;
-  bitOffset?: number;
-  bitSize?: number;
-  scope?: number;
-  padding?: number;
-  aligned?: number;
-}
+/** A member as `type` records carry it (docs/records.md#type). */
+type Member = TypeMemberRecord;
 
 interface Scope {
   kind: 'struct' | 'union';
