@@ -70,6 +70,26 @@ test('--panic and --sys on the sysrq-c fixture', (t) => {
   });
 });
 
+test('--panic and --sys facts that need types (the dump\'s own BTF) agree with crash sys and bt', (t) => {
+  const r = run([fixture, '--panic', '--sys']);
+  t.is(r.code, 0, r.err);
+  const records = r.records();
+  t.false(records.some((x) => x.kind === 'error'));
+  const [panic, sys] = records.slice(1);
+  // crash.vmcore.kdump-zlib.bt.txt: PID: 1  TASK: ffff8dce811f9800  CPU: 1  COMMAND: "sh"
+  const bt = /^PID: (\d+)\s+TASK: ([0-9a-f]+)\s+CPU: (\d+)\s+COMMAND: "(.*)"$/m.exec(expected('crash.vmcore.kdump-zlib.bt.txt').toString())!;
+  t.like(panic, { cpu: Number(bt[3]), pid: Number(bt[1]), comm: bt[4], task: '0x' + bt[2], taskSource: 'log' });
+  t.like(sys, { crashTimeSource: 'timekeeper', cpusOffline: 1 });
+  t.is(sys.note, undefined);
+  // crash.vmcore.kdump-zlib.sys.txt: CPUS and DATE lines, as the render prints them.
+  const render = join(here, '..', 'bin', 'render.js');
+  const text = run([], `node ${bin} ${fixture} --sys | node ${render}`).out.toString();
+  const crash = expected('crash.vmcore.kdump-zlib.sys.txt').toString();
+  // The system block comes after the source block (which has its own CPUS line): the last one.
+  const last = (s: string, key: string) => [...s.matchAll(new RegExp(`^ *${key}: .*$`, 'gm'))].pop()?.[0];
+  for (const key of ['CPUS', 'DATE']) t.is(last(text, key), last(crash, key), key);
+});
+
 test('| head -1 ends quietly', (t) => {
   const r = run([], `node ${bin} ${fixture} --log | head -1 >/dev/null; echo "\${PIPESTATUS:-0}"`);
   t.is(r.err, '');
@@ -106,6 +126,11 @@ test('a VMCOREINFO without the ringbuffer entries: one error record naming them,
   t.false(records.some((x) => x.kind === 'panic' || x.kind === 'log'));
   // sys still works: the utsname falls back to the kdump header.
   t.like(records.find((x) => x.kind === 'system'), { nodename: 'vm1', utsSource: 'kdump-header', panic: null });
+  // No kallsyms, so no types: the typed fields are absent and the record says why, once.
+  const sys = records.find((x) => x.kind === 'system');
+  t.is(sys.cpusOffline, undefined);
+  t.is(sys.crashTimeSource, undefined);
+  t.regex(sys.note, /^no kernel symbols in the dump/);
   const text = run([path, '--text']);
   t.is(text.code, 4);
   t.regex(text.err, /^vmcore-extract: VMCOREINFO lacks entries of the lockless printk buffer: missing SIZE\(printk_ringbuffer\)/);

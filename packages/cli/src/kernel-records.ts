@@ -8,16 +8,22 @@ import {
   analysePanic,
   e820UsableBytes,
   logLines,
+  panicTask,
   PrintkUnavailable,
   printkText,
   readPrintk,
   readUtsname,
+  cpuOnline,
+  timekeeperSeconds,
   timestamp,
+  typedKernel,
   uptimeText,
   type PanicInfo,
   type PrintkItem,
   type PrintkRecord,
   type TextFormat,
+  type TypedKernel,
+  type TypedUnavailable,
 } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type RecordWriter, type ErrorRecord, type LogRecord, type PanicRecord, type SystemRecord } from '@vmpipe/records';
 
@@ -120,6 +126,27 @@ export function panicInfo(log: KernelLog): PanicInfo {
   return analysePanic(logLines(log.lines));
 }
 
+/** Types and symbols for the panic and system facts that need them, or the note saying why not. */
+export type Typed = TypedKernel | TypedUnavailable;
+
+function typedOrNull(typed?: Typed): TypedKernel | null {
+  return typed && 'table' in typed ? typed : null;
+}
+
+/** The panic record, and an error record when its task could not be read or disagrees with the log. */
+export function panicRecords(dump: Dump, info: PanicInfo, typed?: Typed): (PanicRecord | ErrorRecord)[] {
+  const k = typedOrNull(typed);
+  const who = panicTask(k, info);
+  const record = panicRecord(dump, { ...info, cpu: who.cpu, pid: who.pid, comm: who.comm });
+  const out: (PanicRecord | ErrorRecord)[] = [record];
+  if (who.task !== undefined) record.task = hex(who.task);
+  if (who.taskSource) record.taskSource = who.taskSource;
+  if (typed && 'note' in typed) record.note = typed.note;
+  if (who.mismatch) out.push(errorRecord('panic-task-mismatch', `the log's task and the CPU's current task differ: ${who.mismatch}`, { dump: dump.path }));
+  if (who.problem) out.push(errorRecord('panic-task-unreadable', `current task: ${who.problem.message}`, { dump: dump.path }));
+  return out;
+}
+
 export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
   return {
     kind: 'panic',
@@ -147,7 +174,7 @@ export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
   };
 }
 
-export function systemRecord(dump: Dump, mem: KernelMemory, log: KernelLog, info: PanicInfo): (SystemRecord | ErrorRecord)[] {
+export function systemRecord(dump: Dump, mem: KernelMemory, log: KernelLog, info: PanicInfo, typed?: Typed): (SystemRecord | ErrorRecord)[] {
   const out: (SystemRecord | ErrorRecord)[] = [];
   let uts: ReturnType<typeof readUtsname> = null;
   let utsSource: SystemRecord['utsSource'] = 'none';
@@ -168,7 +195,26 @@ export function systemRecord(dump: Dump, mem: KernelMemory, log: KernelLog, info
     for (const r of dump.memoryRanges()) memoryBytes += r.end - r.start;
   }
   const last = [...log.lines].reverse().find((r) => r.tsNsec !== null);
-  const crashTime = dump.crashTime ?? (dump.vmcoreinfo?.crashTime !== undefined ? new Date(dump.vmcoreinfo.crashTime * 1000) : undefined);
+  let crashTime = dump.crashTime ?? (dump.vmcoreinfo?.crashTime !== undefined ? new Date(dump.vmcoreinfo.crashTime * 1000) : undefined);
+  let crashTimeSource: SystemRecord['crashTimeSource'] = dump.crashTime ? 'kdump-header' : crashTime ? 'vmcoreinfo' : undefined;
+  const k = typedOrNull(typed);
+  let cpusOffline: number | undefined;
+  if (k) {
+    // The header's time is the dump's own statement; the timekeeper is what crash prints without one.
+    if (!crashTime) {
+      try {
+        crashTime = new Date(Number(timekeeperSeconds(k)) * 1000);
+        crashTimeSource = 'timekeeper';
+      } catch (err) {
+        out.push(errorRecord('crash-time-unreadable', `tk_core.timekeeper.xtime_sec: ${(err as Error).message}`, { dump: dump.path }));
+      }
+    }
+    try {
+      cpusOffline = cpuOnline(k).offline.length;
+    } catch (err) {
+      out.push(errorRecord('cpu-online-unreadable', `__cpu_online_mask: ${(err as Error).message}`, { dump: dump.path }));
+    }
+  }
   const record: SystemRecord = {
     kind: 'system',
     dump: dump.path,
@@ -187,6 +233,9 @@ export function systemRecord(dump: Dump, mem: KernelMemory, log: KernelLog, info
     format: dump.format,
   };
   if (uts?.domainname) record.domainname = uts.domainname;
+  if (crashTimeSource) record.crashTimeSource = crashTimeSource;
+  if (cpusOffline !== undefined) record.cpusOffline = cpusOffline;
+  if (typed && 'note' in typed) record.note = typed.note;
   out.push(record);
   return out;
 }
@@ -238,6 +287,7 @@ export async function writeKernelRecords(dump: Dump, out: RecordWriter, want: { 
   }
   if (!want.panic && !want.sys) return;
   const info = panicInfo(log);
-  if (want.panic && !log.unavailable) await out.write(panicRecord(dump, info));
-  if (want.sys) for (const r of systemRecord(dump, mem, log, info)) await out.write(r);
+  const typed = await typedKernel(dump, mem);
+  if (want.panic && !log.unavailable) for (const r of panicRecords(dump, info, typed)) await out.write(r);
+  if (want.sys) for (const r of systemRecord(dump, mem, log, info, typed)) await out.write(r);
 }

@@ -56,6 +56,12 @@ export interface PanicRecord {
   /** the log record the headline came from */
   seq: number | null;
   timestamp: string | null;
+  /** the crashing CPU's current task_struct (per-CPU pcpu_hot.current_task / current_task; needs types) */
+  task?: Hex;
+  /** where cpu/pid/comm came from: the log's `CPU: N PID: P Comm: C` line, or the panic CPU's current task */
+  taskSource?: 'log' | 'current_task';
+  /** why `task` is absent (no types or symbols) */
+  note?: string;
 }
 
 export interface SystemRecord {
@@ -77,8 +83,14 @@ export interface SystemRecord {
   uptimeNsec: number | null;
   /** crash's UPTIME format */
   uptime: string | null;
-  /** ISO 8601 UTC from the kdump header or VMCOREINFO CRASHTIME */
+  /** ISO 8601 UTC from the kdump header or VMCOREINFO CRASHTIME, else the timekeeper's xtime_sec (crash's DATE) */
   crashTime: string | null;
   format: string;
   domainname?: string;
+  /** where crashTime came from */
+  crashTimeSource?: 'kdump-header' | 'vmcoreinfo' | 'timekeeper';
+  /** CPUs below nr_cpu_ids not in __cpu_online_mask (crash's `[OFFLINE: n]`; needs types) */
+  cpusOffline?: number;
+  /** why crashTime/cpusOffline from memory are absent (no types or symbols) */
+  note?: string;
 }

@@ -5,7 +5,8 @@ import { crashDate, systemLayout } from './source.js';
 /**
  * The `system` block of source.ts, with the lines crash's `sys` has between
  * CPUS and NODENAME that the kernel readers now fill: DATE (the dump's crash
- * time) and UPTIME (to the last printk; crash reads jiffies).
+ * time) and UPTIME (to the last printk; crash reads jiffies), and CPUS's
+ * `[OFFLINE: n]`.
  */
 export const systemExtraLayout: LayoutFactory = (ctx) => {
   const base = systemLayout(ctx);
@@ -18,8 +19,10 @@ export const systemExtraLayout: LayoutFactory = (ctx) => {
       if (typeof record.crashTime === 'string') extra.push(label('DATE', crashDate(record.crashTime)));
       if (typeof record.uptime === 'string') extra.push(label('UPTIME', record.uptime));
       const at = lines.findIndex((l) => l.startsWith(label('CPUS', '')));
-      if (at < 0 || extra.length === 0) return lines;
-      return [...lines.slice(0, at + 1), ...extra, ...lines.slice(at + 1)];
+      if (at < 0) return lines;
+      // crash's sys: `CPUS: 2 [OFFLINE: 1]` when some CPUs below nr_cpu_ids were offline.
+      const cpus = typeof record.cpusOffline === 'number' && record.cpusOffline > 0 ? `${lines[at]} [OFFLINE: ${record.cpusOffline}]` : lines[at]!;
+      return [...lines.slice(0, at), cpus, ...extra, ...lines.slice(at + 1)];
     },
   };
 };
