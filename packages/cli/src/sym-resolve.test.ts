@@ -80,6 +80,21 @@ real('filter: regs of cpu records, --field, --detail, garbage lines and records 
   t.is(f[3].whereSym, 'panic+0x177');
 });
 
+real('module symbols: CPU 1\'s RIP is crash\'s pvpanic_panic_notify+96 [pvpanic] (sym ADDR, and regs in filter mode)', (t) => {
+  const want = readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-ffffffffc0597230.txt'), 'latin1').trim();
+  const r = run('sym-resolve', [DUMP, '--addr', 'ffffffffc0597230']);
+  t.is(r.code, 0, r.err);
+  t.is(r.err, '');
+  t.like(r.records()[0], { kind: 'symbol', name: 'pvpanic_panic_notify', type: 't', module: 'pvpanic', lookup: '0xffffffffc0597230', offset: 96 });
+  t.is(run('render', ['--color', 'never'], r.out).out.trim(), want);
+  const input = JSON.stringify({ kind: 'cpu', dump: DUMP, cpu: 1, regs: { rip: '0xffffffffc0597230' } });
+  const f = run('sym-resolve', ['--detail'], input).records();
+  t.deepEqual(f[0].regsSym, { rip: 'pvpanic_panic_notify+0x60 [pvpanic]' });
+  t.like(f[0].regsSymDetail.rip, { name: 'pvpanic_panic_notify', offset: 96, size: 133, type: 't', module: 'pvpanic' });
+  // the module's name finds its symbols like any other: crash `sym -m pvpanic` lists devm_pvpanic_probe as (T)
+  t.like(run('sym-resolve', [DUMP, 'devm_pvpanic_probe']).records()[0], { addr: '0xffffffffc0597280', type: 'T', module: 'pvpanic' });
+});
+
 test('bad input: non-hex --addr, missing dump, missing System.map, non-ELF --vmlinux, no arguments', (t) => {
   const nohex = run('sym-resolve', [DUMP, '--addr', 'zz']);
   t.is(nohex.code, 2);

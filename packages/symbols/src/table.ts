@@ -128,8 +128,8 @@ export class SymbolTable {
     }
     const i = this.firstAlias[lo]!;
     const symbol = this.symbols[i]!;
-    // A symbol below the range (a per-cpu one) never owns an address in it.
-    if (!this.rangeOf(symbol.addr)) return undefined;
+    // A symbol below the range (a per-cpu one, or another module's) never owns an address in it.
+    if (this.rangeOf(symbol.addr) !== this.rangeOf(addr)) return undefined;
     return { symbol, offset: addr - symbol.addr };
   }
 

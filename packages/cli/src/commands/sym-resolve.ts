@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { openDump, type Dump } from '@vmpipe/dump';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, readRecords, RecordWriter, type AnyRecord } from '@vmpipe/records';
-import { annotate, HexResolver, SymbolFileError, symbolsFor, type DumpSymbols, type KernelSymbol, type SymbolOptions } from '@vmpipe/symbols';
+import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
+import { annotate, HexResolver, moduleSymbols, SymbolFileError, symbolsFor, withModules, type DumpSymbols, type KernelSymbol, type ModuleProblem, type SymbolOptions } from '@vmpipe/symbols';
+import { typesFor } from '@vmpipe/types';
 import { VmpipeCommand } from '../base.js';
 
 const EXIT_FOR_FILE = { 'no-input': EXIT.noInput, 'bad-format': EXIT.badFormat, mismatch: EXIT.badFormat } as const;
@@ -14,11 +16,13 @@ the companion field FSym ("name+0xoff"), with --detail FSymDetail. Records witho
 pass through unchanged. The dump is each record's "dump" field unless --dump is given.
 As a generator (DUMP given): symbol records for NAMEs, --addr ADDRs (crash sym), --search REGEX
 (crash sym -q) or --list. Symbols come from kallsyms in the dump (Linux 6.0+), else --system-map,
-else --vmlinux; a file that does not match the dump is refused unless --force. See docs/sym-resolve.md.`;
+else --vmlinux; a file that does not match the dump is refused unless --force. Loaded modules'
+symbols are added (name+0xoff [module]) when the dump has BTF and a "modules" symbol. See docs/sym-resolve.md.`;
   static override examples = [
     'vmcore-extract fixtures/real/vmcore.kdump-zlib --read 0xffffcf8400013a38 --length 0x100 | <%= config.bin %> sym-resolve | render',
     '<%= config.bin %> sym-resolve fixtures/real/vmcore.kdump-zlib panic init_uts_ns | render',
     '<%= config.bin %> sym-resolve fixtures/real/vmcore.kdump-zlib --addr 0xffffffff89dcd0a8',
+    '<%= config.bin %> sym-resolve fixtures/real/vmcore.kdump-zlib --addr ffffffffc0597230 | render',
     "<%= config.bin %> sym-resolve fixtures/real/vmcore.kdump-zlib --search '^sysrq_handle' | render",
   ];
   static override strict = false;
@@ -42,7 +46,7 @@ else --vmlinux; a file that does not match the dump is refused unless --force. S
   };
 
   private options: SymbolOptions = {};
-  private readonly cache = new Map<string, { dump: Dump; symbols: DumpSymbols; resolver: HexResolver } | Error>();
+  private readonly cache = new Map<string, Loaded | Error>();
 
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(SymResolve);
@@ -60,14 +64,22 @@ else --vmlinux; a file that does not match the dump is refused unless --force. S
   }
 
   /** Opens a dump and reads its symbols once; failures are fatal in generator mode, error records in filter mode. */
-  private load(path: string) {
+  private async load(path: string): Promise<Loaded | Error> {
     let c = this.cache.get(path);
     if (!c) {
       try {
         const dump = openDump(path);
         try {
-          const symbols = symbolsFor(dump, this.options);
-          c = { dump, symbols, resolver: new HexResolver(symbols.table) };
+          // One KernelMemory for kallsyms, BTF and modules; a dump it cannot be made for still gets file symbols.
+          let memory: KernelMemory | undefined;
+          try {
+            memory = kernelMemory(dump);
+          } catch {
+            memory = undefined;
+          }
+          const symbols = symbolsFor(dump, memory ? { ...this.options, memory } : this.options);
+          const moduleErrors = memory ? await addModules(memory, symbols) : [];
+          c = { dump, symbols, resolver: new HexResolver(symbols.table), moduleErrors };
         } catch (err) {
           dump.close();
           throw err;
@@ -80,16 +92,20 @@ else --vmlinux; a file that does not match the dump is refused unless --force. S
     return c;
   }
 
-  private loadOrDie(path: string) {
-    const c = this.load(path);
+  private async loadOrDie(path: string) {
+    const c = await this.load(path);
     if (c instanceof SymbolFileError) throw new FatalError(c.message, EXIT_FOR_FILE[c.reason]);
     if (c instanceof Error) throw c;
     return c;
   }
 
-  private async notes(out: RecordWriter, path: string, s: DumpSymbols): Promise<void> {
+  private async notes(out: RecordWriter, path: string, c: Loaded): Promise<void> {
+    const s = c.symbols;
     for (const n of s.notes) process.stderr.write(`sym-resolve: ${n}\n`);
     if (s.source === 'none') await out.write(errorRecord('no-symbols', 'no symbols for this dump: no kallsyms in VMCOREINFO and no --system-map/--vmlinux', { dump: path }));
+    for (const e of c.moduleErrors) {
+      await out.write(errorRecord('module-symbols', e.message, { dump: path, ...(e.module ? { module: e.module } : {}), ...(e.addr !== undefined ? { addr: hex(e.addr) } : {}) }));
+    }
   }
 
   private async generate(out: RecordWriter, path: string, names: string[], flags: { addr: boolean; search?: string; list: boolean }): Promise<void> {
@@ -106,8 +122,9 @@ else --vmlinux; a file that does not match the dump is refused unless --force. S
     const addrs = flags.addr ? names.map((n) => ({ text: n, addr: parseAddress(n) })) : [];
     const bad = addrs.find((a) => a.addr === null);
     if (bad) throw new FatalError(`--addr: "${bad.text}" is not a hex address`, EXIT.usage);
-    const { symbols, resolver } = this.loadOrDie(path);
-    await this.notes(out, path, symbols);
+    const loaded = await this.loadOrDie(path);
+    const { symbols, resolver } = loaded;
+    await this.notes(out, path, loaded);
     const table = symbols.table;
     const record = (s: KernelSymbol, extra: Record<string, unknown> = {}) => {
       const r: AnyRecord = { kind: 'symbol', dump: path, name: s.name, addr: hex(s.addr), type: s.type };
@@ -149,7 +166,7 @@ else --vmlinux; a file that does not match the dump is refused unless --force. S
         await out.write(record);
         continue;
       }
-      const c = this.load(path);
+      const c = await this.load(path);
       // Notes about a dump follow its first record (its source record, in a vmcore-extract stream).
       const first = !told.has(path);
       told.add(path);
@@ -160,10 +177,36 @@ else --vmlinux; a file that does not match the dump is refused unless --force. S
       }
       const { record: annotated, problems } = annotate(record, c.resolver, { fields, detail: flags.detail, inPlace: true });
       await out.write(annotated);
-      if (first) await this.notes(out, path, c.symbols);
+      if (first) await this.notes(out, path, c);
       for (const p of problems) {
         await out.write(errorRecord('bad-address', `${record.kind} record: ${p.field} is not a hex address: ${JSON.stringify(p.value)}`, { dump: path, field: p.field }));
       }
     }
+  }
+}
+
+interface Loaded {
+  dump: Dump;
+  symbols: DumpSymbols;
+  resolver: HexResolver;
+  moduleErrors: ModuleProblem[];
+}
+
+/**
+ * Adds the loaded modules' symbols to the dump's table when the dump has BTF (for struct module)
+ * and a `modules` symbol. Without them the table stays the kernel's and a note says why.
+ */
+async function addModules(memory: KernelMemory, symbols: DumpSymbols): Promise<ModuleProblem[]> {
+  const kernel = symbols.table;
+  if (symbols.source === 'none' || kernel.lookup('modules').length === 0) return [];
+  try {
+    const types = await typesFor({ memory, symbol: (n) => kernel.lookup(n)[0]?.addr });
+    const mods = moduleSymbols(memory, types, kernel);
+    symbols.notes.push(...mods.notes);
+    symbols.table = withModules(kernel, mods);
+    return mods.errors;
+  } catch (err) {
+    symbols.notes.push(`module symbols not read: ${(err as Error).message}`);
+    return [];
   }
 }
