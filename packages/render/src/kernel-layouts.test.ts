@@ -70,3 +70,9 @@ test('a panic record is a short block, then the report lines as printed', (t) =>
     ' uksm_do_scan+0x145/0x2b00',
   ]);
 });
+
+test('panic: the task address goes where crash bt puts TASK', (t) => {
+  const r = new Renderer({ color: false });
+  const lines = r.render({ kind: 'panic', dump: 'd', headline: 'Kernel panic - not syncing: sysrq triggered crash', cpu: 1, pid: 1, comm: 'sh', task: '0xffff8dce811f9800' });
+  t.true(lines.includes('        TASK: PID: 1  TASK: ffff8dce811f9800  CPU: 1  COMMAND: "sh"'), lines.join('\n'));
+});

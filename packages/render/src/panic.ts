@@ -17,7 +17,9 @@ function panicBlock(record: AnyRecord): string[] {
   lines.push(label('EVENT', String(record.event ?? 'unknown')));
   if (typeof record.pid === 'number' || typeof record.cpu === 'number') {
     const comm = str(record.comm);
-    lines.push(label('TASK', `PID: ${record.pid ?? '-'}  CPU: ${record.cpu ?? '-'}  COMMAND: ${comm === null ? '-' : `"${comm}"`}`));
+    // crash's bt header order: PID, TASK (the task_struct, when types found it), CPU, COMMAND.
+    const task = typeof record.task === 'string' ? `  TASK: ${record.task.replace(/^0x/, '')}` : '';
+    lines.push(label('TASK', `PID: ${record.pid ?? '-'}${task}  CPU: ${record.cpu ?? '-'}  COMMAND: ${comm === null ? '-' : `"${comm}"`}`));
   }
   if (str(record.taint) !== null) lines.push(label('TAINT', str(record.taint)!));
   if (str(record.oops) !== null) lines.push(label('OOPS', str(record.oops)!));
