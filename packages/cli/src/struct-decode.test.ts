@@ -91,3 +91,12 @@ withDump('as a filter: records with addr and type are decoded in place, others p
   t.deepEqual(out[0].value, { flags: 4503598553628672, _refcount: { counter: 1 } }); // crash: flags = 4503598553628672, counter = 1
   t.deepEqual(out[1], { kind: 'other', dump, text: 'untouched' });
 });
+
+withDump('a truncated dump whose kallsyms cannot be read: exit 4 naming why, not blaming the kernel config', (t) => {
+  const cut = join(tmp, 'truncated.kdump');
+  writeFileSync(cut, readFileSync(dump).subarray(0, 100_000)); // headers and bitmaps, no page data
+  const r = run([cut, '--layout', 'page']);
+  t.is(r.code, 4);
+  t.regex(r.err, /^struct-decode: cannot find the dump's BTF without symbols \(kallsyms from the dump could not be read: .*\); give --btf or --vmlinux\n$/);
+  t.is(r.out, '');
+});

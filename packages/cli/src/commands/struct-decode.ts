@@ -126,6 +126,11 @@ export default class StructDecode extends VmpipeCommand {
       Object.defineProperty(loaded, 'symbols', { get: () => (symbols ??= symbolsFor(dump, { memory, ...(f.vmlinux ? { vmlinux: f.vmlinux } : {}) })) });
       Object.assign(loaded, { dump, memory });
     }
+    if (loaded.memory && !f.btf && !f.vmlinux && loaded.symbols?.source === 'none') {
+      // The dump's BTF is found through kallsyms: say why there are none rather than blame the kernel's config.
+      const why = loaded.symbols.notes.join('; ') || 'no kallsyms in VMCOREINFO';
+      throw new FatalError(`cannot find the dump's BTF without symbols (${why}); give --btf or --vmlinux`, EXIT.badFormat);
+    }
     loaded.table = await typesFor({
       ...(f.btf ? { btf: f.btf } : {}),
       ...(f.vmlinux ? { vmlinux: f.vmlinux } : {}),
