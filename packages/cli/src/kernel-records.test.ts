@@ -52,7 +52,8 @@ test('--text is vmcore-dmesg byte for byte; --text=makedumpfile is makedumpfile 
 test('--panic and --sys on the sysrq-c fixture', (t) => {
   const r = run([fixture, '--panic', '--sys']);
   t.is(r.code, 0, r.err);
-  const [panic, sys] = r.records().slice(1);
+  const [source, panic, sys] = r.records();
+  t.like(source, { kind: 'source', symbols: 'kallsyms', types: 'btf-dump' }, 'the source record says the types came from the dump');
   t.like(panic, { kind: 'panic', headline: 'Kernel panic - not syncing: sysrq triggered crash', event: 'sysrq-crash', cpu: 1, pid: 1, comm: 'sh' });
   // crash.vmcore.kdump-zlib.sys.txt: RELEASE, VERSION, NODENAME, MACHINE, UPTIME, MEMORY 159.5 MB.
   t.like(sys, {

@@ -277,7 +277,21 @@ export async function writeLogText(dump: Dump, format: string): Promise<void> {
 }
 
 /** `--log`, `--panic`, `--sys`: the log is read once and serves all three. */
-export async function writeKernelRecords(dump: Dump, out: RecordWriter, want: { log?: boolean; panic?: boolean; sys?: boolean }): Promise<void> {
+/**
+ * `--log`, `--panic`, `--sys`: the log is read once and serves all three. `--panic` and `--sys`
+ * also use the dump's types (BTF) when it has them; `kernelTypes` loads them before the source
+ * record is written, so that record can say where the types came from.
+ */
+export async function kernelTypes(dump: Dump, want: { panic?: boolean; sys?: boolean }): Promise<TypedKernel | TypedUnavailable | undefined> {
+  return want.panic || want.sys ? typedKernel(dump, kernelMemory(dump)) : undefined;
+}
+
+export async function writeKernelRecords(
+  dump: Dump,
+  out: RecordWriter,
+  want: { log?: boolean; panic?: boolean; sys?: boolean },
+  typed: TypedKernel | TypedUnavailable | undefined,
+): Promise<void> {
   const mem = kernelMemory(dump);
   const log: KernelLog = { lines: [] };
   for (const r of kernelLogRecords(dump, mem, log, want.panic || want.sys)) {
@@ -285,9 +299,8 @@ export async function writeKernelRecords(dump: Dump, out: RecordWriter, want: { 
     if (out.closed) return;
     await out.write(r);
   }
-  if (!want.panic && !want.sys) return;
+  if (!typed) return;
   const info = panicInfo(log);
-  const typed = await typedKernel(dump, mem);
   if (want.panic && !log.unavailable) for (const r of panicRecords(dump, info, typed)) await out.write(r);
   if (want.sys) for (const r of systemRecord(dump, mem, log, info, typed)) await out.write(r);
 }

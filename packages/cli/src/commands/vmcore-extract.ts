@@ -3,7 +3,7 @@ import { isTranslation, kernelMemory } from '@vmpipe/addrxlat';
 import { openDump, reassembleFlattened } from '@vmpipe/dump';
 import { errorRecord, EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { splitTextFlag, writeKernelRecords, writeLogText } from '../kernel-records.js';
+import { kernelTypes, splitTextFlag, writeKernelRecords, writeLogText } from '../kernel-records.js';
 import { cpuRecords, memRecords, openingErrors, sourceRecord, translationErrorRecord, translationRecord, virtualMemRecords, vmcoreinfoRecord } from '../dump-records.js';
 
 export default class VmcoreExtract extends VmpipeCommand {
@@ -66,9 +66,13 @@ export default class VmcoreExtract extends VmpipeCommand {
       const memory = (read && !flags.physical) || flags.vtop ? kernelMemory(dump) : undefined;
       const start = read && memory ? memory.translate(read.addr) : undefined;
       if (start && !isTranslation(start) && start.code === 'non-canonical') throw new FatalError(`--read: ${start.message} (--physical reads physical addresses)`, EXIT.usage);
-      await out.write(sourceRecord(dump));
+      const kernel = { log: flags.log, panic: flags.panic, sys: flags.sys };
+      const typed = await kernelTypes(dump, kernel);
+      const source = sourceRecord(dump);
+      if (typed && 'table' in typed) source.types = typed.table.source;
+      await out.write(source);
       for (const e of openingErrors(dump)) await out.write(e);
-      if (flags.log || flags.panic || flags.sys) await writeKernelRecords(dump, out, { log: flags.log, panic: flags.panic, sys: flags.sys });
+      if (flags.log || flags.panic || flags.sys) await writeKernelRecords(dump, out, kernel, typed);
       else if (read) {
         const width = Number(flags.width) as 1 | 2 | 4 | 8;
         const options = { zeroExcluded: flags['zero-excluded'] };
