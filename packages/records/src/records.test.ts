@@ -51,3 +51,19 @@ test('RecordWriter writes one JSON object per line and stops quietly when the re
   t.true(w.closed);
   await w.write({ kind: 'mem' }); // no throw
 });
+
+test('readRecords: records split across chunks, a multi-byte character split across chunks, CRLF, no final newline', async (t) => {
+  const input = new PassThrough();
+  const text = Buffer.from('{"kind":"a","s":"é"}\r\n\n{"kind":"b"}', 'utf8');
+  const out: unknown[] = [];
+  const reading = (async () => {
+    for await (const r of readRecords(input)) out.push(r);
+  })();
+  // 'é' is two bytes: cut inside it, and inside the second record.
+  const cut1 = text.indexOf(0xc3) + 1;
+  input.write(text.subarray(0, cut1));
+  input.write(text.subarray(cut1, cut1 + 7));
+  input.end(text.subarray(cut1 + 7));
+  await reading;
+  t.deepEqual(out, [{ kind: 'a', s: 'é' }, { kind: 'b' }]);
+});
