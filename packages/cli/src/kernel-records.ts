@@ -276,23 +276,22 @@ export async function writeLogText(dump: Dump, format: string): Promise<void> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 }
 
-/** `--log`, `--panic`, `--sys`: the log is read once and serves all three. */
 /**
  * `--log`, `--panic`, `--sys`: the log is read once and serves all three. `--panic` and `--sys`
  * also use the dump's types (BTF) when it has them; `kernelTypes` loads them before the source
  * record is written, so that record can say where the types came from.
  */
-export async function kernelTypes(dump: Dump, want: { panic?: boolean; sys?: boolean }): Promise<TypedKernel | TypedUnavailable | undefined> {
-  return want.panic || want.sys ? typedKernel(dump, kernelMemory(dump)) : undefined;
+export async function kernelTypes(dump: Dump, mem: KernelMemory, want: { panic?: boolean; sys?: boolean }): Promise<TypedKernel | TypedUnavailable | undefined> {
+  return want.panic || want.sys ? typedKernel(dump, mem) : undefined;
 }
 
 export async function writeKernelRecords(
   dump: Dump,
+  mem: KernelMemory,
   out: RecordWriter,
   want: { log?: boolean; panic?: boolean; sys?: boolean },
   typed: TypedKernel | TypedUnavailable | undefined,
 ): Promise<void> {
-  const mem = kernelMemory(dump);
   const log: KernelLog = { lines: [] };
   for (const r of kernelLogRecords(dump, mem, log, want.panic || want.sys)) {
     if (!want.log && r.kind !== 'error') continue;

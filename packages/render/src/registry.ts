@@ -1,5 +1,5 @@
 import type { LayoutFactory } from './layout.js';
-import { sourceLayout, systemLayout } from './source.js';
+import { sourceLayout } from './source.js';
 import { vmcoreinfoLayout } from './vmcoreinfo.js';
 import { cpuLayout } from './cpu.js';
 import { memLayout } from './mem.js';

@@ -63,20 +63,22 @@ export default class VmcoreExtract extends VmpipeCommand {
     try {
       if (flags.text) return await writeLogText(dump, flags['text-format']);
       // Before any output: a dump whose kernel addresses cannot be translated ends the run with one line.
-      const memory = (read && !flags.physical) || flags.vtop ? kernelMemory(dump) : undefined;
-      const start = read && memory ? memory.translate(read.addr) : undefined;
-      if (start && !isTranslation(start) && start.code === 'non-canonical') throw new FatalError(`--read: ${start.message} (--physical reads physical addresses)`, EXIT.usage);
       const kernel = { log: flags.log, panic: flags.panic, sys: flags.sys };
-      const typed = await kernelTypes(dump, kernel);
+      const wantKernel = flags.log || flags.panic || flags.sys;
+      // One kernel-memory view per run: its translation and page caches serve every reader.
+      const memory = (read && !flags.physical) || flags.vtop || wantKernel ? kernelMemory(dump) : undefined;
+      const start = read && !flags.physical && memory ? memory.translate(read.addr) : undefined;
+      if (start && !isTranslation(start) && start.code === 'non-canonical') throw new FatalError(`--read: ${start.message} (--physical reads physical addresses)`, EXIT.usage);
+      const typed = memory ? await kernelTypes(dump, memory, kernel) : undefined;
       const source = sourceRecord(dump);
       if (typed && 'table' in typed) source.types = typed.table.source;
       await out.write(source);
       for (const e of openingErrors(dump)) await out.write(e);
-      if (flags.log || flags.panic || flags.sys) await writeKernelRecords(dump, out, kernel, typed);
+      if (wantKernel && memory) await writeKernelRecords(dump, memory, out, kernel, typed);
       else if (read) {
         const width = Number(flags.width) as 1 | 2 | 4 | 8;
         const options = { zeroExcluded: flags['zero-excluded'] };
-        const records = memory
+        const records = !flags.physical && memory
           ? virtualMemRecords(dump, memory.read(read.addr, read.length, options), width)
           : memRecords(dump, dump.readPhysical(read.addr, read.length, options), width);
         for (const r of records) {
