@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDump, pagePattern, type DumpSpec } from './index.js';
-import { X86_REGS, cstr, i32, parseElf, parseNotes, sampleRegs, tool, u32, u64 } from './testkit.js';
+import { X86_REGS, cstr, i32, parseElf, parseNotes, sampleRegs, u32, u64, haveTool } from './testkit.js';
 
 const VMCOREINFO = 'OSRELEASE=6.1.0-elf\nPAGESIZE=4096\nKERNELOFFSET=0\n';
 
@@ -113,11 +113,7 @@ test('elf with QEMU notes (one per CPU, after the PRSTATUS notes)', async (t) =>
 
 // Real tool: readelf -n -l reads our program headers and notes the same way.
 test('readelf -n -l agrees (only if readelf is installed)', async (t) => {
-  if (!tool('readelf')) {
-    t.log('readelf not on PATH: skipped');
-    t.pass();
-    return;
-  }
+  if (!haveTool(t, 'readelf')) return;
   const dir = mkdtempSync(join(tmpdir(), 'mkdump-'));
   try {
     for (const phoff of [64, 192]) {
@@ -159,11 +155,7 @@ test('readelf -n -l agrees (only if readelf is installed)', async (t) => {
 
 // Real tool: crash(8) -d1 walks the ELF headers and notes without a vmlinux.
 test('elf read back by crash -d1 --osrelease (only if crash is installed)', async (t) => {
-  if (!tool('crash')) {
-    t.log('crash not on PATH: skipped');
-    t.pass();
-    return;
-  }
+  if (!haveTool(t, 'crash')) return;
   const dir = mkdtempSync(join(tmpdir(), 'mkdump-'));
   try {
     const f = join(dir, 'vmcore');

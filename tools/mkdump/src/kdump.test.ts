@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decompress } from '@vmpipe/codecs';
 import { writeDump, pagePattern, incompressiblePattern, type DumpSpec } from './index.js';
-import { X86_REGS, bit, cstr, i32, parseKdump, parseNotes, sampleRegs, tool, u32, u64 } from './testkit.js';
+import { X86_REGS, bit, cstr, i32, parseKdump, parseNotes, sampleRegs, u32, u64, haveTool } from './testkit.js';
 
 const VMCOREINFO = 'OSRELEASE=6.1.0-mkdump\nPAGESIZE=4096\nSYMBOL(swapper_pg_dir)=ffffffff82a0c000\nNUMBER(phys_base)=0\nCRASHTIME=1700000000\n';
 const FLAG = { zlib: 1, lzo: 2, snappy: 4, zstd: 0x20 } as const;
@@ -246,11 +246,7 @@ test('kdump rejects bad specs', async (t) => {
 
 // Real tool: crash(8) parses the header, sub header and notes with -d1 (no vmlinux needed).
 test('kdump read back by crash -d1 --osrelease (only if crash is installed)', async (t) => {
-  if (!tool('crash')) {
-    t.log('crash not on PATH: skipped');
-    t.pass();
-    return;
-  }
+  if (!haveTool(t, 'crash')) return;
   const dir = mkdtempSync(join(tmpdir(), 'mkdump-'));
   try {
     const spec = base({ codec: 'lzo', qemuCpuState: true });

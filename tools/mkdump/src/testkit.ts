@@ -234,6 +234,17 @@ export function tool(name: string): string | undefined {
   return r.status === 0 && p ? p : undefined;
 }
 
+/**
+ * For checks against a real tool: true when `name` is on PATH; otherwise logs the skip, marks the
+ * test passed (CI machines may lack the tool) and returns false.
+ */
+export function haveTool(t: { log(...values: unknown[]): void; pass(): void }, name: string): boolean {
+  if (tool(name)) return true;
+  t.log(`${name} not on PATH: skipped`);
+  t.pass();
+  return false;
+}
+
 export const X86_REGS = 'r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs'.split(' ');
 
 /** Distinct, recognizable register values: 0xRR00_..._00ii for register index RR, cpu i. */
