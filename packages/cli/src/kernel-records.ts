@@ -16,14 +16,13 @@ import {
   cpuOnline,
   timekeeperSeconds,
   timestamp,
-  typedKernel,
+  typedFactsUnavailable,
   uptimeText,
+  type Program,
   type PanicInfo,
   type PrintkItem,
   type PrintkRecord,
   type TextFormat,
-  type TypedKernel,
-  type TypedUnavailable,
 } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type RecordWriter, type ErrorRecord, type LogRecord, type PanicRecord, type SystemRecord } from '@vmpipe/records';
 
@@ -126,11 +125,11 @@ export function panicInfo(log: KernelLog): PanicInfo {
   return analysePanic(logLines(log.lines));
 }
 
-/** Types and symbols for the panic and system facts that need them, or the note saying why not. */
-export type Typed = TypedKernel | TypedUnavailable;
+/** The program when it has the types and symbols the typed facts need, or the note saying why not. */
+export type Typed = { prog: Program } | { note: string };
 
-function typedOrNull(typed?: Typed): TypedKernel | null {
-  return typed && 'table' in typed ? typed : null;
+function typedOrNull(typed?: Typed): Program | null {
+  return typed && 'prog' in typed ? typed.prog : null;
 }
 
 /** The panic record, and an error record when its task could not be read or disagrees with the log. */
@@ -281,8 +280,10 @@ export async function writeLogText(dump: Dump, format: string): Promise<void> {
  * also use the dump's types (BTF) when it has them; `kernelTypes` loads them before the source
  * record is written, so that record can say where the types came from.
  */
-export async function kernelTypes(dump: Dump, mem: KernelMemory, want: { panic?: boolean; sys?: boolean }): Promise<TypedKernel | TypedUnavailable | undefined> {
-  return want.panic || want.sys ? typedKernel(dump, mem) : undefined;
+export function kernelTypes(prog: Program, want: { panic?: boolean; sys?: boolean }): Typed | undefined {
+  if (!want.panic && !want.sys) return undefined;
+  const note = typedFactsUnavailable(prog);
+  return note === undefined ? { prog } : { note };
 }
 
 export async function writeKernelRecords(
@@ -290,7 +291,7 @@ export async function writeKernelRecords(
   mem: KernelMemory,
   out: RecordWriter,
   want: { log?: boolean; panic?: boolean; sys?: boolean },
-  typed: TypedKernel | TypedUnavailable | undefined,
+  typed: Typed | undefined,
 ): Promise<void> {
   const log: KernelLog = { lines: [] };
   for (const r of kernelLogRecords(dump, mem, log, want.panic || want.sys)) {

@@ -5,4 +5,4 @@ export * from './elf-symtab.js';
 export * from './match.js';
 export * from './symbols-for.js';
 export * from './annotate.js';
-export * from './modules.js';
+

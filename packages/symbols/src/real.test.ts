@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDump, type Dump } from '@vmpipe/dump';
-import { formatResolved, HexResolver, annotate, parseSystemMap, readSystemMap, symbolsFor, SymbolFileError, SymbolTable, relocate, matchSymbols, moduleSymbols, withModules, type DumpSymbols } from './index.js';
-import { typesFor } from '@vmpipe/types';
+import { formatResolved, HexResolver, annotate, parseSystemMap, readSystemMap, symbolsFor, SymbolFileError, SymbolTable, relocate, matchSymbols, type DumpSymbols } from './index.js';
 import { gunzipSync } from 'node:zlib';
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 
@@ -92,19 +91,6 @@ real('per-cpu offsets do not resolve (crash: "sym: invalid address: 31980"), but
   t.is(kallsyms.table.resolve(0x319c0n), undefined);
   const byName = crashSym('crash.vmcore.kdump-zlib.sym-runqueues.txt');
   t.is(kallsyms.table.lookup('runqueues')[0]!.addr, byName.addr);
-});
-
-real('module addresses: crash names pvpanic_panic_notify+96 [pvpanic]; so do the module symbols (vmlinux kallsyms alone do not)', async (t) => {
-  const want = crashSym('crash.vmcore.kdump-zlib.sym-ffffffffc0597230.txt');
-  t.is(want.module, 'pvpanic');
-  const { dump, kallsyms } = load();
-  t.is(kallsyms.table.resolve(want.addr), undefined);
-  const memory = kernelMemory(dump);
-  const types = await typesFor({ memory, symbol: (n) => kallsyms.table.lookup(n)[0]?.addr });
-  const got = withModules(kallsyms.table, moduleSymbols(memory, types, kallsyms.table)).resolve(want.addr)!;
-  t.like(got.symbol, { name: want.name, type: want.type, module: want.module });
-  t.is(got.offset, want.offset);
-  t.is(formatResolved(got), 'pvpanic_panic_notify+0x60 [pvpanic]');
 });
 
 real('crash sym NAME and sym -q sysrq_handle: same addresses and types', (t) => {

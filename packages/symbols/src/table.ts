@@ -170,3 +170,9 @@ export function formatResolved(r: Resolved): string {
   const base = r.offset === 0n ? r.symbol.name : `${r.symbol.name}+0x${r.offset.toString(16)}`;
   return r.symbol.module ? `${base} [${r.symbol.module}]` : base;
 }
+
+/** The kernel's table with modules' symbols added; module addresses resolve within their modules' memory. */
+export function withModules(kernel: SymbolTable, mods: { symbols: KernelSymbol[]; ranges: SymbolRange[] }): SymbolTable {
+  if (mods.symbols.length === 0) return kernel;
+  return new SymbolTable([...kernel.symbols, ...mods.symbols], [...kernel.resolvableRanges, ...mods.ranges]);
+}

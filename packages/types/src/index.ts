@@ -9,6 +9,7 @@ import type { KernelMemory } from '@vmpipe/addrxlat';
 import type { TypeTable } from './model.js';
 import { BtfError } from './btf/reader.js';
 import { readBtfFile, readDumpBtf, readVmlinuxBtf } from './btf/sources.js';
+import { readDwarfTypes } from './dwarf/index.js';
 
 export interface TypesOptions {
   /** a raw BTF file (or .zst of one) */
@@ -30,33 +31,19 @@ export class NoTypesError extends Error {
   }
 }
 
-type DwarfModule = { readDwarfTypes(path: string): TypeTable | Promise<TypeTable> };
-
-async function dwarfTypes(path: string): Promise<TypeTable> {
-  // The DWARF reader is the dwarf/ engineer's; loaded only when asked for, so BTF runs never pay for it.
-  const modPath = './dwarf/index.js';
-  let mod: DwarfModule;
-  try {
-    mod = (await import(modPath)) as DwarfModule;
-  } catch {
-    throw new NoTypesError(`${path}: DWARF types are not available in this build`);
-  }
-  return mod.readDwarfTypes(path);
-}
-
 /**
  * The type source for a run, in this order: --btf FILE; --vmlinux FILE (its
  * .BTF, or DWARF with preferDwarf or when it has no .BTF); the dump's own BTF
  * (memory between __start_BTF and __stop_BTF). The table's `source` says which.
  */
-export async function typesFor(opts: TypesOptions): Promise<TypeTable> {
+export function typesFor(opts: TypesOptions): TypeTable {
   if (opts.btf) return readBtfFile(opts.btf);
   if (opts.vmlinux) {
     if (!opts.preferDwarf) {
       const t = readVmlinuxBtf(opts.vmlinux);
       if (t) return t;
     }
-    return dwarfTypes(opts.vmlinux);
+    return readDwarfTypes(opts.vmlinux);
   }
   if (opts.memory && opts.symbol) {
     const start = opts.symbol('__start_BTF');

@@ -179,10 +179,10 @@ maybe('crash struct -o page.deferred_list: the offset record renders the same te
 // fixture kernel's vmlinux with DWARF is on this machine (it is not committed: ~300 MB).
 const vmlinux = '/tmp/dbg/x/usr/lib/debug/boot/vmlinux-6.1.0-56-cloud-amd64';
 const maybeDwarf = have && existsSync(vmlinux) ? test : test.skip;
-let dwarf: Promise<TypeTable> | undefined;
+let dwarf: TypeTable | undefined;
 for (const name of TYPES) {
   maybeDwarf(`pahole -C ${name} and crash struct ${name} -o from DWARF: same text`, async (t) => {
-    const tb = await (dwarf ??= typesFor({ vmlinux, preferDwarf: true }));
+    const tb = (dwarf ??= typesFor({ vmlinux, preferDwarf: true }));
     t.is(tb.source, 'dwarf');
     const lay = layoutOf(tb, findType(tb, name));
     const record = { kind: 'type', debuginfo: 'vmlinux', name: lay.name, typeKind: lay.kind, size: lay.size, align: lay.align, members: lay.members, scopes: lay.scopes, ...(lay.aligned ? { aligned: lay.aligned } : {}) };

@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { openDump, type Dump } from '@vmpipe/dump';
+import { Program, type ModuleProblem, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, readRecords, RecordWriter, type AnyRecord } from '@vmpipe/records';
-import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
-import { annotate, HexResolver, moduleSymbols, SymbolFileError, symbolsFor, withModules, type DumpSymbols, type KernelSymbol, type ModuleProblem, type SymbolOptions } from '@vmpipe/symbols';
-import { typesFor } from '@vmpipe/types';
+import { annotate, HexResolver, SymbolFileError, type DumpSymbols, type KernelSymbol } from '@vmpipe/symbols';
 import { VmpipeCommand } from '../base.js';
 
 const EXIT_FOR_FILE = { 'no-input': EXIT.noInput, 'bad-format': EXIT.badFormat, mismatch: EXIT.badFormat } as const;
@@ -45,21 +43,21 @@ symbols are added (name+0xoff [module]) when the dump has BTF and a "modules" sy
     list: Flags.boolean({ description: 'every symbol, in address order' }),
   };
 
-  private options: SymbolOptions = {};
+  private options: ProgramOptions = {};
   private readonly cache = new Map<string, Loaded | Error>();
 
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(SymResolve);
     if (flags.symbols === 'system-map' && !flags['system-map']) throw new FatalError('--symbols system-map needs --system-map FILE', EXIT.usage);
     if (flags.symbols === 'vmlinux' && !flags.vmlinux) throw new FatalError('--symbols vmlinux needs --vmlinux FILE', EXIT.usage);
-    this.options = { systemMap: flags['system-map'], vmlinux: flags.vmlinux, force: flags.force, prefer: flags.symbols as SymbolOptions['prefer'] };
+    this.options = { systemMap: flags['system-map'], vmlinux: flags.vmlinux, force: flags.force, symbols: flags.symbols as ProgramOptions['symbols'] };
     const out = new RecordWriter();
     try {
       if (args.dump !== undefined) await this.generate(out, args.dump, (argv as string[]).slice(1), flags);
       else await this.filter(out, flags);
       await out.end();
     } finally {
-      for (const c of this.cache.values()) if (!(c instanceof Error)) c.dump.close();
+      for (const c of this.cache.values()) if (!(c instanceof Error)) c.prog.close();
     }
   }
 
@@ -68,20 +66,20 @@ symbols are added (name+0xoff [module]) when the dump has BTF and a "modules" sy
     let c = this.cache.get(path);
     if (!c) {
       try {
-        const dump = openDump(path);
+        const prog = Program.open(path, this.options);
         try {
-          // One KernelMemory for kallsyms, BTF and modules; a dump it cannot be made for still gets file symbols.
-          let memory: KernelMemory | undefined;
+          const table = prog.symbols;
+          const symbols = prog.kernelSymbols;
+          // The modules were read when the table needed them; their problems are per-module errors.
+          let moduleErrors: ModuleProblem[] = [];
           try {
-            memory = kernelMemory(dump);
+            if (symbols.source !== 'none' && prog.symbol('modules') !== undefined) moduleErrors = prog.modules.errors;
           } catch {
-            memory = undefined;
+            moduleErrors = [];
           }
-          const symbols = symbolsFor(dump, memory ? { ...this.options, memory } : this.options);
-          const moduleErrors = memory ? await addModules(memory, symbols) : [];
-          c = { dump, symbols, resolver: new HexResolver(symbols.table), moduleErrors };
+          c = { prog, symbols: { ...symbols, table, notes: prog.notes }, resolver: new HexResolver(table), moduleErrors };
         } catch (err) {
-          dump.close();
+          prog.close();
           throw err;
         }
       } catch (err) {
@@ -186,27 +184,8 @@ symbols are added (name+0xoff [module]) when the dump has BTF and a "modules" sy
 }
 
 interface Loaded {
-  dump: Dump;
+  prog: Program;
   symbols: DumpSymbols;
   resolver: HexResolver;
   moduleErrors: ModuleProblem[];
-}
-
-/**
- * Adds the loaded modules' symbols to the dump's table when the dump has BTF (for struct module)
- * and a `modules` symbol. Without them the table stays the kernel's and a note says why.
- */
-async function addModules(memory: KernelMemory, symbols: DumpSymbols): Promise<ModuleProblem[]> {
-  const kernel = symbols.table;
-  if (symbols.source === 'none' || kernel.lookup('modules').length === 0) return [];
-  try {
-    const types = await typesFor({ memory, symbol: (n) => kernel.lookup(n)[0]?.addr });
-    const mods = moduleSymbols(memory, types, kernel);
-    symbols.notes.push(...mods.notes);
-    symbols.table = withModules(kernel, mods);
-    return mods.errors;
-  } catch (err) {
-    symbols.notes.push(`module symbols not read: ${(err as Error).message}`);
-    return [];
-  }
 }

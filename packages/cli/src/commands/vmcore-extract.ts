@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { isTranslation, kernelMemory } from '@vmpipe/addrxlat';
-import { openDump, reassembleFlattened } from '@vmpipe/dump';
+import { isTranslation } from '@vmpipe/addrxlat';
+import { reassembleFlattened } from '@vmpipe/dump';
+import { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
 import { kernelTypes, splitTextFlag, writeKernelRecords, writeLogText } from '../kernel-records.js';
@@ -58,7 +59,8 @@ export default class VmcoreExtract extends VmpipeCommand {
       read = { addr, length };
     }
 
-    const dump = openDump(args.dump);
+    const prog = Program.open(args.dump);
+    const dump = prog.theDump;
     const out = new RecordWriter();
     try {
       if (flags.text) return await writeLogText(dump, flags['text-format']);
@@ -66,12 +68,12 @@ export default class VmcoreExtract extends VmpipeCommand {
       const kernel = { log: flags.log, panic: flags.panic, sys: flags.sys };
       const wantKernel = flags.log || flags.panic || flags.sys;
       // One kernel-memory view per run: its translation and page caches serve every reader.
-      const memory = (read && !flags.physical) || flags.vtop || wantKernel ? kernelMemory(dump) : undefined;
+      const memory = (read && !flags.physical) || flags.vtop || wantKernel ? prog.mem : undefined;
       const start = read && !flags.physical && memory ? memory.translate(read.addr) : undefined;
       if (start && !isTranslation(start) && start.code === 'non-canonical') throw new FatalError(`--read: ${start.message} (--physical reads physical addresses)`, EXIT.usage);
-      const typed = memory ? await kernelTypes(dump, memory, kernel) : undefined;
+      const typed = memory ? kernelTypes(prog, kernel) : undefined;
       const source = sourceRecord(dump);
-      if (typed && 'table' in typed) source.types = typed.table.source;
+      if (typed && 'prog' in typed) source.types = prog.types.source;
       await out.write(source);
       for (const e of openingErrors(dump)) await out.write(e);
       if (wantKernel && memory) await writeKernelRecords(dump, memory, out, kernel, typed);
@@ -100,7 +102,7 @@ export default class VmcoreExtract extends VmpipeCommand {
       }
       await out.end();
     } finally {
-      dump.close();
+      prog.close();
     }
   }
 }

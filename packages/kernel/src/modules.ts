@@ -17,8 +17,11 @@
  * MODULE_STATE_UNFORMED modules (still being loaded) are not looked at.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
+import { cString, readUint } from '@vmpipe/dump';
+import type { KernelSymbol, SymbolRange } from '@vmpipe/symbols';
 import { findType, memberAt, resolve, sizeOf, type MemberAt, type TypeTable } from '@vmpipe/types';
-import { SymbolTable, type KernelSymbol, type SymbolRange } from './table.js';
+import { list_for_each } from './list.js';
+import type { Program } from './program.js';
 
 /** One loaded module, as crash `mod` lists it. */
 export interface KernelModule {
@@ -43,7 +46,7 @@ export interface ModuleProblem {
   message: string;
 }
 
-export interface ModuleSymbols {
+export interface ModuleList {
   modules: KernelModule[];
   /** every module symbol, `module` set, addresses as in memory */
   symbols: KernelSymbol[];
@@ -65,7 +68,7 @@ export class ModuleWalkError extends Error {
 
 const SHN_UNDEF = 0;
 const ELF64_SYM_SIZE = 24; // Elf64_Sym: 4 + 1 + 1 + 2 + 8 + 8
-const MAX_MODULES = 65536; // a list longer than this is a loop we failed to see
+const MAX_MODULES = 65536; // far more than any kernel loads: a bound, not a loop check (list_for_each finds loops)
 const MAX_SYMBOLS = 1 << 22;
 
 /** offsetof()/sizeof of a member path, or undefined when this kernel's type has no such member. */
@@ -84,23 +87,6 @@ function enumValue(types: TypeTable, enumName: string, value: string): number | 
   if (t.kind !== 'enum') return undefined;
   const v = t.values.find((x) => x.name === value);
   return v === undefined ? undefined : Number(v.value);
-}
-
-/** An unsigned integer (or pointer) member of `size` bytes at `offset` in `bytes`. */
-function uint(bytes: Uint8Array, offset: number, size: number, le: boolean): bigint {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, size);
-  switch (size) {
-    case 1:
-      return BigInt(view.getUint8(0));
-    case 2:
-      return BigInt(view.getUint16(0, le));
-    case 4:
-      return BigInt(view.getUint32(0, le));
-    case 8:
-      return view.getBigUint64(0, le);
-    default:
-      throw new Error(`a ${size}-byte integer member`);
-  }
 }
 
 /** The { base, size } pairs of a module's memory, by whichever layout this kernel has. */
@@ -160,13 +146,16 @@ function globalCase(letter: string, info: number): string {
 }
 
 /**
- * Walks the `modules` list and reads every module's kallsyms. `kernel` gives the
- * `modules` symbol's address; `types` the layout of struct module and friends.
+ * for_each_module with each module's kallsyms: walks the `modules` list
+ * (list_for_each over `struct module.list`) with the program's kernel symbols
+ * (the `modules` head) and types (struct module and friends).
  * Throws ModuleWalkError when the walk cannot start; later problems are `errors`.
  */
-export function moduleSymbols(mem: KernelMemory, types: TypeTable, kernel: SymbolTable): ModuleSymbols {
-  const head = kernel.lookup('modules').find((s) => s.type !== 'A')?.addr;
+export function readModules(prog: Program): ModuleList {
+  const head = prog.symbol('modules');
   if (head === undefined) throw new ModuleWalkError('no "modules" symbol in the kernel symbols');
+  const types = prog.types;
+  const mem = prog.mem;
   const notes: string[] = [];
   const le = types.littleEndian;
   const moduleId = types.lookup('struct', 'module');
@@ -178,7 +167,6 @@ export function moduleSymbols(mem: KernelMemory, types: TypeTable, kernel: Symbo
     return m;
   };
   const list = need('struct module', 'list');
-  const next = need('struct list_head', 'next');
   const name = need('struct module', 'name');
   const kallsyms = need('struct module', 'kallsyms');
   const symtab = need('struct mod_kallsyms', 'symtab');
@@ -190,23 +178,19 @@ export function moduleSymbols(mem: KernelMemory, types: TypeTable, kernel: Symbo
   const state = member(types, 'struct module', 'state');
   const unformed = enumValue(types, 'module_state', 'MODULE_STATE_UNFORMED');
   const where = regions(types, notes);
-  const ptrSize = next.size;
 
-  const out: ModuleSymbols = { modules: [], symbols: [], ranges: [], errors: [], notes };
-  const seen = new Set<bigint>();
-  let entry: bigint;
-  try {
-    entry = uint(mem.readBytes(head + BigInt(next.offset), ptrSize), 0, ptrSize, le);
-  } catch (err) {
-    throw new ModuleWalkError(`the modules list head at 0x${head.toString(16)} cannot be read: ${(err as Error).message}`);
-  }
-  while (entry !== head) {
-    if (seen.has(entry) || seen.size >= MAX_MODULES) {
-      out.errors.push({ message: `the modules list loops at 0x${entry.toString(16)}; stopped` });
+  const out: ModuleList = { modules: [], symbols: [], ranges: [], errors: [], notes };
+  // As the kernel's own walk and crash `mod`, prev links are not checked: symbols are wanted, not a diagnosis.
+  for (const step of list_for_each(prog, head, { max: MAX_MODULES, noPrevCheck: true })) {
+    if ('corrupt' in step) {
+      const c = step.corrupt;
+      out.errors.push(c.walked === 0 && c.reason === 'unreadable'
+        ? { message: `the modules list head at 0x${head.toString(16)} cannot be read: ${c.message}` }
+        : { addr: c.node, message: `the modules list is broken after ${c.walked} modules (${c.message}); the rest of the list is lost` });
+      if (c.walked === 0 && c.reason === 'unreadable') throw new ModuleWalkError(out.errors[0]!.message);
       break;
     }
-    seen.add(entry);
-    const addr = entry - BigInt(list.offset);
+    const addr = step.node - BigInt(list.offset);
     let bytes: Uint8Array;
     try {
       bytes = mem.readBytes(addr, moduleSize);
@@ -214,18 +198,15 @@ export function moduleSymbols(mem: KernelMemory, types: TypeTable, kernel: Symbo
       out.errors.push({ addr, message: `struct module at 0x${addr.toString(16)} cannot be read: ${(err as Error).message}; the rest of the list is lost` });
       break;
     }
-    entry = uint(bytes, list.offset + next.offset, ptrSize, le);
-    const nameBytes = bytes.subarray(name.offset, name.offset + name.size);
-    const nul = nameBytes.indexOf(0);
-    const modName = Buffer.from(nameBytes.subarray(0, nul < 0 ? nameBytes.length : nul)).toString('latin1');
-    if (state && unformed !== undefined && Number(uint(bytes, state.offset, state.size, le)) === unformed) continue;
+    const modName = cString(bytes, name.offset, name.size);
+    if (state && unformed !== undefined && Number(readUint(bytes, state.offset, state.size, le)) === unformed) continue;
 
     const ranges: SymbolRange[] = [];
     let base = 0n;
     let size = 0;
     for (const r of where) {
-      const b = uint(bytes, r.base.offset, r.base.size, le);
-      const s = Number(uint(bytes, r.size.offset, r.size.size, le));
+      const b = readUint(bytes, r.base.offset, r.base.size, le);
+      const s = Number(readUint(bytes, r.size.offset, r.size.size, le));
       if (r.primary) base = b;
       if (!r.init) size += s;
       if (b !== 0n && s > 0) ranges.push({ start: b, end: b + BigInt(s) });
@@ -234,7 +215,7 @@ export function moduleSymbols(mem: KernelMemory, types: TypeTable, kernel: Symbo
     out.modules.push(mod);
     out.ranges.push(...ranges);
     try {
-      mod.symbols = readModuleKallsyms(mem, modName, uint(bytes, kallsyms.offset, kallsyms.size, le), { mksSize, symtab, numSymtab, strtab, typetab, le }, out.symbols);
+      mod.symbols = readModuleKallsyms(mem, modName, readUint(bytes, kallsyms.offset, kallsyms.size, le), { mksSize, symtab, numSymtab, strtab, typetab, le }, out.symbols);
     } catch (err) {
       out.errors.push({ module: modName, addr, message: `${modName}: kallsyms cannot be read: ${(err as Error).message}` });
     }
@@ -254,10 +235,10 @@ interface KallsymsLayout {
 function readModuleKallsyms(mem: KernelMemory, module: string, at: bigint, k: KallsymsLayout, into: KernelSymbol[]): number {
   if (at === 0n) throw new Error('struct module.kallsyms is NULL');
   const mks = mem.readBytes(at, k.mksSize);
-  const symtab = uint(mks, k.symtab.offset, k.symtab.size, k.le);
-  const num = Number(uint(mks, k.numSymtab.offset, k.numSymtab.size, k.le));
-  const strtab = uint(mks, k.strtab.offset, k.strtab.size, k.le);
-  const typetab = k.typetab ? uint(mks, k.typetab.offset, k.typetab.size, k.le) : 0n;
+  const symtab = readUint(mks, k.symtab.offset, k.symtab.size, k.le);
+  const num = Number(readUint(mks, k.numSymtab.offset, k.numSymtab.size, k.le));
+  const strtab = readUint(mks, k.strtab.offset, k.strtab.size, k.le);
+  const typetab = k.typetab ? readUint(mks, k.typetab.offset, k.typetab.size, k.le) : 0n;
   if (num > MAX_SYMBOLS) throw new Error(`num_symtab ${num} is not believable`);
   const syms = mem.readBytes(symtab, num * ELF64_SYM_SIZE);
   const types = typetab !== 0n ? mem.readBytes(typetab, num) : undefined;
@@ -288,10 +269,4 @@ function readModuleKallsyms(mem: KernelMemory, module: string, at: bigint, k: Ka
     count++;
   }
   return count;
-}
-
-/** The kernel's table with the modules' symbols added; module addresses resolve within their modules' memory. */
-export function withModules(kernel: SymbolTable, mods: Pick<ModuleSymbols, 'symbols' | 'ranges'>): SymbolTable {
-  if (mods.symbols.length === 0) return kernel;
-  return new SymbolTable([...kernel.symbols, ...mods.symbols], [...kernel.resolvableRanges, ...mods.ranges]);
 }

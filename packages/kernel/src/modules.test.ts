@@ -8,10 +8,15 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BufferMemory, kernelMemory } from '@vmpipe/addrxlat';
-import { openDump } from '@vmpipe/dump';
-import { typesFor, type CType, type NamedKind, type TypeTable } from '@vmpipe/types';
-import { formatResolved, moduleSymbols, ModuleWalkError, SymbolTable, symbolsFor, withModules } from './index.js';
+import { BufferMemory } from '@vmpipe/addrxlat';
+import { formatResolved, SymbolTable, withModules } from '@vmpipe/symbols';
+import type { CType, NamedKind, TypeTable } from '@vmpipe/types';
+import { ModuleWalkError, Program, readModules } from './index.js';
+
+/** The modules of `mem` with `types` and the kernel symbols `symbols`. */
+function moduleSymbols(mem: BufferMemory, types: TypeTable, symbols: SymbolTable) {
+  return readModules(Program.fromParts({ mem, types, symbols }));
+}
 
 /** A TypeTable from a list of types (id = index + 1). */
 function fakeTypes(types: CType[]): TypeTable {
@@ -185,23 +190,32 @@ const DUMP = REAL + 'vmcore.kdump-zlib';
 const EXPECTED = REAL + 'expected/';
 const real = existsSync(DUMP) ? test : test.skip;
 
-let loaded: Promise<{ mods: ReturnType<typeof moduleSymbols>; table: SymbolTable }> | undefined;
+let loaded: { mods: ReturnType<typeof readModules>; table: SymbolTable; kernel: SymbolTable } | undefined;
 function load() {
-  loaded ??= (async () => {
-    const dump = openDump(DUMP);
-    const memory = kernelMemory(dump);
-    const k = symbolsFor(dump, { memory });
-    const types = await typesFor({ memory, symbol: (n) => k.table.lookup(n)[0]?.addr });
-    const mods = moduleSymbols(memory, types, k.table);
-    return { mods, table: withModules(k.table, mods) };
-  })();
+  if (!loaded) {
+    const prog = Program.open(DUMP);
+    loaded = { mods: prog.modules, table: prog.symbols, kernel: prog.kernelSymbols.table };
+  }
   return loaded;
 }
+
+real('module addresses: crash names pvpanic_panic_notify+96 [pvpanic]; so do the module symbols (vmlinux kallsyms alone do not)', (t) => {
+  const line = readFileSync(EXPECTED + 'crash.vmcore.kdump-zlib.sym-ffffffffc0597230.txt', 'latin1').split('\n')[0]!;
+  const m = /^([0-9a-f]+) \((.)\) (\S+)\+(\d+) \[(\S+)\]/.exec(line)!;
+  const addr = BigInt('0x' + m[1]);
+  t.is(m[5], 'pvpanic');
+  const { kernel, table } = load();
+  t.is(kernel.resolve(addr), undefined);
+  const got = table.resolve(addr)!;
+  t.like(got.symbol, { name: m[3], type: m[2], module: m[5] });
+  t.is(got.offset, BigInt(m[4]!));
+  t.is(formatResolved(got), 'pvpanic_panic_notify+0x60 [pvpanic]');
+});
 
 real('crash sym ffffffffc0597230: pvpanic_panic_notify+96 [pvpanic], type t', async (t) => {
   const line = readFileSync(EXPECTED + 'crash.vmcore.kdump-zlib.sym-ffffffffc0597230.txt', 'latin1').split('\n')[0]!;
   const m = /^([0-9a-f]+) \((.)\) (\S+)\+(\d+) \[(\S+)\]/.exec(line)!;
-  const { table } = await load();
+  const { table } = load();
   const r = table.resolve(BigInt('0x' + m[1]))!;
   t.is(r.symbol.name, m[3]);
   t.is(r.offset, BigInt(m[4]!));
@@ -214,7 +228,7 @@ real('crash mod: every module, its struct module address, base and size', async 
   const rows = readFileSync(EXPECTED + 'crash.vmcore.kdump-zlib.mod.txt', 'latin1').split('\n').slice(1).filter((l) => l.trim())
     .map((l) => l.trim().split(/\s+/)).map(([addr, name, base, size]) => [name!, BigInt('0x' + addr), BigInt('0x' + base), Number(size)] as const);
   t.is(rows.length, 3);
-  const { mods } = await load();
+  const { mods } = load();
   t.deepEqual(mods.errors, []);
   const got = mods.modules.map((m) => [m.name, m.addr, m.base, m.size] as const);
   const byName = (a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]) => a[0].localeCompare(b[0]);
@@ -228,7 +242,7 @@ for (const name of ['pvpanic', 'pvpanic_mmio', 'qemu_fw_cfg']) {
     const end = /^([0-9a-f]+) MODULE END: (\S+)/.exec(lines.find((l) => l.includes('MODULE END'))!)!;
     const want = lines.map((l) => /^([0-9a-f]+) \((.)\) (\S+)$/.exec(l)).filter((m) => m !== null).map((m) => ({ addr: m[1]!, type: m[2]!, name: m[3]! }));
     t.true(want.length > 10);
-    const { mods } = await load();
+    const { mods } = load();
     const mod = mods.modules.find((m) => m.name === name)!;
     t.is(mod.base, BigInt('0x' + start[1]));
     t.is(mod.base + BigInt(mod.size), BigInt('0x' + end[1]));

@@ -6,11 +6,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openDump } from '@vmpipe/dump';
-import { BufferMemory, kernelMemory } from '@vmpipe/addrxlat';
+import { BufferMemory } from '@vmpipe/addrxlat';
+import { SymbolTable } from '@vmpipe/symbols';
 import type { CType, NamedKind, TypeTable } from '@vmpipe/types';
 import { KernelImage } from './printk/oldkernel-testkit.js';
-import { cpuOnline, currentTask, panicCpu, panicTask, timekeeperSeconds, tkCoreTimekeeperOffset, typedKernel, type TypedKernel } from './typed.js';
+import { cpuOnline, currentTask, panicCpu, panicTask, Program, timekeeperSeconds, tkCoreTimekeeperOffset, typedFactsUnavailable } from './index.js';
 
 const root = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const expected = (name: string) => readFileSync(root + 'expected/' + name, 'latin1');
@@ -29,11 +29,11 @@ function crashSys() {
   return { cpus: Number(cpus[1]), offline: Number(cpus[2] ?? 0), date: Date.parse(`${date[1]} ${date[2]}, ${date[4]} ${date[3]} UTC`) / 1000 };
 }
 
-async function real(): Promise<{ k: TypedKernel; close(): void }> {
-  const dump = openDump(root + 'vmcore.kdump-zlib');
-  const k = await typedKernel(dump, kernelMemory(dump));
-  if (!('table' in k)) throw new Error(k.note);
-  return { k, close: () => dump.close() };
+async function real(): Promise<{ k: Program; close(): void }> {
+  const k = Program.open(root + 'vmcore.kdump-zlib');
+  const why = typedFactsUnavailable(k);
+  if (why) throw new Error(why);
+  return { k, close: () => k.close() };
 }
 
 test('real dump: tk_core.timekeeper.xtime_sec is crash sys DATE', async (t) => {
@@ -119,7 +119,7 @@ function le(size: number, v: bigint): Uint8Array {
   return b;
 }
 
-function fakeKernel(withPcpuHot: boolean): TypedKernel {
+function fakeKernel(withPcpuHot: boolean): Program {
   const syms = new Map<string, bigint>([
     ['tk_core', 0xffffffff81000000n],
     ['__per_cpu_offset', 0xffffffff81001000n],
@@ -140,12 +140,13 @@ function fakeKernel(withPcpuHot: boolean): TypedKernel {
   mem.add(offsets[3]! + slot, le(8, task));
   mem.add(task + 20n, le(4, 4242n));
   mem.add(task + 40n, new Uint8Array([...Buffer.from('kworker/3:1'), 0, 0x41, 0x41, 0x41, 0x41]));
-  return { table: fakeTypes(withPcpuHot), mem, symbol: (n) => syms.get(n) };
+  const symbols = new SymbolTable([...syms].map(([name, addr]) => ({ name, addr, type: 'D' })));
+  return Program.fromParts({ types: fakeTypes(withPcpuHot), mem, symbols });
 }
 
 test('tk_core: timekeeper found by the anonymous struct\'s shape, xtime_sec read through it', (t) => {
   const k = fakeKernel(false);
-  t.is(tkCoreTimekeeperOffset(k.table, k.table.lookup('struct', 'timekeeper')!), 16);
+  t.is(tkCoreTimekeeperOffset(k.types, k.types.lookup('struct', 'timekeeper')!), 16);
   t.is(timekeeperSeconds(k), 1700000000n);
 });
 
@@ -184,9 +185,8 @@ test('without types: panicTask keeps the log and reads nothing', (t) => {
 });
 
 test('a dump without kallsyms (4.19): no typed facts, one note, no failure', async (t) => {
-  const dump = openDump(await new KernelImage().write(KernelImage.baseInfo('4.19.0-9-amd64')));
-  const k = await typedKernel(dump, kernelMemory(dump));
-  t.false('table' in k);
-  t.regex((k as { note: string }).note, /^no kernel symbols in the dump .*crash time, current task and online CPUs need them$/);
-  dump.close();
+  const k = Program.open(await new KernelImage().write(KernelImage.baseInfo('4.19.0-9-amd64')));
+  t.true(k.tryTypes() instanceof Error);
+  t.regex(typedFactsUnavailable(k) ?? '', /^no kernel symbols in the dump .*crash time, current task and online CPUs need them$/);
+  k.close();
 });

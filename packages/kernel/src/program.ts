@@ -1,0 +1,228 @@
+/**
+ * The program: one object per dump, as drgn's `Program`. It is opened once
+ * from a dump path and the user's debuginfo choices, owns the dump and its
+ * kernel memory view, and loads lazily (each at most once) what a command or
+ * a helper asks for: the kernel's symbols, the types, the module list and the
+ * modules' symbols. Every command and every kernel helper takes a Program;
+ * tests build one from parts (`Program.fromParts`) over a BufferMemory.
+ *
+ * What was actually used is kept, so the one `source` record a stream starts
+ * with (`source()`) says where symbols and types came from.
+ */
+import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
+import { openDump, type Dump } from '@vmpipe/dump';
+import { symbolsFor, symbolSource, SymbolTable, withModules, type DumpSymbols, type SymbolSourceName } from '@vmpipe/symbols';
+import { NoTypesError, typesFor, type TypeSource, type TypeTable } from '@vmpipe/types';
+import { readModules, type ModuleList } from './modules.js';
+
+export interface ProgramOptions {
+  /** the dump's vmlinux: symbols (ELF symtab) and types (.BTF, or DWARF) */
+  vmlinux?: string;
+  systemMap?: string;
+  /** a raw BTF file (a copy of /sys/kernel/btf/vmlinux; .zst ok) */
+  btf?: string;
+  /** with vmlinux: read DWARF even when .BTF is present */
+  preferDwarf?: boolean;
+  /** use a System.map or vmlinux that does not match the dump */
+  force?: boolean;
+  /** where symbols come from ('auto': kallsyms, System.map, vmlinux) */
+  symbols?: 'auto' | 'kallsyms' | 'system-map' | 'vmlinux';
+  /** read pages the dump level excluded as zeros (crash --zero_excluded) */
+  zeroExcluded?: boolean;
+}
+
+/** What a source record says about the program: where symbols and types come from, and why not. */
+export interface ProgramSource {
+  symbols: SymbolSourceName;
+  types: TypeSource | 'none';
+  /** why there are no types or symbols, when there are none */
+  notes: string[];
+}
+
+/** Parts for a program without a dump file: unit tests over BufferMemory, or debuginfo alone. */
+export interface ProgramParts {
+  path?: string;
+  mem?: KernelMemory;
+  types?: TypeTable;
+  symbols?: SymbolTable | DumpSymbols;
+  dump?: Dump;
+}
+
+type Lazy<T> = { value: T } | { error: Error };
+
+function once<T>(slot: { v?: Lazy<T> }, make: () => T): T {
+  if (!slot.v) {
+    try {
+      slot.v = { value: make() };
+    } catch (err) {
+      slot.v = { error: err as Error };
+    }
+  }
+  if ('error' in slot.v) throw slot.v.error;
+  return slot.v.value;
+}
+
+export class Program {
+  /** the dump as the user named it (records' `dump` field), or the debuginfo file for a program without a dump */
+  readonly path: string;
+  readonly options: Readonly<ProgramOptions>;
+  /** facts worth telling the user once (junk System.map lines, module walk problems, ...) */
+  readonly notes: string[] = [];
+  private readonly memSlot: { v?: Lazy<KernelMemory> } = {};
+  private readonly kernelSymbolsSlot: { v?: Lazy<DumpSymbols> } = {};
+  private readonly typesSlot: { v?: Lazy<TypeTable> } = {};
+  private readonly modulesSlot: { v?: Lazy<ModuleList> } = {};
+  private readonly symbolsSlot: { v?: Lazy<SymbolTable> } = {};
+
+  private constructor(path: string, readonly dump: Dump | undefined, options: ProgramOptions) {
+    this.path = path;
+    this.options = options;
+  }
+
+  /** Opens a dump (DumpError when it is no dump or cannot be read); nothing else is read yet. */
+  static open(path: string, options: ProgramOptions = {}): Program {
+    return new Program(path, openDump(path), options);
+  }
+
+  /** A program for debuginfo alone (--btf/--vmlinux without a dump): types only. */
+  static debuginfo(options: ProgramOptions): Program {
+    return new Program(options.btf ?? options.vmlinux ?? '', undefined, options);
+  }
+
+  /** A program from given parts (tests, BufferMemory); parts not given are absent, not loaded. */
+  static fromParts(parts: ProgramParts): Program {
+    const p = new Program(parts.path ?? 'memory', parts.dump, {});
+    if (parts.mem) p.memSlot.v = { value: parts.mem };
+    if (parts.types) p.typesSlot.v = { value: parts.types };
+    if (parts.symbols) {
+      const s = parts.symbols instanceof SymbolTable ? { table: parts.symbols, source: 'kallsyms' as const, notes: [] } : parts.symbols;
+      p.kernelSymbolsSlot.v = { value: s };
+    }
+    return p;
+  }
+
+  /** The dump, for commands that read its file-level facts; throws for a debuginfo-only program. */
+  get theDump(): Dump {
+    if (!this.dump) throw new NoTypesError('this needs a dump, and only debuginfo was given');
+    return this.dump;
+  }
+
+  /** Kernel virtual memory (DumpError 'unsupported' when the dump gives no way to translate). */
+  get mem(): KernelMemory {
+    return once(this.memSlot, () => kernelMemory(this.theDump));
+  }
+
+  /** The kernel's own symbols (no modules): kallsyms, System.map or vmlinux. SymbolFileError for a bad given file. */
+  get kernelSymbols(): DumpSymbols {
+    return once(this.kernelSymbolsSlot, () => {
+      let memory: KernelMemory | undefined;
+      try {
+        memory = this.mem;
+      } catch {
+        memory = undefined; // a dump that cannot be translated still gets a file's symbols
+      }
+      const o = this.options;
+      const s = symbolsFor(this.theDump, {
+        ...(o.systemMap ? { systemMap: o.systemMap } : {}),
+        ...(o.vmlinux ? { vmlinux: o.vmlinux } : {}),
+        ...(o.force ? { force: true } : {}),
+        ...(o.symbols ? { prefer: o.symbols } : {}),
+        ...(memory ? { memory } : {}),
+      });
+      this.notes.push(...s.notes);
+      return s;
+    });
+  }
+
+  /** The address of a kernel symbol (the first of its aliases that is not absolute), or undefined. */
+  symbol(name: string): bigint | undefined {
+    let table: SymbolTable;
+    try {
+      table = this.kernelSymbols.table;
+    } catch {
+      return undefined;
+    }
+    const found = table.lookup(name);
+    return (found.find((s) => s.type !== 'A' && s.type !== 'a') ?? found[0])?.addr;
+  }
+
+  /** The types: --btf, else --vmlinux (.BTF or DWARF), else the dump's own BTF (found through kallsyms). */
+  get types(): TypeTable {
+    return once(this.typesSlot, () => {
+      const o = this.options;
+      if (!o.btf && !o.vmlinux) {
+        if (!this.dump) throw new NoTypesError('no type source: give --btf FILE or --vmlinux FILE, or a dump whose kallsyms has __start_BTF');
+        const s = this.kernelSymbols;
+        if (s.source === 'none') {
+          const why = s.notes.join('; ') || 'no kallsyms in VMCOREINFO';
+          throw new NoTypesError(`cannot find the dump's BTF without symbols (${why}); give --btf or --vmlinux`);
+        }
+      }
+      return typesFor({
+        ...(o.btf ? { btf: o.btf } : {}),
+        ...(o.vmlinux ? { vmlinux: o.vmlinux } : {}),
+        ...(o.preferDwarf ? { preferDwarf: true } : {}),
+        ...(this.dump && !o.btf && !o.vmlinux ? { memory: this.mem, symbol: (n: string) => this.symbol(n) } : {}),
+      });
+    });
+  }
+
+  /** The types, or the error saying why there are none (for facts that are simply absent without them). */
+  tryTypes(): TypeTable | Error {
+    try {
+      return this.types;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  /** Loaded modules (the `modules` list), read once; needs the kernel symbols and the types. */
+  get modules(): ModuleList {
+    return once(this.modulesSlot, () => readModules(this));
+  }
+
+  /**
+   * Every symbol: the kernel's and, where the dump has types and a `modules` list,
+   * the loaded modules' (`name [module]`). Without them, the kernel's alone and a note.
+   */
+  get symbols(): SymbolTable {
+    return once(this.symbolsSlot, () => {
+      const kernel = this.kernelSymbols;
+      if (kernel.source === 'none' || this.symbol('modules') === undefined || !this.dump) return kernel.table;
+      try {
+        const mods = this.modules;
+        this.notes.push(...mods.notes);
+        return withModules(kernel.table, mods);
+      } catch (err) {
+        this.notes.push(`module symbols not read: ${(err as Error).message}`);
+        return kernel.table;
+      }
+    });
+  }
+
+  /**
+   * Where symbols and types come from: what was loaded, else what would be used
+   * (for symbols, the cheap answer from VMCOREINFO and the given files; for types,
+   * the given file or the dump's BTF when its symbols locate it).
+   */
+  source(): ProgramSource {
+    const notes: string[] = [];
+    let symbols: SymbolSourceName;
+    const ks = this.kernelSymbolsSlot.v;
+    if (ks && 'value' in ks) symbols = ks.value.source;
+    else if (this.dump) symbols = symbolSource(this.dump, this.options);
+    else symbols = 'none';
+    let types: ProgramSource['types'] = 'none';
+    const ts = this.typesSlot.v;
+    if (ts && 'value' in ts) types = ts.value.source;
+    else if (ts && 'error' in ts) notes.push(ts.error.message);
+    else if (this.options.btf) types = 'btf-file';
+    else if (this.options.vmlinux) types = this.options.preferDwarf ? 'dwarf' : 'btf-vmlinux';
+    else if (this.dump && symbols === 'kallsyms' && this.symbol('__start_BTF') !== undefined) types = 'btf-dump';
+    return { symbols, types, notes };
+  }
+
+  close(): void {
+    this.dump?.close();
+  }
+}
