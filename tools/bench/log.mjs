@@ -7,7 +7,7 @@
 // For each dump, rows:
 //   vmpipe --log         the whole command `vmcore-extract DUMP --log > /dev/null`
 //   vmpipe start-up      `vmcore-extract DUMP --sys`-free start: `vmcore-extract DUMP` (node, oclif, open the dump)
-//   vmpipe work          the log alone, in process: readKernelLog (translate, read rings, build records), after warm-up
+//   vmpipe work          the log alone, in process: the kernel's printk reader over a Program (translate, read rings, decode text), after warm-up
 //   makedumpfile         `makedumpfile --dump-dmesg KDUMP out` (whole command; its start-up is small)
 //   vmcore-dmesg         `vmcore-dmesg ELF` on a copy of the ELF dump whose kernel-image PT_LOADs carry kernel-text
 //                        vaddrs (vmcore-dmesg needs them; see fixtures/real/expected/vmcore-dmesg.vmcore.ktext.elf.cmd)
@@ -68,27 +68,33 @@ function ktextCopy(elf, out, physBase) {
   closeSync(fd);
 }
 
-const { openDump } = await import(join(root, 'packages/dump/dist/index.js'));
-const { kernelMemory } = await import(join(root, 'packages/addrxlat/dist/index.js'));
-const { readKernelLog } = await import(join(root, 'packages/cli/dist/kernel-records.js'));
+const { Program, readPrintk, decodeText } = await import(join(root, 'packages/kernel/dist/index.js'));
+
+/** The whole log read once through a fresh program: every record decoded to text, as --log does before JSON. */
+function readLog(path) {
+  const prog = Program.open(path);
+  let n = 0;
+  for (const item of readPrintk(prog.mem, prog.theDump.vmcoreinfo?.entries ?? {})) if (item.record) n += decodeText(item.record.text).length >= 0 ? 1 : 0;
+  const physBase = Number(prog.theDump.vmcoreinfo?.entries['NUMBER(phys_base)'] ?? 0);
+  prog.close();
+  return { records: n, physBase };
+}
 
 for (const [kdump, elf] of pairs) {
   const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-bench-log-'));
   const rows = [];
   const whole = time(process.execPath, [bin, kdump, '--log']);
   rows.push(['vmpipe --log (whole command)', whole]);
-  rows.push(['vmpipe start-up (no --log)', time(process.execPath, [bin, kdump])]);
-  const dump = openDump(kdump);
+  rows.push(['vmpipe start-up (--vtop 0: the source record only)', time(process.execPath, [bin, kdump, '--vtop', '0'])]);
   let records = 0;
-  for (let i = 0; i < 3; i++) records = readKernelLog(dump, kernelMemory(dump)).stream.length; // warm-up
+  let physBase = 0;
+  for (let i = 0; i < 3; i++) ({ records, physBase } = readLog(kdump)); // warm-up
   const ws = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
-    readKernelLog(dump, kernelMemory(dump));
+    readLog(kdump);
     ws.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  const physBase = Number(dump.vmcoreinfo?.entries['NUMBER(phys_base)'] ?? 0);
-  dump.close();
   rows.push([`vmpipe work (${records} records, in process)`, ws.sort((a, b) => a - b)[Math.floor(RUNS / 2)]]);
   if (have('makedumpfile')) rows.push(['makedumpfile --dump-dmesg', time('sh', ['-c', `rm -f ${tmp}/m.txt; makedumpfile --dump-dmesg ${kdump} ${tmp}/m.txt`])]);
   if (have('vmcore-dmesg') && elf && existsSync(elf)) {

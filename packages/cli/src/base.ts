@@ -1,34 +1,165 @@
-import { Command } from '@oclif/core';
+import { Command, Flags } from '@oclif/core';
 import { DumpError, type DumpErrorReason } from '@vmpipe/dump';
-import { EXIT, FatalError } from '@vmpipe/records';
+import { AddressError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
+import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
+import { SymbolFileError } from '@vmpipe/symbols';
+import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError } from '@vmpipe/types';
 
-const EXIT_FOR: Record<DumpErrorReason, number> = {
-  'no-input': EXIT.noInput,
-  'not-a-dump': EXIT.badFormat,
-  unsupported: EXIT.badFormat,
-  damaged: EXIT.badFormat,
-};
+/** Where each library failure that ends a run goes: one table, by class (docs/exit-codes.md). */
+const DUMP_EXIT: Record<DumpErrorReason, number> = { 'no-input': EXIT.noInput, 'not-a-dump': EXIT.badFormat, unsupported: EXIT.badFormat, damaged: EXIT.badFormat };
+const SYMBOL_FILE_EXIT: Record<SymbolFileError['reason'], number> = { 'no-input': EXIT.noInput, 'bad-format': EXIT.badFormat, mismatch: EXIT.badFormat };
+
+/** The exit code for a library error that ends a run, or undefined for an internal error. */
+export function exitCodeFor(err: unknown): number | undefined {
+  if (err instanceof FatalError) return err.exitCode;
+  if (err instanceof DumpError) return DUMP_EXIT[err.reason];
+  if (err instanceof SymbolFileError) return SYMBOL_FILE_EXIT[err.reason];
+  if (err instanceof SourceFileError) return EXIT.noInput;
+  if (err instanceof TypeLookupError || err instanceof AddressError) return EXIT.usage;
+  if (err instanceof NoTypesError || err instanceof BtfError || err instanceof DwarfError || err instanceof PrintkUnavailable) return EXIT.badFormat;
+  return undefined;
+}
 
 /**
- * Every vmpipe command: failures that end the run become one line on stderr
- * (`<command>: <what went wrong>`) and a documented exit code
- * (docs/exit-codes.md), never a stack trace. A closed stdout (`| head`) ends
- * the run quietly.
+ * The flags that choose how a dump is read, shared by every command that opens
+ * one (a Program): debuginfo files, where symbols and types come from.
+ */
+export const programFlags = {
+  vmlinux: Flags.string({ description: 'the dump\'s vmlinux: symbols (ELF symtab) and types (.BTF, or DWARF with --dwarf)', helpValue: 'FILE' }),
+  'system-map': Flags.string({ description: 'a System.map (or .gz) for the dump', helpValue: 'FILE' }),
+  btf: Flags.string({ description: 'a raw BTF file (a copy of /sys/kernel/btf/vmlinux; .zst ok)', helpValue: 'FILE' }),
+  dwarf: Flags.boolean({ description: 'with --vmlinux, read DWARF even when .BTF is present' }),
+  force: Flags.boolean({ description: 'use a System.map or vmlinux that does not match the dump' }),
+  'zero-excluded': Flags.boolean({ description: 'read pages the dump level excluded as zeros (crash --zero_excluded)' }),
+};
+
+type ProgramFlagValues = { vmlinux?: string; 'system-map'?: string; btf?: string; dwarf?: boolean; force?: boolean; 'zero-excluded'?: boolean; symbols?: string };
+
+/** A writer of records (RecordWriter, or a text writer for --format). */
+export interface RecordSink {
+  write(r: AnyRecord): Promise<void>;
+  readonly closed: boolean;
+}
+
+/**
+ * Every vmpipe command. A command declares the record kinds it consumes (in
+ * filter mode: the others pass through unchanged, in order) and produces; the
+ * base gives one Program per dump per run (`program`), one address parser
+ * (`address`: hex, SYMBOL, SYMBOL.member[i]), one filter loop (`filter`), and
+ * one table from library errors to exit codes. Failures that end the run become
+ * one line on stderr (`<command>: <what went wrong>`), never a stack trace; a
+ * closed stdout (`| head`) ends the run quietly.
  */
 export abstract class VmpipeCommand extends Command {
+  /** record kinds this command acts on in filter mode ('*': every record with a dump) */
+  static consumes: readonly string[] = [];
+  /** record kinds this command writes */
+  static produces: readonly string[] = [];
+
+  private readonly programs = new Map<string, Program | Error>();
+  private programOptions: ProgramOptions = {};
+
+  /** Sets how dumps are opened from the parsed flags (call once, before `program`). */
+  protected useProgramFlags(flags: ProgramFlagValues): void {
+    const o: ProgramOptions = {};
+    if (flags.vmlinux) o.vmlinux = flags.vmlinux;
+    if (flags['system-map']) o.systemMap = flags['system-map'];
+    if (flags.btf) o.btf = flags.btf;
+    if (flags.dwarf) o.preferDwarf = true;
+    if (flags.force) o.force = true;
+    if (flags['zero-excluded']) o.zeroExcluded = true;
+    if (flags.symbols && flags.symbols !== 'auto') o.symbols = flags.symbols as ProgramOptions['symbols'];
+    this.programOptions = o;
+  }
+
+  /** The program for a dump path, opened once per run (throws what opening threw). */
+  protected program(path: string): Program {
+    const p = this.tryProgram(path);
+    if (p instanceof Error) throw p;
+    return p;
+  }
+
+  /** The program for a dump path, or why it cannot be opened (filters turn that into error records). */
+  protected tryProgram(path: string): Program | Error {
+    let p = this.programs.get(path);
+    if (!p) {
+      try {
+        p = Program.open(path, this.programOptions);
+      } catch (err) {
+        if (exitCodeFor(err) === undefined) throw err;
+        p = err as Error;
+      }
+      this.programs.set(path, p);
+    }
+    return p;
+  }
+
+  /** A program for debuginfo alone (--btf/--vmlinux without a dump). */
+  protected debuginfoProgram(): Program {
+    return Program.debuginfo(this.programOptions);
+  }
+
+  /** An address as users type it: hex, SYMBOL, SYMBOL.member, SYMBOL[i] (usage error otherwise). */
+  protected address(prog: Program, text: string, flag?: string): bigint {
+    try {
+      return resolveAddress(prog, text);
+    } catch (err) {
+      if (err instanceof AddressError) throw new FatalError(flag ? `${flag}: ${err.message}` : err.message, EXIT.usage);
+      throw err;
+    }
+  }
+
+  /**
+   * The filter loop: records on stdin, those of kinds this command consumes
+   * (and that name a dump) handed to `handle` with their dump's program, the
+   * rest passed through unchanged, in order. A dump that cannot be opened is
+   * one error record after its first record; its records pass through.
+   */
+  protected async filter(out: RecordSink, handle: (record: AnyRecord, prog: Program) => AsyncIterable<AnyRecord> | Iterable<AnyRecord>, opts: { dump?: string } = {}): Promise<void> {
+    if (process.stdin.isTTY) {
+      throw new FatalError(`reads NDJSON records on stdin (e.g. vmcore-extract DUMP | ${this.id}); pipe records in, or give a DUMP (see --help)`, EXIT.usage);
+    }
+    const consumes = (this.constructor as typeof VmpipeCommand).consumes;
+    const all = consumes.includes('*');
+    const told = new Set<string>();
+    for await (const record of readRecords(process.stdin)) {
+      if (out.closed) break;
+      const path = opts.dump ?? (typeof record.dump === 'string' ? record.dump : undefined);
+      if (path === undefined || record.kind === 'error' || !(all || consumes.includes(record.kind))) {
+        await out.write(record);
+        continue;
+      }
+      const prog = this.tryProgram(path);
+      if (prog instanceof Error) {
+        await out.write(record);
+        if (!told.has(path)) await out.write(errorRecord('dump-unusable', `${path}: ${prog.message}`, { dump: path }));
+        told.add(path);
+        continue;
+      }
+      for await (const r of handle(record, prog)) {
+        if (out.closed) break;
+        await out.write(r);
+      }
+    }
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    for (const p of this.programs.values()) if (!(p instanceof Error)) p.close();
+    return super.finally(err);
+  }
+
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: string }): Promise<void> {
     const name = this.id ?? 'vmpipe';
     if (err.code === 'EPIPE') this.exit(EXIT.ok);
     let message = err.message;
-    let exitCode: number;
-    if (err instanceof DumpError) exitCode = EXIT_FOR[err.reason];
-    else if (err instanceof FatalError) exitCode = err.exitCode;
-    else if (err.oclif?.exit !== undefined) {
+    let exitCode = exitCodeFor(err);
+    if (exitCode === undefined && err.oclif?.exit !== undefined) {
       // oclif's own parse errors: keep the first line, which names the problem.
       if (err.oclif.exit === 0) return;
       exitCode = EXIT.usage;
       message = message.split('\n')[0] + ` (see ${name} --help)`;
-    } else {
+    }
+    if (exitCode === undefined) {
       exitCode = EXIT.io;
       message = `internal error: ${message}`;
       if (process.env['VMPIPE_DEBUG']) process.stderr.write(`${err.stack}\n`);

@@ -4,10 +4,13 @@
  */
 import type { Translation, TranslationFailure, VirtChunk } from '@vmpipe/addrxlat';
 import type { Dump, PhysChunk } from '@vmpipe/dump';
-import { symbolSource } from '@vmpipe/symbols';
+import type { Program } from '@vmpipe/kernel';
 import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type TranslationRecord, type VmcoreinfoRecord } from '@vmpipe/records';
 
-export function sourceRecord(dump: Dump): SourceRecord {
+/** The one source record of a dump: what it is, and where the program takes symbols and types from. */
+export function sourceRecord(prog: Program): SourceRecord {
+  const dump = prog.theDump;
+  const facts = prog.source();
   const counts = dump.pageCounts();
   const pageSize = BigInt(dump.pageSize);
   const record: SourceRecord = {
@@ -23,9 +26,8 @@ export function sourceRecord(dump: Dump): SourceRecord {
     memoryRanges: dump.memoryRanges().map((r) => ({ start: hex(r.start), end: hex(r.end), pages: Number((r.end - r.start + pageSize - 1n) / pageSize) })),
     pagesPresent: counts.present,
     pagesExcluded: counts.excluded,
-    // Where a downstream sym-resolve would take symbols from: kallsyms when VMCOREINFO exports it.
-    symbols: symbolSource(dump),
-    types: 'none',
+    symbols: facts.symbols,
+    types: facts.types,
   };
   if (dump.utsname) record.utsname = dump.utsname;
   if (dump.crashTime) record.crashTime = dump.crashTime.toISOString();

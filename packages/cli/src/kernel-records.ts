@@ -3,48 +3,25 @@
  * `panic`, `system` and their `error` records (docs/records.md).
  */
 import type { Dump } from '@vmpipe/dump';
-import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 import {
   analysePanic,
-  e820UsableBytes,
+  decodeText,
   logLines,
   panicTask,
   PrintkUnavailable,
   printkText,
   readPrintk,
-  readUtsname,
-  cpuOnline,
-  timekeeperSeconds,
+  systemFacts,
   timestamp,
   typedFactsUnavailable,
   uptimeText,
-  type Program,
   type PanicInfo,
   type PrintkItem,
   type PrintkRecord,
+  type Program,
   type TextFormat,
 } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type RecordWriter, type ErrorRecord, type LogRecord, type PanicRecord, type SystemRecord } from '@vmpipe/records';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Kernel text is bytes: UTF-8 when it is valid UTF-8, else each byte as one character (latin1). */
-function decode(bytes: Buffer): string {
-  // Nearly all kernel text is ASCII, which latin1 decodes the same and faster.
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return bytes.toString('latin1');
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return bytes.toString('latin1');
-  }
-}
 
 function problemRecord(dump: Dump, p: NonNullable<PrintkItem['problem']>): ErrorRecord {
   const loc: Record<string, unknown> = { dump: dump.path };
@@ -68,7 +45,7 @@ function toLogRecord(dump: Dump, r: PrintkRecord): LogRecord {
     seq: Number(r.seq),
     tsNsec: r.tsNsec === null ? null : Number(r.tsNsec),
     level: r.level,
-    text: decode(r.text),
+    text: decodeText(r.text),
   };
   if (r.tsNsec !== null) record.timestamp = timestamp(r.tsNsec);
   if (r.facility !== null) record.facility = r.facility;
@@ -89,10 +66,10 @@ export interface KernelLog {
 }
 
 /** Log and error records in log order, filling `log` as it goes (a generator: a long log streams). */
-export function* kernelLogRecords(dump: Dump, mem: KernelMemory, log: KernelLog, keepLines = true): Generator<LogRecord | ErrorRecord> {
-  const entries = dump.vmcoreinfo?.entries ?? {};
+export function* kernelLogRecords(prog: Program, log: KernelLog, keepLines = true): Generator<LogRecord | ErrorRecord> {
+  const dump = prog.theDump;
   try {
-    for (const item of readPrintk(mem, entries)) {
+    for (const item of readPrintk(prog.mem, dump.vmcoreinfo?.entries ?? {})) {
       // A record the kernel's own readers would reject is an error record, not a log record.
       if (item.problem) yield problemRecord(dump, item.problem);
       else if (item.record) {
@@ -109,38 +86,20 @@ export function* kernelLogRecords(dump: Dump, mem: KernelMemory, log: KernelLog,
   }
 }
 
-/** The whole log read at once (for library users and the benchmark). */
-export function readKernelLog(dump: Dump, mem: KernelMemory): KernelLog & { stream: (LogRecord | ErrorRecord)[] } {
-  const log: KernelLog = { lines: [] };
-  const stream = [...kernelLogRecords(dump, mem, log)];
-  return { ...log, stream };
-}
-
-/** `--text`: the log exactly as vmcore-dmesg / makedumpfile --dump-dmesg print it. */
-export function* logText(dump: Dump, mem: KernelMemory, format: TextFormat, problems: (message: string) => void): Generator<string | Buffer> {
-  yield* printkText(mem, dump.vmcoreinfo?.entries ?? {}, format, (p) => problems(p.message));
-}
-
 export function panicInfo(log: KernelLog): PanicInfo {
   return analysePanic(logLines(log.lines));
 }
 
-/** The program when it has the types and symbols the typed facts need, or the note saying why not. */
-export type Typed = { prog: Program } | { note: string };
-
-function typedOrNull(typed?: Typed): Program | null {
-  return typed && 'prog' in typed ? typed.prog : null;
-}
-
 /** The panic record, and an error record when its task could not be read or disagrees with the log. */
-export function panicRecords(dump: Dump, info: PanicInfo, typed?: Typed): (PanicRecord | ErrorRecord)[] {
-  const k = typedOrNull(typed);
-  const who = panicTask(k, info);
+export function panicRecords(prog: Program, info: PanicInfo): (PanicRecord | ErrorRecord)[] {
+  const dump = prog.theDump;
+  const note = typedFactsUnavailable(prog);
+  const who = panicTask(note === undefined ? prog : null, info);
   const record = panicRecord(dump, { ...info, cpu: who.cpu, pid: who.pid, comm: who.comm });
   const out: (PanicRecord | ErrorRecord)[] = [record];
   if (who.task !== undefined) record.task = hex(who.task);
   if (who.taskSource) record.taskSource = who.taskSource;
-  if (typed && 'note' in typed) record.note = typed.note;
+  if (note !== undefined) record.note = note;
   if (who.mismatch) out.push(errorRecord('panic-task-mismatch', `the log's task and the CPU's current task differ: ${who.mismatch}`, { dump: dump.path }));
   if (who.problem) out.push(errorRecord('panic-task-unreadable', `current task: ${who.problem.message}`, { dump: dump.path }));
   return out;
@@ -173,68 +132,33 @@ export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
   };
 }
 
-export function systemRecord(dump: Dump, mem: KernelMemory, log: KernelLog, info: PanicInfo, typed?: Typed): (SystemRecord | ErrorRecord)[] {
-  const out: (SystemRecord | ErrorRecord)[] = [];
-  let uts: ReturnType<typeof readUtsname> = null;
-  let utsSource: SystemRecord['utsSource'] = 'none';
-  try {
-    uts = readUtsname(mem, dump.vmcoreinfo?.entries ?? {});
-    if (uts) utsSource = 'init_uts_ns';
-  } catch (err) {
-    out.push(errorRecord('utsname-unreadable', `init_uts_ns: ${(err as Error).message}`, { dump: dump.path }));
-  }
-  if (!uts && dump.utsname) {
-    uts = dump.utsname;
-    utsSource = 'kdump-header';
-  }
-  let memoryBytes = e820UsableBytes(log.lines.map((r) => r.text));
-  const memorySource: SystemRecord['memorySource'] = memoryBytes !== null ? 'e820' : 'dump-ranges';
-  if (memoryBytes === null) {
-    memoryBytes = 0n;
-    for (const r of dump.memoryRanges()) memoryBytes += r.end - r.start;
-  }
-  const last = [...log.lines].reverse().find((r) => r.tsNsec !== null);
-  let crashTime = dump.crashTime ?? (dump.vmcoreinfo?.crashTime !== undefined ? new Date(dump.vmcoreinfo.crashTime * 1000) : undefined);
-  let crashTimeSource: SystemRecord['crashTimeSource'] = dump.crashTime ? 'kdump-header' : crashTime ? 'vmcoreinfo' : undefined;
-  const k = typedOrNull(typed);
-  let cpusOffline: number | undefined;
-  if (k) {
-    // The header's time is the dump's own statement; the timekeeper is what crash prints without one.
-    if (!crashTime) {
-      try {
-        crashTime = new Date(Number(timekeeperSeconds(k)) * 1000);
-        crashTimeSource = 'timekeeper';
-      } catch (err) {
-        out.push(errorRecord('crash-time-unreadable', `tk_core.timekeeper.xtime_sec: ${(err as Error).message}`, { dump: dump.path }));
-      }
-    }
-    try {
-      cpusOffline = cpuOnline(k).offline.length;
-    } catch (err) {
-      out.push(errorRecord('cpu-online-unreadable', `__cpu_online_mask: ${(err as Error).message}`, { dump: dump.path }));
-    }
-  }
+/** The system record (crash's sys), and an error record for each fact that could not be read. */
+export function systemRecords(prog: Program, log: KernelLog, info: PanicInfo): (SystemRecord | ErrorRecord)[] {
+  const dump = prog.theDump;
+  const f = systemFacts(prog, log.lines);
+  const out: (SystemRecord | ErrorRecord)[] = f.problems.map((p) => errorRecord(p.code, p.message, { dump: dump.path }));
   const record: SystemRecord = {
     kind: 'system',
     dump: dump.path,
-    release: uts?.release ?? dump.vmcoreinfo?.osrelease ?? null,
-    version: uts?.version ?? null,
-    machine: uts?.machine ?? null,
-    nodename: uts?.nodename ?? null,
-    cpus: dump.cpus.length,
-    memoryBytes: Number(memoryBytes),
-    memorySource,
+    release: f.uts?.release ?? dump.vmcoreinfo?.osrelease ?? null,
+    version: f.uts?.version ?? null,
+    machine: f.uts?.machine ?? null,
+    nodename: f.uts?.nodename ?? null,
+    cpus: f.cpus,
+    memoryBytes: Number(f.memoryBytes),
+    memorySource: f.memorySource,
     panic: log.unavailable ? null : info.headline,
-    utsSource,
-    uptimeNsec: last?.tsNsec != null ? Number(last.tsNsec) : null,
-    uptime: last?.tsNsec != null ? uptimeText(last.tsNsec) : null,
-    crashTime: crashTime ? crashTime.toISOString() : null,
+    utsSource: f.utsSource,
+    uptimeNsec: f.uptimeNsec !== null ? Number(f.uptimeNsec) : null,
+    uptime: f.uptimeNsec !== null ? uptimeText(f.uptimeNsec) : null,
+    crashTime: f.crashTime ? f.crashTime.toISOString() : null,
     format: dump.format,
   };
-  if (uts?.domainname) record.domainname = uts.domainname;
-  if (crashTimeSource) record.crashTimeSource = crashTimeSource;
-  if (cpusOffline !== undefined) record.cpusOffline = cpusOffline;
-  if (typed && 'note' in typed) record.note = typed.note;
+  if (f.uts?.domainname) record.domainname = f.uts.domainname;
+  if (f.crashTimeSource) record.crashTimeSource = f.crashTimeSource;
+  if (f.cpusOffline !== undefined) record.cpusOffline = f.cpusOffline;
+  if (f.loadAverage) record.loadAverage = f.loadAverage;
+  if (f.note !== undefined) record.note = f.note;
   out.push(record);
   return out;
 }
@@ -249,58 +173,38 @@ async function writeOut(chunk: string | Buffer): Promise<void> {
 }
 
 /** `--text`: no records, just the log as the tool prints it; problems as lines on stderr. */
-export async function writeLogText(dump: Dump, format: string): Promise<void> {
+export async function writeLogText(prog: Program, format: string): Promise<void> {
   if (format !== 'vmcore-dmesg' && format !== 'makedumpfile' && format !== 'crash') {
     throw new FatalError(`--text: "${format}" is not one of vmcore-dmesg, makedumpfile, crash`, EXIT.usage);
   }
-  const mem = kernelMemory(dump);
+  const problem = (p: { message: string }) => process.stderr.write(`vmcore-extract: ${p.message}\n`);
   let pending: (string | Buffer)[] = [];
   let size = 0;
-  try {
-    for (const piece of logText(dump, mem, format, (m) => process.stderr.write(`vmcore-extract: ${m}\n`))) {
-      pending.push(piece);
-      size += piece.length;
-      if (size >= 1 << 16) {
-        await writeOut(Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
-        pending = [];
-        size = 0;
-      }
-    }
-  } catch (err) {
-    if (err instanceof PrintkUnavailable) throw new FatalError(err.message, EXIT.badFormat);
-    throw err;
-  }
   // The text is bytes (latin1 keeps each byte as it was in the buffer).
-  await writeOut(Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
+  const flush = () => writeOut(Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
+  for (const piece of printkText(prog.mem, prog.theDump.vmcoreinfo?.entries ?? {}, format as TextFormat, problem)) {
+    pending.push(piece);
+    size += piece.length;
+    if (size >= 1 << 16) {
+      await flush();
+      pending = [];
+      size = 0;
+    }
+  }
+  await flush();
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 }
 
-/**
- * `--log`, `--panic`, `--sys`: the log is read once and serves all three. `--panic` and `--sys`
- * also use the dump's types (BTF) when it has them; `kernelTypes` loads them before the source
- * record is written, so that record can say where the types came from.
- */
-export function kernelTypes(prog: Program, want: { panic?: boolean; sys?: boolean }): Typed | undefined {
-  if (!want.panic && !want.sys) return undefined;
-  const note = typedFactsUnavailable(prog);
-  return note === undefined ? { prog } : { note };
-}
-
-export async function writeKernelRecords(
-  dump: Dump,
-  mem: KernelMemory,
-  out: RecordWriter,
-  want: { log?: boolean; panic?: boolean; sys?: boolean },
-  typed: Typed | undefined,
-): Promise<void> {
+/** `--log`, `--panic`, `--sys` (and the default stream's system record): the log is read once and serves all three. */
+export async function writeKernelRecords(prog: Program, out: RecordWriter, want: { log?: boolean; panic?: boolean; sys?: boolean }): Promise<void> {
   const log: KernelLog = { lines: [] };
-  for (const r of kernelLogRecords(dump, mem, log, want.panic || want.sys)) {
+  for (const r of kernelLogRecords(prog, log, want.panic || want.sys)) {
     if (!want.log && r.kind !== 'error') continue;
     if (out.closed) return;
     await out.write(r);
   }
-  if (!typed) return;
+  if (!want.panic && !want.sys) return;
   const info = panicInfo(log);
-  if (want.panic && !log.unavailable) for (const r of panicRecords(dump, info, typed)) await out.write(r);
-  if (want.sys) for (const r of systemRecord(dump, mem, log, info, typed)) await out.write(r);
+  if (want.panic && !log.unavailable) for (const r of panicRecords(prog, info)) await out.write(r);
+  if (want.sys) for (const r of systemRecords(prog, log, info)) await out.write(r);
 }

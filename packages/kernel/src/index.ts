@@ -10,3 +10,4 @@ export * from './printk/index.js';
 export * from './panic.js';
 export * from './panic-task.js';
 export * from './system.js';
+export * from './address.js';

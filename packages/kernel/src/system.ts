@@ -5,10 +5,15 @@
  * include/uapi/linux/utsname.h), else the kdump header's copy.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
+import { cString, type Utsname } from '@vmpipe/dump';
+import { cpuOnline } from './cpumask.js';
+import { readInt, typedFactsUnavailable } from './read.js';
+import { timekeeperSeconds } from './timekeeping.js';
+import type { Program } from './program.js';
 
 export const NEW_UTS_LEN = 65;
 const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'domainname'] as const;
-export type UtsFields = Record<(typeof UTS_FIELDS)[number], string>;
+export type UtsFields = Utsname;
 
 /** init_uts_ns.name read from memory; null when VMCOREINFO lacks the entries. Throws MemoryError when unreadable. */
 export function readUtsname(mem: KernelMemory, entries: Readonly<Record<string, string>>): UtsFields | null {
@@ -16,13 +21,9 @@ export function readUtsname(mem: KernelMemory, entries: Readonly<Record<string, 
   if (sym === undefined || !/^[0-9a-f]+$/i.test(sym)) return null;
   const off = Number(entries['OFFSET(uts_namespace.name)'] ?? 'x');
   if (!Number.isInteger(off)) return null;
-  const bytes = Buffer.from(mem.readBytes(BigInt('0x' + sym) + BigInt(off), NEW_UTS_LEN * UTS_FIELDS.length));
+  const bytes = mem.readBytes(BigInt('0x' + sym) + BigInt(off), NEW_UTS_LEN * UTS_FIELDS.length);
   const out = {} as UtsFields;
-  UTS_FIELDS.forEach((name, i) => {
-    const field = bytes.subarray(i * NEW_UTS_LEN, (i + 1) * NEW_UTS_LEN);
-    const nul = field.indexOf(0);
-    out[name] = field.toString('latin1', 0, nul < 0 ? NEW_UTS_LEN : nul);
-  });
+  UTS_FIELDS.forEach((name, i) => (out[name] = cString(bytes, i * NEW_UTS_LEN, NEW_UTS_LEN)));
   return out;
 }
 
@@ -58,4 +59,107 @@ export function e820UsableBytes(lines: Iterable<string>): bigint | null {
     total += BigInt('0x' + m[2]) - BigInt('0x' + m[1]) + 1n;
   }
   return seen ? total : null;
+}
+
+/**
+ * The load average as the kernel prints it (kernel/sched/loadavg.c, fs/proc/loadavg.c):
+ * `avenrun[3]`, fixed point with FSHIFT 11 bits; LOAD_INT and two digits of LOAD_FRAC.
+ */
+export function loadAverage(prog: Program): [number, number, number] | null {
+  const at = prog.symbol('avenrun');
+  if (at === undefined) return null;
+  const FSHIFT = 11n;
+  const FIXED_1 = 1n << FSHIFT;
+  const loads = [0, 1, 2].map((i) => {
+    const x = readInt(prog, at + BigInt(i * 8), 8, false) + FIXED_1 / 200n; // the kernel rounds (+ FIXED_1/200) before printing
+    const int = x >> FSHIFT;
+    const frac = ((x & (FIXED_1 - 1n)) * 100n) >> FSHIFT;
+    return Number(int) + Number(frac) / 100;
+  });
+  return loads as [number, number, number];
+}
+
+/** A fact crash's `sys` shows that could not be read: which (an error-record code) and why. */
+export interface SystemProblem {
+  code: 'utsname-unreadable' | 'crash-time-unreadable' | 'cpu-online-unreadable' | 'load-average-unreadable';
+  message: string;
+}
+
+/** What crash's `sys` says about a dump, each fact with where it came from. */
+export interface SystemFacts {
+  uts: UtsFields | null;
+  utsSource: 'init_uts_ns' | 'kdump-header' | 'none';
+  cpus: number;
+  cpusOffline?: number;
+  memoryBytes: bigint;
+  memorySource: 'e820' | 'dump-ranges';
+  crashTime?: Date;
+  crashTimeSource?: 'kdump-header' | 'vmcoreinfo' | 'timekeeper';
+  /** the timestamp of the last log record */
+  uptimeNsec: bigint | null;
+  loadAverage?: [number, number, number];
+  /** why the facts that need types and symbols are absent */
+  note?: string;
+  problems: SystemProblem[];
+}
+
+/**
+ * The `sys` facts, chosen the way crash chooses them: utsname from init_uts_ns
+ * (else the kdump header's copy); MEMORY from the e820 map in the log (else the
+ * dump's ranges); DATE from the dump header, VMCOREINFO's CRASHTIME, else the
+ * timekeeper; CPUs offline from __cpu_online_mask; UPTIME from the last log
+ * record. `logLines` is the log's text and timestamps, in order.
+ */
+export function systemFacts(prog: Program, log: readonly { text: string; tsNsec: bigint | null }[]): SystemFacts {
+  const dump = prog.theDump;
+  const problems: SystemProblem[] = [];
+  let uts: UtsFields | null = null;
+  let utsSource: SystemFacts['utsSource'] = 'none';
+  try {
+    uts = readUtsname(prog.mem, dump.vmcoreinfo?.entries ?? {});
+    if (uts) utsSource = 'init_uts_ns';
+  } catch (err) {
+    problems.push({ code: 'utsname-unreadable', message: `init_uts_ns: ${(err as Error).message}` });
+  }
+  if (!uts && dump.utsname) {
+    uts = dump.utsname;
+    utsSource = 'kdump-header';
+  }
+  let memoryBytes = e820UsableBytes(log.map((r) => r.text));
+  const memorySource: SystemFacts['memorySource'] = memoryBytes !== null ? 'e820' : 'dump-ranges';
+  if (memoryBytes === null) {
+    memoryBytes = 0n;
+    for (const r of dump.memoryRanges()) memoryBytes += r.end - r.start;
+  }
+  let last: bigint | null = null;
+  for (let i = log.length - 1; i >= 0 && last === null; i--) last = log[i]!.tsNsec;
+  const facts: SystemFacts = { uts, utsSource, cpus: dump.cpus.length, memoryBytes, memorySource, uptimeNsec: last, problems };
+  if (dump.crashTime) Object.assign(facts, { crashTime: dump.crashTime, crashTimeSource: 'kdump-header' });
+  else if (dump.vmcoreinfo?.crashTime !== undefined) Object.assign(facts, { crashTime: new Date(dump.vmcoreinfo.crashTime * 1000), crashTimeSource: 'vmcoreinfo' });
+  const note = typedFactsUnavailable(prog);
+  if (note !== undefined) {
+    facts.note = note;
+    return facts;
+  }
+  // The header's time is the dump's own statement; the timekeeper is what crash prints without one.
+  if (!facts.crashTime) {
+    try {
+      facts.crashTime = new Date(Number(timekeeperSeconds(prog)) * 1000);
+      facts.crashTimeSource = 'timekeeper';
+    } catch (err) {
+      problems.push({ code: 'crash-time-unreadable', message: `tk_core.timekeeper.xtime_sec: ${(err as Error).message}` });
+    }
+  }
+  try {
+    facts.cpusOffline = cpuOnline(prog).offline.length;
+  } catch (err) {
+    problems.push({ code: 'cpu-online-unreadable', message: `__cpu_online_mask: ${(err as Error).message}` });
+  }
+  try {
+    const load = loadAverage(prog);
+    if (load) facts.loadAverage = load;
+  } catch (err) {
+    problems.push({ code: 'load-average-unreadable', message: `avenrun: ${(err as Error).message}` });
+  }
+  return facts;
 }

@@ -91,6 +91,10 @@ export interface SystemRecord {
   crashTimeSource?: 'kdump-header' | 'vmcoreinfo' | 'timekeeper';
   /** CPUs below nr_cpu_ids not in __cpu_online_mask (crash's `[OFFLINE: n]`; needs types) */
   cpusOffline?: number;
+  /** the 1, 5 and 15 minute load averages as the kernel prints them (avenrun; crash's LOAD AVERAGE) */
+  loadAverage?: [number, number, number];
+  /** how many tasks the dump holds (crash's TASKS) */
+  tasks?: number;
   /** why crashTime/cpusOffline from memory are absent (no types or symbols) */
   note?: string;
 }

@@ -55,3 +55,4 @@ export function typesFor(opts: TypesOptions): TypeTable {
 }
 
 export { BtfError as CorruptTypesError };
+export { DwarfError } from './dwarf/index.js';

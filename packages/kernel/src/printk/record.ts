@@ -69,3 +69,24 @@ export class PrintkUnavailable extends Error {
 export function callerIdText(callerId: number): string {
   return callerId & 0x80000000 ? `C${callerId & 0x7fffffff}` : `T${callerId}`;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Kernel text is bytes: UTF-8 when it is valid UTF-8, else each byte as one character (latin1). */
+export function decodeText(bytes: Uint8Array): string {
+  // Nearly all kernel text is ASCII, which latin1 decodes the same and faster.
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (ascii) return b.toString('latin1');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return b.toString('latin1');
+  }
+}
