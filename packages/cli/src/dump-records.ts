@@ -3,7 +3,7 @@
  * dump objects meet the record contract (docs/records.md).
  */
 import type { Translation, TranslationFailure, VirtChunk } from '@vmpipe/addrxlat';
-import type { Dump, PhysChunk } from '@vmpipe/dump';
+import { readUint, type Dump, type PhysChunk } from '@vmpipe/dump';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type TranslationRecord, type VmcoreinfoRecord } from '@vmpipe/records';
 
@@ -130,26 +130,13 @@ export function translationErrorRecord(dump: Dump, f: TranslationFailure): Error
 
 function* wordRecords(dump: Dump, space: 'virtual' | 'physical', start: bigint, bytes: Uint8Array, width: 1 | 2 | 4 | 8): Generator<MemRecord> {
   const perRecord = 16;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = dump.endian === 'little';
   for (let off = 0; off < bytes.length; off += perRecord) {
     const words: string[] = [];
     for (let w = off; w + width <= Math.min(off + perRecord, bytes.length); w += width) {
-      words.push(hex(readWord(view, w, width, little)));
+      words.push(hex(readUint(bytes, w, width, little)));
     }
     yield { kind: 'mem', dump: dump.path, space, addr: hex(start + BigInt(off)), width, words };
   }
 }
 
-function readWord(view: DataView, at: number, width: number, little: boolean): bigint {
-  switch (width) {
-    case 1:
-      return BigInt(view.getUint8(at));
-    case 2:
-      return BigInt(view.getUint16(at, little));
-    case 4:
-      return BigInt(view.getUint32(at, little));
-    default:
-      return view.getBigUint64(at, little);
-  }
-}

@@ -3,7 +3,7 @@
  * integer or a NUL-terminated string from a buffer it already holds.
  */
 
-/** An unsigned integer of `size` (1, 2, 4 or 8) bytes at `offset`. */
+/** An unsigned integer of `size` bytes at `offset` (any size: 16-byte __int128 too). */
 export function readUint(bytes: Uint8Array, offset: number, size: number, littleEndian: boolean): bigint {
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, size);
   switch (size) {
@@ -15,8 +15,11 @@ export function readUint(bytes: Uint8Array, offset: number, size: number, little
       return BigInt(view.getUint32(0, littleEndian));
     case 8:
       return view.getBigUint64(0, littleEndian);
-    default:
-      throw new RangeError(`a ${size}-byte integer`);
+    default: {
+      let v = 0n;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[offset + (littleEndian ? i : size - 1 - i)]!);
+      return v;
+    }
   }
 }
 

@@ -7,14 +7,9 @@ export type Arch = 'x86_64' | 'arm64';
 export type DumpFormat = 'elf' | 'kdump-compressed' | 'flattened';
 export type Producer = 'kdump' | 'makedumpfile' | 'qemu' | 'unknown';
 
-export interface Utsname {
-  sysname: string;
-  nodename: string;
-  release: string;
-  version: string;
-  machine: string;
-  domainname: string;
-}
+/** struct new_utsname (include/uapi/linux/utsname.h): six char[65], in this order. */
+export const UTSNAME_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'domainname'] as const;
+export type Utsname = Record<(typeof UTSNAME_FIELDS)[number], string>;
 
 /** A run of physical memory the machine had: [start, end). */
 export interface PhysRange {

@@ -15,7 +15,7 @@
 import { Parser } from 'binary-parser';
 import { decompress, type Codec } from '@vmpipe/codecs';
 import { DumpError, type PageProblem } from './errors.js';
-import { archFromMachine, readByPages, type Arch, type Dump, type PhysChunk, type PhysRange, type Producer, type ReadOptions, type Utsname } from './dump.js';
+import { archFromMachine, readByPages, type Arch, type Dump, type PhysChunk, type PhysRange, type Producer, type ReadOptions, type Utsname, UTSNAME_FIELDS } from './dump.js';
 import { cpuStates, parseNotes, PRSTATUS_SIZE, NT_PRSTATUS, vmcoreinfoText, type CpuState, type ElfNote } from './notes.js';
 import { PageCache } from './pagecache.js';
 import { readExact, type ByteSource } from './source.js';
@@ -41,7 +41,7 @@ const utsField = (p: Parser, name: string) => p.string(name, { length: UTS_LEN, 
 // struct disk_dump_header on a 64-bit machine: timestamp (struct timeval) is 8-aligned at 408.
 const diskDumpHeader = (() => {
   let p = new Parser().endianness('little').string('signature', { length: 8 }).int32('headerVersion');
-  for (const f of ['sysname', 'nodename', 'release', 'version', 'machine', 'domainname']) p = utsField(p, f);
+  for (const f of UTSNAME_FIELDS) p = utsField(p, f);
   return p
     .seek(6) // pad to 408
     .int64('tvSec')
@@ -133,7 +133,7 @@ export class KdumpDump implements Dump {
     }
     this.headerVersion = h.headerVersion;
     this.pageSize = h.blockSize;
-    this.utsname = { sysname: h.sysname, nodename: h.nodename, release: h.release, version: h.version, machine: h.machine, domainname: h.domainname };
+    this.utsname = Object.fromEntries(UTSNAME_FIELDS.map((f) => [f, h[f]])) as Utsname;
     this.crashTime = h.tvSec > 0n ? new Date(Number(h.tvSec) * 1000 + Math.floor(Number(h.tvUsec) / 1000)) : undefined;
     this.compression = CODEC_FLAGS.filter(([bit]) => h.status & bit).map(([, c]) => c);
     this.incomplete = (h.status & DUMP_DH_COMPRESSED_INCOMPLETE) !== 0;

@@ -13,6 +13,7 @@
  * (absolute 32/64-bit relocations: S + A), because there .debug_info's
  * offsets into .debug_str/.debug_abbrev are left for the linker to fill in.
  */
+import { cString } from '@vmpipe/dump';
 import { createRequire } from 'node:module';
 import { DumpError, FileSource } from '@vmpipe/dump/source';
 
@@ -296,8 +297,4 @@ function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function cString(b: Uint8Array, off: number): string {
-  let end = off;
-  while (end < b.length && b[end] !== 0) end++;
-  return Buffer.from(b.buffer, b.byteOffset + off, end - off).toString('latin1');
-}
+

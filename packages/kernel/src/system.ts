@@ -5,14 +5,13 @@
  * include/uapi/linux/utsname.h), else the kdump header's copy.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
-import { cString, type Utsname } from '@vmpipe/dump';
+import { cString, UTSNAME_FIELDS, type Utsname } from '@vmpipe/dump';
 import { cpuOnline } from './cpumask.js';
 import { readInt, typedFactsUnavailable } from './read.js';
 import { timekeeperSeconds } from './timekeeping.js';
 import type { Program } from './program.js';
 
 export const NEW_UTS_LEN = 65;
-const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'domainname'] as const;
 export type UtsFields = Utsname;
 
 /** init_uts_ns.name read from memory; null when VMCOREINFO lacks the entries. Throws MemoryError when unreadable. */
@@ -21,9 +20,9 @@ export function readUtsname(mem: KernelMemory, entries: Readonly<Record<string, 
   if (sym === undefined || !/^[0-9a-f]+$/i.test(sym)) return null;
   const off = Number(entries['OFFSET(uts_namespace.name)'] ?? 'x');
   if (!Number.isInteger(off)) return null;
-  const bytes = mem.readBytes(BigInt('0x' + sym) + BigInt(off), NEW_UTS_LEN * UTS_FIELDS.length);
+  const bytes = mem.readBytes(BigInt('0x' + sym) + BigInt(off), NEW_UTS_LEN * UTSNAME_FIELDS.length);
   const out = {} as UtsFields;
-  UTS_FIELDS.forEach((name, i) => (out[name] = cString(bytes, i * NEW_UTS_LEN, NEW_UTS_LEN)));
+  UTSNAME_FIELDS.forEach((name, i) => (out[name] = cString(bytes, i * NEW_UTS_LEN, NEW_UTS_LEN)));
   return out;
 }
 

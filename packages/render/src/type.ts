@@ -1,4 +1,4 @@
-import type { AnyRecord, TypeMemberRecord } from '@vmpipe/records';
+import type { AnyRecord, TypeMemberRecord, TypeScopeRecord } from '@vmpipe/records';
 import { stateless, type LayoutFactory } from './layout.js';
 import { jsonLine } from './fallback.js';
 
@@ -17,15 +17,7 @@ import { jsonLine } from './fallback.js';
 /** A member as `type` records carry it (docs/records.md#type). */
 type Member = TypeMemberRecord;
 
-interface Scope {
-  kind: 'struct' | 'union';
-  offset: number;
-  size: number;
-  parent?: number;
-  name?: string;
-  type?: string;
-  aligned?: number;
-}
+type Scope = TypeScopeRecord;
 
 /** gdb (and so crash) spells DWARF/BTF base type names the short way. */
 const GDB_NAMES: [RegExp, string][] = [

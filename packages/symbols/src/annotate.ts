@@ -8,19 +8,14 @@
  * `FSym` is an object holding only the members that resolve. `FSymDetail`
  * (with `detail`) is the structured form: name, offset, size, type, module.
  */
+import type { SymbolDetail } from '@vmpipe/records';
 import { formatResolved, type Resolved, type SymbolTable } from './table.js';
 
 /** The usual address fields of the record kinds in docs/records.md. */
 export const DEFAULT_ADDRESS_FIELDS = ['addr', 'vaddr', 'pc', 'sp', 'entry', 'node', 'next', 'prev'] as const;
 
-export interface SymbolDetail {
-  name: string;
-  offset: number;
-  /** the symbol's size when the source knows it, else the distance to the next symbol */
-  size?: number;
-  type: string;
-  module?: string;
-}
+/** The structured form of a companion field, as the record contract defines it. */
+export type { SymbolDetail };
 
 export interface AnnotateOptions {
   /** fields to resolve; default: DEFAULT_ADDRESS_FIELDS plus `regs` of cpu records and `words` of mem records */

@@ -17,6 +17,7 @@
  * The file is read through @vmpipe/elf with positioned reads: a vmlinux with DWARF
  * is ~300 MB and only the headers, the symtab and its strtab are needed.
  */
+import { cString } from '@vmpipe/dump';
 import { EM_AARCH64, EM_X86_64, ElfError, ElfFile, SHT_NOBITS, SHT_SYMTAB, type ElfSection } from '@vmpipe/elf';
 import type { KernelSymbol } from './table.js';
 import { SymbolFileError } from './system-map.js';
@@ -51,11 +52,6 @@ export function machineName(machine: number): string {
   return machine === EM_X86_64 ? 'x86_64' : machine === EM_AARCH64 ? 'arm64 (aarch64)' : `e_machine ${machine}`;
 }
 
-function cString(buf: Buffer, at: number): string {
-  if (at >= buf.length) return '';
-  const end = buf.indexOf(0, at);
-  return buf.toString('latin1', at, end < 0 ? buf.length : end);
-}
 
 function nmLetter(info: number, shndx: number, sections: ElfSection[]): string | undefined {
   const bind = info >> 4;

@@ -6,6 +6,7 @@
  * object, as C lets you name them), and an `{error, message}` object for a
  * member whose bytes the dump does not have.
  */
+import { cString, readUint } from '@vmpipe/dump';
 import type { KernelMemory } from '@vmpipe/addrxlat';
 import { resolve, sizeOf, type TypeId, type TypeTable } from './model.js';
 import { jsonInt } from './layout.js';
@@ -77,7 +78,7 @@ export class Decoder {
           v = (v >> BigInt(bitOffset % 8)) & ((1n << BigInt(bitSize)) - 1n);
           if (type.signed) v = BigInt.asIntN(bitSize, v);
         } else {
-          v = readInt(view, at, type.size, le);
+          v = readUint(obj.bytes, at, type.size, le);
           if (type.signed) v = BigInt.asIntN(type.size * 8, v);
         }
         if (type.kind === 'enum') {
@@ -90,7 +91,7 @@ export class Decoder {
       case 'float':
         return type.size === 4 ? view.getFloat32(at, le) : type.size === 8 ? view.getFloat64(at, le) : null;
       case 'pointer': {
-        const p = readInt(view, at, type.size, le);
+        const p = readUint(obj.bytes, at, type.size, le);
         const target = resolve(this.table, type.type).type;
         const hex = `0x${p.toString(16)}`;
         if (!this.opts.deref || followed >= this.opts.deref || !this.opts.mem || p === 0n) return hex;
@@ -108,9 +109,7 @@ export class Decoder {
         const esize = sizeOf(this.table, type.type);
         if (elem.kind === 'int' && elem.size === 1 && elem.char) {
           if (hole) return { error: hole.code, message: hole.message };
-          const bytes = obj.bytes.subarray(at, at + type.count);
-          const nul = bytes.indexOf(0);
-          return Buffer.from(bytes.subarray(0, nul < 0 ? bytes.length : nul)).toString('latin1');
+          return cString(obj.bytes, at, type.count);
         }
         const n = Math.min(type.count, this.maxArray);
         const out: Json[] = [];
@@ -146,20 +145,3 @@ export class Decoder {
   }
 }
 
-function readInt(view: DataView, at: number, size: number, le: boolean): bigint {
-  switch (size) {
-    case 1:
-      return BigInt(view.getUint8(at));
-    case 2:
-      return BigInt(view.getUint16(at, le));
-    case 4:
-      return BigInt(view.getUint32(at, le));
-    case 8:
-      return view.getBigUint64(at, le);
-    default: {
-      let v = 0n;
-      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(view.getUint8(at + (le ? i : size - 1 - i)));
-      return v;
-    }
-  }
-}

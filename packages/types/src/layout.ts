@@ -4,6 +4,7 @@
  * `task_struct.se.vruntime`, `page[2].deferred_list`) and finding types by
  * the names users type (`struct page`, `page`, `union foo`, `atomic_t`).
  */
+import type { TypeMemberRecord, TypeScopeRecord } from '@vmpipe/records';
 import { alignOf, resolve, sizeOf, type CType, type Member, type NamedKind, type StructType, type TypeId, type TypeTable } from './model.js';
 import { typeName } from './names.js';
 
@@ -16,34 +17,9 @@ export class TypeLookupError extends Error {
 }
 
 /** An anonymous struct/union (or, with expand, a named struct member) that members sit inside. */
-export interface LayoutScope {
-  kind: 'struct' | 'union';
-  offset: number;
-  size: number;
-  /** index of the enclosing scope; absent at the top */
-  parent?: number;
-  /** the member name when this is an expanded named member */
-  name?: string;
-  /** its type name when named (`struct list_head`) */
-  type?: string;
-  /** as LayoutMember.aligned */
-  aligned?: number;
-}
-
-export interface LayoutMember {
-  path: string;
-  offset: number;
-  size: number;
-  type: string;
-  bitOffset?: number;
-  bitSize?: number;
-  /** index into `scopes` of the innermost anonymous struct/union holding it */
-  scope?: number;
-  /** for a struct-typed member: bytes of padding at the end of that struct (pahole's "last struct has N bytes of padding") */
-  padding?: number;
-  /** an alignment stated by the source or inferred from a hole (pahole's `__attribute__((__aligned__(N)))`) */
-  aligned?: number;
-}
+/** The layout shapes are the record contract's (docs/records.md#type): one definition, in @vmpipe/records. */
+export type LayoutScope = TypeScopeRecord;
+export type LayoutMember = TypeMemberRecord;
 
 export interface Layout {
   /** as C spells it: `struct page`, `union thread_union`, `enum pid_type`, `atomic_t` */

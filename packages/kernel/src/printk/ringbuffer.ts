@@ -8,6 +8,7 @@
  * `committed` and `finalized` descriptors are read (reserved ones are still
  * being written, reusable ones are free).
  */
+import { cString } from '@vmpipe/dump';
 import type { KernelMemory } from '@vmpipe/addrxlat';
 import type { LocklessLayout } from './layout.js';
 import { Region } from './region.js';
@@ -214,9 +215,4 @@ function lposText(bHi: number, bLo: number, nHi: number, nLo: number): string {
   return `begin 0x${((BigInt(bHi) << 32n) | BigInt(bLo)).toString(16)} next 0x${((BigInt(nHi) << 32n) | BigInt(nLo)).toString(16)}`;
 }
 
-function cString(bytes: Buffer, offset: number, max: number): string {
-  const end = Math.min(offset + max, bytes.length);
-  let nul = bytes.indexOf(0, offset);
-  if (nul < 0 || nul > end) nul = end;
-  return bytes.toString('latin1', offset, nul);
-}
+
