@@ -157,7 +157,7 @@ export abstract class VmpipeCommand extends Command {
       // oclif's own parse errors: keep the first line, which names the problem.
       if (err.oclif.exit === 0) return;
       exitCode = EXIT.usage;
-      message = message.split('\n')[0] + ` (see ${name} --help)`;
+      message = `${oneLine(message)} (see ${name} --help)`;
     }
     if (exitCode === undefined) {
       exitCode = EXIT.io;
@@ -168,6 +168,19 @@ export abstract class VmpipeCommand extends Command {
     process.exitCode = exitCode;
     this.exit(exitCode);
   }
+}
+
+/**
+ * oclif's parse errors as one line: "The following errors occurred:" and its
+ * list become the list itself; "Missing 1 required arg:" gets the argument's name.
+ */
+function oneLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^See more help with/.test(l));
+  const [first, ...rest] = lines;
+  if (!first) return message;
+  if (/^The following errors occurred:?$/.test(first)) return rest.join('; ') || first;
+  if (/^Missing \d+ required args?:?$/.test(first)) return `${first.replace(/:?$/, ':')} ${rest.filter((l) => /^\S+\s{2,}/.test(l)).map((l) => l.split(/\s+/)[0]).join(', ')}`;
+  return first;
 }
 
 /** Quiet end when the reader of stdout goes away. */

@@ -36,11 +36,11 @@ export default class VmcoreExtract extends VmpipeCommand {
 
   static override flags = {
     read: Flags.string({ description: 'read memory at this kernel virtual address, symbol or SYMBOL.member (as crash rd takes it)', helpValue: 'ADDR', exclusive: others('read') }),
-    count: Flags.integer({ description: 'with --read: how many words of --width to read (crash rd ADDR COUNT); default 1', min: 1, exclusive: ['length'] }),
+    count: Flags.integer({ helpValue: 'N', description: 'with --read: how many words of --width to read (crash rd ADDR COUNT); default 1', min: 1, exclusive: ['length'] }),
     length: Flags.string({ description: 'with --read: how many bytes to read instead (decimal or 0x-hex)', helpValue: 'N' }),
     width: Flags.string({ description: 'word size of mem records', options: ['1', '2', '4', '8'], default: '8' }),
     physical: Flags.boolean({ description: '--read takes a physical address' }),
-    vtop: Flags.string({ description: 'translate kernel virtual addresses, like crash vtop', helpValue: 'ADDR...', multiple: true, exclusive: others('vtop') }),
+    vtop: Flags.string({ description: 'translate kernel virtual addresses, like crash vtop', helpValue: 'ADDR', multiple: true, exclusive: others('vtop') }),
     reassemble: Flags.string({ description: 'write a flattened dump as an ordinary file (makedumpfile -R) to OUT', helpValue: 'OUT', exclusive: others('reassemble') }),
     log: Flags.boolean({ description: 'the kernel log: one log record per printk record (docs/records.md)', exclusive: ['read', 'vtop', 'text', 'reassemble'] }),
     text: Flags.boolean({ description: 'the kernel log as text, byte for byte as vmcore-dmesg prints it; --text=makedumpfile as makedumpfile --dump-dmesg, --text=crash as crash log', exclusive: others('text') }),
