@@ -68,3 +68,11 @@ test('a dump that cannot be opened in a filter: its records pass through, one du
   t.is(r.code, 0, r.err);
   t.deepEqual(r.records().map((x) => (x.kind === 'error' ? `error:${x.code}` : x.addr)), ['0x10', 'error:dump-unusable', '0x20']);
 });
+
+const haveScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+(haveScript ? test : test.skip)('a filter whose stdin is a terminal says what it expects instead of waiting (exit 2)', (t) => {
+  // script(1) runs the command on a pseudo-terminal, as a user typing it at a shell would.
+  const r = spawnSync('script', ['-qec', `${process.execPath} ${bin('sym-resolve')}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 2);
+  t.regex(r.stdout, /sym-resolve: reads NDJSON records on stdin \(e\.g\. vmcore-extract DUMP \| sym-resolve\); pipe records in or give a DUMP/);
+});

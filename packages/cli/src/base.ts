@@ -116,9 +116,7 @@ export abstract class VmpipeCommand extends Command {
    * one error record after its first record; its records pass through.
    */
   protected async filter(out: RecordSink, handle: (record: AnyRecord, prog: Program) => AsyncIterable<AnyRecord> | Iterable<AnyRecord>, opts: { dump?: string } = {}): Promise<void> {
-    if (process.stdin.isTTY) {
-      throw new FatalError(`reads NDJSON records on stdin (e.g. vmcore-extract DUMP | ${this.id}); pipe records in, or give a DUMP (see --help)`, EXIT.usage);
-    }
+    this.requirePipedInput('or give a DUMP ');
     const consumes = (this.constructor as typeof VmpipeCommand).consumes;
     const all = consumes.includes('*');
     const told = new Set<string>();
@@ -140,6 +138,13 @@ export abstract class VmpipeCommand extends Command {
         if (out.closed) break;
         await out.write(r);
       }
+    }
+  }
+
+  /** A filter whose stdin is a terminal says what it expects instead of waiting silently. */
+  protected requirePipedInput(alternative = ''): void {
+    if (process.stdin.isTTY) {
+      throw new FatalError(`reads NDJSON records on stdin (e.g. vmcore-extract DUMP | ${this.id}); pipe records in ${alternative}(see --help)`, EXIT.usage);
     }
   }
 

@@ -9,12 +9,16 @@ export default class Render extends VmpipeCommand {
     'Reads NDJSON records on stdin and prints crash-like text: source as sys, cpu as bt\'s register block, mem as rd, error records highlighted on a terminal; kinds it does not know as one-line JSON. A line that is not a record is shown as an error and reading goes on.';
   static override examples = ['vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> render'];
 
+  static override consumes = ['*'];
+  static override produces = [];
+
   static override flags = {
     color: Flags.string({ description: 'highlight errors', options: ['auto', 'always', 'never'], default: 'auto' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Render);
+    this.requirePipedInput();
     const color = flags.color === 'always' || (flags.color === 'auto' && process.stdout.isTTY === true);
     const renderer = new Renderer({ color });
     const out = new LineWriter();
