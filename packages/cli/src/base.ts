@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { QueueConnectionError } from '@vmpipe/batch';
 import { DumpError, type DumpErrorReason } from '@vmpipe/dump';
 import { AddressError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
@@ -16,6 +17,7 @@ export function exitCodeFor(err: unknown): number | undefined {
   if (err instanceof SymbolFileError) return SYMBOL_FILE_EXIT[err.reason];
   if (err instanceof SourceFileError) return EXIT.noInput;
   if (err instanceof TypeLookupError || err instanceof AddressError) return EXIT.usage;
+  if (err instanceof QueueConnectionError) return EXIT.io;
   if (err instanceof NoTypesError || err instanceof BtfError || err instanceof DwarfError || err instanceof PrintkUnavailable) return EXIT.badFormat;
   return undefined;
 }
@@ -154,7 +156,7 @@ export abstract class VmpipeCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: string }): Promise<void> {
-    const name = this.id ?? 'vmpipe';
+    const name = (this.id ?? 'vmpipe').replaceAll(':', ' ');
     if (err.code === 'EPIPE') this.exit(EXIT.ok);
     let message = err.message;
     let exitCode = exitCodeFor(err);

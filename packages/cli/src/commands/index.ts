@@ -2,6 +2,11 @@ import Render from './render.js';
 import VmcoreExtract from './vmcore-extract.js';
 import SymResolve from './sym-resolve.js';
 import StructDecode from './struct-decode.js';
+import Batch from './batch.js';
+import Worker from './worker.js';
+import QueueAdd from './queue/add.js';
+import QueueResults from './queue/results.js';
+import QueueStatus from './queue/status.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -9,4 +14,9 @@ export const COMMANDS = {
   render: Render,
   'sym-resolve': SymResolve,
   'struct-decode': StructDecode,
+  batch: Batch,
+  worker: Worker,
+  'queue:add': QueueAdd,
+  'queue:results': QueueResults,
+  'queue:status': QueueStatus,
 };
