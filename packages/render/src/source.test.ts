@@ -113,11 +113,10 @@ test('vmcoreinfo prints its raw note text, line for line', (t) => {
   ]);
 });
 
-test('LOAD AVERAGE is avenrun read as crash does: +FIXED_1/200, then %d.%02d', (t) => {
+test('LOAD AVERAGE prints the kernel-rounded values with two decimals, as crash\'s %d.%02d', (t) => {
   t.is(loadAverage([0, 0, 0]), '0.00, 0.00, 0.00');
-  // avenrun 2048 (1.00), 1023 (0.4995: +10 rounds it to 0.50), 5 (0.0024: 0.00)
-  t.is(loadAverage([1, 1023 / 2048, 5 / 2048]), '1.00, 0.50, 0.00');
-  t.is(loadAverage([12345 / 2048, 0, 0]), '6.03, 0.00, 0.00');
+  // as kernel/system.ts computes them: int + frac / 100 (1.07 is 1.0700000000000001 in a double)
+  t.is(loadAverage([1 + 7 / 100, 0 + 50 / 100, 12 + 5 / 100]), '1.07, 0.50, 12.05');
 });
 
 // The fixture's `source` and `system` records as `vmcore-extract --sys` writes them, with the

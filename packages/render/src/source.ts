@@ -119,18 +119,12 @@ function fileFacts(record: AnyRecord): string[] {
 }
 
 /**
- * crash's LOAD AVERAGE (get_loadavg in kernel.c, as /proc/loadavg): each
- * avenrun[] fixed-point value (FSHIFT 11) plus FIXED_1/200 for rounding,
- * printed `%d.%02d`. The record carries avenrun[i] / 2048, which a double
- * holds exactly, so the fixed-point value comes back unchanged.
+ * crash's LOAD AVERAGE (get_loadavg in kernel.c, as /proc/loadavg): `%d.%02d` of each
+ * avenrun[] value. The record carries the values as the kernel rounds them for printing
+ * (kernel/system.ts: + FIXED_1/200, LOAD_INT, LOAD_FRAC), so two decimals are exact.
  */
 export function loadAverage(values: readonly number[]): string {
-  return values
-    .map((v) => {
-      const a = Math.round(v * 2048) + 10;
-      return `${Math.floor(a / 2048)}.${String(Math.floor(((a % 2048) * 100) / 2048)).padStart(2, '0')}`;
-    })
-    .join(', ');
+  return values.map((v) => v.toFixed(2)).join(', ');
 }
 
 function isLoadAverage(v: unknown): v is number[] {
