@@ -6,15 +6,19 @@
 import { Flags } from '@oclif/core';
 import { makeJobs, splitTemplate, type Job, type QueueConfig, type Resolver } from '@vmpipe/batch';
 import { EXIT, FatalError } from '@vmpipe/records';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COMMANDS } from './commands/index.js';
 
-const VMPIPE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'vmpipe.js');
+const here = dirname(fileURLToPath(import.meta.url));
+const VMPIPE_BIN = join(here, '..', 'bin', 'vmpipe.js');
+
+/** A vmpipe command is a file under dist/commands, as oclif finds it (`queue:add` is queue/add.js). */
+const isVmpipeCommand = (name: string) => /^[a-z][a-z-]*(:[a-z-]+)?$/.test(name) && existsSync(join(here, 'commands', `${name.replace(':', '/')}.js`));
 
 /** vmpipe commands run under this Node through the vmpipe bin; anything else is an executable on PATH. */
 export const resolveCommand: Resolver = (command) =>
-  Object.hasOwn(COMMANDS, command) ? { file: process.execPath, args: [VMPIPE_BIN, command], node: true } : { file: command, args: [], node: false };
+  isVmpipeCommand(command) ? { file: process.execPath, args: [VMPIPE_BIN, command], node: true } : { file: command, args: [], node: false };
 
 async function stdinLines(): Promise<string[]> {
   if (process.stdin.isTTY) return [];

@@ -83,7 +83,7 @@ test('--panic and --sys facts that need types (the dump\'s own BTF) agree with c
   t.like(sys, { crashTimeSource: 'timekeeper', cpusOffline: 1 });
   t.is(sys.note, undefined);
   // crash.vmcore.kdump-zlib.sys.txt: CPUS and DATE lines, as the render prints them.
-  const render = join(here, '..', 'bin', 'render.js');
+  const render = join(here, '..', 'bin', 'vmpipe-render.js');
   const text = run([], `node ${bin} ${fixture} --sys | node ${render}`).out.toString();
   const crash = expected('crash.vmcore.kdump-zlib.sys.txt').toString();
   // The system block comes after the source block (which has its own CPUS line): the last one.

@@ -158,6 +158,7 @@ export function systemRecords(prog: Program, log: KernelLog, info: PanicInfo): (
   if (f.crashTimeSource) record.crashTimeSource = f.crashTimeSource;
   if (f.cpusOffline !== undefined) record.cpusOffline = f.cpusOffline;
   if (f.loadAverage) record.loadAverage = f.loadAverage;
+  if (f.mhz !== undefined) record.mhz = f.mhz;
   if (f.note !== undefined) record.note = f.note;
   out.push(record);
   return out;

@@ -27,7 +27,7 @@ real('vmcore-extract --read | sym-resolve | render reads like crash rd -s (hex o
   t.is(mem.code, 0, mem.err);
   const sym = run('sym-resolve', [], mem.out);
   t.is(sym.code, 0, sym.err);
-  const text = run('render', ['--color', 'never'], sym.out).out.split('\n').filter((l) => /^ffffcf84/.test(l));
+  const text = run('vmpipe-render', ['--color', 'never'], sym.out).out.split('\n').filter((l) => /^ffffcf84/.test(l));
   const crash = readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.rd-s-ffffcf8400013a38-32.txt'), 'latin1').split('\n').filter(Boolean);
   t.is(text.length, crash.length);
   // crash prints decimal offsets and uses the vmlinux's local label .LC3 where kallsyms has jumptable.50: convert and compare the rest.
@@ -46,13 +46,13 @@ real('generator: names, --addr (crash sym ADDR), --search (crash sym -q), render
   t.is(recs[2].kind, 'error');
   t.is(recs[2].code, 'no-such-symbol');
   const addr = run('sym-resolve', [DUMP, '--addr', 'ffffffff8ae1ab40', '0xffffffff8b7ac864']);
-  const lines = run('render', ['--color', 'never'], addr.out).out.trim().split('\n');
+  const lines = run('vmpipe-render', ['--color', 'never'], addr.out).out.trim().split('\n');
   t.deepEqual(lines, [
     readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-ffffffff8ae1ab40.txt'), 'latin1').trim(),
     readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-ffffffff8b7ac864.txt'), 'latin1').trim(),
   ]);
   const q = run('sym-resolve', [DUMP, '--search', 'sysrq_handle']);
-  t.is(run('render', ['--color', 'never'], q.out).out, readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-q-sysrq_handle.txt'), 'latin1'));
+  t.is(run('vmpipe-render', ['--color', 'never'], q.out).out, readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-q-sysrq_handle.txt'), 'latin1'));
   const head = spawnSync('sh', ['-c', `node ${bin('sym-resolve')} ${DUMP} --list | head -1`], { encoding: 'utf8' });
   t.is(head.status, 0);
   t.is(head.stderr, '');
@@ -86,7 +86,7 @@ real('module symbols: CPU 1\'s RIP is crash\'s pvpanic_panic_notify+96 [pvpanic]
   t.is(r.code, 0, r.err);
   t.is(r.err, '');
   t.like(r.records()[0], { kind: 'symbol', name: 'pvpanic_panic_notify', type: 't', module: 'pvpanic', lookup: '0xffffffffc0597230', offset: 96 });
-  t.is(run('render', ['--color', 'never'], r.out).out.trim(), want);
+  t.is(run('vmpipe-render', ['--color', 'never'], r.out).out.trim(), want);
   const input = JSON.stringify({ kind: 'cpu', dump: DUMP, cpu: 1, regs: { rip: '0xffffffffc0597230' } });
   const f = run('sym-resolve', ['--detail'], input).records();
   t.deepEqual(f[0].regsSym, { rip: 'pvpanic_panic_notify+0x60 [pvpanic]' });

@@ -39,7 +39,7 @@ test('--vtop ADDR... | render is crash vtop, byte for byte up to the struct page
       t.is(rec['level'], stopped![1]!.toLowerCase(), `${vtopFiles[i]}: level where the walk stopped`);
       return;
     }
-    const rendered = run('render', [], JSON.stringify(rec) + '\n').out;
+    const rendered = run('vmpipe-render', [], JSON.stringify(rec) + '\n').out;
     // crash's fixmap header line uses a formula, not the page tables (see addrxlat's real test): compare after it.
     const ours = rendered.split('\n');
     const theirs = crash.split('\n').slice(0, ours.length - 1);

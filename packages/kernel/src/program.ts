@@ -12,7 +12,8 @@
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 import { openDump, type Dump } from '@vmpipe/dump';
 import { symbolsFor, symbolSource, SymbolTable, withModules, type DumpSymbols, type SymbolSourceName } from '@vmpipe/symbols';
-import { NoTypesError, typesFor, type TypeSource, type TypeTable } from '@vmpipe/types';
+import { btfCachePath, NoTypesError, readDumpBtfCached, typesFor, type TypeSource, type TypeTable } from '@vmpipe/types';
+import { existsSync } from 'node:fs';
 import { readModules, type ModuleList } from './modules.js';
 
 export interface ProgramOptions {
@@ -152,11 +153,23 @@ export class Program {
       const o = this.options;
       if (!o.btf && !o.vmlinux) {
         if (!this.dump) throw new NoTypesError('no type source: give --btf FILE or --vmlinux FILE, or a dump whose kallsyms has __start_BTF');
-        const s = this.kernelSymbols;
-        if (s.source === 'none') {
-          const why = s.notes.join('; ') || 'no kallsyms in VMCOREINFO';
-          throw new NoTypesError(`cannot find the dump's BTF without symbols (${why}); give --btf or --vmlinux`);
-        }
+        const dump = this.dump;
+        // The dump's BTF, cached by build-id: a warm run needs no kallsyms.
+        return readDumpBtfCached(this.mem, {
+          buildId: dump.vmcoreinfo?.get('BUILD-ID'),
+          kernelOffset: dump.vmcoreinfo?.kernelOffset ?? 0n,
+          locate: () => {
+            const s = this.kernelSymbols;
+            if (s.source === 'none') {
+              const why = s.notes.join('; ') || 'no kallsyms in VMCOREINFO';
+              throw new NoTypesError(`cannot find the dump's BTF without symbols (${why}); give --btf or --vmlinux`);
+            }
+            const start = this.symbol('__start_BTF');
+            const stop = this.symbol('__stop_BTF');
+            if (start === undefined || stop === undefined) throw new NoTypesError('the dump has no __start_BTF/__stop_BTF symbols (kernel built without CONFIG_DEBUG_INFO_BTF?); give --btf or --vmlinux');
+            return { start, stop };
+          },
+        });
       }
       return typesFor({
         ...(o.btf ? { btf: o.btf } : {}),
@@ -218,8 +231,14 @@ export class Program {
     else if (ts && 'error' in ts) notes.push(ts.error.message);
     else if (this.options.btf) types = 'btf-file';
     else if (this.options.vmlinux) types = this.options.preferDwarf ? 'dwarf' : 'btf-vmlinux';
-    else if (this.dump && symbols === 'kallsyms' && this.symbol('__start_BTF') !== undefined) types = 'btf-dump';
+    else if (this.dump && symbols === 'kallsyms' && (this.btfCached() || this.symbol('__start_BTF') !== undefined)) types = 'btf-dump';
     return { symbols, types, notes };
+  }
+
+  /** This kernel build's BTF was read from a dump before (the cache by build-id): the answer without decoding kallsyms. */
+  private btfCached(): boolean {
+    const id = this.dump?.vmcoreinfo?.get('BUILD-ID');
+    return id !== undefined && /^[0-9a-f]+$/i.test(id) && existsSync(btfCachePath(id.toLowerCase()));
   }
 
   close(): void {

@@ -97,6 +97,8 @@ export interface SystemFacts {
   /** the timestamp of the last log record */
   uptimeNsec: bigint | null;
   loadAverage?: [number, number, number];
+  /** the CPU clock crash prints after MACHINE (`cpu_khz` / 1000) */
+  mhz?: number;
   /** why the facts that need types and symbols are absent */
   note?: string;
   problems: SystemProblem[];
@@ -153,6 +155,14 @@ export function systemFacts(prog: Program, log: readonly { text: string; tsNsec:
     facts.cpusOffline = cpuOnline(prog).offline.length;
   } catch (err) {
     problems.push({ code: 'cpu-online-unreadable', message: `__cpu_online_mask: ${(err as Error).message}` });
+  }
+  const khz = prog.symbol('cpu_khz');
+  if (khz !== undefined) {
+    try {
+      facts.mhz = Math.floor(prog.mem.readU32(khz) / 1000);
+    } catch {
+      // crash prints "unknown Mhz" then, and so does the record's renderer
+    }
   }
   try {
     const load = loadAverage(prog);

@@ -93,6 +93,8 @@ export interface SystemRecord {
   cpusOffline?: number;
   /** the 1, 5 and 15 minute load averages as the kernel prints them (avenrun; crash's LOAD AVERAGE) */
   loadAverage?: [number, number, number];
+  /** the CPU clock in MHz (`cpu_khz` / 1000, crash's `MACHINE: x86_64  (2300 Mhz)`) */
+  mhz?: number;
   /** how many tasks the dump holds (crash's TASKS) */
   tasks?: number;
   /** why crashTime/cpusOffline from memory are absent (no types or symbols) */

@@ -95,4 +95,6 @@ export interface ObjectRecord {
   fields?: string[];
   /** position in a --count run (0-based) */
   index?: number;
+  /** the symbol the address was given as (`jiffies`), so a renderer can print crash's `p jiffies` */
+  symbol?: string;
 }

@@ -27,16 +27,16 @@ const BLOCK = [
 ];
 
 test('x86_64 registers print as crash\'s bt exception-frame block', (t) => {
-  t.deepEqual(new Renderer({ color: false }).render(cpu()), ['CPU: 0  PID: 44', ...BLOCK]);
+  t.deepEqual(new Renderer({ color: false, cpus: true }).render(cpu()), ['CPU: 0  PID: 44', ...BLOCK]);
 });
 
 test('QEMU\'s pr_pid is no PID: PID is a dash and the header says what pr_pid held', (t) => {
-  const lines = new Renderer({ color: false }).render(cpu({ cpu: 1, pid: null, prPid: 2, prPidMeaning: 'cpu-plus-one' }));
+  const lines = new Renderer({ color: false, cpus: true }).render(cpu({ cpu: 1, pid: null, prPid: 2, prPidMeaning: 'cpu-plus-one' }));
   t.is(lines[0], 'CPU: 1  PID: -  (pr_pid 2 is the CPU number + 1, as QEMU writes it)');
 });
 
 test('registers outside crash\'s block, and QEMU\'s CPU state, follow it three to a line', (t) => {
-  const lines = new Renderer({ color: false }).render(cpu({
+  const lines = new Renderer({ color: false, cpus: true }).render(cpu({
     regs: { ...regs, fs_base: '0x7f0012345678', gs_base: '0xffff9b2f7bc00000', ds: '0x0', es: '0x0' },
     qemu: { cr0: '0x80050033', cr2: '0xdead0000000000e8', cr3: '0x10a2c000', cr4: '0x3506f0' },
   }));
@@ -51,16 +51,16 @@ test('registers outside crash\'s block, and QEMU\'s CPU state, follow it three t
 
 test('a missing register shows dashes, never a made-up zero', (t) => {
   const { orig_ax: _gone, ...rest } = regs;
-  const lines = new Renderer({ color: false }).render(cpu({ regs: rest }));
+  const lines = new Renderer({ color: false, cpus: true }).render(cpu({ regs: rest }));
   t.is(lines[7], '    ORIG_RAX: ----------------  CS: 0010  SS: 0018');
 });
 
 test('another arch lists its registers generically', (t) => {
-  const r = new Renderer({ color: false });
+  const r = new Renderer({ color: false, cpus: true });
   r.render({ kind: 'source', dump: 'vmcore', arch: 'arm64', endian: 'little', pageSize: 4096 });
   const lines = r.render(cpu({ regs: { x0: '0x1', x1: '0x2', sp: '0xffff800008003e40', pc: '0xffff80000812a1c4' } }));
+  // The source block is not shown: the dump has a cpu block to show (issue 8).
   t.deepEqual(lines, [
-    '',
     'CPU: 0  PID: 44',
     '    X0: 0000000000000001  X1: 0000000000000002  SP: ffff800008003e40',
     '    PC: ffff80000812a1c4',
@@ -68,7 +68,7 @@ test('another arch lists its registers generically', (t) => {
 });
 
 test('consecutive CPUs are set apart by a blank line, as bt -a does tasks', (t) => {
-  const r = new Renderer({ color: false });
+  const r = new Renderer({ color: false, cpus: true });
   const lines = [...r.render(cpu()), ...r.render(cpu({ cpu: 1, pid: 0, prPid: 0 })), ...r.flush()];
   t.deepEqual(lines, ['CPU: 0  PID: 44', ...BLOCK, '', 'CPU: 1  PID: 0', ...BLOCK]);
 });

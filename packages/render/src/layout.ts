@@ -3,6 +3,17 @@ import type { AnyRecord } from '@vmpipe/records';
 export interface RenderOptions {
   /** Highlight error records in red. Callers pass true only when stdout is a TTY. */
   color: boolean;
+  /**
+   * Print each dump's `source` block (with vmpipe's facts about the file) even
+   * when the stream has other records for that dump. Without it the source
+   * block shows only for a dump that has nothing else to show, and a `system`
+   * record takes KERNEL and [PARTIAL DUMP] from it into crash's `sys` block.
+   */
+  header?: boolean;
+  /** Show `vmcoreinfo` records (the note's text); hidden by default, as crash's `sys` does not print it. */
+  vmcoreinfo?: boolean;
+  /** Show `cpu` records (bt's register blocks); hidden by default. */
+  cpus?: boolean;
 }
 
 /** What the stream has told us about one dump so far (from its `source` record). */
@@ -17,6 +28,8 @@ export interface RenderContext {
   readonly opts: RenderOptions;
   /** Facts learnt from the dump's `source` record, if it came by earlier in the stream. */
   dumpInfo(dump: unknown): DumpInfo;
+  /** The dump's `source` record itself, if it came by earlier in the stream. */
+  source(dump: unknown): AnyRecord | undefined;
 }
 
 /** How one kind (or family of kinds) of record is shown. */

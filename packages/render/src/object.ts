@@ -1,5 +1,5 @@
 import type { AnyRecord } from '@vmpipe/records';
-import { stateless, type LayoutFactory } from './layout.js';
+import type { LayoutFactory } from './layout.js';
 import { jsonLine } from './fallback.js';
 
 // `object` records as crash's `struct page ADDR` prints them: `name = value,`
@@ -69,4 +69,54 @@ export function renderObject(record: AnyRecord): string[] | null {
   return out;
 }
 
-export const objectLayout: LayoutFactory = () => stateless(true, (record) => renderObject(record) ?? [jsonLine(record)]);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** gdb's value of a scalar: pointers with their type in parentheses, wide integers in decimal. */
+function pValue(type: string, v: Json): string | null {
+  if (typeof v === 'string' && HEX.test(v)) {
+    if (/\*\)?(\(.*\))?$/.test(type.trim())) return `(${type}) ${v}`;
+    return (v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v)).toString(10);
+  }
+  if (Array.isArray(v)) {
+    const flat = v.map((e) => pValue(type.replace(/\s*\[\d*\]$/, ''), e));
+    return flat.every((x) => x !== null) ? `{${flat.join(', ')}}` : null;
+  }
+  return scalar(v);
+}
+
+/**
+ * A scalar object (`struct-decode DUMP 'unsigned long' jiffies`) as crash's
+ * `p` prints it: gdb's `$N = value`, counted per stream as gdb's value
+ * history is per session, and prefixed by `NAME = ` when the address was
+ * exactly the symbol NAME (record field `symbol`): crash 8.0.2 prints
+ * `jiffies = $1 = 4294892995` for `p jiffies` but `$3 = 0` for `p init_task.pid`.
+ */
+export function renderScalar(record: AnyRecord, n: number): string[] | null {
+  const value = record.value as Json;
+  if (typeof record.type !== 'string' || (typeof value === 'object' && value !== null && !Array.isArray(value))) return null;
+  const text = pValue(record.type, value);
+  if (text === null) return null;
+  const name = typeof record.symbol === 'string' && IDENTIFIER.test(record.symbol) ? `${record.symbol} = ` : '';
+  return [`${name}$${n} = ${text}`];
+}
+
+export const objectLayout: LayoutFactory = () => {
+  let history = 0; // gdb's $N
+  let block = true; // objects are blocks; `p` lines follow each other tightly, as in crash
+  return {
+    get block() {
+      return block;
+    },
+    flush: () => [],
+    render(record: AnyRecord): string[] {
+      const whole = renderObject(record);
+      block = true;
+      if (whole) return whole;
+      const p = renderScalar(record, history + 1);
+      if (!p) return [jsonLine(record)];
+      history++;
+      block = false;
+      return p;
+    },
+  };
+};

@@ -1,5 +1,5 @@
 import type { LayoutFactory } from './layout.js';
-import { sourceLayout } from './source.js';
+import { sourceLayout, systemLayout } from './source.js';
 import { vmcoreinfoLayout } from './vmcoreinfo.js';
 import { cpuLayout } from './cpu.js';
 import { memLayout } from './mem.js';
@@ -10,7 +10,6 @@ import { typeLayout, offsetLayout } from './type.js';
 import { objectLayout } from './object.js';
 import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
-import { systemExtraLayout } from './system-extra.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -19,7 +18,7 @@ import { systemExtraLayout } from './system-extra.js';
  */
 export const layouts: Readonly<Record<string, LayoutFactory>> = {
   source: sourceLayout,
-  system: systemExtraLayout,
+  system: systemLayout,
   vmcoreinfo: vmcoreinfoLayout,
   cpu: cpuLayout,
   mem: memLayout,

@@ -66,7 +66,10 @@ test('blocks are set apart by a blank line, but not under a separator', (t) => {
     kind: 'source', dump, format: 'elf', producer: 'qemu', arch: 'x86_64', endian: 'little', pageSize: 4096,
     release: null, cpus: 1, memoryRanges: [], pagesPresent: 0, pagesExcluded: 0, symbols: 'none', types: 'none',
   });
-  const lines = all([src('a'), { kind: 'vmcoreinfo', dump: 'a', entries: {}, raw: 'PAGESIZE=4096\n' }, { kind: 'log', dump: 'a' }, src('b')]);
+  // --header: the source blocks show although their dumps have other records.
+  const r = new Renderer({ color: false, header: true, vmcoreinfo: true });
+  const records = [src('a'), { kind: 'vmcoreinfo', dump: 'a', entries: {}, raw: 'PAGESIZE=4096\n' }, { kind: 'log', dump: 'a' }, src('b')];
+  const lines = [...records.flatMap((rec) => r.render(rec)), ...r.flush()];
   t.deepEqual(lines.slice(12, 18), [
     '',
     'PAGESIZE=4096',

@@ -1,7 +1,9 @@
 import test from 'ava';
 import type { AnyRecord } from '@vmpipe/records';
-import { Renderer } from './index.js';
-import { crashDate, memorySize } from './source.js';
+import { Renderer, type RenderOptions } from './index.js';
+import { crashDate, loadAverage, memorySize } from './source.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const MB = 1n << 20n;
 const GB = 1n << 30n;
@@ -36,8 +38,14 @@ const source: AnyRecord = {
   pagesPresent: 4017, pagesExcluded: 126926, symbols: 'kallsyms', types: 'btf-dump',
 };
 
+/** Everything a renderer prints for these records, flush included. */
+function shown(records: AnyRecord[], opts: Partial<RenderOptions> = {}): string[] {
+  const r = new Renderer({ color: false, ...opts });
+  return [...records.flatMap((rec) => r.render(rec)), ...r.flush()];
+}
+
 test('source prints as crash\'s sys block, then vmpipe\'s facts about the file', (t) => {
-  t.deepEqual(new Renderer({ color: false }).render(source), [
+  t.deepEqual(shown([source]), [
     '      KERNEL: (none)',
     '    DUMPFILE: fixtures/real/vmcore.kdump-zlib  [PARTIAL DUMP]',
     '        CPUS: 2',
@@ -64,7 +72,7 @@ test('a whole ELF dump is not PARTIAL and shows only what it knows', (t) => {
     pageSize: 4096, release: null, cpus: 1, memoryRanges: [{ start: '0x0', end: '0x80000000', pages: 524288 }],
     pagesPresent: 524288, pagesExcluded: 0, symbols: 'none', types: 'none',
   };
-  t.deepEqual(new Renderer({ color: false }).render(elf), [
+  t.deepEqual(shown([elf]), [
     '      KERNEL: (none)',
     '    DUMPFILE: vmcore.elf',
     '        CPUS: 1',
@@ -98,9 +106,89 @@ test('system prints crash\'s sys lines, PANIC quoted', (t) => {
 
 test('vmcoreinfo prints its raw note text, line for line', (t) => {
   const raw = 'OSRELEASE=6.1.0-56-cloud-amd64\nPAGESIZE=4096\nSYMBOL(init_uts_ns)=ffffffff82c13fe0\n';
-  t.deepEqual(new Renderer({ color: false }).render({ kind: 'vmcoreinfo', dump: 'vmcore', entries: {}, raw }), [
+  t.deepEqual(new Renderer({ color: false, vmcoreinfo: true }).render({ kind: 'vmcoreinfo', dump: 'vmcore', entries: {}, raw }), [
     'OSRELEASE=6.1.0-56-cloud-amd64',
     'PAGESIZE=4096',
     'SYMBOL(init_uts_ns)=ffffffff82c13fe0',
   ]);
+});
+
+test('LOAD AVERAGE prints the kernel-rounded values with two decimals, as crash\'s %d.%02d', (t) => {
+  t.is(loadAverage([0, 0, 0]), '0.00, 0.00, 0.00');
+  // as kernel/system.ts computes them: int + frac / 100 (1.07 is 1.0700000000000001 in a double)
+  t.is(loadAverage([1 + 7 / 100, 0 + 50 / 100, 12 + 5 / 100]), '1.07, 0.50, 12.05');
+});
+
+// The fixture's `source` and `system` records as `vmcore-extract --sys` writes them, with the
+// crash-sys fields the Program reads (loadAverage, tasks, mhz) as crash 8.0.2 printed them.
+const fixtureSource: AnyRecord = {
+  kind: 'source', dump: 'vmcore.kdump-zlib', vmlinux: 'vmlinux', format: 'kdump-compressed', producer: 'makedumpfile',
+  arch: 'x86_64', endian: 'little', pageSize: 4096, release: '6.1.0-56-cloud-amd64', cpus: 2,
+  memoryRanges: [{ start: '0x0', end: '0xa000000', pages: 40960 }], pagesPresent: 15674, pagesExcluded: 25286,
+  symbols: 'kallsyms', types: 'btf-dump', headerVersion: 6, dumpLevel: 31, compression: ['zlib'],
+};
+const fixtureSystem: AnyRecord = {
+  kind: 'system', dump: 'vmcore.kdump-zlib', release: '6.1.0-56-cloud-amd64',
+  version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)', machine: 'x86_64', nodename: '(none)', cpus: 2,
+  memoryBytes: 167246848, memorySource: 'e820', panic: 'Kernel panic - not syncing: sysrq triggered crash',
+  uptime: '00:00:02', crashTime: '2026-11-25T01:52:57.000Z', cpusOffline: 1, loadAverage: [0, 0, 0], tasks: 3, mhz: 2300,
+};
+const vmcoreinfo: AnyRecord = { kind: 'vmcoreinfo', dump: 'vmcore.kdump-zlib', entries: {}, raw: 'PAGESIZE=4096\n' };
+const cpu: AnyRecord = { kind: 'cpu', dump: 'vmcore.kdump-zlib', cpu: 0, pid: 1, regs: { rip: '0x1' } };
+
+test('source, vmcoreinfo, cpus and system render as crash\'s sys, byte for byte', (t) => {
+  // crash 8.0.2 `sys` on the fixture (fixtures/real/expected/crash.vmcore.kdump-zlib.sys.cmd)
+  const crash = readFileSync(fileURLToPath(new URL('../../../fixtures/real/expected/crash.vmcore.kdump-zlib.sys.txt', import.meta.url)), 'utf8');
+  t.is(shown([fixtureSource, vmcoreinfo, cpu, cpu, fixtureSystem]).join('\n') + '\n', crash);
+});
+
+test('the system record shows only the sys lines it has fields for; no source, no KERNEL', (t) => {
+  const { loadAverage: _l, tasks: _t, mhz: _m, uptime: _u, ...bare } = fixtureSystem;
+  t.deepEqual(shown([bare]), [
+    '    DUMPFILE: vmcore.kdump-zlib',
+    '        CPUS: 2 [OFFLINE: 1]',
+    '        DATE: Wed Nov 25 01:52:57 UTC 2026',
+    '    NODENAME: (none)',
+    '     RELEASE: 6.1.0-56-cloud-amd64',
+    '     VERSION: #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)',
+    '     MACHINE: x86_64  (unknown Mhz)',
+    '      MEMORY: 159.5 MB',
+    '       PANIC: "Kernel panic - not syncing: sysrq triggered crash"',
+  ]);
+});
+
+test('--header adds the file facts to the same sys block, never a second block', (t) => {
+  const lines = shown([fixtureSource, fixtureSystem], { header: true });
+  t.is(lines.filter((l) => l.includes('MEMORY')).length, 1);
+  t.false(lines.includes(''));
+  t.deepEqual(lines.slice(-3), ['       PAGES: 15674 present, 25286 excluded', '     SYMBOLS: kallsyms', '       TYPES: btf-dump']);
+});
+
+test('the source block shows only when the dump has nothing else to show, or with --header', (t) => {
+  const err: AnyRecord = { kind: 'error', dump: 'vmcore.kdump-zlib', code: 'not-mapped', message: 'no translation' };
+  t.deepEqual(shown([fixtureSource, err]), ['error: not-mapped: no translation  (dump=vmcore.kdump-zlib)']);
+  const withHeader = shown([fixtureSource, err], { header: true });
+  t.is(withHeader[0], '      KERNEL: vmlinux');
+  t.deepEqual(withHeader.slice(-2), ['', 'error: not-mapped: no translation  (dump=vmcore.kdump-zlib)']);
+  // Hidden kinds are not "something else": the source block is all there is to show.
+  t.is(shown([fixtureSource, vmcoreinfo, cpu])[0], '      KERNEL: vmlinux');
+  t.deepEqual(shown([fixtureSource, vmcoreinfo], { vmcoreinfo: true }), ['PAGESIZE=4096']);
+});
+
+test('a multi-dump stream keeps a separator before each dump\'s block', (t) => {
+  const other = (r: AnyRecord): AnyRecord => ({ ...r, dump: 'b.vmcore' });
+  const lines = shown([fixtureSource, fixtureSystem, other(fixtureSource), other(fixtureSystem), other(fixtureSource)]);
+  t.deepEqual(lines.filter((l) => l.startsWith('---') || l.includes('DUMPFILE')), [
+    '    DUMPFILE: vmcore.kdump-zlib  [PARTIAL DUMP]',
+    '--- b.vmcore ---',
+    '    DUMPFILE: b.vmcore  [PARTIAL DUMP]',
+    '    DUMPFILE: b.vmcore  [PARTIAL DUMP]', // a second source with nothing after it shows as itself
+  ]);
+  t.is(lines.filter((l) => l === '').length, 1);
+});
+
+test('the renderer counts what it hid, so the command can say how to see it', (t) => {
+  const r = new Renderer({ color: false });
+  [fixtureSource, vmcoreinfo, cpu, cpu].forEach((rec) => r.render(rec));
+  t.deepEqual([...r.hidden()], [['vmcoreinfo', 1], ['cpu', 2]]);
 });

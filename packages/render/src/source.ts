@@ -96,8 +96,14 @@ function sourceBlock(record: AnyRecord): string[] {
   lines.push(label('MACHINE', `${utsField(record, 'machine') ?? String(record.arch)}  (unknown Mhz)`));
   const pageSize = typeof record.pageSize === 'number' ? record.pageSize : 4096;
   if (Array.isArray(record.memoryRanges)) lines.push(label('MEMORY', memorySize(rangesBytes(record.memoryRanges), pageSize)));
+  lines.push(...fileFacts(record));
+  return lines;
+}
 
-  // vmpipe's extras: how the dump file itself was made.
+/** vmpipe's extras: how the dump file itself was made, and where symbols and types came from. */
+function fileFacts(record: AnyRecord): string[] {
+  const excluded = typeof record.pagesExcluded === 'number' ? record.pagesExcluded : 0;
+  const lines: string[] = [];
   const format = String(record.format) + (typeof record.headerVersion === 'number' ? ` (header version ${record.headerVersion})` : '');
   lines.push(label('FORMAT', format));
   if (typeof record.producer === 'string') lines.push(label('PRODUCER', record.producer));
@@ -112,22 +118,57 @@ function sourceBlock(record: AnyRecord): string[] {
   return lines;
 }
 
-/** The `system` record carries what the kernel itself says (utsname, memory, panic). */
+/**
+ * crash's LOAD AVERAGE (get_loadavg in kernel.c, as /proc/loadavg): `%d.%02d` of each
+ * avenrun[] value. The record carries the values as the kernel rounds them for printing
+ * (kernel/system.ts: + FIXED_1/200, LOAD_INT, LOAD_FRAC), so two decimals are exact.
+ */
+export function loadAverage(values: readonly number[]): string {
+  return values.map((v) => v.toFixed(2)).join(', ');
+}
+
+function isLoadAverage(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+}
+
+/**
+ * The `system` record is what the kernel itself says (utsname, memory, panic):
+ * crash's `sys` block, line for line in display_sys_stats' order. KERNEL and
+ * [PARTIAL DUMP] are facts about the files, so they come from the dump's
+ * `source` record when the stream had one; each other line shows only when
+ * the record has its field. With `--header`, the file facts follow in the
+ * same block, so one dump never gets two blocks that disagree.
+ */
 function systemBlock(record: AnyRecord, ctx: RenderContext): string[] {
   if (typeof record.dump !== 'string') return [jsonLine(record)];
-  const lines = [label('DUMPFILE', record.dump), label('CPUS', String(record.cpus))];
+  const source = ctx.source(record.dump);
+  const lines: string[] = [];
+  if (source) lines.push(label('KERNEL', kernelPath(source)));
+  const excluded = typeof source?.pagesExcluded === 'number' ? source.pagesExcluded : 0;
+  lines.push(label('DUMPFILE', record.dump + (excluded > 0 ? '  [PARTIAL DUMP]' : '')));
+  // crash's sys: `CPUS: 2 [OFFLINE: 1]` when some CPUs below nr_cpu_ids were offline.
+  const offline = typeof record.cpusOffline === 'number' && record.cpusOffline > 0 ? ` [OFFLINE: ${record.cpusOffline}]` : '';
+  lines.push(label('CPUS', String(record.cpus) + offline));
+  if (typeof record.crashTime === 'string') lines.push(label('DATE', crashDate(record.crashTime)));
+  if (typeof record.uptime === 'string') lines.push(label('UPTIME', record.uptime));
+  if (isLoadAverage(record.loadAverage)) lines.push(label('LOAD AVERAGE', loadAverage(record.loadAverage)));
+  if (typeof record.tasks === 'number') lines.push(label('TASKS', String(record.tasks)));
   if (typeof record.nodename === 'string') lines.push(label('NODENAME', record.nodename));
   lines.push(label('RELEASE', String(record.release)));
   if (typeof record.version === 'string') lines.push(label('VERSION', record.version));
-  lines.push(label('MACHINE', `${String(record.machine)}  (unknown Mhz)`));
+  // crash reads cpu_khz for the Mhz; a record that has it says so in `mhz`.
+  const mhz = typeof record.mhz === 'number' ? String(record.mhz) : 'unknown';
+  lines.push(label('MACHINE', `${String(record.machine)}  (${mhz} Mhz)`));
   if (typeof record.memoryBytes === 'number' && Number.isSafeInteger(record.memoryBytes)) {
-    lines.push(label('MEMORY', memorySize(BigInt(record.memoryBytes), ctx.dumpInfo(record.dump).pageSize ?? 4096)));
+    const pageSize = ctx.dumpInfo(record.dump).pageSize ?? 4096;
+    lines.push(label('MEMORY', memorySize(BigInt(record.memoryBytes), pageSize)));
   }
   if (typeof record.panic === 'string') {
     // crash adds this hint when the panic text is an oops.
     const hint = record.panic.includes('Oops: ') ? ' (check log for details)' : '';
     lines.push(label('PANIC', `"${record.panic}"${hint}`));
   }
+  if (source && ctx.opts.header) lines.push(...fileFacts(source));
   return lines;
 }
 

@@ -1,6 +1,7 @@
 export * from './model.js';
 export { BtfTable, BtfError, BTF_MAGIC, type BtfHeader } from './btf/reader.js';
 export { readBtfFile, readVmlinuxBtf, readDumpBtf, SourceFileError } from './btf/sources.js';
+export { readDumpBtfCached, btfCachePath, type DumpBtfCacheOptions } from './btf/cache.js';
 export { declare, declString, typeName, type Decl } from './names.js';
 export * from './layout.js';
 export { Decoder, readObject, type DecodeOptions, type Json, type ObjectBytes } from './decode.js';

@@ -20,3 +20,6 @@ export const COMMANDS = {
   'queue:results': QueueResults,
   'queue:status': QueueStatus,
 };
+
+/** Commands reached only as `vmpipe <command>`: their names are too generic to install on a user's PATH. */
+export const VMPIPE_ONLY: ReadonlySet<string> = new Set(['batch', 'worker', 'queue:add', 'queue:results', 'queue:status']);

@@ -14,13 +14,16 @@ export default class Render extends VmpipeCommand {
 
   static override flags = {
     color: Flags.string({ description: 'highlight errors', options: ['auto', 'always', 'never'], default: 'auto' }),
+    header: Flags.boolean({ description: "each dump's source block (the file, symbols, types) even when the stream has more for that dump" }),
+    vmcoreinfo: Flags.boolean({ description: 'show vmcoreinfo records as the note\'s text (hidden by default, as in crash sys)' }),
+    cpus: Flags.boolean({ description: 'show cpu records as bt\'s register blocks (hidden by default)' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Render);
     this.requirePipedInput();
     const color = flags.color === 'always' || (flags.color === 'auto' && process.stdout.isTTY === true);
-    const renderer = new Renderer({ color });
+    const renderer = new Renderer({ color, header: flags.header, vmcoreinfo: flags.vmcoreinfo, cpus: flags.cpus });
     const out = new LineWriter();
     const print = async (lines: string[]) => {
       if (lines.length) await out.line(lines.join('\n'));

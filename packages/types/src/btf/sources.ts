@@ -75,15 +75,18 @@ export function readBtfFile(path: string, base?: BtfTable): BtfTable {
   }
 }
 
-/** The kernel's BTF from memory, given `__start_BTF` and `__stop_BTF`. */
-export function readDumpBtf(mem: KernelMemory, start: bigint, stop: bigint): BtfTable {
+/** The bytes of the kernel's BTF in memory, between `__start_BTF` and `__stop_BTF`. */
+export function dumpBtfBytes(mem: KernelMemory, start: bigint, stop: bigint): Uint8Array {
   const length = Number(stop - start);
   if (!(length > 24 && length < MAX_BTF_BYTES)) throw new BtfError(`__start_BTF..__stop_BTF spans ${length} bytes: not a BTF section`);
-  let bytes: Uint8Array;
   try {
-    bytes = mem.readBytes(start, length);
+    return mem.readBytes(start, length);
   } catch (e) {
     throw new BtfError(`BTF in the dump at 0x${start.toString(16)} is not readable: ${(e as Error).message}`);
   }
-  return new BtfTable(bytes, { source: 'btf-dump' });
+}
+
+/** The kernel's BTF from memory, given `__start_BTF` and `__stop_BTF` (readDumpBtfCached in cache.ts keeps it by build-id). */
+export function readDumpBtf(mem: KernelMemory, start: bigint, stop: bigint): BtfTable {
+  return new BtfTable(dumpBtfBytes(mem, start, stop), { source: 'btf-dump' });
 }
