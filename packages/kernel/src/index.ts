@@ -12,3 +12,4 @@ export * from './panic-task.js';
 export * from './system.js';
 export * from './address.js';
 export * from './tasks.js';
+export * from './unwind/index.js';
