@@ -143,12 +143,17 @@ export class Unwinder {
     return { pc, sp: tsp + BigInt(size), bp, signal: pc === rff, slot: tsp + BigInt(retOff) };
   }
 
-  /** Names a pc: function, offset, size and module from the symbol table. */
-  name(frame: Frame): Frame {
-    const r = this.symbols.resolve(frame.pc);
+  /**
+   * Names a pc: function, offset, size and module. A return address is looked
+   * up at pc - 1, as the kernel's %pB does: a call to a noreturn function can
+   * be a function's last instruction, its return address the next function's
+   * first byte.
+   */
+  name(frame: Frame, returnAddress = frame.method === 'orc' || frame.method === 'fp' || frame.method === 'scan'): Frame {
+    const r = this.symbols.resolve(returnAddress ? frame.pc - 1n : frame.pc);
     if (r) {
       frame.function = r.symbol.name;
-      frame.offset = Number(r.offset);
+      frame.offset = Number(r.offset) + (returnAddress ? 1 : 0);
       const size = this.symbols.extent(r.symbol);
       if (size !== undefined) frame.size = size;
       if (r.symbol.module) frame.module = r.symbol.module;
@@ -177,13 +182,13 @@ export class Unwinder {
     let fullRegs = start.regs !== undefined;
     let signal = start.signal;
     let reliable = true;
-    const push = (f: Omit<Frame, 'level' | 'stack'>) => {
+    const push = (f: Omit<Frame, 'level' | 'stack'>, returnAddress?: boolean) => {
       const frame: Frame = { level: frames.length, ...f };
       const s = stackOf(stacks, f.sp) ?? stackOf(stacks, f.sp - 1n);
       if (s) frame.stack = s.kind;
-      frames.push(this.name(frame));
+      frames.push(this.name(frame, returnAddress));
     };
-    push({ pc, sp, method: 'regs', reliable: true, ...(start.slot !== undefined ? { slot: start.slot } : {}) });
+    push({ pc, sp, method: 'regs', reliable: true, ...(start.slot !== undefined ? { slot: start.slot } : {}) }, !start.signal);
     const fail = (err: unknown): Trace => {
       if (err instanceof StackError) return { frames, end: { reason: 'error', code: err.code, message: err.message, addr: err.addr } };
       if (err instanceof MemoryError) return { frames, end: { reason: 'error', code: err.code, message: `stack read failed: ${err.message}`, addr: err.addr } };
