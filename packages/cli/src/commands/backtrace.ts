@@ -5,8 +5,8 @@ import {
   cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
   type Frame, type TaskTrace,
 } from '@vmpipe/kernel';
-import { VmpipeCommand } from '../base.js';
-import { panicInfo, readKernelLog } from '../kernel-records.js';
+import { programFlags, VmpipeCommand } from '../base.js';
+import { kernelLogRecords, panicInfo, type KernelLog } from '../kernel-records.js';
 
 /**
  * backtrace: stack traces unwound from the dump alone (ORC through kallsyms,
@@ -14,8 +14,8 @@ import { panicInfo, readKernelLog } from '../kernel-records.js';
  * Consumes: nothing (reads the dump). Produces: source, cpu, frame, error.
  */
 export default class Backtrace extends VmpipeCommand {
-  static consumes: string[] = [];
-  static produces = ['source', 'cpu', 'frame', 'error'];
+  static override consumes: readonly string[] = [];
+  static override produces: readonly string[] = ['source', 'cpu', 'frame', 'error'];
   static override summary = 'Stack traces of the crashing task, every CPU or every task (crash bt, bt -a, foreach bt), from the dump alone.';
   static override description = [
     'One frame record per frame: level, pc, sp, function, offset, text (symbol+0xoff/0xsize as the kernel prints it), module, reliable, method (regs, orc, fp, scan, exception); exception frames carry the whole pt_regs as regs. The crashing CPU comes from panic_cpu (else the log\'s CPU line), never from NT_PRSTATUS pr_pid.',
@@ -34,28 +34,20 @@ export default class Backtrace extends VmpipeCommand {
     task: Flags.string({ description: 'this task: a PID or a task_struct address (repeatable)', helpValue: 'PID|ADDR', multiple: true }),
     'all-tasks': Flags.boolean({ description: 'every task on the task lists, and each CPU\'s idle task (crash foreach bt)', exclusive: ['task'] }),
     frames: Flags.boolean({ description: 'add each frame\'s stack words (crash bt -f)' }),
-    btf: Flags.string({ description: 'types from a raw BTF file instead of the dump\'s', helpValue: 'FILE' }),
-    vmlinux: Flags.string({ description: 'symbols and types from this vmlinux', helpValue: 'FILE' }),
-    'system-map': Flags.string({ description: 'symbols from this System.map', helpValue: 'FILE' }),
-    'zero-excluded': Flags.boolean({ description: 'read pages the dump level excluded as zeros' }),
+    ...programFlags,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Backtrace);
-    const prog = Program.open(args.dump, {
-      ...(flags.btf ? { btf: flags.btf } : {}),
-      ...(flags.vmlinux ? { vmlinux: flags.vmlinux } : {}),
-      ...(flags['system-map'] ? { systemMap: flags['system-map'] } : {}),
-      ...(flags['zero-excluded'] ? { zeroExcluded: true } : {}),
-    });
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = new RecordWriter();
     const dump = prog.theDump;
     const emit = (r: AnyRecord) => out.write(r);
-    try {
+    {
       const types = prog.tryTypes();
       if (types instanceof Error) throw new FatalError(`cannot unwind without types: ${types.message}`, EXIT.badFormat);
-      const used = prog.source();
-      await emit({ ...sourceRecord(dump), symbols: used.symbols, types: used.types } as unknown as AnyRecord);
+      await emit(sourceRecord(prog) as unknown as AnyRecord);
       const unwinder = new Unwinder(prog);
       const cpuRecord = (cpu: number) => cpuRecords(dump).find((c) => c.cpu === cpu);
       const taskInfo = (task: bigint) => {
@@ -109,8 +101,6 @@ export default class Backtrace extends VmpipeCommand {
       }
       for (const n of unwinder.notes) process.stderr.write(`backtrace: ${n}\n`);
       await out.end();
-    } finally {
-      prog.close();
     }
   }
 }
@@ -119,7 +109,9 @@ export default class Backtrace extends VmpipeCommand {
 function crashingCpu(prog: Program): number {
   const cpu = panicCpu(prog);
   if (cpu !== null) return cpu;
-  const info = panicInfo(readKernelLog(prog.theDump, prog.mem));
+  const log: KernelLog = { lines: [] };
+  for (const _ of kernelLogRecords(prog, log)) void _; // fills log.lines
+  const info = panicInfo(log);
   if (info.cpu !== null) return info.cpu;
   throw new FatalError('no CPU called panic() (panic_cpu is -1) and the log names none: give --all-cpus or --task', EXIT.usage);
 }
