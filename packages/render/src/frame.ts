@@ -5,7 +5,7 @@ import { digitsOf, X86_64_BLOCK } from './cpu.js';
 /**
  * frame records as crash's `bt` prints them (x86_64.c: x86_64_print_stack_entry,
  * x86_64_print_eframe_regs): a `PID: ... TASK: ... CPU: ... COMMAND: "..."`
- * line when the task changes, ` #N [stack address] function at pc` per frame
+ * line when the task changes, ` #N [stack address] function at pc [module]` per frame
  * (the stack address is where pc was read, crash's bracket), and for an
  * exception frame `[exception RIP: name+decimal]` (kernel mode only) and the
  * register block. Frames a guess found end with `(unreliable: scan)`; with
@@ -21,7 +21,7 @@ function taskHeader(r: AnyRecord): string {
 function decimalName(r: AnyRecord): string {
   if (typeof r.function !== 'string') return parseHex(r.pc)?.toString(16).padStart(16, '0') ?? '?';
   const off = typeof r.offset === 'number' && r.offset !== 0 ? `+${r.offset}` : '';
-  return `${r.function}${off}${typeof r.module === 'string' ? ` [${r.module}]` : ''}`;
+  return `${r.function}${off}`;
 }
 
 function regBlock(regs: Record<string, unknown>): string[] {
@@ -50,10 +50,11 @@ export const frameLayout: LayoutFactory = () => {
       }
       const at = parseHex(r.slot) ?? parseHex(r.sp);
       const pc = parseHex(r.pc);
-      const name = typeof r.function === 'string' ? r.function + (typeof r.module === 'string' ? ` [${r.module}]` : '') : '(unknown)';
+      const name = typeof r.function === 'string' ? r.function : '(unknown)';
+      const module = typeof r.module === 'string' ? ` [${r.module}]` : '';
       if (r.method !== 'exception') {
         const mark = r.reliable === false ? `  (unreliable: ${String(r.method)})` : '';
-        lines.push(`${`#${level}`.padStart(3)} [${at === null ? '?' : hexDigits(at, 16)}] ${name} at ${pc === null ? '?' : hexDigits(pc, 16)}${mark}`);
+        lines.push(`${`#${level}`.padStart(3)} [${at === null ? '?' : hexDigits(at, 16)}] ${name} at ${pc === null ? '?' : hexDigits(pc, 16)}${module}${mark}`);
         level++;
       }
       if (Array.isArray(r.words)) {

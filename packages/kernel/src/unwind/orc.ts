@@ -81,10 +81,10 @@ export function decodeOrc(version: OrcVersion, spOffset: number, bpOffset: numbe
   return { spOffset, bpOffset, spReg, bpReg, type, signal: ((bits >> 11) & 1) === 1 };
 }
 
-/** Reads kernel memory in 64 KiB chunks, once each: the tables are large and lookups touch few chunks. */
+/** Reads kernel memory a page at a time, once each: the tables are megabytes and a lookup touches a few pages. */
 class ChunkedBytes {
   private readonly chunks = new Map<number, Uint8Array>();
-  private static readonly SIZE = 65536;
+  private static readonly SIZE = 4096;
   constructor(private readonly prog: Program, readonly base: bigint, readonly length: number) {}
 
   private chunk(i: number): Uint8Array {
@@ -228,15 +228,20 @@ export class OrcUnwinder {
         header = undefined;
       }
     }
-    // Sample up to 4096 entries spread over the table.
+    // Sample 16 runs of 128 consecutive entries spread over the table (a few pages: dumps cut to
+    // the pages a command reads stay small).
     const n = this.vmlinux.count;
-    const step = Math.max(1, Math.floor(n / 4096));
+    const picks: number[] = [];
+    for (let w = 0; w < 16; w++) {
+      const from = Math.floor((n * w) / 16);
+      for (let i = from; i < Math.min(n, from + 128); i++) picks.push(i);
+    }
     let oldCall = 0; // type bits 0 (v1/v2 CALL), sp_reg 5, sp_offset 8
     let newCall = 0; // type bits 2 (v3 CALL), sp_reg 5
     let v4Call = 0; // type bits 2, sp_reg 3
     let bit11 = 0;
     let sampled = 0;
-    for (let i = 0; i < n; i += step) {
+    for (const i of picks) {
       let bits: number;
       let spOff: number;
       try {
