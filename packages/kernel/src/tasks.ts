@@ -35,13 +35,21 @@ export function* for_each_process(prog: Program): Generator<TaskStep> {
   }
 }
 
+const threadLayouts = new WeakMap<Program, { threadHead?: number; signal: number }>();
+
 /** for_each_thread: every thread of the process whose leader (or any thread) is `task`, the leader included. */
 export function* for_each_thread(prog: Program, task: bigint): Generator<TaskStep> {
   const ts = struct(prog, 'task_struct');
-  const hasThreadNode = prog.types.lookup('struct', 'signal_struct') !== undefined && tryMember(prog, 'struct signal_struct', 'thread_head') !== undefined && tryMember(prog, 'struct task_struct', 'thread_node') !== undefined;
-  if (hasThreadNode) {
-    const signal = prog.mem.readU64(task + BigInt(memberAt(prog.types, ts, 'signal').offset));
-    const head = signal + BigInt(tryMember(prog, 'struct signal_struct', 'thread_head')!);
+  let l = threadLayouts.get(prog);
+  if (!l) {
+    const head = tryMember(prog, 'struct signal_struct', 'thread_head');
+    const node = tryMember(prog, 'struct task_struct', 'thread_node');
+    l = { signal: memberAt(prog.types, ts, 'signal').offset, ...(head !== undefined && node !== undefined ? { threadHead: head } : {}) };
+    threadLayouts.set(prog, l);
+  }
+  if (l.threadHead !== undefined) {
+    const signal = prog.mem.readU64(task + BigInt(l.signal));
+    const head = signal + BigInt(l.threadHead);
     for (const step of list_for_each_entry(prog, head, 'struct task_struct', 'thread_node', { max: MAX_TASKS })) {
       if ('corrupt' in step) yield { corrupt: step.corrupt, leader: task };
       else yield { task: step.entry };

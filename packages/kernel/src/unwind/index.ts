@@ -18,18 +18,25 @@ export * from './fp.js';
 export * from './scan.js';
 export * from './unwind.js';
 
+const cpuOffsets = new WeakMap<Program, number>();
+
 /** task_cpu(task): the CPU the task last ran on (task->cpu, or thread_info.cpu on kernels that keep it there). */
 export function task_cpu(prog: Program, task: bigint): number {
-  const ts = struct(prog, 'task_struct');
-  for (const path of ['cpu', 'thread_info.cpu']) {
-    try {
-      const m = memberAt(prog.types, ts, path);
-      return prog.mem.readU32(task + BigInt(m.offset));
-    } catch (err) {
-      if ((err as Error).name === 'MemoryError') throw err;
+  let off = cpuOffsets.get(prog);
+  if (off === undefined) {
+    const ts = struct(prog, 'task_struct');
+    for (const path of ['cpu', 'thread_info.cpu']) {
+      try {
+        off = memberAt(prog.types, ts, path).offset;
+        break;
+      } catch {
+        /* the other place */
+      }
     }
+    if (off === undefined) throw new Error('task_struct has neither cpu nor thread_info.cpu');
+    cpuOffsets.set(prog, off);
   }
-  throw new Error('task_struct has neither cpu nor thread_info.cpu');
+  return prog.mem.readU32(task + BigInt(off));
 }
 
 /** The registers the dump saved for a CPU (NT_PRSTATUS; matched by CPU number, never by pr_pid). */

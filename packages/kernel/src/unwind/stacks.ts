@@ -32,20 +32,31 @@ export interface StackRange {
 
 const DEFAULT_THREAD_SIZE = 16384;
 
+const layouts = new WeakMap<Program, { threadSize: number; stack: bigint }>();
+
+/** THREAD_SIZE and offsetof(task_struct, stack), read from the types once per program. */
+function layout(prog: Program): { threadSize: number; stack: bigint } {
+  let l = layouts.get(prog);
+  if (!l) {
+    let size = DEFAULT_THREAD_SIZE;
+    const id = prog.types.lookup('struct', 'irq_stack');
+    if (id !== undefined) size = sizeOf(prog.types, id) || DEFAULT_THREAD_SIZE;
+    l = { threadSize: size, stack: BigInt(memberAt(prog.types, struct(prog, 'task_struct'), 'stack').offset) };
+    layouts.set(prog, l);
+  }
+  return l;
+}
+
 /** THREAD_SIZE: sizeof(struct irq_stack) when the types have it (the same order on x86_64), else 16 KiB. */
 export function threadSize(prog: Program): number {
-  try {
-    return sizeOf(prog.types, findType(prog.types, 'struct irq_stack').id) || DEFAULT_THREAD_SIZE;
-  } catch {
-    return DEFAULT_THREAD_SIZE;
-  }
+  return layout(prog).threadSize;
 }
 
 /** task_stack_page(task): [task->stack, + THREAD_SIZE). */
 export function taskStack(prog: Program, task: bigint): StackRange {
-  const ts = struct(prog, 'task_struct');
-  const stack = prog.mem.readU64(task + BigInt(memberAt(prog.types, ts, 'stack').offset));
-  return { kind: 'task', start: stack, end: stack + BigInt(threadSize(prog)) };
+  const l = layout(prog);
+  const stack = prog.mem.readU64(task + l.stack);
+  return { kind: 'task', start: stack, end: stack + BigInt(l.threadSize) };
 }
 
 function tryMember(prog: Program, type: string, path: string): { offset: number; size: number } | undefined {

@@ -128,19 +128,26 @@ export class Unwinder {
     return out;
   }
 
+  private frameLayout?: { threadSp: bigint; bp: bigint; ret: bigint; size: bigint; retFromFork: bigint | undefined };
+
   /** Where a sleeping task resumes: its inactive_task_frame (thread.sp). */
   sleepingStart(task: bigint): StartRegs {
     const prog = this.prog;
-    const ts = struct(prog, 'task_struct');
-    const tsp = prog.mem.readU64(task + BigInt(memberAt(prog.types, ts, 'thread.sp').offset));
-    const f = findType(prog.types, 'struct inactive_task_frame');
-    const bpOff = memberAt(prog.types, f, 'bp').offset;
-    const retOff = memberAt(prog.types, f, 'ret_addr').offset;
-    const size = sizeOf(prog.types, f.id);
-    const pc = prog.mem.readU64(tsp + BigInt(retOff));
-    const bp = prog.mem.readU64(tsp + BigInt(bpOff));
-    const rff = prog.symbol('ret_from_fork_asm') ?? prog.symbol('ret_from_fork');
-    return { pc, sp: tsp + BigInt(size), bp, signal: pc === rff, slot: tsp + BigInt(retOff) };
+    if (!this.frameLayout) {
+      const f = findType(prog.types, 'struct inactive_task_frame');
+      this.frameLayout = {
+        threadSp: BigInt(memberAt(prog.types, struct(prog, 'task_struct'), 'thread.sp').offset),
+        bp: BigInt(memberAt(prog.types, f, 'bp').offset),
+        ret: BigInt(memberAt(prog.types, f, 'ret_addr').offset),
+        size: BigInt(sizeOf(prog.types, f.id)),
+        retFromFork: prog.symbol('ret_from_fork_asm') ?? prog.symbol('ret_from_fork'),
+      };
+    }
+    const l = this.frameLayout;
+    const tsp = prog.mem.readU64(task + l.threadSp);
+    const pc = prog.mem.readU64(tsp + l.ret);
+    const bp = prog.mem.readU64(tsp + l.bp);
+    return { pc, sp: tsp + l.size, bp, signal: pc === l.retFromFork, slot: tsp + l.ret };
   }
 
   /**
