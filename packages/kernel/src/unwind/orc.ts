@@ -217,7 +217,7 @@ export class OrcUnwinder {
     this.format = this.detect();
   }
 
-  /** The entry format: from the table's own statistics, the `.orc_header` and the release as witnesses. */
+  /** The entry format: from the table's own statistics, the `.orc_header` as a witness. */
   private detect(): OrcFormat {
     const hdr = this.prog.symbol('__start_orc_header') ?? this.prog.symbol('orc_header');
     let header: string | undefined;
@@ -228,48 +228,8 @@ export class OrcUnwinder {
         header = undefined;
       }
     }
-    // Sample 16 runs of 128 consecutive entries spread over the table (a few pages: dumps cut to
-    // the pages a command reads stay small).
-    const n = this.vmlinux.count;
-    const picks: number[] = [];
-    for (let w = 0; w < 16; w++) {
-      const from = Math.floor((n * w) / 16);
-      for (let i = from; i < Math.min(n, from + 128); i++) picks.push(i);
-    }
-    let oldCall = 0; // type bits 0 (v1/v2 CALL), sp_reg 5, sp_offset 8
-    let newCall = 0; // type bits 2 (v3 CALL), sp_reg 5
-    let v4Call = 0; // type bits 2, sp_reg 3
-    let bit11 = 0;
-    let sampled = 0;
-    for (const i of picks) {
-      let bits: number;
-      let spOff: number;
-      try {
-        bits = this.vmlinux.orcs.u16(i * 6 + 4);
-        spOff = this.vmlinux.orcs.i16(i * 6);
-      } catch {
-        continue;
-      }
-      sampled++;
-      const t3 = (bits >> 8) & 7;
-      const sp = bits & 0xf;
-      if (spOff === 8 && sp === 5 && (bits & 0x300) === 0) oldCall++;
-      if (spOff === 8 && t3 === 2 && sp === 5) newCall++;
-      if (spOff === 8 && t3 === 2 && sp === 3) v4Call++;
-      if (bits & 0x800) bit11++;
-    }
-    if (sampled === 0) throw new OrcError('the .orc_unwind table cannot be read from the dump');
-    const best = Math.max(oldCall, newCall, v4Call);
-    const hdrNote = header ? `, .orc_header ${header.slice(0, 12)}…` : ', no .orc_header';
-    if (best === 0) {
-      // Nothing looks like a CALL frame: trust the header, else assume v1.
-      return header ? { version: 3, by: `.orc_header present (entries inconclusive)`, header } : { version: 1, by: 'no .orc_header (entries inconclusive)' };
-    }
-    if (best === v4Call) return { version: 4, by: `entries: CALL frames have sp_reg 3 (renumbered registers)${hdrNote}`, ...(header ? { header } : {}) };
-    if (best === newCall) return { version: 3, by: `entries: CALL frames have type 2 (6.4+ types)${hdrNote}`, ...(header ? { header } : {}) };
-    // v1 or v2: v2 keeps `end` in bit 11, which v1 never sets.
-    if (bit11 > 0) return { version: 2, by: `entries: 6.3 layout (signal bit, end in bit 11)${hdrNote}` };
-    return { version: 1, by: `entries: CALL frames have type 0 (before 6.3)${hdrNote}` };
+    const orcs = this.vmlinux.orcs;
+    return detectOrcFormat(this.vmlinux.count, (i) => ({ spOffset: orcs.i16(i * 6), bits: orcs.u16(i * 6 + 4) }), header);
   }
 
   /** orc_find: the ORC entry for a text address, with where it came from; undefined when no table covers it. */
@@ -356,4 +316,50 @@ export class OrcUnwinder {
     }
     return this.modules.find((m) => ip >= m.start && ip < m.end);
   }
+}
+
+/**
+ * Which entry format a table uses (see the top of this file): 16 runs of 128
+ * consecutive entries spread over the table (a few pages) are counted as
+ * CALL-with-CFA-at-SP+8 in each format's encoding; `entry(i)` reads entry i
+ * (and may throw where memory cannot be read). `header` is the `.orc_header`
+ * hash, hex, when the kernel has one: named in `by`, and the answer when the
+ * entries say nothing.
+ */
+export function detectOrcFormat(count: number, entry: (i: number) => { spOffset: number; bits: number }, header?: string): OrcFormat {
+  const picks: number[] = [];
+  for (let w = 0; w < 16; w++) {
+    const from = Math.floor((count * w) / 16);
+    for (let i = from; i < Math.min(count, from + 128); i++) picks.push(i);
+  }
+  let oldCall = 0; // v1/v2 CALL (type bits 0), sp_reg 5, sp_offset 8
+  let newCall = 0; // v3 CALL (type bits 2), sp_reg 5
+  let v4Call = 0; // v4: type 2, sp_reg 3
+  let bit11 = 0;
+  let sampled = 0;
+  for (const i of picks) {
+    let e: { spOffset: number; bits: number };
+    try {
+      e = entry(i);
+    } catch {
+      continue;
+    }
+    sampled++;
+    const t3 = (e.bits >> 8) & 7;
+    const sp = e.bits & 0xf;
+    if (e.spOffset === 8 && sp === 5 && (e.bits & 0x300) === 0) oldCall++;
+    if (e.spOffset === 8 && t3 === 2 && sp === 5) newCall++;
+    if (e.spOffset === 8 && t3 === 2 && sp === 3) v4Call++;
+    if (e.bits & 0x800) bit11++;
+  }
+  if (sampled === 0) throw new OrcError('the .orc_unwind table cannot be read from the dump');
+  const best = Math.max(oldCall, newCall, v4Call);
+  const hdrNote = header ? `, .orc_header ${header.slice(0, 12)}…` : ', no .orc_header';
+  const h = header ? { header } : {};
+  if (best === 0) return header ? { version: 3, by: '.orc_header present (entries inconclusive)', header } : { version: 1, by: 'no .orc_header (entries inconclusive)' };
+  if (best === v4Call) return { version: 4, by: `entries: CALL frames have sp_reg 3 (renumbered registers)${hdrNote}`, ...h };
+  if (best === newCall) return { version: 3, by: `entries: CALL frames have type 2 (6.4+ types)${hdrNote}`, ...h };
+  // v1 or v2: v2 keeps `end` in bit 11, which v1 never sets.
+  if (bit11 > 0) return { version: 2, by: `entries: 6.3 layout (signal bit, end in bit 11)${hdrNote}`, ...h };
+  return { version: 1, by: `entries: CALL frames have type 0 (before 6.3)${hdrNote}`, ...h };
 }

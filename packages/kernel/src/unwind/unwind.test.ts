@@ -13,7 +13,8 @@ import { analysePanic, logLines } from '../panic.js';
 import { readPrintk } from '../printk/index.js';
 import { Program } from '../program.js';
 import { for_each_task, idle_task } from '../tasks.js';
-import { cpu_stack_trace, decodeOrc, stack_trace, Unwinder, type Frame } from './index.js';
+import { ElfFile } from '@vmpipe/elf';
+import { cpu_stack_trace, decodeOrc, detectOrcFormat, stack_trace, Unwinder, type Frame } from './index.js';
 
 const root = fileURLToPath(new URL('../../../../fixtures/real/', import.meta.url));
 const DUMP = root + 'vmcore.kdump-zlib';
@@ -152,4 +153,33 @@ test('ORC entry bit fields, per format (orc_types.h)', (t) => {
   t.like(decodeOrc(4, 16, -16, 0x283), { bpReg: 'prev_sp', spReg: 'sp' });
   t.like(decodeOrc(3, 8, 0, 0x209), { spReg: 'sp_indirect' });
   t.like(decodeOrc(4, 8, 0, 0x20a), { spReg: 'bp_indirect' });
+});
+
+/** The ORC sections of a distribution vmlinux in /work/refs (not in the repo: skipped without it). */
+function vmlinuxOrc(path: string) {
+  const elf = ElfFile.open(path);
+  const orc = elf.contents(elf.section('.orc_unwind')!);
+  const hdr = elf.section('.orc_header');
+  const header = hdr ? Buffer.from(elf.contents(hdr)).toString('hex') : undefined;
+  elf.close();
+  const dv = new DataView(orc.buffer, orc.byteOffset, orc.byteLength);
+  return detectOrcFormat(orc.byteLength / 6, (i) => ({ spOffset: dv.getInt16(i * 6, true), bits: dv.getUint16(i * 6 + 4, true) }), header);
+}
+
+for (const [release, version, hasHeader] of [['6.1.0-56-cloud-amd64', 1, false], ['6.12.117+deb12-cloud-amd64', 3, true]] as const) {
+  const path = `/work/refs/${release}/vmlinux`;
+  (existsSync(path) ? test : test.skip)(`ORC format of Debian's ${release} vmlinux (readelf: ${hasHeader ? 'has' : 'no'} .orc_header): version ${version}`, (t) => {
+    const f = vmlinuxOrc(path);
+    t.is(f.version, version, f.by);
+    t.is(f.header !== undefined, hasHeader);
+  });
+}
+
+test('ORC format from the entries: each encoding of "CALL, CFA = SP + 8" picks its version', (t) => {
+  const table = (bits: number[]) => (i: number) => ({ spOffset: 8, bits: bits[i % bits.length]! });
+  t.is(detectOrcFormat(4096, table([0x005, 0x005, 0x115])).version, 1);
+  t.is(detectOrcFormat(4096, table([0x005, 0x005, 0x800])).version, 2);
+  t.is(detectOrcFormat(4096, table([0x205, 0x205, 0xb05])).version, 3);
+  t.is(detectOrcFormat(4096, table([0x203, 0x203, 0x100])).version, 4);
+  t.throws(() => detectOrcFormat(10, () => { throw new Error('excluded'); }), { message: /cannot be read/ });
 });
