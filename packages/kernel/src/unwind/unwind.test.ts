@@ -183,3 +183,48 @@ test('ORC format from the entries: each encoding of "CALL, CFA = SP + 8" picks i
   t.is(detectOrcFormat(4096, table([0x203, 0x203, 0x100])).version, 4);
   t.throws(() => detectOrcFormat(10, () => { throw new Error('excluded'); }), { message: /cannot be read/ });
 });
+
+/** drgn 0.0.22's stack_trace of every task (expected/drgn.vmcore.kdump-zlib.bt.txt): task → non-inline frames. */
+function drgnTraces(): Map<bigint, { pid: number; comm: string; frames: { pc: bigint; sp: bigint; name: string }[] }> {
+  const out = new Map<bigint, { pid: number; comm: string; frames: { pc: bigint; sp: bigint; name: string }[] }>();
+  let cur: { pid: number; comm: string; frames: { pc: bigint; sp: bigint; name: string }[] } | undefined;
+  for (const line of expected('drgn.vmcore.kdump-zlib.bt.txt').split('\n')) {
+    const t = /^TASK (0x[0-9a-f]+) PID (\d+) COMM (.*)$/.exec(line);
+    if (t) {
+      cur = { pid: Number(t[2]), comm: t[3]!, frames: [] };
+      out.set(BigInt(t[1]!), cur);
+      continue;
+    }
+    const f = /^ {2}#\d+ (0x[0-9a-f]+) (0x[0-9a-f]+) (inline|-) (\S+)$/.exec(line);
+    if (f && cur && f[3] === '-') cur.frames.push({ pc: BigInt(f[1]!), sp: BigInt(f[2]!), name: f[4]! });
+  }
+  return out;
+}
+
+real('every sleeping task: the pcs, stack pointers and functions drgn 0.0.22 unwinds; the running ones, where drgn takes QEMU\'s pr_pid for a PID, from their CPUs', (t) => {
+  const prog = Program.open(DUMP);
+  const u = new Unwinder(prog);
+  const drgn = drgnTraces();
+  t.is(drgn.size, 55);
+  let sleeping = 0;
+  for (const [task, d] of drgn) {
+    const ours = stack_trace(u, task);
+    if (ours.start === 'cpu-registers') {
+      // swapper/0 (CPU 0) and sh (CPU 1): drgn gave PID 1 the registers of CPU 0 (pr_pid 1) and
+      // unwound swapper/0 from its stale thread.sp; neither first pc is kernel text.
+      t.true([0, 1].includes(d.pid), d.comm);
+      t.is(prog.symbols.resolve(d.frames[0]!.pc), undefined, `drgn's ${d.comm} starts at no symbol`);
+      t.is(ours.end.reason, d.pid === 1 ? 'user-mode' : 'end-of-stack');
+      continue;
+    }
+    sleeping++;
+    t.deepEqual(ours.frames.map((f) => hex(f.pc)), d.frames.map((f) => hex(f.pc)), `${d.comm}: pcs`);
+    t.deepEqual(ours.frames.map((f) => hex(f.sp)), d.frames.map((f) => hex(f.sp)), `${d.comm}: sps`);
+    // drgn names functions from DWARF: assembly (ret_from_fork, secondary_startup_64_no_verify) has none.
+    ours.frames.forEach((f, i) => {
+      if (d.frames[i]!.name !== '?') t.is(f.function, d.frames[i]!.name, `${d.comm} #${i}`);
+    });
+  }
+  t.is(sleeping, 53);
+  prog.close();
+});
