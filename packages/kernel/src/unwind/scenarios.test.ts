@@ -86,7 +86,7 @@ function parseCrashBt(text: string): CrashTask[] {
 /**
  * symbol+0xoff/0xsize as the kernel prints it; for module functions without the size: the kernel
  * sizes a module symbol up to the next named symbol of the module's whole symtab, which the
- * module's kallsyms we read do not reproduce (see the report in docs/backtrace.md).
+ * module's kallsyms we read do not reproduce (docs/backtrace.md, "Known differences").
  */
 const text = (f: { function?: string; offset?: number; size?: number; module?: string }) =>
   `${f.function}+0x${f.offset!.toString(16)}${f.module ? '' : `/0x${f.size!.toString(16)}`}`;
