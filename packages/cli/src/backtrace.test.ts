@@ -84,6 +84,9 @@ real('bad input: an unknown PID, a task address that is no task, a missing file'
   const addr = run('backtrace', [DUMP, '--task', '0xffffffff00000000']);
   t.is(addr.code, 0);
   t.is(addr.records().find((r) => r['kind'] === 'error')!['code'], 'task-unreadable');
+  const both = run('backtrace', [DUMP, '--all-cpus', '--task', '1']);
+  t.is(both.code, 2);
+  t.is(both.err, 'backtrace: --all-cpus and --task: give one of them\n');
   const none = run('backtrace', ['/nonexistent']);
   t.is(none.code, 3);
   t.is(none.err.split('\n').length, 2);

@@ -30,15 +30,17 @@ export default class Backtrace extends VmpipeCommand {
   ];
   static override args = { dump: Args.string({ description: 'the dump', required: true }) };
   static override flags = {
-    'all-cpus': Flags.boolean({ description: 'the task on every CPU, from each CPU\'s saved registers (crash bt -a)', exclusive: ['task', 'all-tasks'] }),
+    'all-cpus': Flags.boolean({ description: 'the task on every CPU, from each CPU\'s saved registers (crash bt -a)' }),
     task: Flags.string({ description: 'this task: a PID or a task_struct address (repeatable)', helpValue: 'PID|ADDR', multiple: true }),
-    'all-tasks': Flags.boolean({ description: 'every task on the task lists, and each CPU\'s idle task (crash foreach bt)', exclusive: ['task'] }),
+    'all-tasks': Flags.boolean({ description: 'every task on the task lists, and each CPU\'s idle task (crash foreach bt)' }),
     frames: Flags.boolean({ description: 'add each frame\'s stack words (crash bt -f)' }),
     ...programFlags,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Backtrace);
+    const modes = [flags['all-cpus'] && '--all-cpus', flags.task?.length && '--task', flags['all-tasks'] && '--all-tasks'].filter(Boolean);
+    if (modes.length > 1) throw new FatalError(`${modes.join(' and ')}: give one of them`, EXIT.usage);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
     const out = new RecordWriter();
