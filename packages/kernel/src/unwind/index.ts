@@ -84,5 +84,9 @@ export function stack_trace(unwinder: Unwinder, task: bigint): TaskTrace {
   const cpu = taskRunningOn(prog, task);
   if (cpu !== undefined && cpuRegs(prog, cpu)) return cpu_stack_trace(unwinder, cpu, task);
   const start = unwinder.sleepingStart(task);
-  return { ...unwinder.unwind(start, unwinder.stacksFor(task)), task, ...(cpu !== undefined ? { cpu } : {}), start: 'inactive-task-frame' };
+  const trace = unwinder.unwind(start, unwinder.stacksFor(task));
+  // Running, but the dump saved no registers for its CPU: thread.sp is where it last switched
+  // out, long ago; what is found from there is a guess.
+  if (cpu !== undefined) for (const f of trace.frames) f.reliable = false;
+  return { ...trace, task, ...(cpu !== undefined ? { cpu } : {}), start: 'inactive-task-frame' };
 }
