@@ -5,7 +5,7 @@
  *
  * - the task stack: [task->stack, task->stack + THREAD_SIZE);
  * - the CPU's IRQ stack: `hardirq_stack_ptr` (6.2+: `pcpu_hot.hardirq_stack_ptr`)
- *   holds its top word's address (top - 8), IRQ_STACK_SIZE below the top;
+ *   holds its top word's address (top - 8; before 5.12 the top), IRQ_STACK_SIZE below the top;
  *   softirqs run on it too;
  * - the IST exception stacks in the cpu_entry_area: the per-CPU pointer
  *   `cea_exception_stacks` to `struct cea_exception_stacks` (DF, NMI, DB, MCE,
@@ -84,8 +84,11 @@ export function cpuStacks(prog: Program, cpu: number): { stacks: StackRange[]; p
     }
     if (slot === undefined) problems.push('no hardirq_stack_ptr: IRQ stacks unknown');
     else {
-      const top = prog.mem.readU64(slot);
-      if (top !== 0n) stacks.push({ kind: 'irq', start: top + 8n - size, end: top + 8n, cpu });
+      // 5.12+ store the top word's address (top - 8, "to avoid a -8 adjustment in the hot path");
+      // before, the top itself. The stack is page aligned, so the low bits tell which.
+      const ptr = prog.mem.readU64(slot);
+      const top = (ptr & 0xfffn) === 0n ? ptr : ptr + 8n;
+      if (ptr !== 0n) stacks.push({ kind: 'irq', start: top - size, end: top, cpu });
     }
   } catch (err) {
     problems.push(`CPU ${cpu} IRQ stack: ${(err as Error).message}`);
