@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { cpuRecords, sourceRecord } from '../dump-records.js';
-import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord } from '@vmpipe/records';
+import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
 import {
   cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
   type Frame, type TaskTrace,
@@ -181,17 +181,17 @@ function* allTasks(prog: Program, emit: (r: AnyRecord) => Promise<void>, dump: s
 
 /** A frame as a record (RECORDS.md `frame`). */
 function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, next: Frame | undefined, task: { pid: number; comm: string }, words: boolean): AnyRecord {
-  const r: Record<string, unknown> = {
+  const r: FrameRecord = {
     kind: 'frame', dump, pid: task.pid, comm: task.comm, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}),
     level: f.level, pc: hex(f.pc), sp: hex(f.sp), ...(f.slot !== undefined ? { slot: hex(f.slot) } : {}),
     function: f.function ?? null, offset: f.offset ?? null, reliable: f.reliable, method: f.method,
   };
-  if (f.function !== undefined) r['text'] = `${f.function}+0x${f.offset!.toString(16)}${f.size !== undefined ? `/0x${f.size.toString(16)}` : ''}`;
-  if (f.module) r['module'] = f.module;
-  if (f.stack) r['stack'] = f.stack;
-  if (f.regs) r['regs'] = Object.fromEntries(Object.entries(f.regs).map(([k, v]) => [k, hex(v)]));
-  if (f.partial) r['partial'] = true;
-  if (f.user) r['user'] = true;
+  if (f.function !== undefined) r.text = `${f.function}+0x${f.offset!.toString(16)}${f.size !== undefined ? `/0x${f.size.toString(16)}` : ''}`;
+  if (f.module) r.module = f.module;
+  if (f.stack) r.stack = f.stack;
+  if (f.regs) r.regs = Object.fromEntries(Object.entries(f.regs).map(([k, v]) => [k, hex(v!)]));
+  if (f.partial) r.partial = true;
+  if (f.user) r.user = true;
   if (words && next) {
     // The words between this frame's sp and where the next frame's pc was read (crash bt -f).
     const end = next.slot !== undefined && next.slot >= f.sp ? next.slot + 8n : next.sp;
@@ -200,11 +200,11 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
       try {
         const b = prog.mem.readBytes(f.sp, n * 8);
         const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-        r['words'] = Array.from({ length: n }, (_, i) => hex(dv.getBigUint64(i * 8, true)));
+        r.words = Array.from({ length: n }, (_, i) => hex(dv.getBigUint64(i * 8, true)));
       } catch (err) {
-        r['wordsError'] = (err as Error).message;
+        (r as unknown as Record<string, unknown>)['wordsError'] = (err as Error).message;
       }
     }
   }
-  return r as AnyRecord;
+  return r as unknown as AnyRecord;
 }
