@@ -83,8 +83,13 @@ export function stack_trace(unwinder: Unwinder, task: bigint): TaskTrace {
   const prog = unwinder.prog;
   const cpu = taskRunningOn(prog, task);
   if (cpu !== undefined && cpuRegs(prog, cpu)) return cpu_stack_trace(unwinder, cpu, task);
+  const stacks = unwinder.stacksFor(task);
+  if (stacks[0]!.start === 0n) {
+    // An exited task (a zombie, or one being reaped) has given its stack back: task->stack is NULL.
+    return { frames: [], end: { reason: 'error', code: 'no-stack', message: 'the task has exited: its stack is freed (task->stack is NULL)' }, task, start: 'inactive-task-frame' };
+  }
   const start = unwinder.sleepingStart(task);
-  const trace = unwinder.unwind(start, unwinder.stacksFor(task));
+  const trace = unwinder.unwind(start, stacks);
   // Running, but the dump saved no registers for its CPU: thread.sp is where it last switched
   // out, long ago; what is found from there is a guess.
   if (cpu !== undefined) for (const f of trace.frames) f.reliable = false;
