@@ -87,6 +87,9 @@ real('bad input: an unknown PID, a task address that is no task, a missing file'
   const both = run('backtrace', [DUMP, '--all-cpus', '--task', '1']);
   t.is(both.code, 2);
   t.is(both.err, 'backtrace: --all-cpus and --task: give one of them\n');
+  const lines = run('backtrace', [DUMP, '--lines']);
+  t.is(lines.code, 2);
+  t.regex(lines.err, /^backtrace: --lines reads the line tables of a vmlinux with DWARF: give --vmlinux FILE\n$/);
   const none = run('backtrace', ['/nonexistent']);
   t.is(none.code, 3);
   t.is(none.err.split('\n').length, 2);

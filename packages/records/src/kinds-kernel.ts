@@ -128,4 +128,7 @@ export interface FrameRecord {
   user?: boolean;
   /** --frames: the stack words from sp up to the next frame's slot */
   words?: Hex[];
+  /** --lines: the source file and line of pc (of pc - 1 for a return address), from the vmlinux's DWARF */
+  file?: string;
+  line?: number;
 }

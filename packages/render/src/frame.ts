@@ -57,6 +57,8 @@ export const frameLayout: LayoutFactory = () => {
         lines.push(`${`#${level}`.padStart(3)} [${at === null ? '?' : hexDigits(at, 16)}] ${name} at ${pc === null ? '?' : hexDigits(pc, 16)}${module}${mark}`);
         level++;
       }
+      // crash bt -l: the source line under the frame
+      if (typeof r.file === 'string' && typeof r.line === 'number') lines.push(`    ${r.file}: ${r.line}`);
       if (Array.isArray(r.words)) {
         const base = parseHex(r.sp) ?? 0n;
         const words = r.words as unknown[];

@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { cpuRecords, sourceRecord } from '../dump-records.js';
 import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
 import {
-  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
-  type Frame, type TaskTrace,
+  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
+  type Frame, type SourceLine, type TaskTrace,
 } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { kernelLogRecords, panicInfo, type KernelLog } from '../kernel-records.js';
@@ -34,6 +34,7 @@ export default class Backtrace extends VmpipeCommand {
     task: Flags.string({ description: 'this task: a PID or a task_struct address (repeatable)', helpValue: 'PID|ADDR', multiple: true }),
     'all-tasks': Flags.boolean({ description: 'every task on the task lists, and each CPU\'s idle task (crash foreach bt)' }),
     frames: Flags.boolean({ description: 'add each frame\'s stack words (crash bt -f)' }),
+    lines: Flags.boolean({ description: 'add each frame\'s source file and line from --vmlinux\'s DWARF (crash bt -l)' }),
     ...programFlags,
   };
 
@@ -41,6 +42,7 @@ export default class Backtrace extends VmpipeCommand {
     const { args, flags } = await this.parse(Backtrace);
     const modes = [flags['all-cpus'] && '--all-cpus', flags.task?.length && '--task', flags['all-tasks'] && '--all-tasks'].filter(Boolean);
     if (modes.length > 1) throw new FatalError(`${modes.join(' and ')}: give one of them`, EXIT.usage);
+    if (flags.lines && !flags.vmlinux) throw new FatalError('--lines reads the line tables of a vmlinux with DWARF: give --vmlinux FILE', EXIT.usage);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
     const out = new RecordWriter();
@@ -51,6 +53,7 @@ export default class Backtrace extends VmpipeCommand {
       if (types instanceof Error) throw new FatalError(`cannot unwind without types: ${types.message}`, EXIT.badFormat);
       await emit(sourceRecord(prog) as unknown as AnyRecord);
       const unwinder = new Unwinder(prog);
+      const lines = flags.lines ? sourceLines(prog, flags.vmlinux!) : undefined;
       const cpuRecord = (cpu: number) => cpuRecords(dump).find((c) => c.cpu === cpu);
       const taskInfo = (task: bigint) => {
         const ts = struct(prog, 'task_struct');
@@ -58,7 +61,7 @@ export default class Backtrace extends VmpipeCommand {
       };
       const writeTrace = async (trace: TaskTrace) => {
         const { pid, comm } = taskInfo(trace.task);
-        for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, args.dump, trace, trace.frames[i]!, trace.frames[i + 1], { pid, comm }, flags.frames));
+        for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, args.dump, trace, trace.frames[i]!, trace.frames[i + 1], { pid, comm }, flags.frames, lines));
         if (trace.end.reason === 'error' || trace.end.reason === 'depth') {
           await emit(errorRecord(trace.end.code ?? 'unwind', trace.end.message ?? 'the trace stops here', {
             dump: args.dump, pid, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}), ...(trace.end.addr !== undefined ? { addr: hex(trace.end.addr) } : {}),
@@ -180,7 +183,19 @@ function* allTasks(prog: Program, emit: (r: AnyRecord) => Promise<void>, dump: s
 }
 
 /** A frame as a record (RECORDS.md `frame`). */
-function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, next: Frame | undefined, task: { pid: number; comm: string }, words: boolean): AnyRecord {
+/** --lines: a vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off). */
+function sourceLines(prog: Program, vmlinux: string): (f: Frame) => SourceLine | undefined {
+  process.stderr.write(`backtrace: reading the line tables of ${vmlinux}...\n`);
+  const table = new LineTable(vmlinux);
+  const slide = BigInt('0x' + (prog.theDump.vmcoreinfo?.entries['KERNELOFFSET'] ?? '0'));
+  return (f) => {
+    if (f.module || f.function === undefined || f.user) return undefined;
+    const returnAddress = f.method === 'orc' || f.method === 'fp' || f.method === 'scan' || (f.method === 'regs' && f.slot !== undefined);
+    return table.lookup((returnAddress ? f.pc - 1n : f.pc) - slide);
+  };
+}
+
+function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, next: Frame | undefined, task: { pid: number; comm: string }, words: boolean, lines?: (f: Frame) => SourceLine | undefined): AnyRecord {
   const r: FrameRecord = {
     kind: 'frame', dump, pid: task.pid, comm: task.comm, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}),
     level: f.level, pc: hex(f.pc), sp: hex(f.sp), ...(f.slot !== undefined ? { slot: hex(f.slot) } : {}),
@@ -188,6 +203,11 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
   };
   if (f.function !== undefined) r.text = `${f.function}+0x${f.offset!.toString(16)}${f.size !== undefined ? `/0x${f.size.toString(16)}` : ''}`;
   if (f.module) r.module = f.module;
+  const src = lines?.(f);
+  if (src) {
+    r.file = src.file;
+    r.line = src.line;
+  }
   if (f.stack) r.stack = f.stack;
   if (f.regs) r.regs = Object.fromEntries(Object.entries(f.regs).map(([k, v]) => [k, hex(v!)]));
   if (f.partial) r.partial = true;

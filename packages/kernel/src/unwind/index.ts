@@ -17,6 +17,7 @@ export * from './stacks.js';
 export * from './fp.js';
 export * from './scan.js';
 export * from './unwind.js';
+export * from './lines.js';
 
 const cpuOffsets = new WeakMap<Program, number>();
 
