@@ -94,3 +94,13 @@ real('bad input: an unknown PID, a task address that is no task, a missing file'
   t.is(none.code, 3);
   t.is(none.err.split('\n').length, 2);
 });
+
+const VMLINUX = '/work/refs/6.1.0-56-cloud-amd64/vmlinux';
+(existsSync(DUMP) && existsSync(VMLINUX) ? test : test.skip)('--lines --vmlinux: each kernel frame\'s call site, as addr2line names it (the -dbg vmlinux; skipped without it)', (t) => {
+  const recs = run('backtrace', [DUMP, '--lines', '--vmlinux', VMLINUX]).records().filter((r) => r['kind'] === 'frame' && r['function'] !== null);
+  const calls = readFileSync(join(REAL, 'expected', 'addr2line.vmlinux.bt-call-sites.txt'), 'latin1').trim().split('\n');
+  // addr2line's first eight lines are crash bt's #0-#7: panic .. do_syscall_64, our frames 2-9.
+  const ours = recs.filter((r) => r['module'] === undefined).slice(1, 9);
+  t.deepEqual(ours.map((r) => `${r['file']}:${r['line']}`), calls.slice(0, 8).map((l) => l.replace(/ \(discriminator \d+\)$/, '')));
+  t.is(recs.find((r) => r['module'] === 'pvpanic')!['file'], undefined, 'module frames have no line');
+});
