@@ -40,33 +40,36 @@ class Damaged extends KernelMemoryBase {
   }
 }
 
+/** One program for the file: the overlays share its types and symbols. */
+let shared: Program | undefined;
+const open = () => (shared ??= Program.open(DUMP));
+test.after.always(() => shared?.close());
+
 function damaged(words: [bigint, bigint][], excluded: [bigint, bigint][] = []) {
-  const base = Program.open(DUMP);
+  const base = open();
   const prog = Program.fromParts({ path: DUMP, mem: new Damaged(base.mem, new Map(words), excluded), types: base.types, symbols: base.kernelSymbols.table, dump: base.theDump });
-  return { prog, close: () => base.close() };
+  return prog;
 }
 
 // CPU 1's stack (see unwind.test.ts): ksys_write's frame keeps the caller's rbp at 0xffffcf8400013c10 (CFA - 32),
 // from which do_syscall_64's frame (sp_reg BP) is found; write_sysrq_trigger's return address is at ...3b30.
 real('a saved rbp pointing back down the stack: the trace stops with stack-loop, not a loop', (t) => {
-  const { prog, close } = damaged([[0xffffcf8400013c10n, 0xffffcf8400013b00n]]);
+  const prog = damaged([[0xffffcf8400013c10n, 0xffffcf8400013b00n]]);
   const trace = cpu_stack_trace(new Unwinder(prog), 1);
   t.is(trace.end.reason, 'error');
   t.is(trace.end.code, 'stack-loop');
   t.is(trace.frames[trace.frames.length - 1]!.function, 'do_syscall_64');
-  close();
 });
 
 real('an excluded stack page: the frames before it, then an error naming page-excluded', (t) => {
-  const { prog, close } = damaged([], [[0xffffcf8400013b00n, 0xffffcf8400013c00n]]);
+  const prog = damaged([], [[0xffffcf8400013b00n, 0xffffcf8400013c00n]]);
   const trace = cpu_stack_trace(new Unwinder(prog), 1);
   t.is(trace.end.code, 'page-excluded');
   t.deepEqual(trace.frames.map((f) => f.function), ['pvpanic_panic_notify', 'atomic_notifier_call_chain', 'panic', 'sysrq_handle_crash']);
-  close();
 });
 
 real('a return address in no symbol and no ORC table: an unnamed frame, then a scan finds the caller; everything after is unreliable', (t) => {
-  const { prog, close } = damaged([[0xffffcf8400013b30n, 0xffffffffc1234567n]]);
+  const prog = damaged([[0xffffcf8400013b30n, 0xffffffffc1234567n]]);
   const trace = cpu_stack_trace(new Unwinder(prog), 1);
   const bad = trace.frames.find((f) => f.pc === 0xffffffffc1234567n)!;
   t.is(bad.function, undefined);
@@ -76,11 +79,10 @@ real('a return address in no symbol and no ORC table: an unnamed frame, then a s
   t.true(after.every((f) => !f.reliable));
   t.deepEqual(after.map((f) => f.function).slice(1, 4), ['vfs_write', 'ksys_write', 'do_syscall_64']);
   t.is(trace.end.reason, 'user-mode');
-  close();
 });
 
 real('depth is bounded', (t) => {
-  const base = Program.open(DUMP);
+  const base = open();
   const u = new Unwinder(base);
   const trace = u.unwind(
     { pc: 0xffffffffc0597230n, sp: 0xffffcf8400013a38n, bp: 1n, signal: true },
@@ -89,5 +91,4 @@ real('depth is bounded', (t) => {
   );
   t.is(trace.frames.length, 3);
   t.is(trace.end.reason, 'depth');
-  base.close();
 });

@@ -38,8 +38,13 @@ function crashRegs(text: string): Record<string, bigint> {
 
 const hex = (v: bigint) => v.toString(16);
 
+/** One program for the whole file (the tests only read): opening it loads kallsyms and BTF. */
+let shared: Program | undefined;
+const open = () => (shared ??= Program.open(DUMP));
+test.after.always(() => shared?.close());
+
 real('the crashing CPU: crash bt\'s frames from panic to do_syscall_64, same stack slots and pcs, and its user-mode exception frame', (t) => {
-  const prog = Program.open(DUMP);
+  const prog = open();
   const u = new Unwinder(prog);
   const trace = cpu_stack_trace(u, 1);
   const crash = crashFrames(expected('crash.vmcore.kdump-zlib.bt.txt'));
@@ -73,11 +78,10 @@ real('the crashing CPU: crash bt\'s frames from panic to do_syscall_64, same sta
   t.is(Object.keys(want).length, 21);
   for (const [k, v] of Object.entries(want)) t.is(hex((exc.regs as Record<string, bigint>)[k]!), hex(v), k);
   t.is(trace.end.reason, 'user-mode');
-  prog.close();
 });
 
 real('the crashing CPU: the kernel\'s own call trace (its reliable lines) is our trace from sysrq_handle_crash on, symbol+0xoff/0xsize alike', (t) => {
-  const prog = Program.open(DUMP);
+  const prog = open();
   const records = [...readPrintk(prog.mem, prog.theDump.vmcoreinfo!.entries)].flatMap((i) => (i.record ? [{ text: i.record.text.toString("utf8"), seq: i.record.seq, tsNsec: i.record.tsNsec }] : []));
   const info = analysePanic(logLines(records));
   const printed = info.callTrace.filter((f) => f.reliable);
@@ -88,11 +92,10 @@ real('the crashing CPU: the kernel\'s own call trace (its reliable lines) is our
   const ours = trace.frames.filter((f) => f.function !== undefined);
   const at = ours.findIndex((f) => f.function === 'sysrq_handle_crash');
   t.deepEqual(ours.slice(at).map(text), printed.slice(from).map((f) => `${f.function}+0x${f.offset.toString(16)}/0x${f.size.toString(16)}`));
-  prog.close();
 });
 
 real('CPU 0, which crash bt -a cannot unwind: stop_this_cpu on the IRQ stack (the slots crash rd -s shows), then the idle task through the interrupt\'s pt_regs', (t) => {
-  const prog = Program.open(DUMP);
+  const prog = open();
   const trace = cpu_stack_trace(new Unwinder(prog), 0);
   t.regex(expected('crash.vmcore.kdump-zlib.bt-a.txt'), /read of stack at fffffe0000014000 failed/);
   // crash sym ffffffff8943d023: stop_this_cpu+99
@@ -113,11 +116,10 @@ real('CPU 0, which crash bt -a cannot unwind: stop_this_cpu on the IRQ stack (th
   ]);
   t.is(trace.end.reason, 'end-of-stack');
   t.is(trace.task, 0xffffffff8ae1aa40n, 'crash bt -a: swapper/0 TASK ffffffff8ae1aa40');
-  prog.close();
 });
 
 real('every task (crash ps sees 3): each unwinds to the end of its stack without an error; sleeping ones resume in __schedule', (t) => {
-  const prog = Program.open(DUMP);
+  const prog = open();
   const u = new Unwinder(prog);
   const tasks = new Set<bigint>();
   for (const s of for_each_task(prog)) if ('task' in s) tasks.add(s.task);
@@ -131,7 +133,6 @@ real('every task (crash ps sees 3): each unwinds to the end of its stack without
     t.true(trace.frames.every((f) => f.reliable && f.method !== 'scan'), hex(task));
     if (trace.start === 'inactive-task-frame') t.is(trace.frames[0]!.function, '__schedule', hex(task));
   }
-  prog.close();
 });
 
 test('ORC entry bit fields, per format (orc_types.h)', (t) => {
@@ -202,7 +203,7 @@ function drgnTraces(): Map<bigint, { pid: number; comm: string; frames: { pc: bi
 }
 
 real('every sleeping task: the pcs, stack pointers and functions drgn 0.0.22 unwinds; the running ones, where drgn takes QEMU\'s pr_pid for a PID, from their CPUs', (t) => {
-  const prog = Program.open(DUMP);
+  const prog = open();
   const u = new Unwinder(prog);
   const drgn = drgnTraces();
   t.is(drgn.size, 55);
@@ -226,5 +227,4 @@ real('every sleeping task: the pcs, stack pointers and functions drgn 0.0.22 unw
     });
   }
   t.is(sleeping, 53);
-  prog.close();
 });
