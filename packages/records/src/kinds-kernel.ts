@@ -100,3 +100,37 @@ export interface SystemRecord {
   /** why crashTime/cpusOffline from memory are absent (no types or symbols) */
   note?: string;
 }
+
+/** One stack frame (`backtrace`; docs/records.md#frame). Innermost first. */
+export interface FrameRecord {
+  kind: 'frame';
+  dump: string;
+  pid: number;
+  comm: string;
+  /** the task_struct */
+  task: Hex;
+  /** the CPU the task was running on at the crash */
+  cpu?: number;
+  level: number;
+  pc: Hex;
+  sp: Hex;
+  /** where pc was read (crash bt's `#N [addr]`); for an exception frame, its pt_regs */
+  slot?: Hex;
+  function: string | null;
+  offset: number | null;
+  /** `function+0xoff/0xsize` as the kernel prints it */
+  text?: string;
+  module?: string;
+  reliable: boolean;
+  method: 'regs' | 'orc' | 'fp' | 'scan' | 'exception';
+  stack?: 'task' | 'irq' | 'nmi' | 'df' | 'db' | 'mce' | 'vc' | 'vc2' | 'entry';
+  /** exception frames: the saved registers, named as cpu records name them */
+  regs?: Record<string, Hex>;
+  partial?: boolean;
+  user?: boolean;
+  /** --frames: the stack words from sp up to the next frame's slot */
+  words?: Hex[];
+  /** --lines: the source file and line of pc (of pc - 1 for a return address), from the vmlinux's DWARF */
+  file?: string;
+  line?: number;
+}

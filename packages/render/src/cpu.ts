@@ -3,7 +3,7 @@ import { hexDigits, parseHex, stateless, type LayoutFactory, type RenderContext 
 import { jsonLine } from './fallback.js';
 
 /** One cell of crash's register block: label as printed, the names a producer may use, digits. */
-interface Cell {
+export interface Cell {
   label: string;
   names: string[];
   digits: number;
@@ -18,7 +18,7 @@ const cell = (label: string, names: string[] = [label.trim().toLowerCase()], dig
  * NT_PRSTATUS calls the flags register eflags and the syscall slot orig_ax;
  * other producers say rflags/orig_rax, so both are looked up.
  */
-const X86_64_BLOCK: Cell[][] = [
+export const X86_64_BLOCK: Cell[][] = [
   [cell('RIP'), cell('RSP'), cell('RFLAGS', ['eflags', 'rflags'], 8)],
   [cell('RAX'), cell('RBX'), cell('RCX')],
   [cell('RDX'), cell('RSI'), cell('RDI')],
@@ -31,7 +31,7 @@ const X86_64_BLOCK: Cell[][] = [
 /** Selectors are 16-bit: crash prints them with four digits. */
 const SELECTORS = new Set(['cs', 'ss', 'ds', 'es', 'fs', 'gs']);
 
-function digitsOf(value: unknown, digits: number): string {
+export function digitsOf(value: unknown, digits: number): string {
   const v = parseHex(value);
   // A register the producer left out: a dash row, never a made-up zero.
   return v === null ? '-'.repeat(digits) : hexDigits(v, digits);

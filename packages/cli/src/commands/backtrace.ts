@@ -1,0 +1,230 @@
+import { Args, Flags } from '@oclif/core';
+import { cpuRecords, sourceRecord } from '../dump-records.js';
+import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
+import {
+  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
+  type Frame, type SourceLine, type TaskTrace,
+} from '@vmpipe/kernel';
+import { programFlags, VmpipeCommand } from '../base.js';
+import { kernelLogRecords, panicInfo, type KernelLog } from '../kernel-records.js';
+
+/**
+ * backtrace: stack traces unwound from the dump alone (ORC through kallsyms,
+ * no vmlinux), like crash's bt / bt -a / foreach bt.
+ * Consumes: nothing (reads the dump). Produces: source, cpu, frame, error.
+ */
+export default class Backtrace extends VmpipeCommand {
+  static override consumes: readonly string[] = [];
+  static override produces: readonly string[] = ['source', 'cpu', 'frame', 'error'];
+  static override summary = 'Stack traces of the crashing task, every CPU or every task (crash bt, bt -a, foreach bt), from the dump alone.';
+  static override description = [
+    'One frame record per frame: level, pc, sp, function, offset, text (symbol+0xoff/0xsize as the kernel prints it), module, reliable, method (regs, orc, fp, scan, exception); exception frames carry the whole pt_regs as regs. The crashing CPU comes from panic_cpu (else the log\'s CPU line), never from NT_PRSTATUS pr_pid.',
+    'Unwinding uses the kernel\'s ORC tables read through kallsyms (every ORC format), module ORC, IRQ/NMI/exception stacks; where ORC has no entry, frame pointers, then a scan for return addresses (reliable: false). A trace that cannot go on ends with an error record saying why. See docs/backtrace.md.',
+    'Exit codes: 0 ok, 2 bad usage (an unknown PID, no crashing CPU), 3 missing file, 4 not a dump, or no symbols or types to unwind with.',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib | render',
+    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-cpus | render',
+    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --task 1 --frames',
+    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-tasks | jq -r \'select(.kind=="frame" and .level==1) | .function\' | sort | uniq -c',
+  ];
+  static override args = { dump: Args.string({ description: 'the dump', required: true }) };
+  static override flags = {
+    'all-cpus': Flags.boolean({ description: 'the task on every CPU, from each CPU\'s saved registers (crash bt -a)' }),
+    task: Flags.string({ description: 'this task: a PID or a task_struct address (repeatable)', helpValue: 'PID|ADDR', multiple: true }),
+    'all-tasks': Flags.boolean({ description: 'every task on the task lists, and each CPU\'s idle task (crash foreach bt)' }),
+    frames: Flags.boolean({ description: 'add each frame\'s stack words (crash bt -f)' }),
+    lines: Flags.boolean({ description: 'add each frame\'s source file and line from --vmlinux\'s DWARF (crash bt -l)' }),
+    ...programFlags,
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Backtrace);
+    const modes = [flags['all-cpus'] && '--all-cpus', flags.task?.length && '--task', flags['all-tasks'] && '--all-tasks'].filter(Boolean);
+    if (modes.length > 1) throw new FatalError(`${modes.join(' and ')}: give one of them`, EXIT.usage);
+    if (flags.lines && !flags.vmlinux) throw new FatalError('--lines reads the line tables of a vmlinux with DWARF: give --vmlinux FILE', EXIT.usage);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
+    const out = new RecordWriter();
+    const dump = prog.theDump;
+    const emit = (r: AnyRecord) => out.write(r);
+    {
+      const types = prog.tryTypes();
+      if (types instanceof Error) throw new FatalError(`cannot unwind without types: ${types.message}`, EXIT.badFormat);
+      await emit(sourceRecord(prog) as unknown as AnyRecord);
+      const unwinder = new Unwinder(prog);
+      const lines = flags.lines ? sourceLines(prog, flags.vmlinux!) : undefined;
+      const cpuRecord = (cpu: number) => cpuRecords(dump).find((c) => c.cpu === cpu);
+      const taskInfo = (task: bigint) => {
+        const ts = struct(prog, 'task_struct');
+        return { pid: Number(intMember(prog, task, ts, 'pid')), comm: stringMember(prog, task, ts, 'comm') };
+      };
+      const writeTrace = async (trace: TaskTrace) => {
+        const { pid, comm } = taskInfo(trace.task);
+        for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, args.dump, trace, trace.frames[i]!, trace.frames[i + 1], { pid, comm }, flags.frames, lines));
+        if (trace.end.reason === 'error' || trace.end.reason === 'depth') {
+          await emit(errorRecord(trace.end.code ?? 'unwind', trace.end.message ?? 'the trace stops here', {
+            dump: args.dump, pid, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}), ...(trace.end.addr !== undefined ? { addr: hex(trace.end.addr) } : {}),
+          }) as AnyRecord);
+        }
+      };
+      const guarded = async (what: Record<string, unknown>, f: () => TaskTrace) => {
+        let trace: TaskTrace;
+        try {
+          trace = f();
+        } catch (err) {
+          await emit(errorRecord('task-unreadable', (err as Error).message, { dump: args.dump, ...what }) as AnyRecord);
+          return;
+        }
+        await writeTrace(trace);
+      };
+      const byCpu = async (cpu: number) => {
+        const rec = cpuRecord(cpu);
+        if (rec) await emit(rec as unknown as AnyRecord);
+        await guarded({ cpu }, () => cpu_stack_trace(unwinder, cpu));
+      };
+
+      if (flags['all-cpus']) {
+        let cpus: number[];
+        try {
+          cpus = cpuOnline(prog).online.concat(cpuOnline(prog).offline).sort((a, b) => a - b);
+        } catch {
+          cpus = dump.cpus.map((c) => c.cpu);
+        }
+        for (const cpu of cpus) {
+          if (dump.cpus.some((c) => c.cpu === cpu)) await byCpu(cpu);
+          else await emit(errorRecord('no-registers', `the dump saved no registers for CPU ${cpu}`, { dump: args.dump, cpu }) as AnyRecord);
+        }
+      } else if (flags.task?.length || flags['all-tasks']) {
+        for (const task of flags['all-tasks'] ? allTasks(prog, emit, args.dump) : selectTasks(prog, flags.task!)) {
+          const t = await task;
+          if (t === undefined) continue;
+          await guarded({ task: hex(t) }, () => stack_trace(unwinder, t));
+        }
+      } else {
+        await byCpu(crashingCpu(prog));
+      }
+      for (const n of unwinder.notes) process.stderr.write(`backtrace: ${n}\n`);
+      await out.end();
+    }
+  }
+}
+
+/** The CPU that crashed: panic_cpu, else the CPU of the log's `CPU: N PID: P` line. */
+function crashingCpu(prog: Program): number {
+  const cpu = panicCpu(prog);
+  if (cpu !== null) return cpu;
+  const log: KernelLog = { lines: [] };
+  for (const _ of kernelLogRecords(prog, log)) void _; // fills log.lines
+  const info = panicInfo(log);
+  if (info.cpu !== null) return info.cpu;
+  throw new FatalError('no CPU called panic() (panic_cpu is -1) and the log names none: give --all-cpus or --task', EXIT.usage);
+}
+
+/** --task: addresses as given; PIDs found on the task lists (PID 0: every CPU's idle task). */
+function* selectTasks(prog: Program, specs: string[]): Generator<Promise<bigint | undefined> | bigint> {
+  for (const spec of specs) {
+    if (/^0x[0-9a-f]+$/i.test(spec) || /^[0-9a-f]{9,16}$/i.test(spec)) {
+      yield BigInt(spec.startsWith('0x') ? spec : '0x' + spec);
+      continue;
+    }
+    if (!/^\d+$/.test(spec)) throw new FatalError(`--task ${spec}: give a PID or a task_struct address`, EXIT.usage);
+    const pid = Number(spec);
+    const ts = struct(prog, 'task_struct');
+    let found = false;
+    for (const t of tasksWithIdle(prog)) {
+      if (Number(intMember(prog, t, ts, 'pid')) === pid) {
+        found = true;
+        yield t;
+      }
+    }
+    if (!found) throw new FatalError(`--task ${spec}: no task with that PID on the task lists`, EXIT.usage);
+  }
+}
+
+/** Every task on the lists, then the idle tasks of CPUs above 0 (on no list). */
+function* tasksWithIdle(prog: Program, problems?: (message: string) => void): Generator<bigint> {
+  const seen = new Set<bigint>();
+  for (const step of for_each_task(prog)) {
+    if ('corrupt' in step) {
+      problems?.(step.corrupt.message);
+      continue;
+    }
+    if (seen.has(step.task)) continue;
+    seen.add(step.task);
+    yield step.task;
+  }
+  let nr = 0;
+  try {
+    nr = cpuOnline(prog).nrCpuIds;
+  } catch {
+    nr = prog.dump?.cpus.length ?? 0;
+  }
+  for (let cpu = 1; cpu < nr; cpu++) {
+    try {
+      const t = idle_task(prog, cpu);
+      if (t !== 0n && !seen.has(t)) {
+        seen.add(t);
+        yield t;
+      }
+    } catch {
+      /* a CPU whose runqueue cannot be read has no idle task to show */
+    }
+  }
+}
+
+function* allTasks(prog: Program, emit: (r: AnyRecord) => Promise<void>, dump: string): Generator<Promise<bigint | undefined> | bigint> {
+  const pending: string[] = [];
+  for (const t of tasksWithIdle(prog, (m) => pending.push(m))) {
+    while (pending.length) yield emit(errorRecord('list-corrupt', pending.shift()!, { dump }) as AnyRecord).then(() => undefined);
+    yield t;
+  }
+  while (pending.length) yield emit(errorRecord('list-corrupt', pending.shift()!, { dump }) as AnyRecord).then(() => undefined);
+}
+
+/** A frame as a record (RECORDS.md `frame`). */
+/** --lines: a vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off). */
+function sourceLines(prog: Program, vmlinux: string): (f: Frame) => SourceLine | undefined {
+  process.stderr.write(`backtrace: reading the line tables of ${vmlinux}...\n`);
+  const table = new LineTable(vmlinux);
+  const slide = BigInt('0x' + (prog.theDump.vmcoreinfo?.entries['KERNELOFFSET'] ?? '0'));
+  return (f) => {
+    if (f.module || f.function === undefined || f.user) return undefined;
+    const returnAddress = f.method === 'orc' || f.method === 'fp' || f.method === 'scan' || (f.method === 'regs' && f.slot !== undefined);
+    return table.lookup((returnAddress ? f.pc - 1n : f.pc) - slide);
+  };
+}
+
+function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, next: Frame | undefined, task: { pid: number; comm: string }, words: boolean, lines?: (f: Frame) => SourceLine | undefined): AnyRecord {
+  const r: FrameRecord = {
+    kind: 'frame', dump, pid: task.pid, comm: task.comm, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}),
+    level: f.level, pc: hex(f.pc), sp: hex(f.sp), ...(f.slot !== undefined ? { slot: hex(f.slot) } : {}),
+    function: f.function ?? null, offset: f.offset ?? null, reliable: f.reliable, method: f.method,
+  };
+  if (f.function !== undefined) r.text = `${f.function}+0x${f.offset!.toString(16)}${f.size !== undefined ? `/0x${f.size.toString(16)}` : ''}`;
+  if (f.module) r.module = f.module;
+  const src = lines?.(f);
+  if (src) {
+    r.file = src.file;
+    r.line = src.line;
+  }
+  if (f.stack) r.stack = f.stack;
+  if (f.regs) r.regs = Object.fromEntries(Object.entries(f.regs).map(([k, v]) => [k, hex(v!)]));
+  if (f.partial) r.partial = true;
+  if (f.user) r.user = true;
+  if (words && next) {
+    // The words between this frame's sp and where the next frame's pc was read (crash bt -f).
+    const end = next.slot !== undefined && next.slot >= f.sp ? next.slot + 8n : next.sp;
+    const n = Math.min(Number(end - f.sp) / 8, 512);
+    if (n > 0) {
+      try {
+        const b = prog.mem.readBytes(f.sp, n * 8);
+        const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        r.words = Array.from({ length: n }, (_, i) => hex(dv.getBigUint64(i * 8, true)));
+      } catch (err) {
+        (r as unknown as Record<string, unknown>)['wordsError'] = (err as Error).message;
+      }
+    }
+  }
+  return r as unknown as AnyRecord;
+}

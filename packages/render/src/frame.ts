@@ -1,0 +1,74 @@
+import type { AnyRecord } from '@vmpipe/records';
+import { hexDigits, parseHex, type LayoutFactory } from './layout.js';
+import { digitsOf, X86_64_BLOCK } from './cpu.js';
+
+/**
+ * frame records as crash's `bt` prints them (x86_64.c: x86_64_print_stack_entry,
+ * x86_64_print_eframe_regs): a `PID: ... TASK: ... CPU: ... COMMAND: "..."`
+ * line when the task changes, ` #N [stack address] function at pc [module]` per frame
+ * (the stack address is where pc was read, crash's bracket), and for an
+ * exception frame `[exception RIP: name+decimal]` (kernel mode only) and the
+ * register block. Frames a guess found end with `(unreliable: scan)`; with
+ * --frames the stack words follow, two to a line, as `bt -f` shows them.
+ */
+function taskHeader(r: AnyRecord): string {
+  const task = parseHex(r.task);
+  const cpu = r.cpu === undefined ? '-' : String(r.cpu);
+  return `PID: ${String(r.pid ?? '-').padEnd(8)} TASK: ${task === null ? '?' : task.toString(16)}  CPU: ${cpu.padEnd(3)}  COMMAND: "${String(r.comm ?? '')}"`;
+}
+
+/** crash's symbol+decimal (rd -s, exception RIP) */
+function decimalName(r: AnyRecord): string {
+  if (typeof r.function !== 'string') return parseHex(r.pc)?.toString(16).padStart(16, '0') ?? '?';
+  const off = typeof r.offset === 'number' && r.offset !== 0 ? `+${r.offset}` : '';
+  return `${r.function}${off}`;
+}
+
+function regBlock(regs: Record<string, unknown>): string[] {
+  return X86_64_BLOCK.map((row) => '    ' + row.map((c) => `${c.label}: ${digitsOf(regs[c.names.find((n) => n in regs) ?? c.names[0]!], c.digits)}`).join('  '));
+}
+
+export const frameLayout: LayoutFactory = () => {
+  let lastTask: string | undefined;
+  let level = 0;
+  return {
+    block: false,
+    render(r: AnyRecord): string[] {
+      const lines: string[] = [];
+      const key = `${String(r.dump)} ${String(r.task)} ${String(r.cpu)}`;
+      if (key !== lastTask || r.level === 0) {
+        if (lastTask !== undefined) lines.push('');
+        lines.push(taskHeader(r));
+        lastTask = key;
+        level = 0;
+      }
+      if (r.method === 'exception' && typeof r.regs === 'object' && r.regs !== null) {
+        if (!r.user) lines.push(`    [exception RIP: ${decimalName(r)}]`);
+        lines.push(...regBlock(r.regs as Record<string, unknown>));
+        if (r.user) return lines;
+        // The interrupted function has no line of its own in crash; its frame goes on from here.
+      }
+      const at = parseHex(r.slot) ?? parseHex(r.sp);
+      const pc = parseHex(r.pc);
+      const name = typeof r.function === 'string' ? r.function : '(unknown)';
+      const module = typeof r.module === 'string' ? ` [${r.module}]` : '';
+      if (r.method !== 'exception') {
+        const mark = r.reliable === false ? `  (unreliable: ${String(r.method)})` : '';
+        lines.push(`${`#${level}`.padStart(3)} [${at === null ? '?' : hexDigits(at, 16)}] ${name} at ${pc === null ? '?' : hexDigits(pc, 16)}${module}${mark}`);
+        level++;
+      }
+      // crash bt -l: the source line under the frame
+      if (typeof r.file === 'string' && typeof r.line === 'number') lines.push(`    ${r.file}: ${r.line}`);
+      if (Array.isArray(r.words)) {
+        const base = parseHex(r.sp) ?? 0n;
+        const words = r.words as unknown[];
+        for (let i = 0; i < words.length; i += 2) {
+          const cells = words.slice(i, i + 2).map((w) => digitsOf(w, 16)).join(' ');
+          lines.push(`    ${hexDigits(base + BigInt(i * 8), 16)}: ${cells} `);
+        }
+      }
+      return lines;
+    },
+    flush: () => [],
+  };
+};
