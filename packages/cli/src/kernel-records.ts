@@ -159,6 +159,7 @@ export function systemRecords(prog: Program, log: KernelLog, info: PanicInfo): (
   if (f.cpusOffline !== undefined) record.cpusOffline = f.cpusOffline;
   if (f.loadAverage) record.loadAverage = f.loadAverage;
   if (f.mhz !== undefined) record.mhz = f.mhz;
+  if (f.tasks !== undefined) record.tasks = f.tasks;
   if (f.note !== undefined) record.note = f.note;
   out.push(record);
   return out;

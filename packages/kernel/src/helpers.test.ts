@@ -10,7 +10,7 @@ import { BufferMemory } from '@vmpipe/addrxlat';
 import { SymbolTable } from '@vmpipe/symbols';
 import type { CType, NamedKind, TypeTable } from '@vmpipe/types';
 import { KernelImage } from './printk/oldkernel-testkit.js';
-import { cpuOnline, currentTask, panicCpu, panicTask, Program, timekeeperSeconds, tkCoreTimekeeperOffset, typedFactsUnavailable } from './index.js';
+import { cpuOnline, currentTask, panicCpu, panicTask, Program, systemFacts, timekeeperSeconds, tkCoreTimekeeperOffset, typedFactsUnavailable } from './index.js';
 
 const root = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const expected = (name: string) => readFileSync(root + 'expected/' + name, 'latin1');
@@ -189,4 +189,16 @@ test('a dump without kallsyms (4.19): no typed facts, one note, no failure', asy
   t.true(k.tryTypes() instanceof Error);
   t.regex(typedFactsUnavailable(k) ?? '', /^no kernel symbols in the dump .*crash time, current task and online CPUs need them$/);
   k.close();
+});
+
+test('real dump: TASKS counts every task and each CPU\'s idle task, as drgn lists them (crash 8.0.2 sees 3 from its PID hash)', async (t) => {
+  const { k, close } = await real();
+  const drgnTasks = expected('drgn.vmcore.kdump-zlib.bt.txt').split('\n').filter((l) => l.startsWith('TASK ')).length;
+  t.is(drgnTasks, 55);
+  const f = systemFacts(k, []);
+  t.is(f.tasks, drgnTasks);
+  t.is(f.mhz, Number(/MACHINE: x86_64 {2}\((\d+) Mhz\)/.exec(expected('crash.vmcore.kdump-zlib.sys.txt'))![1]));
+  t.deepEqual(f.loadAverage, [0, 0, 0], 'crash: LOAD AVERAGE: 0.00, 0.00, 0.00');
+  t.deepEqual(f.problems, []);
+  close();
 });

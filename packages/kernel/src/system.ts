@@ -7,6 +7,8 @@
 import type { KernelMemory } from '@vmpipe/addrxlat';
 import { cString, UTSNAME_FIELDS, type Utsname } from '@vmpipe/dump';
 import { cpuOnline } from './cpumask.js';
+import { nr_cpu_ids } from './percpu.js';
+import { for_each_task, idle_task } from './tasks.js';
 import { readInt, typedFactsUnavailable } from './read.js';
 import { timekeeperSeconds } from './timekeeping.js';
 import type { Program } from './program.js';
@@ -80,7 +82,7 @@ export function loadAverage(prog: Program): [number, number, number] | null {
 
 /** A fact crash's `sys` shows that could not be read: which (an error-record code) and why. */
 export interface SystemProblem {
-  code: 'utsname-unreadable' | 'crash-time-unreadable' | 'cpu-online-unreadable' | 'load-average-unreadable';
+  code: 'utsname-unreadable' | 'crash-time-unreadable' | 'cpu-online-unreadable' | 'load-average-unreadable' | 'tasks-unreadable';
   message: string;
 }
 
@@ -99,6 +101,8 @@ export interface SystemFacts {
   loadAverage?: [number, number, number];
   /** the CPU clock crash prints after MACHINE (`cpu_khz` / 1000) */
   mhz?: number;
+  /** every task: each thread of each process on the task lists, and each other online CPU's idle task (crash's TASKS) */
+  tasks?: number;
   /** why the facts that need types and symbols are absent */
   note?: string;
   problems: SystemProblem[];
@@ -155,6 +159,19 @@ export function systemFacts(prog: Program, log: readonly { text: string; tsNsec:
     facts.cpusOffline = cpuOnline(prog).offline.length;
   } catch (err) {
     problems.push({ code: 'cpu-online-unreadable', message: `__cpu_online_mask: ${(err as Error).message}` });
+  }
+  try {
+    // As drgn counts them: every task on the lists, and each CPU's idle task (CPU 0's is init_task, on the list).
+    const seen = new Set<bigint>();
+    for (const step of for_each_task(prog)) {
+      if ('task' in step) seen.add(step.task);
+      else problems.push({ code: 'tasks-unreadable', message: `the task list: ${step.corrupt.message}; TASKS counts the tasks before it` });
+    }
+    for (let cpu = 0; cpu < (nr_cpu_ids(prog) ?? 0); cpu++) seen.add(idle_task(prog, cpu));
+    seen.delete(0n);
+    facts.tasks = seen.size;
+  } catch (err) {
+    problems.push({ code: 'tasks-unreadable', message: `the task list: ${(err as Error).message}` });
   }
   const khz = prog.symbol('cpu_khz');
   if (khz !== undefined) {
