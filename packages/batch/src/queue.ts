@@ -91,6 +91,8 @@ export interface WorkerOptions extends RunOptions {
 export function startWorker(cfg: QueueConfig, opts: WorkerOptions): { worker: Worker; done: Promise<void> } {
   const name = cfg.name ?? DEFAULT_NAME;
   const store = redis(cfg);
+  // BullMQ does not close a connection it was given: the worker's is closed with it below.
+  const connection = redis(cfg);
   const me = opts.worker ?? `${hostname()}:${process.pid}`;
   const worker = new Worker<JobData>(
     name,
@@ -105,7 +107,7 @@ export function startWorker(cfg: QueueConfig, opts: WorkerOptions): { worker: Wo
       return { status: r.status, durationMs: r.durationMs };
     },
     {
-      connection: redis(cfg) as unknown as ConnectionOptions,
+      connection: connection as unknown as ConnectionOptions,
       concurrency: opts.concurrency,
       lockDuration: opts.lockMs ?? 30_000,
       stalledInterval: opts.stalledCheckMs ?? 15_000,
@@ -115,6 +117,7 @@ export function startWorker(cfg: QueueConfig, opts: WorkerOptions): { worker: Wo
   worker.on('error', (e) => opts.log?.(`worker: ${e.message}`));
   const done = new Promise<void>((resolve) => worker.on('closed', () => {
     store.disconnect();
+    connection.disconnect();
     resolve();
   }));
   return { worker, done };

@@ -107,6 +107,7 @@ const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nu
   const url = `redis://127.0.0.1:${port}`;
   const env = { VMPIPE_REDIS_URL: url };
   const paths = await dumps(60, 'queued');
+  const workers: ChildProcess[] = [];
   try {
     const add = run(['queue', 'add', '--', 'vmcore-extract', '{}', ':::', ...paths], { env });
     t.is(add.code, 0, add.err);
@@ -114,7 +115,7 @@ const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nu
     // Adding the same jobs again adds nothing.
     run(['queue', 'add', '--', 'vmcore-extract', '{}', ':::', ...paths.slice(0, 5)], { env });
     const worker = () => spawn(process.execPath, [vmpipe, 'worker', '--concurrency', '2', '--lock', '2'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    const workers = [worker(), worker(), worker()];
+    workers.push(worker(), worker(), worker());
     // In process: a node start every poll would cost more than the jobs.
     const status = async () => (await queueStatus({ url, name: 'vmpipe' }).catch(() => ({}))) as Record<string, number>;
     const until = async (cond: (s: Record<string, number>) => boolean) => {
@@ -146,9 +147,10 @@ const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nu
     const one = run(['batch', '--', 'vmcore-extract', '{}', ':::', paths[0]!]).records();
     const want = paths.flatMap((p) => one.map((r) => (r.kind === 'job' ? { ...r, dump: p, job: jobs.find((j) => j.dump === p)!.job, command: ['vmcore-extract', p] } : { ...r, dump: p })));
     t.deepEqual(stable(recs), stable(want), 'the same records as a one-machine batch');
-    for (const w of workers.slice(1)) w.kill('SIGTERM');
-    await Promise.all(workers.map(stopped));
   } finally {
+    // Workers end with the test, passed or not (SIGTERM lets them close their connections).
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map(stopped));
     server.kill('SIGKILL');
     await stopped(server);
   }
