@@ -237,6 +237,26 @@ export function signatureOf(r: CrashReport, where: Locator): SignatureRecord {
   return sig;
 }
 
+/** A dump whose log cannot be read (and no unwound stack came with it) still answers, marked. */
+export function unreadSignature(dump: string, reason: string, release: string | null, crashTime: string | null): SignatureRecord {
+  return {
+    kind: 'signature',
+    title: 'unreadable crash',
+    crashType: 'unknown',
+    guilty: null,
+    hash: hashOf('unknown', [], 'unreadable'),
+    release,
+    taint: null,
+    crashTime,
+    corrupted: true,
+    reason,
+    dump,
+    headline: reason,
+    frames: [],
+    trace: [],
+  };
+}
+
 /** A log with nothing wrong in it still answers, marked. */
 function noCrash(r: CrashReport, where: Locator): SignatureRecord {
   return {

@@ -1,0 +1,106 @@
+import { createReadStream, writeFileSync } from 'node:fs';
+import { Args, Flags } from '@oclif/core';
+import { SingleBar } from 'cli-progress';
+import { kernelMemory } from '@vmpipe/addrxlat';
+import { DumpError, openDump } from '@vmpipe/dump';
+import { errorRecord, EXIT, FatalError, readRecords, RecordWriter, type AnyRecord, type BucketRecord, type SignatureRecord } from '@vmpipe/records';
+import { bucketReport } from '@vmpipe/render';
+import { Buckets, consoleLines, RecordTriage, textSignatures, unreadSignature } from '@vmpipe/triage';
+import { VmpipeCommand } from '../base.js';
+import { kernelLogRecords, kernelTypes, panicInfo, panicRecords, systemRecord, type KernelLog } from '../kernel-records.js';
+import { sourceRecord } from '../dump-records.js';
+
+/** consumes: panic, frame, source, system, signature (stdin) · produces: signature, or bucket with --group */
+export default class Triage extends VmpipeCommand {
+  static override summary = 'One signature per crash (a syzbot-style title, the guilty function, a stable hash); buckets of the same bug; an HTML report.';
+  static override description = [
+    'Reads dumps (DUMP...), console logs (--log FILE..., - for stdin), or a record stream on stdin (panic records from vmcore-extract --panic, frame records from backtrace, signature records) and writes one signature record per crash. --group writes bucket records instead (same hash = same bug), --report FILE also writes them as a self-contained HTML page. Records it does not act on pass through.',
+    'Exit codes: 0 ok, 2 bad usage, 3 a file missing or unreadable, 4 a dump that is not one (each as an error record too; the other inputs are still read). docs/triage.md.',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> triage fixtures/real/vmcore.kdump-zlib | render',
+    '<%= config.bin %> triage --log console.log netconsole.txt --group | render',
+    '<%= config.bin %> vmcore-extract vmcore --panic --sys | <%= config.bin %> triage',
+    '<%= config.bin %> triage dumps/*/vmcore --report report.html',
+  ];
+  static override strict = false;
+  static override args = { inputs: Args.string({ description: 'dumps (or with --log, console logs)' }) };
+  static override flags = {
+    log: Flags.boolean({ description: 'the inputs are console text (dmesg, netconsole, pstore, syslog, vmcore-extract --text), several oopses each' }),
+    group: Flags.boolean({ description: 'bucket records (one per hash, most frequent first) instead of signatures' }),
+    report: Flags.string({ description: 'write the buckets as a self-contained HTML page to FILE (implies --group)', helpValue: 'FILE' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Triage);
+    const inputs = argv as string[];
+    const group = flags.group || flags.report !== undefined;
+    const out = new RecordWriter();
+    const buckets = new Buckets();
+    let failed = 0;
+    const emit = async (r: AnyRecord | SignatureRecord | BucketRecord) => {
+      if (r.kind === 'signature' && group) buckets.add(r as SignatureRecord);
+      else if (!out.closed) await out.write(r);
+    };
+    if (inputs.length === 0 && flags.log) inputs.push('-');
+    const bar = inputs.length > 1 && process.stderr.isTTY ? new SingleBar({ format: 'triage {bar} {value}/{total} {file}', stream: process.stderr }) : null;
+    bar?.start(inputs.length, 0, { file: '' });
+    if (inputs.length === 0) {
+      const triage = new RecordTriage();
+      for await (const r of readRecords(process.stdin)) {
+        for (const s of triage.push(r)) await emit(s);
+        if (r.kind !== 'panic') await emit(r);
+      }
+      for (const s of triage.end()) await emit(s);
+    }
+    for (const input of inputs) {
+      bar?.increment({ file: input });
+      try {
+        if (flags.log) for await (const s of textSignatures(consoleLines(input === '-' ? process.stdin : createReadStream(input)), input)) await emit(s);
+        else for (const r of await dumpRecords(input)) await emit(r);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (!(err instanceof DumpError) && e.code === undefined) throw err;
+        failed = err instanceof DumpError && err.reason !== 'no-input' ? EXIT.badFormat : EXIT.noInput;
+        await emit(errorRecord(err instanceof DumpError ? err.reason : 'no-input', e.message, flags.log ? { log: input } : { dump: input }));
+      }
+    }
+    bar?.stop();
+    if (group) {
+      const records = buckets.records();
+      for (const b of records) await emit(b);
+      if (flags.report) writeFileSync(flags.report, bucketReport(records, { generated: new Date().toISOString() }));
+    }
+    await out.end();
+    if (failed) throw new FatalError(`${failed === EXIT.noInput ? 'an input could not be read' : 'an input is not a dump'} (see the error records)`, failed);
+  }
+}
+
+/**
+ * A dump's signature: what `vmcore-extract DUMP --panic --sys | triage` gives, read in
+ * process. The one place triage meets dump bytes (to become a call on the kernel package's
+ * program object).
+ */
+export async function dumpRecords(path: string): Promise<AnyRecord[]> {
+  const dump = openDump(path);
+  try {
+    const mem = kernelMemory(dump);
+    const log: KernelLog = { lines: [] };
+    const records: AnyRecord[] = [sourceRecord(dump) as unknown as AnyRecord];
+    for (const r of kernelLogRecords(dump, mem, log)) if (r.kind === 'error') records.push(r as AnyRecord);
+    const info = panicInfo(log);
+    // The timekeeper's crash time needs the dump's types; a header's or VMCOREINFO's does not.
+    const typed = dump.crashTime ?? dump.vmcoreinfo?.crashTime ? undefined : await kernelTypes(dump, mem, { sys: true });
+    if (!log.unavailable) records.push(...(panicRecords(dump, info, typed) as unknown as AnyRecord[]));
+    records.push(...(systemRecord(dump, mem, log, info, typed) as unknown as AnyRecord[]));
+    const triage = new RecordTriage();
+    for (const r of records) triage.push(r);
+    const system = records.find((r) => r.kind === 'system');
+    const signatures: AnyRecord[] = log.unavailable
+      ? [unreadSignature(path, `the log could not be read: ${log.unavailable.message}`, (system?.release as string) ?? null, (system?.crashTime as string) ?? null) as unknown as AnyRecord]
+      : (triage.end() as unknown as AnyRecord[]);
+    return [...records.filter((r) => r.kind === 'error'), ...signatures];
+  } finally {
+    dump.close();
+  }
+}
