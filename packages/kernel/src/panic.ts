@@ -295,7 +295,7 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
     else if (info.rip === null && /^R?IP: /.test(t)) info.rip = t;
     else if (info.code === null && t.startsWith('Code: ')) info.code = t.slice('Code: '.length);
     else if (info.rip !== null && trace < 0 && REGISTER_LINE.test(t)) info.registers.push(t);
-    else if (trace < 0 && /^\s*Call Trace:/.test(t)) {
+    else if (trace < 0 && /^\s*Call [Tt]race:/.test(t)) {
       trace = i;
       for (let j = i + 1; j < end; j++) {
         const line = texts[j]!;

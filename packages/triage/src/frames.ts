@@ -26,7 +26,8 @@ const GENERIC: RegExp[] = [
   /^(do_trap|do_error_trap|do_int3|handle_bug|handle_invalid_op|do_invalid_op|invalid_op|do_general_protection|general_protection|do_divide_error|divide_error)$/,
   /^(asm_)?exc_/,
   /^(__warn|__warn_printk|warn_slowpath_\w+|warn_slowpath|report_bug|__report_bug|__might_sleep|__might_resched|___might_sleep|__might_fault)$/,
-  /^(page_fault|async_page_fault|do_page_fault|__do_page_fault|do_user_addr_fault|do_kern_addr_fault|handle_page_fault|page_fault_oops|kernelmode_fixup_or_oops|no_context|__bad_area\w*|bad_area\w*|spurious_kernel_fault|fixup_exception|ex_handler_\w+)$/,
+  /^(page_fault|async_page_fault|do_page_fault|__do_page_fault|do_user_addr_fault|do_kern_addr_fault|handle_page_fault|page_fault_oops|kernelmode_fixup_or_oops|no_context|__bad_area\w*|bad_area\w*|spurious_kernel_fault|fixup_exception)$/,
+  /^(dump_backtrace|unwind_backtrace|show_trace|might_fault)$/,
   /^__list_(add|del)_valid(_or_report)?$/,
   /^__list_del_entry_valid(_or_report)?$/,
   /^(__)?list_(add|del|replace|move|splice)\w*$/,
@@ -45,10 +46,19 @@ const GENERIC: RegExp[] = [
   /^(copy_user_\w+|_copy_to_user|_copy_from_user|copy_to_user|copy_from_user|rep_movs_alternative|__copy_user_\w+)$/,
   /^(_raw_spin_lock|_raw_spin_lock_irq|_raw_spin_lock_irqsave|_raw_spin_lock_bh|_raw_spin_unlock|_raw_spin_unlock_irq|_raw_spin_unlock_irqrestore|_raw_spin_unlock_bh|_raw_read_lock|_raw_write_lock)$/,
   /^(native_)?queued_spin_lock_slowpath$/,
+  // Locking primitives: the bug is in whoever took the lock (syzbot skips these too).
+  /^(__)?mutex_(lock|unlock|trylock)\w*$/,
+  /^__mutex_lock_\w+$/,
+  /^(__)?(down|up)_(read|write)\w*$/,
+  /^_raw_(spin|read|write)_\w+$/,
   /^(do_raw_spin_lock|do_raw_spin_unlock|spin_bug|spin_dump)$/,
   /^(check_preemption_disabled|debug_smp_processor_id|__this_cpu_preempt_check)$/,
   /^(bug_handler|__bug|BUG)$/,
   /^__\w+_cold$/,
+  // Entry and thread-start frames at the bottom of every stack, and the padding symbols of
+  // -fpatchable-function-entry (`__pfx_foo`) that unwinders print with `?`.
+  /^(kthread|ret_from_fork\w*|entry_SYSCALL\w*|do_syscall_64|x64_sys_call|syscall_exit_to_user_mode\w*|start_kernel|secondary_startup_64\w*|cpu_startup_entry|do_idle|srso_\w*return_thunk|__x86_return_thunk)$/,
+  /^__pfx_/,
 ];
 
 export function isGeneric(name: string): boolean {

@@ -44,7 +44,7 @@ interface Rule {
   /** the title with `%s` where the guilty function goes; no `%s` when the title names none */
   format: string;
   /** where to look for the guilty frame first */
-  from: 'rip' | 'trace' | 'headline';
+  from: 'rip' | 'trace' | 'headline' | 'lock';
   /** more frames to skip for this kind of report (stripped names) */
   skip?: RegExp;
   waiting?: boolean;
@@ -62,8 +62,12 @@ function sanitize(text: string): string {
 function ruleFor(r: CrashReport): Rule {
   const h = r.headline;
   let m: RegExpExecArray | null;
-  if (/^list_(del|add) corruption|^list_add double add/.test(h) || (r.bugLine && /lib\/list_debug\.c/.test(r.bugLine)) || /^kernel BUG at lib\/list_debug\.c/.test(h)) {
-    return { crashType: 'list corruption', format: 'BUG: corrupted list in %s', from: 'trace' };
+  const near = [h, ...(r.lines ?? []).slice(0, 4)];
+  if (/^list_(del|add) corruption|^list_add double add/.test(h) || (r.bugLine && /lib\/list_debug\.c/.test(r.bugLine)) || near.some((l) => /^(kernel BUG|WARNING: ).* at \S*lib\/list_debug\.c/.test(l))) {
+    return { crashType: 'list corruption', format: 'BUG: corrupted list in %s', from: 'headline' };
+  }
+  if (near.some((l) => /Watchdog detected hard LOCKUP|^NMI watchdog: hard LOCKUP/.test(l))) {
+    return { crashType: 'hard lockup', format: 'watchdog: hard LOCKUP in %s', from: 'rip', skip: NMI_MACHINERY };
   }
   if (/^BUG: KASAN: /.test(h)) {
     m = /^BUG: KASAN: ([a-z-]+(?: or [a-z-]+)?) /.exec(h);
@@ -78,7 +82,7 @@ function ruleFor(r: CrashReport): Rule {
     const what = m ? m[1]! : 'undefined-behaviour';
     return { crashType: 'UBSAN', format: `UBSAN: ${what === 'Undefined behaviour' ? 'undefined-behaviour' : what} in %s`, from: 'trace', skip: /ubsan|overflow/ };
   }
-  if (/^refcount_t: /.test(h)) return { crashType: 'refcount', format: 'WARNING: refcount bug in %s', from: 'trace' };
+  if (/^refcount_t: /.test(h)) return { crashType: 'refcount', format: 'WARNING: refcount bug in %s', from: 'headline' };
   // A WARN() message opens its report; the WARNING line after it says where (and may read like another kind).
   if (/^WARNING: /.test(h) || r.kind === 'warning') return warningRule(r);
   if (/^BUG: Bad page (state|map)/.test(h)) return { crashType: 'bad page', format: /map/.test(h) ? 'BUG: Bad page map' : 'BUG: Bad page state', from: 'trace' };
@@ -88,7 +92,6 @@ function ruleFor(r: CrashReport): Rule {
     return { crashType: 'paging request', format: 'BUG: unable to handle kernel paging request in %s', from: 'rip' };
   }
   if (/BUG: soft lockup/.test(h)) return { crashType: 'soft lockup', format: 'BUG: soft lockup in %s', from: 'rip' };
-  if (/hard LOCKUP/.test(h)) return { crashType: 'hard lockup', format: 'watchdog: hard LOCKUP in %s', from: 'rip' };
   if (/rcu_\w+ (self-)?detected(?: expedited)? stall|rcu: INFO: rcu_\w+ (self-)?detected/.test(h)) {
     return { crashType: 'RCU stall', format: 'INFO: rcu detected stall in %s', from: 'rip', skip: /^(rcu_\w+|apic_timer_interrupt|\w*sysvec_apic_timer_interrupt|hrtimer_interrupt|__hrtimer_run_queues|tick_\w+|update_process_times|__sysvec_\w+)$/ };
   }
@@ -101,22 +104,31 @@ function ruleFor(r: CrashReport): Rule {
     let what = m[1]!.replace(/^(spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic|wrong owner|wrong CPU).*$/, '$1 $2');
     if (/^using \w+\(\) in preemptible/.test(what)) what += ' code';
     if (what === 'workqueue lockup' || what === 'Bad rss-counter state') return { crashType: 'BUG', format: `BUG: ${what}`, from: 'trace' };
-    return { crashType: 'BUG', format: `BUG: ${what} in %s`, from: 'trace', skip: /^(schedule|__schedule|preempt_\w+|debug_\w+)$/ };
+    return { crashType: 'BUG', format: `BUG: ${what} in %s`, from: 'trace', skip: SLEEPING };
   }
   if (/^BUG: /.test(h)) return { crashType: 'BUG', format: `${sanitize(h.replace(/ (at|for address|in process)\b.*$/, '').replace(/[:,].*$/, ''))} in %s`, from: 'trace' };
   if (/^(Oops: )?(invalid opcode)/.test(h)) return { crashType: 'BUG', format: 'invalid opcode in %s', from: 'rip' };
   if (/^(Oops: )?divide.error/.test(h)) return { crashType: 'divide error', format: 'divide error in %s', from: 'rip' };
   if (/^(Oops: )?stack segment/.test(h)) return { crashType: 'stack segment', format: 'stack segment fault in %s', from: 'rip' };
   if (/^PANIC: double fault/.test(h)) return { crashType: 'double fault', format: 'PANIC: double fault in %s', from: 'rip' };
-  if (r.kind === 'sysrq-crash') return { crashType: 'sysrq', format: `kernel panic: ${panicText(r.message ?? h)}`, from: 'trace', skip: /^sysrq_handle_crash$/ };
+  if (/^Kernel panic - not syncing: Hard LOCKUP/.test(h)) return { crashType: 'hard lockup', format: 'kernel panic: Hard LOCKUP', from: 'trace', skip: NMI_MACHINERY };
+  if (r.kind === 'sysrq-crash') return { crashType: 'sysrq', format: `kernel panic: ${panicText(r.message ?? h)}`, from: 'trace' };
   if (/^Kernel panic - not syncing: /.test(h)) {
     const text = panicText(h);
     if ((m = /^stack-protector: Kernel stack is corrupted in: ([\w.]+)/.exec(text))) return { crashType: 'panic message', format: `kernel panic: stack is corrupted in ${stripSuffix(m[1]!)}`, from: 'trace' };
+    // init's exit code says how it died, not where: syzbot's title leaves it out.
+    if (/^Attempted to kill init!/.test(text)) return { crashType: 'panic message', format: 'kernel panic: Attempted to kill init!', from: 'trace' };
     return { crashType: 'panic message', format: `kernel panic: ${text}`, from: 'trace' };
   }
   if (/^Oops/.test(h)) return { crashType: 'oops', format: 'Oops in %s', from: 'rip' };
   return { crashType: 'unknown', format: `${sanitize(h).slice(0, 80)} in %s`, from: 'trace' };
 }
+
+/** The hard-lockup detector's own path (perf NMI → watchdog): the interrupted code is below it. */
+const NMI_MACHINERY = /^(watchdog_\w+|__perf_event_overflow|perf_event_overflow|perf_event_nmi_handler|perf_prepare_sample|intel_pmu_\w+|x86_pmu_\w+|amd_pmu_\w+|nmi_handle|nmi_panic|default_do_nmi|do_nmi|exc_nmi|end_repeat_nmi|repeat_nmi|\w*_nmi_handler|ghes_\w+|arch_trigger_\w+|hardlockup_\w+)$/;
+
+/** Sleeping in atomic context: the scheduler's and the allocator's frames lead to whoever slept. */
+const SLEEPING = /^(schedule|__schedule|__schedule_bug|schedule_debug|preempt_\w+|debug_\w+|_cond_resched|__cond_resched|___might_sleep|__might_sleep|might_sleep|__might_resched|(__)?kmalloc\w*|kzalloc|kmem_cache_alloc\w*|__alloc_pages\w*|alloc_pages\w*|__get_free_pages|get_zeroed_page|vmalloc\w*|__vmalloc\w*)$/;
 
 /** `Kernel panic - not syncing: ` taken off; what varies between boots made constant. */
 function panicText(line: string): string {
@@ -126,9 +138,9 @@ function panicText(line: string): string {
 /** syzbot's WARNING titles: by file for the kinds that have their own title, else `WARNING in <function of the WARNING line>`. */
 function warningRule(r: CrashReport): Rule {
   const line = [r.headline, ...(r.lines ?? [])].find((l) => /^WARNING: /.test(l)) ?? r.headline;
-  if (/lib\/refcount\.c|refcount_warn_saturate/.test(line)) return { crashType: 'WARNING', format: 'WARNING: refcount bug in %s', from: 'trace' };
+  if (/lib\/refcount\.c|refcount_warn_saturate/.test(line)) return { crashType: 'refcount', format: 'WARNING: refcount bug in %s', from: 'headline' };
   if (/^WARNING: (possible circular locking dependency|possible recursive locking|inconsistent lock state|possible irq lock inversion)/.test(line)) {
-    return { crashType: 'lockdep', format: /inconsistent/.test(line) ? 'inconsistent lock state in %s' : 'possible deadlock in %s', from: 'trace' };
+    return { crashType: 'lockdep', format: /inconsistent/.test(line) ? 'inconsistent lock state in %s' : 'possible deadlock in %s', from: 'lock' };
   }
   if (/^WARNING: suspicious RCU usage/.test(line)) return { crashType: 'lockdep', format: 'WARNING: suspicious RCU usage in %s', from: 'trace', skip: /rcu|kmem|slab/ };
   if (/kernel\/locking\/lockdep\.c/.test(line)) return { crashType: 'lockdep', format: 'WARNING: locking bug in %s', from: 'trace' };
@@ -138,19 +150,20 @@ function warningRule(r: CrashReport): Rule {
 }
 
 /** Frames in the order the rule reads them: the headline's or the RIP's function first, then the call trace. */
-function candidates(r: CrashReport, rule: Rule): { frames: ReportFrame[]; unreliableOnly: boolean } {
+function candidates(r: CrashReport, rule: Rule): { frames: ReportFrame[]; unreliableOnly: boolean; lead: number } {
   const out: ReportFrame[] = [];
-  const lead = rule.from === 'headline' ? headlineFrame(r) : rule.from === 'rip' ? ripFrame(r.rip) : null;
+  const lead = rule.from === 'headline' ? headlineFrame(r) : rule.from === 'rip' ? ripFrame(r.rip) ?? pcFrame(r.lines) : null;
   if (lead) out.push({ ...lead, reliable: true });
+  if (rule.from === 'lock') out.push(...lockFrames(r.lines).map((f) => ({ ...f, reliable: true })));
   // A WARNING's headline names its function; otherwise the RIP names where it trapped.
   if (rule.from === 'headline' && !lead) {
-    const rip = ripFrame(r.rip);
+    const rip = ripFrame(r.rip) ?? pcFrame(r.lines);
     if (rip) out.push({ ...rip, reliable: true });
   }
   const reliable = r.callTrace.filter((f) => f.reliable);
   const trace = reliable.length ? reliable : r.callTrace;
   out.push(...trace);
-  return { frames: out, unreliableOnly: reliable.length === 0 && r.callTrace.length > 0 };
+  return { frames: out, unreliableOnly: reliable.length === 0 && r.callTrace.length > 0, lead: out.length - trace.length };
 }
 
 function headlineFrame(r: CrashReport): { function: string; module?: string } | null {
@@ -159,14 +172,41 @@ function headlineFrame(r: CrashReport): { function: string; module?: string } | 
   // 2.6-era `WARNING: at fs/x.c:5 foo()` names it without an offset.
   const f = frameIn(line) ?? frameIn(r.headline);
   if (f) return f;
-  const m = / in ([A-Za-z_][\w.]*)\s*$/.exec(r.headline) ?? / at \S+ ([A-Za-z_][\w.]*)\(\)/.exec(line);
+  const m = / in ([A-Za-z_][\w.]*)(?: \(.*\))?\s*$/.exec(r.headline) ?? / at \S+ ([A-Za-z_][\w.]*)\(\)/.exec(line);
   return m ? { function: m[1]! } : null;
 }
 
-/** `RIP: 0010:deferred_split_scan+0x109/0x270`, `IP: [<ffffffff8123>] foo+0x1/0x2`; user-space RIPs (`0033:0x47b7a0`) name nothing. */
+/**
+ * `RIP: 0010:deferred_split_scan+0x109/0x270`, `IP: [<ffffffff8123>] foo+0x1/0x2`, decoded by
+ * decode_stacktrace.sh (`RIP: 0010:foo (fs/x.c:12)`); user-space RIPs (`0033:0x47b7a0`) name nothing.
+ */
 function ripFrame(rip: string | null): { function: string; module?: string } | null {
   if (!rip || /^R?IP: 0033:/.test(rip)) return null;
-  return frameIn(rip);
+  const decoded = /^R?IP: [0-9a-f]{4}:([A-Za-z_][\w.]*) \(/.exec(rip);
+  return frameIn(rip) ?? (decoded ? { function: decoded[1]! } : null);
+}
+
+/** Where other architectures print the faulting PC: arm's `PC is at foo+0x18/0x64`, powerpc's `NIP [c0123] foo+0x8/0x10`. */
+function pcFrame(lines: string[] | undefined): { function: string; module?: string } | null {
+  const l = (lines ?? []).slice(0, 40).find((x) => /^(PC is at |NIP \[)/.test(x));
+  return l ? frameIn(l) : null;
+}
+
+/**
+ * lockdep: where the lock is being taken (`... is trying to acquire lock:` then `ffff... (&wp->lock){+.+.}, at: foo+0x22b/0x1550`),
+ * then where the lock already held was taken (`but task is already holding lock:`), for when the first is a generic helper.
+ */
+function lockFrames(lines: string[] | undefined): { function: string; module?: string }[] {
+  const all = lines ?? [];
+  const out: { function: string; module?: string }[] = [];
+  for (const opener of [/is trying to acquire lock:?$/, /but task is already holding lock:?$/]) {
+    const i = all.findIndex((l) => opener.test(l.trim()));
+    if (i < 0) continue;
+    const at = all.slice(i + 1, i + 4).map((l) => /\bat: (.*)$/.exec(l)?.[1]).find((x) => x !== undefined);
+    const f = at === undefined ? null : frameIn(at) ?? (/^([A-Za-z_][\w.]*)/.exec(at.trim()) ? { function: /^([A-Za-z_][\w.]*)/.exec(at.trim())![1]! } : null);
+    if (f) out.push(f);
+  }
+  return out;
 }
 
 /** The release from the report's `CPU: 1 PID: 2 Comm: x Not tainted 6.1.0-56-cloud-amd64 #1` line. */
@@ -189,7 +229,7 @@ export type Locator = { dump: string } | { log: string; line?: number };
 export function signatureOf(r: CrashReport, where: Locator): SignatureRecord {
   if (r.kind === 'none') return noCrash(r, where);
   const rule = ruleFor(r);
-  const { frames, unreliableOnly } = candidates(r, rule);
+  const { frames, unreliableOnly, lead } = candidates(r, rule);
   const skip = (name: string) => {
     const n = stripSuffix(name);
     return isGeneric(n) || (rule.skip?.test(n) ?? false) || (rule.waiting === true && isWaiting(n));
@@ -198,7 +238,10 @@ export function signatureOf(r: CrashReport, where: Locator): SignatureRecord {
   const guiltyFrame = meaningful[0] ?? null;
   const guilty = guiltyFrame ? stripSuffix(guiltyFrame.function) : null;
   const named = rule.format.includes('%s');
-  const title = named ? rule.format.replace('%s', guilty ?? (frames[0] ? stripSuffix(frames[0].function) : 'unknown')) : rule.format;
+  // No guilty frame: name the deepest frame that is not reporting machinery, the nearest to the
+  // culprit the report got to before it was cut off (the signature is marked corrupted).
+  const fallback = [...frames].reverse().find((f) => !isGeneric(f.function)) ?? frames[frames.length - 1];
+  const title = named ? rule.format.replace('%s', guilty ?? (fallback ? stripSuffix(fallback.function) : 'unknown')) : rule.format;
   // The hash: names only, in order, a repeated name (recursion, a frame both in RIP and trace) once.
   const hashed: string[] = [];
   for (const f of meaningful) {
@@ -209,8 +252,8 @@ export function signatureOf(r: CrashReport, where: Locator): SignatureRecord {
   let reason: string | undefined;
   if (/^Kernel panic - not syncing: (Fatal exception|panic_on_warn set|hung_task: blocked tasks|softlockup: hung tasks)/.test(r.headline)) {
     reason = 'the report before the panic is missing: only its consequence was printed (log cut off)';
-  } else if (frames.length === 0) reason = r.rip === null && (r.lines?.length ?? 0) > 0 ? 'no call trace: the report is cut off' : 'no call trace';
-  else if (unreliableOnly) reason = 'frames all unreliable (printed with ?)';
+  } else if (named && frames.length === 0) reason = r.rip === null && (r.lines?.length ?? 0) > 0 ? 'no call trace: the report is cut off' : 'no call trace';
+  else if (unreliableOnly && (guiltyFrame === null || frames.indexOf(guiltyFrame) >= lead)) reason = 'frames all unreliable (printed with ?)';
   else if (named && guilty === null) reason = 'only generic frames: the report is cut off before the guilty one';
   else if (rule.crashType === 'unknown') reason = 'unrecognised report';
   const lines = r.lines ?? [];

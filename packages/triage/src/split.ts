@@ -27,12 +27,17 @@ const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4,
 /** Prefixes in the order they nest: syslog/journal, level, printk time, caller id. Each captures what it knows. */
 const ISO_PREFIX = /^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?:\S+\s+kernel:\s?)?/;
 const DMESG_T = /^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) +(\d+) (\d\d:\d\d:\d\d) (\d{4})\] ?/;
-const SYSLOG = /^[A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \S+ kernel:\s?/;
+/** `Mar  8 17:07:12 host kernel: `, also with a localised month (`июл 27`, `vas. 19`). */
+const SYSLOG = /^\S{2,9}\.? +\d+ \d\d:\d\d:\d\d (?:\S+ )?kernel:\s?/;
 const OTHERS = [/^<\d+>/, /^kernel:\s?/, /^\[ *\d+\.\d+\] ?/, /^\[[A-Z][a-z]{2} +\d+ \d\d:\d\d\] ?/, /^\[ *\+\d+\.\d+\] ?/, /^\*\* \d+ printk messages dropped \*\* ?/];
 const CALLER = /^\[ *([TC]\d+)\] ?/;
 
 export function consoleLine(raw: string, line: number): ConsoleLine {
-  let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  // Pasted logs are often indented; indentation never carries meaning for the report's parser.
+  let text = (raw.endsWith('\r') ? raw.slice(0, -1) : raw).trimStart();
+  // A console interleaves other output with the kernel's: `panic: runtime e[43204.878510] Kernel panic - ...`.
+  const stamp = /\[ *\d+\.\d{6}\]/.exec(text);
+  if (stamp && stamp.index > 0 && !/^(<\d+>|\[|\d{4}-\d\d-\d\d|\S{2,9}\.? +\d+ \d\d:|kernel:)/.test(text)) text = text.slice(stamp.index);
   const out: ConsoleLine = { text, line };
   for (let round = 0; round < 6; round++) {
     let m: RegExpExecArray | null;
@@ -67,7 +72,8 @@ const OPENER = [
   /^refcount_t: /,
   /^Kernel panic - not syncing: /,
   /^(sysrq|SysRq ?): Trigger a crash/,
-  /^(Oops|invalid opcode|divide error|stack segment): [0-9a-f]{4} \[#\d+\]/,
+  /^(Oops: )?(invalid opcode|divide error|stack segment): [0-9a-f]{4} \[#\d+\]/,
+  /^Oops: [0-9a-f]{4} \[#\d+\]/,
   /^PANIC: double fault/,
 ];
 const PANIC_LINE = /^Kernel panic - not syncing: /;
@@ -171,6 +177,10 @@ export class ReportSplitter {
 
 /** A report's lines read by the panic analyser. */
 export function reportOf(segment: ConsoleLine[]): CrashReport & { line: number } {
+  // Blank lines are console noise here (old kernels print them inside the page-table dump;
+  // captures double newlines): the analyser reads a report's lines as consecutive.
+  segment = segment.filter((l) => l.text.trim() !== '');
+  if (segment.length === 0) segment = [{ text: '', line: 1 }];
   const lines: LogLine[] = logLines(segment.map((l) => ({ text: l.text, seq: BigInt(l.line), tsNsec: null })));
   const info = analysePanic(lines, { warnings: true });
   const texts = segment.map((l) => l.text);
