@@ -23,6 +23,8 @@ export interface SignatureRecord {
   /** true when the report cannot give a reliable title; `reason` says why */
   corrupted: boolean;
   reason?: string;
+  /** where the frames came from when not from the report's own call trace (a `frame` record stream) */
+  note?: string;
   /** the dump (path as given), or `log` for console text */
   dump?: string;
   log?: string;

@@ -93,7 +93,7 @@ export class RecordTriage {
     if (note !== undefined && !p.panic) {
       sig.corrupted = true;
       sig.reason = note;
-    } else if (note !== undefined && !sig.corrupted) sig.reason = note;
+    } else if (note !== undefined) sig.note = note;
     return [sig];
   }
 }

@@ -185,7 +185,8 @@ export function reportOf(segment: ConsoleLine[]): CrashReport & { line: number }
   const info = analysePanic(lines, { warnings: true });
   const texts = segment.map((l) => l.text);
   const head = info.seq === null ? 0 : Math.max(0, segment.findIndex((l) => BigInt(l.line) === info.seq));
-  const time = segment.find((l) => l.time !== undefined)?.time ?? null;
+  // When the report began: its headline's date, else the nearest dated line after it.
+  const time = segment.slice(head).find((l) => l.time !== undefined)?.time ?? segment.find((l) => l.time !== undefined)?.time ?? null;
   return {
     headline: info.headline,
     kind: info.kind,
