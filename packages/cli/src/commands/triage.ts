@@ -24,7 +24,8 @@ export default class Triage extends VmpipeCommand {
     '<%= config.bin %> triage dumps/*/vmcore --report report.html',
   ];
   static override strict = false;
-  static override args = { inputs: Args.string({ description: 'dumps (or with --log, console logs)' }) };
+  // ignoreStdin: stdin is the record stream, never an argument (oclif would read a fast pipe as one).
+  static override args = { inputs: Args.string({ description: 'dumps (or with --log, console logs)', ignoreStdin: true }) };
   static override flags = {
     log: Flags.boolean({ description: 'the inputs are console text (dmesg, netconsole, pstore, syslog, vmcore-extract --text), several oopses each' }),
     group: Flags.boolean({ description: 'bucket records (one per hash, most frequent first) instead of signatures' }),
@@ -84,9 +85,17 @@ export default class Triage extends VmpipeCommand {
 export async function dumpRecords(path: string): Promise<AnyRecord[]> {
   const dump = openDump(path);
   try {
-    const mem = kernelMemory(dump);
+    const source = sourceRecord(dump);
+    let mem: ReturnType<typeof kernelMemory>;
+    try {
+      mem = kernelMemory(dump);
+    } catch (err) {
+      // A dump we can open but not translate: its crash is still counted, marked.
+      if (!(err instanceof DumpError)) throw err;
+      return [errorRecord(err.reason, err.message, { dump: path }), unreadSignature(path, `the log could not be read: ${err.message}`, source.release, source.crashTime ?? null) as unknown as AnyRecord];
+    }
     const log: KernelLog = { lines: [] };
-    const records: AnyRecord[] = [sourceRecord(dump) as unknown as AnyRecord];
+    const records: AnyRecord[] = [source as unknown as AnyRecord];
     for (const r of kernelLogRecords(dump, mem, log)) if (r.kind === 'error') records.push(r as AnyRecord);
     const info = panicInfo(log);
     // The timekeeper's crash time needs the dump's types; a header's or VMCOREINFO's does not.
