@@ -77,6 +77,11 @@ const OPENER = [
   /^PANIC: double fault/,
 ];
 const PANIC_LINE = /^Kernel panic - not syncing: /;
+const DIE = /^(Oops: |Internal error: Oops|.*: [0-9a-f]{3,4} )?.*\[#\d+\]/;
+/** Lines that open and name a whole report (causes such as `list_del corruption` are left out: a BUG() may follow them). */
+const HEAD = /^(WARNING: |kernel BUG at |(Oops: )?general protection fault|BUG: (unable to handle|kernel NULL|soft lockup|scheduling while|sleeping function|KASAN: |Bad page)|(rcu: )?INFO: (task |rcu_)|UBSAN: |(watchdog: |NMI watchdog: )|Unable to handle kernel |(sysrq|SysRq ?): Trigger a crash)/;
+/** Panics that end the report before them (an oops, a WARNING with panic_on_warn, a lockup, sysrq), not a report of their own. */
+const CONSEQUENCE = /not syncing: (Fatal exception|panic_on_warn|softlockup|hung_task|Hard LOCKUP|hard LOCKUP|Attempted to kill|Aiee|Oops|sysrq triggered crash|stack-protector|corrupted stack|System is deadlocked|Fatal hardware error|KASAN|UBSAN|kernel stack overflow)/;
 const END_TRACE = /^-+\[ end (trace|Kernel panic)/;
 const FRAME_TEXT = /[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+/;
 /** A report longer than this is cut (an oops is a few dozen lines; a stall report with every CPU's trace a few hundred). */
@@ -84,6 +89,12 @@ const MAX_SEGMENT = 1500;
 
 interface Segment {
   lines: ConsoleLine[];
+  /** the report's body began (its `CPU: n PID: n Comm:` or `RIP:` line): a later opener is another report */
+  body: boolean;
+  /** the die line (`Oops: 0000 [#1]`) was printed: only its panic can follow in this report */
+  died: boolean;
+  /** a line that names a whole report was printed (not a cause that a BUG() may follow) */
+  headed: boolean;
   sawCallTrace: boolean;
   frames: number;
   ended: boolean;
@@ -92,7 +103,8 @@ interface Segment {
 
 /**
  * Splits one caller's lines into reports. A new opener starts a new report once the current
- * one is complete (its call trace printed, or its `end trace`), so the lines of one report
+ * one is past its opening lines (its task line or RIP printed, its call trace, or its `end
+ * trace`), so the lines of one report
  * (`BUG: ...`, `#PF: ...`, `Oops: ... [#1]`, `Kernel panic - not syncing: Fatal exception`)
  * stay together.
  */
@@ -103,7 +115,9 @@ class Splitter {
   push(l: ConsoleLine, emit: (s: ConsoleLine[]) => void): void {
     const opener = OPENER.some((re) => re.test(l.text));
     const cur = this.cur;
-    if (cur && opener && this.closable(cur, l.text)) {
+    // A console that printed the line twice (two consoles interleaved) has not started a new report.
+    const repeated = cur !== null && cur.lines[cur.lines.length - 1]?.text === l.text;
+    if (cur && opener && !repeated && this.closable(cur, l.text)) {
       emit(cur.lines);
       this.cur = null;
       this.context = [];
@@ -115,7 +129,7 @@ class Splitter {
         this.cur = null;
       }
     } else if (opener) {
-      this.cur = { lines: [...this.context], sawCallTrace: false, frames: 0, ended: false, panicked: false };
+      this.cur = { lines: [...this.context], body: false, died: false, headed: false, sawCallTrace: false, frames: 0, ended: false, panicked: false };
       this.context = [];
       this.add(this.cur, l);
     } else {
@@ -135,14 +149,23 @@ class Splitter {
     const t = l.text;
     if (/^\s*Call Trace:/.test(t) || /^\s*(Backtrace|Call trace):/.test(t)) s.sawCallTrace = true;
     else if (s.sawCallTrace && FRAME_TEXT.test(t)) s.frames++;
+    // (Not old kernels' `IP:` line: it comes before the die line, inside the opening.)
+    if (/^(CPU: \d+ (UID: \d+ )?PID: \d+ Comm: |RIP: |PC is at |NIP \[)/.test(t)) s.body = true;
+    if (DIE.test(t)) s.died = true;
+    if (HEAD.test(t)) s.headed = true;
     if (END_TRACE.test(t)) s.ended = true;
     if (PANIC_LINE.test(t)) s.panicked = true;
   }
 
   private closable(s: Segment, text: string): boolean {
     // The panic after an oops is the end of that oops's report.
-    if (PANIC_LINE.test(text)) return s.panicked || s.ended;
-    return s.ended || s.frames > 0 || s.lines.length > 200;
+    if (PANIC_LINE.test(text)) return s.panicked || s.ended || (s.headed && !CONSEQUENCE.test(text));
+    // Nothing but the panic's own lines follows a panic.
+    if (s.panicked) return true;
+    if (s.ended || s.frames > 0 || s.body || s.lines.length > 200) return true;
+    // A report cut off before its body, then another: a second die line, or a new report's
+    // opening line after one that already named its report.
+    return (s.died && !DIE.test(text)) || (s.headed && (HEAD.test(text) || /cut here/.test(text)));
   }
 }
 

@@ -111,3 +111,12 @@ test('a 100 MB log streams: reports found, memory bounded', async (t) => {
   t.is(count, Math.floor(Math.ceil(total / noise.length) / 64));
   t.true(peak - before < 64 << 20, `rss grew by ${((peak - before) / 1e6).toFixed(0)} MB`);
 });
+
+test('the whole corpus as one log: every report found with its title', async (t) => {
+  // The texts that start after their report's opening lines (crash type none) are left out:
+  // in one log their lines join the report before them, as they would in the console.
+  const corpus = (JSON.parse(readFileSync(dir + '../corpus.json', 'utf8')) as { file: string; title: string; crashType: string; also?: string[] }[]).filter((e) => e.crashType !== 'none');
+  const log = corpus.map((e) => readFileSync(dir + '../' + e.file, 'utf8')).join('\n');
+  const got = (await signaturesOfText(log)).map((s) => s.title).sort();
+  t.deepEqual(got, corpus.flatMap((e) => [e.title, ...(e.also ?? [])]).sort());
+});

@@ -40,13 +40,15 @@ export async function* consoleLines(input: AsyncIterable<Buffer | string> | Iter
 export async function* textSignatures(lines: AsyncIterable<ConsoleLine> | Iterable<ConsoleLine>, log: string): AsyncGenerator<SignatureRecord> {
   const splitter = new ReportSplitter();
   let count = 0;
+  // A piece that opened like a report but holds none (a stray `cut here`) is not a crash.
   const make = (segment: ConsoleLine[]) => {
     const report = reportOf(segment);
+    if (report.kind === 'none') return [];
     count++;
-    return signatureOf(report, { log, line: report.line });
+    return [signatureOf(report, { log, line: report.line })];
   };
-  for await (const l of lines) for (const seg of splitter.push(l)) yield make(seg);
-  for (const seg of splitter.end()) yield make(seg);
+  for await (const l of lines) for (const seg of splitter.push(l)) yield* make(seg);
+  for (const seg of splitter.end()) yield* make(seg);
   if (count === 0) {
     yield signatureOf({ headline: 'no crash report in the log', kind: 'none', message: null, rip: null, taint: null, callTrace: [] }, { log });
   }
