@@ -23,7 +23,7 @@ function scriptJson(value: unknown): string {
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}h3{font-size:1em;margin:1.2em 0 .3em}
-table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}td{overflow-wrap:anywhere}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right}code,pre{font:12px/1.35 ui-monospace,monospace}
 pre{background:#f8f8f8;border:1px solid #ddd;padding:.6em;overflow-x:auto;max-height:28em}
 .corrupt{color:#a40}.muted{color:#777}#legend span{display:inline-block;margin-right:1em}
@@ -52,29 +52,43 @@ const CHART = `
   data.buckets.forEach(function (b) { for (var d in b.days) days[d] = true; });
   var dayList = Object.keys(days).sort();
   if (dayList.length > 0) {
+    // Days when the crashes span a quarter at most, else months, else years: every bin drawn, empty ones too.
     var first = new Date(dayList[0] + 'T00:00:00Z'), last = new Date(dayList[dayList.length - 1] + 'T00:00:00Z');
+    var spanDays = (last.getTime() - first.getTime()) / 86400000;
+    var unit = spanDays <= 92 ? 'day' : spanDays <= 366 * 5 ? 'month' : 'year';
+    var keyOf = function (d) { return unit === 'day' ? d : unit === 'month' ? d.slice(0, 7) : d.slice(0, 4); };
     var all = [];
-    for (var t = first.getTime(); t <= last.getTime() && all.length < 400; t += 86400000) all.push(new Date(t).toISOString().slice(0, 10));
-    var totals = all.map(function (d) { return data.buckets.reduce(function (s, b) { return s + (b.days[d] || 0); }, 0); });
+    for (var c = new Date(first.getTime()); c.getTime() <= last.getTime(); ) {
+      var k = keyOf(c.toISOString().slice(0, 10));
+      if (all[all.length - 1] !== k) all.push(k);
+      if (unit === 'day') c.setUTCDate(c.getUTCDate() + 1); else if (unit === 'month') c.setUTCMonth(c.getUTCMonth() + 1, 1); else c.setUTCFullYear(c.getUTCFullYear() + 1, 0, 1);
+    }
+    if (all[all.length - 1] !== keyOf(dayList[dayList.length - 1])) all.push(keyOf(dayList[dayList.length - 1]));
+    var perBin = data.buckets.map(function (b) {
+      var m = {};
+      for (var d in b.days) m[keyOf(d)] = (m[keyOf(d)] || 0) + b.days[d];
+      return m;
+    });
+    var totals = all.map(function (k) { return perBin.reduce(function (s, m) { return s + (m[k] || 0); }, 0); });
     var max = Math.max.apply(null, totals.concat([1]));
     var bw = (W - L - 10) / all.length;
-    all.forEach(function (d, i) {
+    all.forEach(function (k, i) {
       var y = H - B;
       data.buckets.forEach(function (b, j) {
-        var n = b.days[d] || 0;
+        var n = perBin[j][k] || 0;
         if (!n) return;
         var h = n / max * (H - B - T);
         y -= h;
         var r = el('rect', { 'class': 'bar', x: L + i * bw + 1, y: y, width: Math.max(1, bw - 2), height: h, fill: colors[Math.min(j, colors.length - 1)] });
         var tip = document.createElementNS(NS, 'title');
-        tip.textContent = d + ': ' + n + ' x ' + b.title;
+        tip.textContent = k + ': ' + n + ' x ' + b.title;
         r.appendChild(tip);
       });
-      if (all.length <= 31 || i % Math.ceil(all.length / 15) === 0) el('text', { x: L + i * bw + bw / 2, y: H - B + 14, 'font-size': 10, 'text-anchor': 'middle' }, d.slice(5));
+      if (all.length <= 31 || i % Math.ceil(all.length / 15) === 0) el('text', { x: L + i * bw + bw / 2, y: H - B + 14, 'font-size': 10, 'text-anchor': 'middle' }, unit === 'day' ? k.slice(5) : k);
     });
     el('text', { x: L - 6, y: T + 10, 'font-size': 10, 'text-anchor': 'end' }, String(max));
     el('text', { x: L - 6, y: H - B, 'font-size': 10, 'text-anchor': 'end' }, '0');
-    el('text', { x: L, y: H - 6, 'font-size': 11 }, 'crashes per day (UTC), stacked by bucket');
+    el('text', { x: L, y: H - 6, 'font-size': 11 }, 'crashes per ' + unit + ' (UTC), stacked by bucket; crashes without a time are not in the chart');
   } else {
     var maxc = Math.max.apply(null, data.buckets.map(function (b) { return b.count; }).concat([1]));
     var rows = data.buckets.slice(0, 12), rh = (H - T - 20) / Math.max(rows.length, 1);
