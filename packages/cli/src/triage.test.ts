@@ -106,4 +106,7 @@ test('bad input: an error record per input, the rest still read, a documented ex
   t.like(noLog.records[0], { kind: 'error', code: 'no-input', log: 'no/such.log' });
   const flag = run('triage', ['--nope']);
   t.is(flag.code, 2);
+  const report = run('triage', ['--log', corpus('kernel-bug-uksm'), '--report', 'no/such/dir/report.html']);
+  t.is(report.code, 5);
+  t.regex(report.err, /^triage: --report: cannot write no\/such\/dir\/report.html: ENOENT/);
 });

@@ -70,7 +70,13 @@ export default class Triage extends VmpipeCommand {
     if (group) {
       const records = buckets.records();
       for (const b of records) await emit(b);
-      if (flags.report) writeFileSync(flags.report, bucketReport(records, { generated: new Date().toISOString() }));
+      if (flags.report) {
+        try {
+          writeFileSync(flags.report, bucketReport(records, { generated: new Date().toISOString() }));
+        } catch (err) {
+          throw new FatalError(`--report: cannot write ${flags.report}: ${(err as Error).message}`, EXIT.io);
+        }
+      }
     }
     await out.end();
     if (failed) throw new FatalError(`${failed === EXIT.noInput ? 'an input could not be read' : 'an input is not a dump'} (see the error records)`, failed);
