@@ -1,17 +1,18 @@
 import { createReadStream, writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { SingleBar } from 'cli-progress';
-import { kernelMemory } from '@vmpipe/addrxlat';
-import { DumpError, openDump } from '@vmpipe/dump';
+import { DumpError } from '@vmpipe/dump';
+import { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, RecordWriter, type AnyRecord, type BucketRecord, type SignatureRecord } from '@vmpipe/records';
 import { bucketReport } from '@vmpipe/render';
 import { Buckets, consoleLines, RecordTriage, textSignatures, unreadSignature } from '@vmpipe/triage';
 import { VmpipeCommand } from '../base.js';
-import { kernelLogRecords, kernelTypes, panicInfo, panicRecords, systemRecord, type KernelLog } from '../kernel-records.js';
+import { kernelLogRecords, panicInfo, panicRecord, systemRecords, type KernelLog } from '../kernel-records.js';
 import { sourceRecord } from '../dump-records.js';
 
-/** consumes: panic, frame, source, system, signature (stdin) · produces: signature, or bucket with --group */
 export default class Triage extends VmpipeCommand {
+  static override consumes = ['panic', 'frame', 'source', 'system', 'signature'];
+  static override produces = ['signature', 'bucket', 'error'];
   static override summary = 'One signature per crash (a syzbot-style title, the guilty function, a stable hash); buckets of the same bug; an HTML report.';
   static override description = [
     'Reads dumps (DUMP...), console logs (--log FILE..., - for stdin), or a record stream on stdin (panic records from vmcore-extract --panic, frame records from backtrace, signature records) and writes one signature record per crash. --group writes bucket records instead (same hash = same bug), --report FILE also writes them as a self-contained HTML page. Records it does not act on pass through.',
@@ -47,6 +48,7 @@ export default class Triage extends VmpipeCommand {
     const bar = inputs.length > 1 && process.stderr.isTTY ? new SingleBar({ format: 'triage {bar} {value}/{total} {file}', stream: process.stderr }) : null;
     bar?.start(inputs.length, 0, { file: '' });
     if (inputs.length === 0) {
+      this.requirePipedInput('or give DUMP... or --log FILE... ');
       const triage = new RecordTriage();
       for await (const r of readRecords(process.stdin)) {
         for (const s of triage.push(r)) await emit(s);
@@ -85,16 +87,17 @@ export default class Triage extends VmpipeCommand {
 
 /**
  * A dump's signature: what `vmcore-extract DUMP --panic --sys | triage` gives, read in
- * process. The one place triage meets dump bytes (to become a call on the kernel package's
- * program object).
+ * process, one dump open at a time (a batch may hold hundreds). The one place triage meets a
+ * dump. Types (the dump's BTF, the slow part) are read only when the crash time must come
+ * from the timekeeper: the kdump header or VMCOREINFO usually has it.
  */
 export async function dumpRecords(path: string): Promise<AnyRecord[]> {
-  const dump = openDump(path);
+  const prog = Program.open(path);
   try {
-    const source = sourceRecord(dump);
-    let mem: ReturnType<typeof kernelMemory>;
+    const dump = prog.theDump;
+    const source = sourceRecord(prog);
     try {
-      mem = kernelMemory(dump);
+      void prog.mem;
     } catch (err) {
       // A dump we can open but not translate: its crash is still counted, marked.
       if (!(err instanceof DumpError)) throw err;
@@ -102,20 +105,20 @@ export async function dumpRecords(path: string): Promise<AnyRecord[]> {
     }
     const log: KernelLog = { lines: [] };
     const records: AnyRecord[] = [source as unknown as AnyRecord];
-    for (const r of kernelLogRecords(dump, mem, log)) if (r.kind === 'error') records.push(r as AnyRecord);
+    for (const r of kernelLogRecords(prog, log)) if (r.kind === 'error') records.push(r as AnyRecord);
     const info = panicInfo(log);
-    // The timekeeper's crash time needs the dump's types; a header's or VMCOREINFO's does not.
-    const typed = dump.crashTime ?? dump.vmcoreinfo?.crashTime ? undefined : await kernelTypes(dump, mem, { sys: true });
-    if (!log.unavailable) records.push(...(panicRecords(dump, info, typed) as unknown as AnyRecord[]));
-    records.push(...(systemRecord(dump, mem, log, info, typed) as unknown as AnyRecord[]));
+    if (!log.unavailable) records.push(panicRecord(dump, info) as unknown as AnyRecord);
+    const crashTime = dump.crashTime ?? (dump.vmcoreinfo?.crashTime !== undefined ? new Date(dump.vmcoreinfo.crashTime * 1000) : undefined);
+    if (crashTime) records.push({ kind: 'system', dump: path, release: source.release, crashTime: crashTime.toISOString() });
+    else records.push(...(systemRecords(prog, log, info) as unknown as AnyRecord[]));
     const triage = new RecordTriage();
     for (const r of records) triage.push(r);
     const system = records.find((r) => r.kind === 'system');
     const signatures: AnyRecord[] = log.unavailable
-      ? [unreadSignature(path, `the log could not be read: ${log.unavailable.message}`, (system?.release as string) ?? null, (system?.crashTime as string) ?? null) as unknown as AnyRecord]
+      ? [unreadSignature(path, `the log could not be read: ${log.unavailable.message}`, (system?.release as string) ?? source.release, (system?.crashTime as string) ?? null) as unknown as AnyRecord]
       : (triage.end() as unknown as AnyRecord[]);
     return [...records.filter((r) => r.kind === 'error'), ...signatures];
   } finally {
-    dump.close();
+    prog.close();
   }
 }
