@@ -76,8 +76,8 @@ export class RecordTriage {
 
   private finish(dump: string): SignatureRecord[] {
     const p = this.pending.get(dump);
-    if (!p || (!p.panic && p.frames.length === 0)) return [];
     this.pending.delete(dump);
+    if (!p || (!p.panic && p.frames.length === 0)) return [];
     const report: CrashReport = p.panic
       ? reportOfPanic(p.panic)
       : { headline: 'the log could not be read', kind: 'unknown', message: null, rip: null, taint: null, callTrace: [] };
