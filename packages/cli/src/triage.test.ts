@@ -68,7 +68,7 @@ test('console logs: one signature per report; --group buckets them; render print
     ['bucket', 2, 'WARNING in __handle_irq_event_percpu'],
     ['bucket', 1, 'kernel BUG in scan_vma_one_page'],
   ]);
-  const table = run('render', ['--color', 'never'], g.out).out.split('\n');
+  const table = run('vmpipe-render', ['--color', 'never'], g.out).out.split('\n');
   t.regex(table[0]!, /^COUNT\s+CORRUPT\s+FIRST\s+LAST\s+HASH\s+TYPE\s+TITLE$/);
   t.regex(table[1]!, /^\s+2\s+-\s+-\s+[0-9a-f]{16}\s+WARNING\s+WARNING in __handle_irq_event_percpu$/);
 });

@@ -12,6 +12,7 @@ interface Pending {
   crashTime: string | null;
   panic: AnyRecord | null;
   frames: { level: number; frame: ReportFrame }[];
+  firstPid?: number | null;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -62,7 +63,9 @@ export class RecordTriage {
     else if (r.kind === 'frame' && typeof r.function === 'string') {
       // Only the crashing task's stack: the first task unwound, or the one the panic names.
       const pid = num(r.pid);
-      const want = p.panic ? num(p.panic.pid) : null;
+      // Without a panic record naming the task, the first task unwound (backtrace starts with the crashing one).
+      p.firstPid ??= pid;
+      const want = p.panic ? num(p.panic.pid) : p.firstPid;
       if (want === null || pid === null || pid === want) {
         p.frames.push({ level: num(r.level) ?? p.frames.length, frame: { function: r.function, reliable: r.reliable !== false, ...(typeof r.module === 'string' ? { module: r.module } : {}) } });
       }
@@ -80,12 +83,12 @@ export class RecordTriage {
     if (!p || (!p.panic && p.frames.length === 0)) return [];
     const report: CrashReport = p.panic
       ? reportOfPanic(p.panic)
-      : { headline: 'the log could not be read', kind: 'unknown', message: null, rip: null, taint: null, callTrace: [] };
+      : { headline: '', kind: 'unknown', message: null, rip: null, taint: null, callTrace: [] };
     const unwound = p.frames.sort((a, b) => a.level - b.level).map((f) => f.frame);
     let note: string | undefined;
     if (report.callTrace.length === 0 && unwound.length > 0) {
       report.callTrace = unwound;
-      note = p.panic ? 'title from the unwound stack: the log printed no call trace' : 'no panic record (the log could not be read): title from the unwound stack';
+      note = p.panic ? 'title from the unwound stack: the log printed no call trace' : 'no panic record (no log read, or it could not be): title from the unwound stack';
     }
     report.release = p.release;
     report.crashTime = p.crashTime;

@@ -121,6 +121,8 @@ function ruleFor(r: CrashReport): Rule {
     return { crashType: 'panic message', format: `kernel panic: ${text}`, from: 'trace' };
   }
   if (/^Oops/.test(h)) return { crashType: 'oops', format: 'Oops in %s', from: 'rip' };
+  // No report text at all (frame records without a panic record): the stack alone names it.
+  if (h === '') return { crashType: 'unknown', format: 'crash in %s', from: 'trace' };
   return { crashType: 'unknown', format: `${sanitize(h).slice(0, 80)} in %s`, from: 'trace' };
 }
 
@@ -160,8 +162,15 @@ function candidates(r: CrashReport, rule: Rule): { frames: ReportFrame[]; unreli
     const rip = ripFrame(r.rip) ?? pcFrame(r.lines);
     if (rip) out.push({ ...rip, reliable: true });
   }
-  const reliable = r.callTrace.filter((f) => f.reliable);
-  const trace = reliable.length ? reliable : r.callTrace;
+  // What runs inside panic() or the oops path (notifiers, kmsg dumpers, QEMU's pvpanic) is
+  // never the bug: an unwound stack starts there, so the trace is read from below it.
+  let inner = -1;
+  r.callTrace.forEach((f, i) => {
+    if (/^(panic|vpanic|nmi_panic|oops_end|die|__die)$/.test(stripSuffix(f.function))) inner = i;
+  });
+  const below = inner >= 0 ? r.callTrace.slice(inner + 1) : r.callTrace;
+  const reliable = below.filter((f) => f.reliable);
+  const trace = reliable.length ? reliable : below;
   out.push(...trace);
   return { frames: out, unreliableOnly: reliable.length === 0 && r.callTrace.length > 0, lead: out.length - trace.length };
 }

@@ -19,8 +19,8 @@ export default class Triage extends VmpipeCommand {
     'Exit codes: 0 ok, 2 bad usage, 3 a file missing or unreadable, 4 a dump that is not one (each as an error record too; the other inputs are still read). docs/triage.md.',
   ].join('\n\n');
   static override examples = [
-    '<%= config.bin %> triage fixtures/real/vmcore.kdump-zlib | render',
-    '<%= config.bin %> triage --log console.log netconsole.txt --group | render',
+    '<%= config.bin %> triage fixtures/real/vmcore.kdump-zlib | vmpipe-render',
+    '<%= config.bin %> triage --log console.log netconsole.txt --group | vmpipe-render',
     '<%= config.bin %> vmcore-extract vmcore --panic --sys | <%= config.bin %> triage',
     '<%= config.bin %> triage dumps/*/vmcore --report report.html',
   ];
