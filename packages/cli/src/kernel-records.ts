@@ -110,6 +110,7 @@ export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
     kind: 'panic',
     dump: dump.path,
     headline: info.headline,
+    ...(info.bugLine !== null ? { bugLine: info.bugLine } : {}),
     message: info.message,
     cpu: info.cpu,
     pid: info.pid,

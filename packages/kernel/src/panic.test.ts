@@ -5,7 +5,7 @@
  * itself elided lines.
  */
 import test from 'ava';
-import { analysePanic, type LogLine } from './panic.js';
+import { analysePanic, causeBeforeBug, type LogLine } from './panic.js';
 
 /** Drops `[  269.474092] ` / `[  +0.000005] ` stamps as the log records carry none. */
 function lines(text: string): LogLine[] {
@@ -135,4 +135,45 @@ test('a log without a panic is described as such', (t) => {
   t.is(p.kind, 'none');
   t.regex(p.headline, /^no panic message in the log/);
   t.is(p.cpu, null);
+});
+
+// https://github.com/Open-CAS/open-cas-linux/issues/726 (RHEL 8 4.18: the list_add message, then BUG()'s own `cut here`)
+const LIST_ADD_BUG = `[12367.247188] list_add corruption. prev->next should be next (ffff88ba6ba7d248), but was 0000000000000000. (prev=ffff88c23d46d4d8).
+[12367.282053] ------------[ cut here ]------------
+[12367.298195] kernel BUG at lib/list_debug.c:28!
+[12367.314051] invalid opcode: 0000 [#1] SMP PTI
+[12367.329708] CPU: 18 PID: 119884 Comm: kworker/18:2 Kdump: loaded Tainted: G        W IOE    --------- -  - 4.18.0-240.el8.x86_64 #1
+[12367.388359] Workqueue: events _cas_rpool_pre_alloc_do [cas_cache]
+[12367.406859] RIP: 0010:__list_add_valid.cold.0+0x26/0x28`;
+
+test('the line a BUG() was about takes the headline; the BUG line is kept in bugLine', (t) => {
+  const p = analysePanic(lines(LIST_ADD_BUG + '\nKernel panic - not syncing: Fatal exception'));
+  t.is(p.headline, 'list_add corruption. prev->next should be next (ffff88ba6ba7d248), but was 0000000000000000. (prev=ffff88c23d46d4d8).');
+  t.is(p.bugLine, 'kernel BUG at lib/list_debug.c:28!');
+  t.is(p.kind, 'list-corruption');
+  t.is(p.oops, 'invalid opcode: 0000 [#1] SMP PTI');
+  t.deepEqual([p.cpu, p.pid, p.comm], [18, 119884, 'kworker/18:2']);
+  t.is(p.seq, 0n);
+});
+
+test('causeBeforeBug: only for a BUG or die line, never across an earlier finished report', (t) => {
+  const texts = ['BUG: Bad page state in process x  pfn:02e44', '------------[ cut here ]------------', 'kernel BUG at mm/page_alloc.c:1234!', 'invalid opcode: 0000 [#1] SMP'];
+  t.is(causeBeforeBug(texts, 2), 0);
+  t.is(causeBeforeBug(texts, 0), -1);
+  t.is(causeBeforeBug(['refcount_t: underflow; use-after-free.', '---[ end trace 1 ]---', 'kernel BUG at fs/x.c:1!'], 2), -1);
+  t.is(causeBeforeBug(['BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2', 'kernel BUG at fs/x.c:1!'], 1), 0);
+  // Without a cause the BUG line stays the headline and bugLine is null (kernel BUG at mm/uksm.c above).
+  t.is(analysePanic(lines(MM_BUG)).bugLine, null);
+});
+
+test('arm64 prints "Call trace:"', (t) => {
+  const p = analysePanic(lines('[   31.277197] sysrq: Trigger a crash\n[   31.280708] Kernel panic - not syncing: sysrq triggered crash\n[   31.286540] CPU: 2 PID: 118 Comm: sh Kdump: loaded Not tainted 6.6.57-v8+ #1\n[   31.299612] Call trace:\n[   31.302091]  dump_backtrace+0x9c/0x100\n[   31.319470]  sysrq_handle_crash+0x24/0x30'));
+  t.is(p.kind, 'sysrq-crash');
+  t.deepEqual(p.callTrace.map((f) => f.function), ['dump_backtrace', 'sysrq_handle_crash']);
+});
+
+test('warnings on request: a log whose only report is a WARNING', (t) => {
+  const w = lines('[ 455.8] WARNING: CPU: 7 PID: 49 at drivers/gpu/drm/drm_atomic_helper.c:1612 drm_atomic_helper_commit_hw_done+0x89/0x90');
+  t.is(analysePanic(w).kind, 'none');
+  t.is(analysePanic(w, { warnings: true }).kind, 'warning');
 });

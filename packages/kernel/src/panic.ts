@@ -25,6 +25,7 @@ export type PanicKind =
   | 'hung-task'
   | 'warning'
   | 'kasan'
+  | 'ubsan'
   | 'oom'
   | 'sysrq-crash'
   | 'none';
@@ -45,6 +46,11 @@ export interface TraceFrame {
 export interface PanicInfo {
   kind: PanicKind;
   headline: string;
+  /**
+   * The `kernel BUG at ...` (or die) line when an earlier line that says what went wrong took
+   * the headline (see `causeBeforeBug`); null otherwise.
+   */
+  bugLine: string | null;
   /** the `Kernel panic - not syncing: ...` line, when there is one */
   message: string | null;
   cpu: number | null;
@@ -94,6 +100,7 @@ const EVENTS: [RegExp, PanicKind][] = [
   [/^rcu: INFO: rcu_\w+ (self-)?detected stall|^INFO: rcu_\w+ (self-)?detected stall/, 'rcu-stall'],
   [/^INFO: task .* blocked for more than/, 'hung-task'],
   [/^BUG: KASAN: /, 'kasan'],
+  [/^UBSAN: /, 'ubsan'],
   [/^kernel BUG at /, 'bug'],
   [/^BUG: /, 'bug'],
   [/^WARNING: /, 'warning'],
@@ -140,10 +147,15 @@ function reportStart(lines: LogLine[], at: number): number {
   return start;
 }
 
-export function analysePanic(lines: LogLine[]): PanicInfo {
+/**
+ * `warnings`: a log without a panic whose first report is a WARNING names that WARNING (triage
+ * buckets warnings; a dump's panic record does not take a warning it survived as its cause).
+ */
+export function analysePanic(lines: LogLine[], opts: { warnings?: boolean } = {}): PanicInfo {
   const info: PanicInfo = {
     kind: 'none',
     headline: 'no panic message in the log: the dump was taken without a panic (sysrq, NMI, a hang, or a snapshot of a live system)',
+    bugLine: null,
     message: null,
     cpu: null,
     pid: null,
@@ -189,11 +201,16 @@ export function analysePanic(lines: LogLine[]): PanicInfo {
     }
   } else {
     // 3. No panic at all: a report that did not panic is still the best lead.
-    const at = texts.findIndex((t) => eventKind(t) !== null && eventKind(t) !== 'warning');
+    const at = texts.findIndex((t) => eventKind(t) !== null && (opts.warnings === true || eventKind(t) !== 'warning'));
     if (at >= 0) head = reportStart(lines, at);
   }
 
   if (head >= 0) {
+    const cause = causeBeforeBug(texts, head);
+    if (cause >= 0) {
+      info.bugLine = texts[head]!;
+      head = cause;
+    }
     info.headline = texts[head]!;
     info.kind = eventKind(texts[head]!) ?? (dieAt >= 0 ? kindOfDie(texts[dieAt]!) : 'bug');
     // A WARN message line opens the report: the WARNING line after it names the kind.
@@ -226,6 +243,33 @@ export function analysePanic(lines: LogLine[]): PanicInfo {
   return info;
 }
 
+/**
+ * Lines printed before a `BUG()` that say what went wrong, where the BUG line only says where:
+ * CONFIG_DEBUG_LIST's `list_del corruption. prev->next should be ...` (lib/list_debug.c, via
+ * CHECK_DATA_CORRUPTION with CONFIG_BUG_ON_DATA_CORRUPTION: pr_err, then BUG(), whose
+ * `cut here` comes after the message since 4.x), `BUG: Bad page state` (mm/page_alloc.c
+ * bad_page()), a KASAN report such as `slab-out-of-bounds`, `refcount_t: underflow`.
+ */
+const CAUSES = [/^list_(del|add) corruption/, /^list_add double add/, /^BUG: Bad page (state|map)/, /^BUG: KASAN: /, /^refcount_t: /];
+/** How far back before the BUG report a cause may be (a bad-page report prints its page dump and a stack in between). */
+const CAUSE_WINDOW = 60;
+
+/**
+ * The line that says what went wrong when the report at `head` is a `kernel BUG at ...` or a
+ * bare die line that only says where: the nearest cause line before it (kept out of the
+ * headline until now), not across an earlier oops or finished trace. -1 when there is none.
+ */
+export function causeBeforeBug(texts: string[], head: number): number {
+  const line = texts[head]!;
+  if (!/^kernel BUG at /.test(line) && !/^(invalid opcode|Oops): [0-9a-f]{4} \[#/.test(line)) return -1;
+  for (let i = head - 1; i >= 0 && head - i <= CAUSE_WINDOW; i--) {
+    const t = texts[i]!;
+    if (CAUSES.some((re) => re.test(t))) return i;
+    if (END_TRACE.test(t) || DIE_LINE.test(t) || PANIC_LINE.test(t)) break;
+  }
+  return -1;
+}
+
 function kindOfDie(line: string): PanicKind {
   if (/general protection fault/.test(line)) return 'gpf';
   if (/^invalid opcode/.test(line)) return 'bug';
@@ -251,7 +295,7 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
     else if (info.rip === null && /^R?IP: /.test(t)) info.rip = t;
     else if (info.code === null && t.startsWith('Code: ')) info.code = t.slice('Code: '.length);
     else if (info.rip !== null && trace < 0 && REGISTER_LINE.test(t)) info.registers.push(t);
-    else if (trace < 0 && /^\s*Call Trace:/.test(t)) {
+    else if (trace < 0 && /^\s*Call [Tt]race:/.test(t)) {
       trace = i;
       for (let j = i + 1; j < end; j++) {
         const line = texts[j]!;

@@ -40,6 +40,8 @@ export interface PanicRecord {
   kind: 'panic';
   dump: string;
   headline: string;
+  /** the `kernel BUG at ...` line when a line printed before it (list corruption, bad page, KASAN, refcount) is the headline */
+  bugLine?: string;
   message: string | null;
   cpu: number | null;
   pid: number | null;
