@@ -3,7 +3,7 @@
  * and reads it through kernel virtual memory.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
-import { printkLayout, type PrintkLayout } from './layout.js';
+import { printkLayout, printkLayoutProblems, type PrintkLayout } from './layout.js';
 import { readLockless } from './ringbuffer.js';
 import { plainBytes, readPlain, readStructured } from './log-buf.js';
 import { PrintkUnavailable, type PrintkItem } from './record.js';
@@ -22,6 +22,9 @@ export function requirePrintkLayout(entries: Readonly<Record<string, string>>): 
     const what = layout.closest ? `VMCOREINFO lacks entries of the ${layout.closest} printk buffer` : 'VMCOREINFO has no printk entries';
     throw new PrintkUnavailable(`${what}: missing ${layout.missing.join(', ')}`, 'printk-unavailable', layout.missing);
   }
+  // Checked before any byte is read: a patched or damaged VMCOREINFO names its own fault.
+  const bad = printkLayoutProblems(layout);
+  if (bad.length) throw new PrintkUnavailable(`VMCOREINFO's printk entries contradict each other: ${bad.join('; ')}`, 'printk-unavailable');
   return layout;
 }
 
