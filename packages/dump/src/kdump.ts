@@ -249,8 +249,11 @@ export class KdumpDump implements Dump {
     if (!arch) throw new DumpError('unsupported', `unsupported format: kdump of machine "${h.machine}" (x86_64 and arm64 are read)`);
     this.arch = arch;
     this.cpus = cpuStates(this.notes, arch);
-    if (this.cpus.length > 0 && h.nrCpus !== this.cpus.length) {
-      inconsistent('nr_cpus', h.nrCpus, `the notes hold ${this.cpus.length} CPU states (NT_PRSTATUS); those are used`);
+    // The source record counts CPU states from the notes; the kernel (system record) counts its own.
+    // When the two can disagree, say so here rather than let one command say 0 and another 2.
+    if (h.nrCpus !== this.cpus.length && (this.cpus.length > 0 || h.nrCpus > 0)) {
+      const why = this.cpus.length ? `the notes hold ${this.cpus.length} CPU states (NT_PRSTATUS); those are used` : 'but no CPU state (NT_PRSTATUS note) could be read: no cpu records';
+      inconsistent('nr_cpus', h.nrCpus, why);
     }
     // QEMU's kdump writer fills in only utsname.machine; makedumpfile copies the whole utsname from memory.
     this.producer = h.sysname === '' && this.notes.some((n) => n.name === 'QEMU') ? 'qemu' : 'makedumpfile';
