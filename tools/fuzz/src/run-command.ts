@@ -20,7 +20,8 @@ let config: Config | undefined;
 
 async function cliConfig(): Promise<Config> {
   if (!config) {
-    const root = dirname(createRequire(import.meta.url).resolve('@vmpipe/cli/package.json'));
+    // VMPIPE_FUZZ_CLI=/path/to/other/checkout/packages/cli runs another build's commands (a before/after comparison).
+    const root = process.env['VMPIPE_FUZZ_CLI'] ?? dirname(createRequire(import.meta.url).resolve('@vmpipe/cli/package.json'));
     config = await Config.load({ root });
   }
   return config;
