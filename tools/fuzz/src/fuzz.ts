@@ -39,14 +39,14 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const names = opts.bases ?? [...MK_BASES, ...(haveFixture() ? REAL_BASES : [])];
   const bases = await makeBases(dir, names);
   const checker = new Checker(bases, dir);
-  // One sample, one seed: case i is the same whatever `only` picks.
-  const cases: Case[] = fc.sample(caseArb([...bases.keys()]), { seed: opts.seed, numRuns: opts.cases });
+  // Case i is drawn from seed + i alone: the same whatever `only` picks, and never all held at once.
+  const arb = caseArb([...bases.keys()]);
+  const caseAt = (i: number): Case => fc.sample(arb, { seed: opts.seed + i, numRuns: 1 })[0]!;
   const report: FuzzReport = { seed: opts.seed, cases: 0, commands: 0, failures: [], byClass: {}, undetectable: 0, ms: 0, peakRssBytes: 0, slowest: { index: -1, ms: 0 } };
   const start = performance.now();
   try {
-    for (let i = 0; i < cases.length; i++) {
-      if (opts.only !== undefined && i !== opts.only) continue;
-      const c = cases[i]!;
+    for (let i = opts.only ?? 0; i < (opts.only !== undefined ? opts.only + 1 : opts.cases); i++) {
+      const c = caseAt(i);
       const r = await checker.run(c);
       report.cases++;
       report.commands += r.commands;
@@ -56,7 +56,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
         report.failures.push({ index: i, ...f, case: describe(c) });
         report.byClass[f.class] = (report.byClass[f.class] ?? 0) + 1;
       }
-      opts.progress?.(report.cases, opts.only !== undefined ? 1 : cases.length, report.failures.length);
+      opts.progress?.(report.cases, opts.only !== undefined ? 1 : opts.cases, report.failures.length);
     }
   } finally {
     checker.close();
