@@ -204,6 +204,41 @@ export function printkLayout(entries: Entries): PrintkLayout | PrintkLayoutMissi
 }
 
 /**
+ * The optional members (caller_id, dev_info, dict_len) that do not fit their
+ * structure are left out, each named: the log still reads without them.
+ */
+export function dropUnfitOptional(layout: PrintkLayout): { layout: PrintkLayout; dropped: string[] } {
+  const dropped: string[] = [];
+  if (layout.kind === 'lockless') {
+    const i = { ...layout.printk_info };
+    let dev = layout.dev_printk_info;
+    if (i.caller_id !== null && i.caller_id + 4 > i.size) {
+      dropped.push(`OFFSET(printk_info.caller_id)=${i.caller_id} ends past SIZE(printk_info)=${i.size}`);
+      i.caller_id = null;
+    }
+    if (i.dev_info !== null && dev && (i.dev_info + dev.subsystem + dev.subsystemLength > i.size || i.dev_info + dev.device + dev.deviceLength > i.size)) {
+      dropped.push(`dev_printk_info at OFFSET(printk_info.dev_info)=${i.dev_info} ends past SIZE(printk_info)=${i.size}`);
+      i.dev_info = null;
+      dev = null;
+    }
+    return { layout: { ...layout, printk_info: i, dev_printk_info: dev }, dropped };
+  }
+  if (layout.kind === 'structured') {
+    const p = { ...layout.printk_log };
+    if (p.dict_len !== null && p.dict_len + 2 > p.size) {
+      dropped.push(`OFFSET(printk_log.dict_len)=${p.dict_len} ends past SIZE(printk_log)=${p.size}`);
+      p.dict_len = null;
+    }
+    if (p.caller_id !== null && p.caller_id + 4 > p.size) {
+      dropped.push(`OFFSET(printk_log.caller_id)=${p.caller_id} ends past SIZE(printk_log)=${p.size}`);
+      p.caller_id = null;
+    }
+    return { layout: { ...layout, printk_log: p }, dropped };
+  }
+  return { layout, dropped };
+}
+
+/**
  * Members that do not fit the structures VMCOREINFO says hold them: each as
  * `OFFSET(...)=v (+ width) runs past SIZE(...)=n`. A layout with any is not
  * read: every field would be read from the wrong bytes, or past the buffer.
