@@ -3,8 +3,8 @@ import { QueueConnectionError } from '@vmpipe/batch';
 import { DumpError, type DumpErrorReason } from '@vmpipe/dump';
 import { AddressError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
-import { SymbolFileError } from '@vmpipe/symbols';
-import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError } from '@vmpipe/types';
+import { KallsymsError, SymbolFileError } from '@vmpipe/symbols';
+import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/types';
 
 /** Where each library failure that ends a run goes: one table, by class (docs/exit-codes.md). */
 const DUMP_EXIT: Record<DumpErrorReason, number> = { 'no-input': EXIT.noInput, 'not-a-dump': EXIT.badFormat, unsupported: EXIT.badFormat, damaged: EXIT.badFormat };
@@ -19,6 +19,8 @@ export function exitCodeFor(err: unknown): number | undefined {
   if (err instanceof TypeLookupError || err instanceof AddressError) return EXIT.usage;
   if (err instanceof QueueConnectionError) return EXIT.io;
   if (err instanceof NoTypesError || err instanceof BtfError || err instanceof DwarfError || err instanceof PrintkUnavailable) return EXIT.badFormat;
+  // Damage found in the dump's own kernel structures (kallsyms tables that do not decode): the dump, not the run, is at fault.
+  if (err instanceof KallsymsError || err instanceof TypeLoopError) return EXIT.badFormat;
   return undefined;
 }
 

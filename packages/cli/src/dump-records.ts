@@ -46,7 +46,13 @@ export function vmcoreinfoRecord(dump: Dump): VmcoreinfoRecord | undefined {
 
 /** Problems met while opening: each one an error record, so the stream says what it could not read. */
 export function openingErrors(dump: Dump): ErrorRecord[] {
-  const out = dump.warnings.map((w) => errorRecord(w.startsWith('truncated') ? 'dump-truncated' : 'note-corrupt', w, { dump: dump.path }));
+  const out = dump.warnings.map((w) => {
+    const where: Record<string, unknown> = { dump: dump.path };
+    if (w.field !== undefined) where['field'] = w.field;
+    if (w.value !== undefined) where['value'] = w.value;
+    if (w.pagesLost !== undefined) where['pagesLost'] = w.pagesLost;
+    return errorRecord(w.code, w.message, where);
+  });
   for (const p of dump.vmcoreinfo?.problems ?? []) {
     out.push(errorRecord('vmcoreinfo-line', `VMCOREINFO line ${p.line} is not KEY=VALUE: ${JSON.stringify(p.text)}`, { dump: dump.path, line: p.line }));
   }

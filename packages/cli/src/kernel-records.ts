@@ -69,7 +69,7 @@ export interface KernelLog {
 export function* kernelLogRecords(prog: Program, log: KernelLog, keepLines = true): Generator<LogRecord | ErrorRecord> {
   const dump = prog.theDump;
   try {
-    for (const item of readPrintk(prog.mem, dump.vmcoreinfo?.entries ?? {})) {
+    for (const item of readPrintk(prog.mem, dump.vmcoreinfo?.trusted() ?? {})) {
       // A record the kernel's own readers would reject is an error record, not a log record.
       if (item.problem) yield problemRecord(dump, item.problem);
       else if (item.record) {
@@ -185,7 +185,7 @@ export async function writeLogText(prog: Program, format: string): Promise<void>
   let size = 0;
   // The text is bytes (latin1 keeps each byte as it was in the buffer).
   const flush = () => writeOut(Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
-  for (const piece of printkText(prog.mem, prog.theDump.vmcoreinfo?.entries ?? {}, format as TextFormat, problem)) {
+  for (const piece of printkText(prog.mem, prog.theDump.vmcoreinfo?.trusted() ?? {}, format as TextFormat, problem)) {
     pending.push(piece);
     size += piece.length;
     if (size >= 1 << 16) {

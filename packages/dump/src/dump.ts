@@ -1,5 +1,5 @@
 import type { Codec } from '@vmpipe/codecs';
-import type { PageProblem } from './errors.js';
+import type { DumpProblem, PageProblem } from './errors.js';
 import type { CpuState, ElfNote } from './notes.js';
 import type { Vmcoreinfo } from './vmcoreinfo.js';
 
@@ -43,8 +43,12 @@ export interface Dump {
   readonly headerVersion: number | undefined;
   readonly dumpLevel: number | undefined;
   readonly compression: Codec[];
-  /** Problems met while opening that do not stop reading (a damaged note, ...). */
-  readonly warnings: string[];
+  /**
+   * Problems met while opening that do not stop reading: the file cut short, a header field
+   * that contradicts the file or another field, a damaged note, a VMCOREINFO value that cannot
+   * be true. Each names its field and value; what it makes untrustworthy is not used.
+   */
+  readonly warnings: DumpProblem[];
   memoryRanges(): PhysRange[];
   pageCounts(): { present: number; excluded: number };
   readPhysical(paddr: bigint, length: number, options?: ReadOptions): PhysChunk[];
@@ -93,4 +97,24 @@ export function archFromMachine(machine: string | undefined): Arch | undefined {
   if (machine === 'x86_64') return 'x86_64';
   if (machine === 'aarch64' || machine === 'arm64') return 'arm64';
   return undefined;
+}
+
+/** VMCOREINFO values its checks refused, and a PAGESIZE that contradicts the format's page size. */
+export function vmcoreinfoProblems(info: Vmcoreinfo | undefined, formatPageSize?: number): DumpProblem[] {
+  if (!info) return [];
+  const out: DumpProblem[] = info.invalid.map((i) => ({
+    code: 'vmcoreinfo-invalid',
+    message: `VMCOREINFO ${i.key}=${clipValue(i.value)}: ${i.reason}; not used`,
+    field: i.key,
+    value: clipValue(i.value),
+  }));
+  const page = info.pageSize;
+  if (formatPageSize !== undefined && page !== undefined && page !== formatPageSize) {
+    out.push({ code: 'dump-inconsistent', message: `VMCOREINFO PAGESIZE=${page} but the kdump header's block_size is ${formatPageSize}; block_size is used`, field: 'PAGESIZE', value: page });
+  }
+  return out;
+}
+
+function clipValue(v: string): string {
+  return v.length > 40 ? v.slice(0, 37) + '...' : v;
 }

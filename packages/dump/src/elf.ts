@@ -6,9 +6,9 @@
  * header's e_phoff is always followed, never assumed to be 64.
  */
 import { Parser } from 'binary-parser';
-import { DumpError, type PageProblem } from './errors.js';
+import { DumpError, type DumpProblem, type PageProblem } from './errors.js';
 import type { Arch, Dump, PhysChunk, PhysRange, Producer, ReadOptions } from './dump.js';
-import { readByPages } from './dump.js';
+import { readByPages, vmcoreinfoProblems } from './dump.js';
 import { cpuStates, parseNotes, vmcoreinfoText, type CpuState, type ElfNote } from './notes.js';
 import { readExact, type ByteSource } from './source.js';
 import { Vmcoreinfo } from './vmcoreinfo.js';
@@ -80,7 +80,7 @@ export class ElfDump implements Dump {
   readonly headerVersion = undefined;
   readonly dumpLevel = undefined;
   readonly compression = [];
-  readonly warnings: string[] = [];
+  readonly warnings: DumpProblem[] = [];
   /** PT_LOADs sorted by physical address, for binary search. */
   private readonly loads: Load[] = [];
 
@@ -104,27 +104,53 @@ export class ElfDump implements Dump {
       if (p.type === PT_NOTE) {
         const size = Number(p.filesz);
         const bytes = source.read(Number(p.offset), size);
-        if (bytes.length < size) this.warnings.push(`PT_NOTE at offset ${p.offset} is cut short (${bytes.length} of ${size} bytes)`);
+        if (bytes.length < size) this.warnings.push({ code: 'dump-truncated', message: `truncated dump: PT_NOTE at offset ${p.offset} is cut short (${bytes.length} of ${size} bytes)` });
         noteBlobs.push(bytes);
       } else if (p.type === PT_LOAD) {
-        this.loads.push({ paddr: p.paddr, vaddr: p.vaddr, offset: Number(p.offset), filesz: p.filesz, memsz: p.memsz });
+        const at = `PT_LOAD ${i} (p_paddr 0x${p.paddr.toString(16)})`;
+        let filesz = p.filesz;
+        let memsz = p.memsz;
+        if (filesz > memsz) {
+          // gABI: p_filesz <= p_memsz. The file's bytes are memory the producer wrote: believe them.
+          this.warnings.push({ code: 'dump-inconsistent', message: `${at}: p_filesz ${filesz} is larger than p_memsz ${memsz}; p_memsz is taken as ${filesz}`, field: 'p_filesz', value: filesz.toString() });
+          memsz = filesz;
+        }
+        if (p.offset > BigInt(Number.MAX_SAFE_INTEGER) || p.paddr + memsz > 1n << 64n) {
+          this.warnings.push({ code: 'dump-inconsistent', message: `${at}: p_offset ${p.offset}, p_memsz ${memsz} cannot be a segment of memory; not read`, field: 'p_offset', value: p.offset.toString() });
+          continue;
+        }
+        if (filesz > 0n && p.offset + filesz > 1n << 53n) filesz = (1n << 53n) - p.offset;
+        this.loads.push({ paddr: p.paddr, vaddr: p.vaddr, offset: Number(p.offset), filesz, memsz });
       }
     }
     this.loads.sort((a, b) => (a.paddr < b.paddr ? -1 : a.paddr > b.paddr ? 1 : 0));
     if (this.loads.length === 0) throw new DumpError('damaged', 'damaged ELF vmcore: no PT_LOAD segments');
-    const last = this.loads.reduce((m, l) => Math.max(m, l.offset + Number(l.filesz)), 0);
-    if (last > source.size) {
-      this.warnings.push(`truncated dump: PT_LOAD data ends at offset ${last}, the file has ${source.size} bytes; missing pages read as not-in-dump`);
+    for (let i = 1; i < this.loads.length; i++) {
+      const a = this.loads[i - 1]!;
+      const b = this.loads[i]!;
+      if (b.paddr < a.paddr + a.memsz) {
+        this.warnings.push({ code: 'dump-inconsistent', message: `PT_LOADs at p_paddr 0x${a.paddr.toString(16)} and 0x${b.paddr.toString(16)} overlap; the first is read where they do`, field: 'p_paddr', value: `0x${b.paddr.toString(16)}` });
+      }
     }
 
     for (const blob of noteBlobs) {
       const { notes, problem } = parseNotes(blob, true);
       this.notes.push(...notes);
-      if (problem) this.warnings.push(`damaged note: ${problem}`);
+      if (problem) this.warnings.push({ code: 'note-corrupt', message: `damaged note: ${problem}` });
     }
     const text = vmcoreinfoText(this.notes);
     this.vmcoreinfo = text === undefined ? undefined : new Vmcoreinfo(text);
+    this.warnings.push(...vmcoreinfoProblems(this.vmcoreinfo));
     this.pageSize = this.vmcoreinfo?.pageSize ?? 4096;
+    const lost = this.pageCounts().lost;
+    if (lost > 0) {
+      const last = this.loads.reduce((m, l) => Math.max(m, l.offset + Number(l.filesz)), 0);
+      this.warnings.push({
+        code: 'dump-truncated',
+        message: `truncated dump: PT_LOAD data ends at offset ${last}, the file has ${source.size} bytes; ${lost} pages are lost and read as not-in-dump`,
+        pagesLost: lost,
+      });
+    }
     this.cpus = cpuStates(this.notes, this.arch);
     const crashTime = this.vmcoreinfo?.crashTime;
     this.crashTime = crashTime === undefined ? undefined : new Date(crashTime * 1000);
@@ -138,15 +164,22 @@ export class ElfDump implements Dump {
     return this.loads.map((l) => ({ start: l.paddr, end: l.paddr + l.memsz }));
   }
 
-  pageCounts(): { present: number; excluded: number } {
+  /** Present: pages whose bytes the file holds; lost: pages p_filesz promises past the end of the file. */
+  pageCounts(): { present: number; excluded: number; lost: number } {
     const size = BigInt(this.pageSize);
+    const fileSize = BigInt(this.source.size);
     let present = 0n;
     let excluded = 0n;
+    let lost = 0n;
     for (const l of this.loads) {
-      present += (l.filesz + size - 1n) / size;
+      const all = (l.filesz + size - 1n) / size;
+      const inFile = BigInt(l.offset) >= fileSize ? 0n : fileSize - BigInt(l.offset);
+      const readable = inFile >= l.filesz ? all : inFile / size;
+      present += readable;
+      lost += all - readable;
       excluded += (l.memsz - l.filesz) / size;
     }
-    return { present: Number(present), excluded: Number(excluded) };
+    return { present: Number(present), excluded: Number(excluded), lost: Number(lost) };
   }
 
   readPhysical(paddr: bigint, length: number, options: ReadOptions = {}): PhysChunk[] {

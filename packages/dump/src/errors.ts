@@ -22,3 +22,24 @@ export interface PageProblem {
   code: PageProblemCode;
   message: string;
 }
+
+/**
+ * Codes of problems found at open that do not stop reading; the same words as
+ * the `error` record codes (docs/records.md).
+ *  - dump-truncated: the file ends before data its headers describe (`pagesLost` pages of it)
+ *  - dump-inconsistent: a header field contradicts the file or another field (`field`, `value`)
+ *  - vmcoreinfo-invalid: a VMCOREINFO value cannot be true (`field` is its key); it is not used
+ *  - note-corrupt: an ELF note could not be parsed; notes before it are used
+ */
+export type DumpProblemCode = 'dump-truncated' | 'dump-inconsistent' | 'vmcoreinfo-invalid' | 'note-corrupt';
+
+export interface DumpProblem {
+  code: DumpProblemCode;
+  message: string;
+  /** the header field or VMCOREINFO key at fault */
+  field?: string;
+  /** its value as read */
+  value?: string | number;
+  /** pages the headers describe whose bytes are not in the file */
+  pagesLost?: number;
+}

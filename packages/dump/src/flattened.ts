@@ -89,6 +89,7 @@ export class FlattenedSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
+    if (!(offset >= 0) || !Number.isSafeInteger(offset) || !(length > 0)) return new Uint8Array(0);
     const want = Math.max(0, Math.min(length, this.size - offset));
     const out = new Uint8Array(want);
     if (want === 0) return out;

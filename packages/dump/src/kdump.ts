@@ -14,8 +14,8 @@
  */
 import { Parser } from 'binary-parser';
 import { decompress, type Codec } from '@vmpipe/codecs';
-import { DumpError, type PageProblem } from './errors.js';
-import { archFromMachine, readByPages, type Arch, type Dump, type PhysChunk, type PhysRange, type Producer, type ReadOptions, type Utsname, UTSNAME_FIELDS } from './dump.js';
+import { DumpError, type DumpProblem, type PageProblem } from './errors.js';
+import { archFromMachine, readByPages, vmcoreinfoProblems, type Arch, type Dump, type PhysChunk, type PhysRange, type Producer, type ReadOptions, type Utsname, UTSNAME_FIELDS } from './dump.js';
 import { cpuStates, parseNotes, PRSTATUS_SIZE, NT_PRSTATUS, vmcoreinfoText, type CpuState, type ElfNote } from './notes.js';
 import { PageCache } from './pagecache.js';
 import { readExact, type ByteSource } from './source.js';
@@ -103,7 +103,7 @@ export class KdumpDump implements Dump {
   readonly headerVersion: number;
   readonly dumpLevel: number | undefined;
   readonly compression: Codec[];
-  readonly warnings: string[] = [];
+  readonly warnings: DumpProblem[] = [];
   readonly incomplete: boolean;
   readonly currentCpu: number;
   readonly physBase: bigint | undefined;
@@ -119,6 +119,8 @@ export class KdumpDump implements Dump {
   private readonly dumpedBefore: Uint32Array;
   /** Index of the first descriptor: rank of the split's first pfn, 0 for a whole dump. */
   private readonly firstDesc: number;
+  /** Dumped pages whose descriptor or data lies past the end of the file (found at open). */
+  private readonly pagesLost: number;
   private readonly chunks = new PageCache<Uint8Array>(64);
   private lastChunk1: { key: number; bytes: Uint8Array } = { key: NaN, bytes: new Uint8Array(0) };
   private lastChunk2: { key: number; bytes: Uint8Array } = { key: NaN, bytes: new Uint8Array(0) };
@@ -140,6 +142,13 @@ export class KdumpDump implements Dump {
     this.currentCpu = h.currentCpu;
     const block = h.blockSize;
 
+    const inconsistent = (field: string, value: string | number, why: string) =>
+      this.warnings.push({ code: 'dump-inconsistent', message: `kdump header ${field} ${value}: ${why}`, field, value });
+    // sub_hdr_size places the bitmaps: a value that puts them outside the file leaves nothing to trust.
+    if (h.subHdrSize < 0 || block * (1 + h.subHdrSize) >= source.size) {
+      throw new DumpError('damaged', `damaged kdump header: sub_hdr_size ${h.subHdrSize} puts the bitmaps at offset ${block * (1 + h.subHdrSize)}, the file has ${source.size} bytes`);
+    }
+
     let maxMapnr = BigInt(h.maxMapnr);
     let sub: ReturnType<typeof kdumpSubHeader.parse> | undefined;
     if (h.headerVersion >= 1 && h.subHdrSize > 0) {
@@ -147,15 +156,25 @@ export class KdumpDump implements Dump {
       const raw = Buffer.alloc(KDUMP_SUB_HEADER_SIZE);
       raw.set(readExact(source, block, need, 'the kdump sub header'));
       sub = kdumpSubHeader.parse(raw);
-      if (h.headerVersion >= 6 && sub.maxMapnr64 > 0n) maxMapnr = sub.maxMapnr64;
+      if (h.headerVersion >= 6 && sub.maxMapnr64 > 0n) {
+        // makedumpfile writes max_mapnr = min(max_mapnr_64, UINT_MAX): the two must agree.
+        const low = sub.maxMapnr64 > 0xffffffffn ? 0xffffffffn : sub.maxMapnr64;
+        if (BigInt(h.maxMapnr) !== low) inconsistent('max_mapnr', h.maxMapnr, `disagrees with max_mapnr_64 ${sub.maxMapnr64}; max_mapnr_64 is used`);
+        maxMapnr = sub.maxMapnr64;
+      }
+    } else if (h.headerVersion >= 1) {
+      inconsistent('sub_hdr_size', h.subHdrSize, `a version ${h.headerVersion} header has a sub header; notes and VMCOREINFO are not read`);
     }
     this.physBase = sub?.physBase;
     if (sub && h.headerVersion >= 2 && sub.split) {
       const start = h.headerVersion >= 6 ? sub.startPfn64 : sub.startPfn;
       const end = h.headerVersion >= 6 ? sub.endPfn64 : sub.endPfn;
-      this.split = { startPfn: Number(start), endPfn: Number(end) };
+      if (sub.split !== 1) inconsistent('split', sub.split, 'is neither 0 nor 1; read as a whole dump');
+      else if (start >= end || end > maxMapnr) inconsistent('split', sub.split, `but start_pfn ${start} and end_pfn ${end} are not a range below max_mapnr ${maxMapnr}; read as a whole dump`);
+      else this.split = { startPfn: Number(start), endPfn: Number(end) };
     }
     this.dumpLevel = sub && h.headerVersion >= 1 ? sub.dumpLevel : undefined;
+    if (this.dumpLevel !== undefined && (this.dumpLevel < 0 || this.dumpLevel > 31)) inconsistent('dump_level', this.dumpLevel, 'is not 0..31');
     if (maxMapnr > BigInt(Number.MAX_SAFE_INTEGER)) throw new DumpError('damaged', `damaged kdump header: max_mapnr ${maxMapnr}`);
     this.maxMapnr = Number(maxMapnr);
 
@@ -169,31 +188,59 @@ export class KdumpDump implements Dump {
     if (this.descOffset > source.size) {
       throw new DumpError('damaged', `truncated dump: the bitmaps end at offset ${this.descOffset}, the file has ${source.size} bytes`);
     }
+    // makedumpfile: each bitmap is divideup(max_mapnr, 8) bytes rounded up to whole blocks.
+    const expectedBlocks = 2 * Math.ceil(Math.ceil(this.maxMapnr / 8) / block);
+    if (h.bitmapBlocks !== expectedBlocks) {
+      inconsistent('bitmap_blocks', h.bitmapBlocks, `max_mapnr ${this.maxMapnr} needs ${expectedBlocks}; the bitmaps are read where bitmap_blocks puts them`);
+    }
     this.dumpedBefore = this.countDumped();
+    const orphans = this.dumpedNotInMemory();
+    if (orphans > 0) {
+      this.warnings.push({
+        code: 'dump-inconsistent',
+        message: `the 2nd bitmap marks ${orphans} pfns dumped that the 1st bitmap says are not memory; they read as not-in-dump`,
+        field: 'bitmap',
+        value: orphans,
+      });
+    }
     this.firstDesc = this.split ? this.rank(this.split.startPfn) : 0;
     const dumped = (this.split ? this.rank(Math.min(this.split.endPfn, this.maxMapnr)) : this.dumpedBefore[this.dumpedBefore.length - 1]!) - this.firstDesc;
-    const descEnd = this.descOffset + dumped * PAGE_DESC_SIZE;
-    if (descEnd > source.size) {
-      this.warnings.push(`truncated dump: ${dumped} page descriptors need ${descEnd} bytes, the file has ${source.size}; pages past the end read as not-in-dump`);
+    this.pagesLost = this.lostAtEnd(dumped);
+    if (this.pagesLost > 0) {
+      const descEnd = this.descOffset + dumped * PAGE_DESC_SIZE;
+      const where = descEnd > source.size ? `${dumped} page descriptors need ${descEnd} bytes` : `page data runs past the end`;
+      this.warnings.push({
+        code: 'dump-truncated',
+        message: `truncated dump: ${where}, the file has ${source.size}; ${this.pagesLost} of ${dumped} dumped pages are lost and read as not-in-dump`,
+        pagesLost: this.pagesLost,
+      });
     }
 
+    const subEnd = this.bitmap1Offset;
+    const blob = (what: string, field: string, offset: bigint, size: bigint): Uint8Array | undefined => {
+      if (offset < BigInt(block) || offset + size > BigInt(subEnd)) {
+        const inFile = offset >= 0n && offset + size <= BigInt(source.size);
+        inconsistent(field, offset.toString(), `${what} of ${size} bytes there lies outside the sub header (blocks 1..${h.subHdrSize})${inFile ? '' : ' and outside the file'}; not read`);
+        return undefined;
+      }
+      return source.read(Number(offset), Number(size));
+    };
     if (sub && h.headerVersion >= 4 && sub.sizeNote > 0n) {
-      const size = Number(sub.sizeNote);
-      const bytes = source.read(Number(sub.offsetNote), size);
-      if (bytes.length < size) this.warnings.push(`ELF notes cut short (${bytes.length} of ${size} bytes)`);
-      const { notes, problem } = parseNotes(bytes, true);
-      this.notes.push(...notes);
-      if (problem) this.warnings.push(`damaged note: ${problem}`);
+      const bytes = blob('the ELF notes', 'offset_note', sub.offsetNote, sub.sizeNote);
+      if (bytes) {
+        const { notes, problem } = parseNotes(bytes, true);
+        this.notes.push(...notes);
+        if (problem) this.warnings.push({ code: 'note-corrupt', message: `damaged note: ${problem}` });
+      }
     }
     let text: string | undefined;
     if (sub && h.headerVersion >= 3 && sub.sizeVmcoreinfo > 0n) {
-      const size = Number(sub.sizeVmcoreinfo);
-      const bytes = source.read(Number(sub.offsetVmcoreinfo), size);
-      if (bytes.length < size) this.warnings.push(`VMCOREINFO cut short (${bytes.length} of ${size} bytes)`);
-      text = Buffer.from(bytes).toString('latin1').replace(/\0+$/, '');
+      const bytes = blob('VMCOREINFO', 'offset_vmcoreinfo', sub.offsetVmcoreinfo, sub.sizeVmcoreinfo);
+      if (bytes) text = Buffer.from(bytes).toString('latin1').replace(/\0+$/, '');
     }
     text ??= vmcoreinfoText(this.notes);
     this.vmcoreinfo = text === undefined ? undefined : new Vmcoreinfo(text);
+    this.warnings.push(...vmcoreinfoProblems(this.vmcoreinfo, this.pageSize));
 
     const prstatus = this.notes.find((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
     const arch =
@@ -202,6 +249,12 @@ export class KdumpDump implements Dump {
     if (!arch) throw new DumpError('unsupported', `unsupported format: kdump of machine "${h.machine}" (x86_64 and arm64 are read)`);
     this.arch = arch;
     this.cpus = cpuStates(this.notes, arch);
+    // The source record counts CPU states from the notes; the kernel (system record) counts its own.
+    // When the two can disagree, say so here rather than let one command say 0 and another 2.
+    if (h.nrCpus !== this.cpus.length && (this.cpus.length > 0 || h.nrCpus > 0)) {
+      const why = this.cpus.length ? `the notes hold ${this.cpus.length} CPU states (NT_PRSTATUS); those are used` : 'but no CPU state (NT_PRSTATUS note) could be read: no cpu records';
+      inconsistent('nr_cpus', h.nrCpus, why);
+    }
     // QEMU's kdump writer fills in only utsname.machine; makedumpfile copies the whole utsname from memory.
     this.producer = h.sysname === '' && this.notes.some((n) => n.name === 'QEMU') ? 'qemu' : 'makedumpfile';
   }
@@ -229,7 +282,8 @@ export class KdumpDump implements Dump {
     let inMemory = 0;
     this.forEachBitmapByte(this.bitmap1Offset, (byte) => (inMemory += popcount8(byte)));
     const dumped = this.dumpedBefore[this.dumpedBefore.length - 1]!;
-    const present = this.split ? this.rank(Math.min(this.split.endPfn, this.maxMapnr)) - this.firstDesc : dumped;
+    // Present counts what can be read: pages lost to a cut-short file are not.
+    const present = (this.split ? this.rank(Math.min(this.split.endPfn, this.maxMapnr)) - this.firstDesc : dumped) - this.pagesLost;
     // Excluded counts the dump level's choice; a split file's other pfns are elsewhere, not excluded.
     return { present, excluded: Math.max(0, inMemory - dumped) };
   }
@@ -280,6 +334,9 @@ export class KdumpDump implements Dump {
     const flags = view.getUint32(12, true);
     // makedumpfile leaves descriptors zeroed for pages it never wrote (an incomplete dump).
     if (offset === 0n && size === 0) return { code: 'page-incomplete', message: `page ${at} was never written (incomplete dump)` };
+    if (this.pagesLost > 0 && offset > 0n && offset + BigInt(size) > BigInt(this.source.size) && size <= this.pageSize * 2) {
+      return { code: 'not-in-dump', message: `page ${at} lies past the end of the truncated file` };
+    }
     if (offset < 0n || offset + BigInt(size) > BigInt(this.source.size) || size > this.pageSize * 2 || size === 0) {
       return { code: 'page-corrupt', message: `page ${at}: descriptor points outside the file (offset ${offset}, size ${size})` };
     }
@@ -287,6 +344,64 @@ export class KdumpDump implements Dump {
     const codec = CODEC_FLAGS.find(([bit]) => flags & bit)?.[1];
     if (!codec && size !== this.pageSize) return { code: 'page-corrupt', message: `page ${at}: stored raw but ${size} bytes long` };
     return { codec, data };
+  }
+
+  /** Pfns set in the 2nd bitmap but clear in the 1st: a dumped page of memory the machine did not have. */
+  private dumpedNotInMemory(): number {
+    const usedBytes = Math.ceil(this.maxMapnr / 8);
+    const step = 1 << 20;
+    let count = 0;
+    for (let off = 0; off < usedBytes; off += step) {
+      const n = Math.min(step, usedBytes - off);
+      const a = this.source.read(this.bitmap1Offset + off, n);
+      const b = this.source.read(this.bitmap2Offset + off, n);
+      for (let i = 0; i < Math.min(a.length, b.length); i++) {
+        let byte = b[i]! & ~a[i]!;
+        const pfn = (off + i) * 8;
+        if (pfn + 8 > this.maxMapnr) byte &= (1 << (this.maxMapnr - pfn)) - 1;
+        if (byte) count += popcount8(byte);
+      }
+    }
+    return count;
+  }
+
+  /**
+   * Dumped pages at the end whose descriptor or data is past the end of the file. makedumpfile
+   * writes page data in pfn order after the descriptors, so a file cut short loses a tail of
+   * pages: descriptors are scanned from the last back to the first whose data is in the file.
+   * The shared zero page (written first) and never-written descriptors (0, 0) are stepped over;
+   * a descriptor whose offset could not belong to that tail is damage, found when its page is read.
+   */
+  private lostAtEnd(dumped: number): number {
+    const size = this.source.size;
+    const dataStart = BigInt(this.descOffset + dumped * PAGE_DESC_SIZE);
+    const descEnd = this.descOffset + dumped * PAGE_DESC_SIZE;
+    let lost = descEnd > size ? Math.ceil((descEnd - Math.max(size, this.descOffset)) / PAGE_DESC_SIZE) : 0;
+    let index = dumped - lost;
+    let previous = BigInt(Number.MAX_SAFE_INTEGER);
+    const batch = 2048;
+    while (index > 0) {
+      const from = Math.max(0, index - batch);
+      const bytes = this.source.read(this.descOffset + from * PAGE_DESC_SIZE, (index - from) * PAGE_DESC_SIZE);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = index - from - 1; i >= 0; i--) {
+        if ((i + 1) * PAGE_DESC_SIZE > bytes.length) {
+          lost++;
+          continue;
+        }
+        const offset = view.getBigInt64(i * PAGE_DESC_SIZE, true);
+        const len = view.getUint32(i * PAGE_DESC_SIZE + 8, true);
+        if ((offset === 0n && len === 0) || offset === dataStart) continue;
+        // Scanning back, a cut-off tail's offsets fall; one that does not is damage, not the cut.
+        const plausible = offset >= dataStart && offset <= previous;
+        if (offset + BigInt(len) > BigInt(size) && plausible) {
+          lost++;
+          previous = offset;
+        } else return lost;
+      }
+      index = from;
+    }
+    return lost;
   }
 
   private bitmapChunk(base: number, chunk: number): Uint8Array {

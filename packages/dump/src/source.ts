@@ -44,6 +44,8 @@ export class FileSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
+    // A damaged header can ask for anything: outside the file there is nothing to read.
+    if (!(offset >= 0) || !Number.isSafeInteger(offset) || !(length > 0)) return Buffer.alloc(0);
     const want = Math.max(0, Math.min(length, this.size - offset));
     const buf = Buffer.allocUnsafe(want);
     let got = 0;
@@ -98,6 +100,7 @@ export class BlockCachedSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
+    if (!(offset >= 0) || !Number.isSafeInteger(offset) || !(length > 0) || offset >= this.size) return new Uint8Array(0);
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + Math.max(length, 1) - 1) / this.blockSize);
     if (last - first > 1) return this.inner.read(offset, length); // large reads gain nothing from the cache

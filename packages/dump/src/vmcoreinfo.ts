@@ -9,9 +9,22 @@ export interface VmcoreinfoLineProblem {
   text: string;
 }
 
+/** A value that cannot be true: kept in `entries` as written, never given out by the typed accessors. */
+export interface VmcoreinfoInvalid {
+  key: string;
+  value: string;
+  reason: string;
+}
+
+/** Largest OFFSET/SIZE/LENGTH believed: no kernel structure or array in VMCOREINFO comes near 1 GiB. */
+const MAX_LAYOUT = 1 << 30;
+
 export class Vmcoreinfo {
   readonly entries: Record<string, string> = {};
   readonly problems: VmcoreinfoLineProblem[] = [];
+  /** Values checked once here, against their macro's format and each other (OFFSET(s.m) < SIZE(s)). */
+  readonly invalid: VmcoreinfoInvalid[] = [];
+  private readonly rejected = new Set<string>();
 
   constructor(readonly raw: string) {
     const lines = raw.split('\n');
@@ -25,6 +38,46 @@ export class Vmcoreinfo {
       }
       this.entries[line.slice(0, eq)] = line.slice(eq + 1);
     });
+    this.check();
+  }
+
+  /** Every value of a known family, checked against its format; layout values against each other. */
+  private check(): void {
+    const bad = (key: string, reason: string) => {
+      this.invalid.push({ key, value: this.entries[key]!, reason });
+      this.rejected.add(key);
+    };
+    for (const [key, value] of Object.entries(this.entries)) {
+      const m = /^(SYMBOL|OFFSET|SIZE|LENGTH|NUMBER)\((.*)\)$/.exec(key);
+      if (m?.[1] === 'SYMBOL' || key === 'KERNELOFFSET') {
+        if (!/^(0x)?[0-9a-f]+$/i.test(value)) bad(key, 'not a hex address');
+        else if (value.replace(/^0x/i, '').replace(/^0+/, '').length > 16) bad(key, 'wider than 64 bits');
+      } else if (m?.[1] === 'NUMBER') {
+        if (!/^-?[0-9]+$/.test(value)) bad(key, 'not a decimal number');
+        else if (BigInt(value) >= 1n << 64n || BigInt(value) < -(1n << 63n)) bad(key, 'wider than 64 bits');
+      } else if (m) {
+        if (!/^[0-9]+$/.test(value)) bad(key, 'not an unsigned decimal number');
+        else if (Number(value) >= MAX_LAYOUT) bad(key, `${m[1]!.toLowerCase()} of 1 GiB or more`);
+      } else if (key === 'PAGESIZE') {
+        const n = Number(value);
+        if (!/^[0-9]+$/.test(value) || n < 512 || n > 1 << 20 || (n & (n - 1)) !== 0) bad(key, 'not a power of two from 512 to 1 MiB');
+      } else if (key === 'CRASHTIME') {
+        if (!/^[0-9]+$/.test(value) || Number(value) > 253402300799) bad(key, 'not seconds since 1970 before the year 10000');
+      }
+    }
+    for (const key of Object.keys(this.entries)) {
+      const m = /^OFFSET\(([^.()]+)\.(.+)\)$/.exec(key);
+      if (!m || this.rejected.has(key)) continue;
+      const sizeKey = `SIZE(${m[1]})`;
+      const size = this.entries[sizeKey];
+      if (size === undefined || this.rejected.has(sizeKey)) continue;
+      if (Number(this.entries[key]) >= Number(size)) bad(key, `not inside ${sizeKey}=${size}`);
+    }
+  }
+
+  /** Whether a key's value was refused by the checks (then its accessor answers undefined). */
+  isInvalid(key: string): boolean {
+    return this.rejected.has(key);
   }
 
   /**
@@ -36,7 +89,7 @@ export class Vmcoreinfo {
     const families = { SYMBOL: 'symbols', OFFSET: 'offsets', SIZE: 'sizes', LENGTH: 'lengths', NUMBER: 'numbers' } as const;
     for (const [key, value] of Object.entries(this.entries)) {
       const m = /^(SYMBOL|OFFSET|SIZE|LENGTH|NUMBER)\((.+)\)$/.exec(key);
-      if (!m) continue;
+      if (!m || this.rejected.has(key)) continue;
       const family = families[m[1] as keyof typeof families];
       if (family === 'symbols') {
         const v = parseHexValue(value);
@@ -49,8 +102,15 @@ export class Vmcoreinfo {
     return out;
   }
 
+  /** A value as written, unless the checks refused it. */
   get(key: string): string | undefined {
-    return this.entries[key];
+    return this.rejected.has(key) ? undefined : this.entries[key];
+  }
+
+  /** The entries the checks did not refuse: what kernel readers should be given. */
+  trusted(): Record<string, string> {
+    if (this.rejected.size === 0) return this.entries;
+    return Object.fromEntries(Object.entries(this.entries).filter(([k]) => !this.rejected.has(k)));
   }
 
   get osrelease(): string | undefined {
@@ -63,7 +123,7 @@ export class Vmcoreinfo {
 
   /** KERNELOFFSET is written as bare hex (`%lx`). */
   get kernelOffset(): bigint | undefined {
-    const v = this.entries['KERNELOFFSET'];
+    const v = this.get('KERNELOFFSET');
     return v === undefined ? undefined : parseHexValue(v);
   }
 
@@ -74,7 +134,7 @@ export class Vmcoreinfo {
 
   /** SYMBOL(x)=hex address (`%lx`). */
   symbol(name: string): bigint | undefined {
-    const v = this.entries[`SYMBOL(${name})`];
+    const v = this.get(`SYMBOL(${name})`);
     return v === undefined ? undefined : parseHexValue(v);
   }
 
@@ -92,12 +152,12 @@ export class Vmcoreinfo {
   }
 
   numberOf(name: string): bigint | undefined {
-    const v = this.entries[`NUMBER(${name})`];
+    const v = this.get(`NUMBER(${name})`);
     return v !== undefined && /^-?[0-9]+$/.test(v) ? BigInt(v) : undefined;
   }
 
   private number(key: string): number | undefined {
-    const v = this.entries[key];
+    const v = this.get(key);
     if (v === undefined || !/^-?[0-9]+$/.test(v)) return undefined;
     return Number(v);
   }

@@ -5,6 +5,7 @@
  */
 import { findType, memberAt, resolve, type FoundType } from '@vmpipe/types';
 import { readUint } from '@vmpipe/dump';
+import { kallsymsAbsentReason } from '@vmpipe/symbols';
 import type { Program } from './program.js';
 
 /** A kernel fact that could not be read: which, and why. */
@@ -62,7 +63,7 @@ export function typedFactsUnavailable(prog: Program): string | undefined {
     return `kernel symbols unavailable (${(err as Error).message}): ${tail}`;
   }
   if (source.source === 'none') {
-    const why = source.notes.length ? source.notes.join('; ') : 'kallsyms needs Linux 6.0+ VMCOREINFO';
+    const why = source.notes.length ? source.notes.join('; ') : kallsymsAbsentReason(prog.dump?.vmcoreinfo);
     return `no kernel symbols in the dump (${why}): ${tail}`;
   }
   const types = prog.tryTypes();

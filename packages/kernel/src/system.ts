@@ -121,7 +121,7 @@ export function systemFacts(prog: Program, log: readonly { text: string; tsNsec:
   let uts: UtsFields | null = null;
   let utsSource: SystemFacts['utsSource'] = 'none';
   try {
-    uts = readUtsname(prog.mem, dump.vmcoreinfo?.entries ?? {});
+    uts = readUtsname(prog.mem, dump.vmcoreinfo?.trusted() ?? {});
     if (uts) utsSource = 'init_uts_ns';
   } catch (err) {
     problems.push({ code: 'utsname-unreadable', message: `init_uts_ns: ${(err as Error).message}` });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
-import { hex, parseAddress, parseSize, readRecords, RecordWriter } from './index.js';
+import { hex, parseAddress, parseSize, readLimits, readRecords, RecordWriter } from './index.js';
 
 async function collect(text: string) {
   const input = new PassThrough();
@@ -66,4 +66,43 @@ test('readRecords: records split across chunks, a multi-byte character split acr
   input.end(text.subarray(cut1 + 7));
   await reading;
   t.deepEqual(out, [{ kind: 'a', s: 'é' }, { kind: 'b' }]);
+});
+
+async function collectWith(chunks: (string | Buffer)[], limits = {}) {
+  const input = new PassThrough();
+  const out: Record<string, unknown>[] = [];
+  const reading = (async () => {
+    for await (const r of readRecords(input, limits)) out.push(r);
+  })();
+  for (const c of chunks) input.write(c);
+  input.end();
+  await reading;
+  return out;
+}
+
+test('readRecords: a line over the limit is one bad-record (reason too-long) as soon as it passes it, split over chunks, and the next line is read', async (t) => {
+  const long = '{"kind":"a","s":"' + 'x'.repeat(300) + '"}';
+  const out = await collectWith(['{"kind":"first"}\n', long.slice(0, 100), long.slice(100), '\n{"kind":"b"}\n'], { maxLine: 200 });
+  t.deepEqual(out.map((r) => r.kind), ['first', 'error', 'b']);
+  t.like(out[1], { code: 'bad-record', line: 2, reason: 'too-long', maxLine: 200 });
+  // exactly at the limit is still a record
+  const atLimit = '{"kind":"c","s":"' + 'y'.repeat(200 - 19) + '"}';
+  t.is(atLimit.length, 200);
+  t.deepEqual((await collectWith([atLimit + '\n'], { maxLine: 200 })).map((r) => r.kind), ['c']);
+});
+
+test('readRecords: nesting deeper than the limit is a bad-record (reason too-deep); brackets inside strings do not count', async (t) => {
+  const deep = '{"kind":"a","v":' + '['.repeat(100000) + ']'.repeat(100000) + '}';
+  const brackets = JSON.stringify({ kind: 'ok', s: '['.repeat(1000) });
+  const out = await collectWith([deep + '\n' + brackets + '\n{"kind":"b"}\n']);
+  t.deepEqual(out.map((r) => r.kind), ['error', 'ok', 'b']);
+  t.like(out[0], { code: 'bad-record', line: 1, reason: 'too-deep', maxDepth: 256 });
+  const justDeepEnough = '{"kind":"d","v":' + '['.repeat(255) + ']'.repeat(255) + '}';
+  t.is((await collectWith([justDeepEnough + '\n']))[0]!.kind, 'd');
+});
+
+test('readLimits: VMPIPE_MAX_LINE raises the line limit (bytes, k/M/G suffixes)', (t) => {
+  t.is(readLimits({}).maxLine, 16 * 1024 * 1024);
+  t.is(readLimits({ VMPIPE_MAX_LINE: '64M' }).maxLine, 64 * 1024 * 1024);
+  t.is(readLimits({ VMPIPE_MAX_LINE: '1000' }).maxLine, 1000);
 });

@@ -118,7 +118,8 @@ export class Renderer {
       this.shownDump = dump;
     }
     if (this.printed && !this.afterSeparator && (layout.block || this.lastBlock)) out.push('');
-    out.push(...lines);
+    // A loop, not push(...lines): a huge record's lines would overflow the argument stack.
+    for (const line of lines) out.push(line);
     this.printed = true;
     this.afterSeparator = false;
     this.lastBlock = layout.block;

@@ -64,6 +64,21 @@ export function hasKallsyms(info: Vmcoreinfo | undefined): boolean {
   return info.symbol('kallsyms_offsets') !== undefined || info.symbol('kallsyms_addresses') !== undefined;
 }
 
+/**
+ * Why VMCOREINFO does not locate the kallsyms tables, naming the keys: absent
+ * (the kernel is older than 6.0 and has no backport) or present but refused
+ * as impossible (a damaged or patched VMCOREINFO: a different fault).
+ */
+export function kallsymsAbsentReason(info: Vmcoreinfo | undefined): string {
+  if (!info) return 'the dump has no VMCOREINFO';
+  const keys = [...KALLSYMS_LOCATIONS, info.get('SYMBOL(kallsyms_addresses)') !== undefined ? 'kallsyms_addresses' : 'kallsyms_offsets'].map((n) => `SYMBOL(${n})`);
+  const refused = keys.filter((k) => info.entries[k] !== undefined && info.isInvalid(k));
+  if (refused.length) return `VMCOREINFO's ${refused.map((k) => `${k}=${info.entries[k]!.slice(0, 24)}`).join(', ')} cannot be ${refused.length > 1 ? 'addresses' : 'an address'}`;
+  const missing = keys.filter((k) => info.entries[k] === undefined);
+  if (missing.length === keys.length) return 'VMCOREINFO does not locate the kallsyms tables (Linux 6.0+ exports them)';
+  return `VMCOREINFO lacks ${missing.join(', ')} (it has the other kallsyms entries: damaged?)`;
+}
+
 /** Whether the release is 6.1 or later, where symbol lengths above 127 take two bytes. */
 export function bigLengthsByRelease(release: string | undefined): boolean {
   const m = /^(\d+)\.(\d+)/.exec(release ?? '');
@@ -198,7 +213,7 @@ function decodeAddresses(
  * cannot be read.
  */
 export function readKallsyms(memory: SymbolMemory, info: Vmcoreinfo): Kallsyms {
-  if (!hasKallsyms(info)) throw new KallsymsError('VMCOREINFO does not locate the kallsyms tables (Linux 6.0+ exports them)');
+  if (!hasKallsyms(info)) throw new KallsymsError(kallsymsAbsentReason(info));
   const count = view(memory.readBytes(info.symbol('kallsyms_num_syms')!, 4)).getUint32(0, true);
   if (count === 0 || count > 10_000_000) throw new KallsymsError(`kallsyms_num_syms is ${count}: not a symbol count`);
   const tokens = readTokens(memory, info.symbol('kallsyms_token_table')!, info.symbol('kallsyms_token_index')!);

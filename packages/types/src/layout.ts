@@ -5,7 +5,7 @@
  * the names users type (`struct page`, `page`, `union foo`, `atomic_t`).
  */
 import type { TypeMemberRecord, TypeScopeRecord } from '@vmpipe/records';
-import { alignOf, resolve, sizeOf, type CType, type Member, type NamedKind, type StructType, type TypeId, type TypeTable } from './model.js';
+import { alignOf, resolve, sizeOf, TypeLoopError, type CType, type Member, type NamedKind, type StructType, type TypeId, type TypeTable } from './model.js';
 import { typeName } from './names.js';
 
 /** Unknown type or member: one clear line, with close names when there are some. */
@@ -144,7 +144,7 @@ function statedAlign(table: TypeTable, id: TypeId): number | undefined {
 
 /** Flattens `st` into `out`; returns the largest stated/inferred member alignment met at this level (pahole gives it to an anonymous struct/union). */
 function flatten(table: TypeTable, st: StructType, baseBits: number, prefix: string, scope: number | undefined, out: Layout, expand: boolean, depth: number): number | undefined {
-  if (depth > 32) throw new Error(`${out.name}: nesting deeper than 32 levels (a loop in the type information?)`);
+  if (depth > 32) throw new TypeLoopError(`${out.name}: nesting deeper than 32 levels (a loop in the type information?)`);
   let prevEnd: number | undefined; // bits, within a struct (holes have no meaning in a union)
   let levelMax: number | undefined;
   for (const m of st.members) {

@@ -213,6 +213,17 @@ export interface TypeTable {
 }
 
 /** Skips typedefs and qualifiers (const/volatile/restrict/type_tag): the type that says how bytes are laid out. */
+/**
+ * Type information that loops or nests past any real kernel's (a damaged BTF
+ * blob in a dump, a corrupt DWARF unit): the debug data is at fault, not the run.
+ */
+export class TypeLoopError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TypeLoopError';
+  }
+}
+
 export function resolve(table: TypeTable, id: TypeId): { id: TypeId; type: CType } {
   let t = table.get(id);
   for (let guard = 0; guard < 64; guard++) {
@@ -221,7 +232,7 @@ export function resolve(table: TypeTable, id: TypeId): { id: TypeId; type: CType
       t = table.get(id);
     } else return { id, type: t };
   }
-  throw new Error(`type ${id}: typedef/qualifier chain too long (a loop?)`);
+  throw new TypeLoopError(`type ${id}: typedef/qualifier chain too long (a loop in the type information?)`);
 }
 
 /** Size in bytes; 0 for void, functions and forward declarations (incomplete types). */

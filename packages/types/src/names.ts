@@ -4,7 +4,7 @@
  * debug info's own (`long unsigned int`, as pahole prints them); crash/gdb's
  * shorter spelling (`unsigned long`) is the renderer's business.
  */
-import { type TypeId, type TypeTable } from './model.js';
+import { TypeLoopError, type TypeId, type TypeTable } from './model.js';
 
 /** A declaration split around its name: `${base} ${declarator with name}`. */
 export interface Decl {
@@ -84,7 +84,7 @@ export function declare(table: TypeTable, id: TypeId, name: string): Decl {
         return { base: t.kind, declarator: inner };
     }
   }
-  throw new Error(`type ${id}: too deeply nested to spell`);
+  throw new TypeLoopError(`type ${id}: too deeply nested to spell (a loop in the type information?)`);
 }
 
 function skipTags(table: TypeTable, id: TypeId): TypeId {

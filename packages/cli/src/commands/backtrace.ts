@@ -187,7 +187,7 @@ function* allTasks(prog: Program, emit: (r: AnyRecord) => Promise<void>, dump: s
 function sourceLines(prog: Program, vmlinux: string): (f: Frame) => SourceLine | undefined {
   process.stderr.write(`backtrace: reading the line tables of ${vmlinux}...\n`);
   const table = new LineTable(vmlinux);
-  const slide = BigInt('0x' + (prog.theDump.vmcoreinfo?.entries['KERNELOFFSET'] ?? '0'));
+  const slide = prog.theDump.vmcoreinfo?.kernelOffset ?? 0n; // validated at open: a damaged KERNELOFFSET is a vmcoreinfo-invalid error, not a crash here
   return (f) => {
     if (f.module || f.function === undefined || f.user) return undefined;
     const returnAddress = f.method === 'orc' || f.method === 'fp' || f.method === 'scan' || (f.method === 'regs' && f.slot !== undefined);

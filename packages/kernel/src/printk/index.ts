@@ -3,7 +3,7 @@
  * and reads it through kernel virtual memory.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
-import { printkLayout, type PrintkLayout } from './layout.js';
+import { dropUnfitOptional, printkLayout, printkLayoutProblems, type PrintkLayout, type PrintkLayoutMissing } from './layout.js';
 import { readLockless } from './ringbuffer.js';
 import { plainBytes, readPlain, readStructured } from './log-buf.js';
 import { PrintkUnavailable, type PrintkItem } from './record.js';
@@ -15,27 +15,36 @@ export * from './format.js';
 export { readLockless } from './ringbuffer.js';
 export { readStructured, readPlain, plainBytes } from './log-buf.js';
 
-/** The layout, or PrintkUnavailable naming the VMCOREINFO keys that are missing. */
+/** The layout, or PrintkUnavailable naming the VMCOREINFO keys that are missing or contradict each other. */
 export function requirePrintkLayout(entries: Readonly<Record<string, string>>): PrintkLayout {
-  const layout = printkLayout(entries);
-  if (layout.kind === 'missing') {
-    const what = layout.closest ? `VMCOREINFO lacks entries of the ${layout.closest} printk buffer` : 'VMCOREINFO has no printk entries';
-    throw new PrintkUnavailable(`${what}: missing ${layout.missing.join(', ')}`, 'printk-unavailable', layout.missing);
-  }
-  return layout;
+  return checkedLayout(entries).layout;
+}
+
+/** The layout with optional members that do not fit left out (`dropped` names them). */
+function checkedLayout(entries: Readonly<Record<string, string>>): { layout: PrintkLayout; dropped: string[] } {
+  const found = printkLayout(entries);
+  if (found.kind === 'missing') missingLayout(found);
+  const { layout, dropped } = dropUnfitOptional(found);
+  // Checked before any byte is read: a patched or damaged VMCOREINFO names its own fault.
+  const bad = printkLayoutProblems(layout);
+  if (bad.length) throw new PrintkUnavailable(`VMCOREINFO's printk entries contradict each other: ${bad.join('; ')}`, 'printk-unavailable');
+  return { layout, dropped };
+}
+
+function missingLayout(layout: PrintkLayoutMissing): never {
+  const what = layout.closest ? `VMCOREINFO lacks entries of the ${layout.closest} printk buffer` : 'VMCOREINFO has no printk entries';
+  throw new PrintkUnavailable(`${what}: missing ${layout.missing.join(', ')}`, 'printk-unavailable', layout.missing);
 }
 
 /** Every record of the log, oldest first, with problems in place. Throws PrintkUnavailable when there is no log to read. */
 export function readPrintk(mem: KernelMemory, entries: Readonly<Record<string, string>>): Generator<PrintkItem> {
-  const layout = requirePrintkLayout(entries);
-  switch (layout.kind) {
-    case 'lockless':
-      return readLockless(mem, layout);
-    case 'structured':
-      return readStructured(mem, layout);
-    case 'plain':
-      return readPlain(mem, layout);
-  }
+  const { layout, dropped } = checkedLayout(entries);
+  const records = layout.kind === 'lockless' ? readLockless(mem, layout) : layout.kind === 'structured' ? readStructured(mem, layout) : readPlain(mem, layout);
+  if (dropped.length === 0) return records;
+  return (function* () {
+    yield { problem: { code: 'printk-field-unfit', message: `VMCOREINFO: ${dropped.join('; ')}: read without it` } };
+    yield* records;
+  })();
 }
 
 /**

@@ -202,3 +202,89 @@ export function printkLayout(entries: Entries): PrintkLayout | PrintkLayoutMissi
   }
   return { kind: 'missing', closest: null, missing: ['SYMBOL(prb)', 'SYMBOL(log_buf)'] };
 }
+
+/**
+ * The optional members (caller_id, dev_info, dict_len) that do not fit their
+ * structure are left out, each named: the log still reads without them.
+ */
+export function dropUnfitOptional(layout: PrintkLayout): { layout: PrintkLayout; dropped: string[] } {
+  const dropped: string[] = [];
+  if (layout.kind === 'lockless') {
+    const i = { ...layout.printk_info };
+    let dev = layout.dev_printk_info;
+    if (i.caller_id !== null && i.caller_id + 4 > i.size) {
+      dropped.push(`OFFSET(printk_info.caller_id)=${i.caller_id} ends past SIZE(printk_info)=${i.size}`);
+      i.caller_id = null;
+    }
+    if (i.dev_info !== null && dev && (i.dev_info + dev.subsystem + dev.subsystemLength > i.size || i.dev_info + dev.device + dev.deviceLength > i.size)) {
+      dropped.push(`dev_printk_info at OFFSET(printk_info.dev_info)=${i.dev_info} ends past SIZE(printk_info)=${i.size}`);
+      i.dev_info = null;
+      dev = null;
+    }
+    return { layout: { ...layout, printk_info: i, dev_printk_info: dev }, dropped };
+  }
+  if (layout.kind === 'structured') {
+    const p = { ...layout.printk_log };
+    if (p.dict_len !== null && p.dict_len + 2 > p.size) {
+      dropped.push(`OFFSET(printk_log.dict_len)=${p.dict_len} ends past SIZE(printk_log)=${p.size}`);
+      p.dict_len = null;
+    }
+    if (p.caller_id !== null && p.caller_id + 4 > p.size) {
+      dropped.push(`OFFSET(printk_log.caller_id)=${p.caller_id} ends past SIZE(printk_log)=${p.size}`);
+      p.caller_id = null;
+    }
+    return { layout: { ...layout, printk_log: p }, dropped };
+  }
+  return { layout, dropped };
+}
+
+/**
+ * Members that do not fit the structures VMCOREINFO says hold them: each as
+ * `OFFSET(...)=v (+ width) runs past SIZE(...)=n`. A layout with any is not
+ * read: every field would be read from the wrong bytes, or past the buffer.
+ */
+export function printkLayoutProblems(layout: PrintkLayout): string[] {
+  const out: string[] = [];
+  const fit = (what: string, end: number, within: number, withinName: string) => {
+    if (end > within) out.push(`${what} ends at byte ${end}, past ${withinName}=${within}`);
+  };
+  if (layout.kind === 'lockless') {
+    const L = layout;
+    const rb = L.printk_ringbuffer.size;
+    const c = L.atomic_long_t_counter;
+    const d = L.prb_desc_ring;
+    const t = L.prb_data_ring;
+    for (const [m, end] of [['count_bits', d.count_bits + 4], ['descs', d.descs + 8], ['infos', d.infos + 8], ['head_id', d.head_id + c + 8], ['tail_id', d.tail_id + c + 8]] as const) {
+      fit(`OFFSET(printk_ringbuffer.desc_ring)+OFFSET(prb_desc_ring.${m})`, L.printk_ringbuffer.desc_ring + end, rb, 'SIZE(printk_ringbuffer)');
+    }
+    for (const [m, end] of [['size_bits', t.size_bits + 4], ['data', t.data + 8], ['head_lpos', t.head_lpos + c + 8], ['tail_lpos', t.tail_lpos + c + 8]] as const) {
+      fit(`OFFSET(printk_ringbuffer.text_data_ring)+OFFSET(prb_data_ring.${m})`, L.printk_ringbuffer.text_data_ring + end, rb, 'SIZE(printk_ringbuffer)');
+    }
+    const lpos = Math.max(L.prb_data_blk_lpos.begin, L.prb_data_blk_lpos.next) + 8;
+    fit('OFFSET(prb_desc.state_var)', L.prb_desc.state_var + c + 8, L.prb_desc.size, 'SIZE(prb_desc)');
+    fit('OFFSET(prb_desc.text_blk_lpos)', L.prb_desc.text_blk_lpos + lpos, L.prb_desc.size, 'SIZE(prb_desc)');
+    const i = L.printk_info;
+    fit('OFFSET(printk_info.seq)', i.seq + 8, i.size, 'SIZE(printk_info)');
+    fit('OFFSET(printk_info.ts_nsec)', i.ts_nsec + 8, i.size, 'SIZE(printk_info)');
+    // text_len is a u16 (level and flags after it are read only when caller_id, checked below, follows them).
+    fit('OFFSET(printk_info.text_len)', i.text_len + 2, i.size, 'SIZE(printk_info)');
+    if (i.caller_id !== null) fit('OFFSET(printk_info.caller_id)', i.caller_id + 4, i.size, 'SIZE(printk_info)');
+    if (i.dev_info !== null && L.dev_printk_info) {
+      const dv = L.dev_printk_info;
+      fit('OFFSET(printk_info.dev_info)+OFFSET(dev_printk_info.subsystem)', i.dev_info + dv.subsystem + dv.subsystemLength, i.size, 'SIZE(printk_info)');
+      fit('OFFSET(printk_info.dev_info)+OFFSET(dev_printk_info.device)', i.dev_info + dv.device + dv.deviceLength, i.size, 'SIZE(printk_info)');
+    }
+    if (L.prb_desc.size === 0) out.push('SIZE(prb_desc) is 0');
+    if (L.printk_info.size === 0) out.push('SIZE(printk_info) is 0');
+  } else if (layout.kind === 'structured') {
+    const p = layout.printk_log;
+    fit('OFFSET(printk_log.ts_nsec)', p.ts_nsec + 8, p.size, 'SIZE(printk_log)');
+    fit('OFFSET(printk_log.len)', p.len + 2, p.size, 'SIZE(printk_log)');
+    // text_len is a u16; facility and flags/level follow it in struct printk_log.
+    fit('OFFSET(printk_log.text_len)', p.text_len + 2, p.size, 'SIZE(printk_log)');
+    if (p.dict_len !== null) fit('OFFSET(printk_log.dict_len)', p.dict_len + 2, p.size, 'SIZE(printk_log)');
+    if (p.caller_id !== null) fit('OFFSET(printk_log.caller_id)', p.caller_id + 4, p.size, 'SIZE(printk_log)');
+    if (p.size === 0) out.push('SIZE(printk_log) is 0');
+  }
+  return out;
+}
