@@ -1,0 +1,1 @@
+export * from './x86_64.js';
