@@ -1,1 +1,2 @@
 export * from './x86_64.js';
+export * from './objdump-listing.js';

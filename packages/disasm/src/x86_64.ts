@@ -249,22 +249,22 @@ export class Disassembler {
     const f = this.formatter;
     const syntax = this.syntax;
     const flow = FLOW[ins.flowControl] ?? 'next';
-    const operands: Operand[] = [];
+    const byIndex: Operand[] = [];
     let target: bigint | undefined;
     let comment: string | undefined;
     const n = ins.opCount;
     for (let i = 0; i < n; i++) {
       const k = ins.opKind(i);
-      if (k === OpKind.Register) operands.push({ kind: 'register', register: REG_NAME[ins.opRegister(i)]! });
+      if (k === OpKind.Register) byIndex[i] = { kind: 'register', register: REG_NAME[ins.opRegister(i)]! };
       else if (k === OpKind.NearBranch64 || k === OpKind.NearBranch32 || k === OpKind.NearBranch16) {
         target = ins.nearBranch64;
-        operands.push({ kind: 'target', target });
-      } else if (k === OpKind.Memory) operands.push(this.memory(ins));
+        byIndex[i] = { kind: 'target', target };
+      } else if (k === OpKind.Memory) byIndex[i] = this.memory(ins);
       else if (MEM_STRING.has(k)) {
         const segment = REG_NAME[ins.memorySegment]!;
         const base = k === OpKind.MemorySegRSI || k === OpKind.MemorySegESI || k === OpKind.MemorySegSI ? 'rsi' : 'rdi';
-        operands.push({ kind: 'string-memory', segment, base, size: memSize(ins) });
-      } else if (k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) operands.push({ kind: 'immediate', value: ins.immediate(i) });
+        byIndex[i] = { kind: 'string-memory', segment, base, size: memSize(ins) };
+      } else if (k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) byIndex[i] = { kind: 'immediate', value: ins.immediate(i) };
     }
 
     // Mnemonic and prefixes as iced prints them, then objdump's spelling.
@@ -291,7 +291,7 @@ export class Disassembler {
         const sym = this.symbolize(target!);
         parts.push(`${target!.toString(16)}${sym !== undefined ? ` <${sym}>` : ''}`);
       } else if (k === OpKind.Memory) {
-        const m = operands.find((o): o is MemoryOperand => o.kind === 'memory')!;
+        const m = byIndex[io!] as MemoryOperand;
         const indirect = syntax === 'att' && (flow === 'indirect-call' || flow === 'indirect-jump') ? '*' : '';
         // A segment prefix on a nop is padding: objdump prints it as a prefix word (`cs nopw 0x0(%rax,%rax,1)`).
         // So is cs/ds/es/ss on anything in 64-bit mode, where it is ignored (`ds clflush (%rax)`).
@@ -319,6 +319,17 @@ export class Disassembler {
     // `imul $0x78,%rdi,%rdi`: objdump keeps the three-operand form iced shortens when source and destination agree.
     if (ins.mnemonic === Mnemonic.Imul && n === 3 && parts.length === 2) parts.splice(1, 0, parts[1]!);
     const operandText = parts.join(',');
+    // Operands in the order they are printed (AT&T: sources first, destination last).
+    const operands: Operand[] = [];
+    const seen = new Set<number>();
+    for (let j = 0; j < fc; j++) {
+      const io = f.getInstructionOperand(ins, j);
+      if (io !== undefined && byIndex[io] && !seen.has(io)) {
+        operands.push(byIndex[io]!);
+        seen.add(io);
+      }
+    }
+    for (let i = 0; i < n; i++) if (byIndex[i] && !seen.has(i)) operands.push(byIndex[i]!);
     const head = [...prefixes, mnemonic].join(' ');
     const text = operandText ? `${head} ${operandText}` : head;
     const out: Instruction = { addr, length: ins.length, bytes: raw, mnemonic, prefixes, operandText, text, operands, flow };
@@ -335,7 +346,9 @@ export class Disassembler {
     const base = ins.memoryBase;
     const index = ins.memoryIndex;
     const seg = ins.segmentPrefix;
-    const m: MemoryOperand = { kind: 'memory', scale: ins.memoryIndexScale, displacement: 0n, displacementSize: ins.memoryDisplSize, size: memSize(ins) };
+    // iced reports a disp32 in 64-bit code as 8 (sign-extended); the encoding holds 4 bytes.
+    const displSize = ins.memoryDisplSize === 8 && (base !== Register.None || index !== Register.None) ? 4 : ins.memoryDisplSize;
+    const m: MemoryOperand = { kind: 'memory', scale: ins.memoryIndexScale, displacement: 0n, displacementSize: displSize, size: memSize(ins) };
     if (seg !== Register.None) m.segment = REG_NAME[seg]!;
     if (base === Register.RIP || base === Register.EIP) {
       m.base = REG_NAME[base]!;
