@@ -1,2 +1,3 @@
 export * from './x86_64.js';
 export * from './objdump-listing.js';
+export * from './walk.js';

@@ -8,6 +8,7 @@ import QueueAdd from './queue/add.js';
 import QueueResults from './queue/results.js';
 import QueueStatus from './queue/status.js';
 import Backtrace from './backtrace.js';
+import Disasm from './disasm.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -21,6 +22,7 @@ export const COMMANDS = {
   'queue:results': QueueResults,
   'queue:status': QueueStatus,
   backtrace: Backtrace,
+  disasm: Disasm,
 };
 
 /** Commands reached only as `vmpipe <command>`: their names are too generic to install on a user's PATH. */

@@ -1,0 +1,374 @@
+import { Args, Flags } from '@oclif/core';
+import { Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, type Instruction, type MemoryOperand, type Operand, type RegisterValues } from '@vmpipe/disasm';
+import { ElfFile } from '@vmpipe/elf';
+import { Program } from '@vmpipe/kernel';
+import { errorRecord, EXIT, FatalError, hex, parseAddress, readRecords, RecordWriter, type AnyRecord } from '@vmpipe/records';
+import { readVmlinuxSymbols, type KernelSymbol } from '@vmpipe/symbols';
+import { findType, layoutOf, sizeOf, type FoundType } from '@vmpipe/types';
+import { VmpipeCommand } from '../base.js';
+import { sourceRecord } from '../dump-records.js';
+
+/** consumes: cpu, frame, panic (filter mode; everything else passes through). produces: insn, error, source. */
+export default class Disasm extends VmpipeCommand {
+  static override summary = 'Disassemble the code that ran: a function, a range, or the instructions around an address (crash dis), as insn records.';
+  static override description = [
+    'disasm DUMP SYMBOL: the whole function (its extent from the symbols). disasm DUMP ADDR --count N | --length N. disasm DUMP --around ADDR [N]: N instructions before and after ADDR, boundaries found by decoding from the function\'s start (crash dis -r/-f).',
+    'Without a target, a filter: each cpu record (rip), frame record (pc) and panic record (rip) is passed on followed by the instructions around it; the instruction at that address has "current": true and, with the cpu record\'s registers, the effective address of its memory operands.',
+    'Bytes come from the dump\'s memory (what ran); --from-vmlinux/--from-module read the file instead and --diff puts both side by side. AT&T syntax as objdump/crash print it; --intel for Intel. See docs/disasm.md.',
+    'Exit codes: 0 ok, 2 bad usage or unknown symbol, 3 missing file, 4 not a dump.',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib sysrq_handle_crash | render',
+    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib --around 0xffffffff89dcd0a8 3 | render',
+    'vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> disasm | render',
+  ];
+
+  static override args = {
+    dump: Args.string({ description: 'the dump (filter mode: each record\'s dump)', ignoreStdin: true }),
+    target: Args.string({ description: 'a symbol, symbol+0xoff, or hex address', ignoreStdin: true }),
+    n: Args.integer({ description: 'with --around: instructions before and after (default 5)', ignoreStdin: true }),
+  };
+
+  static override flags = {
+    count: Flags.integer({ description: 'disassemble N instructions from ADDR', min: 1 }),
+    length: Flags.integer({ description: 'disassemble the instructions in N bytes from ADDR', min: 1 }),
+    around: Flags.string({ description: 'the instructions around this address (crash dis -r/-f)', helpValue: 'ADDR' }),
+    context: Flags.integer({ description: 'filter mode: instructions before and after the current one', default: 5, min: 0 }),
+    intel: Flags.boolean({ description: 'Intel syntax (objdump -M intel)' }),
+    'from-vmlinux': Flags.string({ description: 'read the bytes from this vmlinux (as linked, before boot-time patching)', helpValue: 'FILE' }),
+    'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied)', helpValue: 'FILE.ko' }),
+    diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE, instruction by instruction' }),
+    'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list)', helpValue: 'TYPE' }),
+    lines: Flags.boolean({ description: 'source lines from DWARF .debug_line (not implemented yet)' }),
+  };
+
+  private prog!: Program;
+  private flags!: Awaited<ReturnType<typeof this.parseAll>>['flags'];
+  private dis!: Disassembler;
+  private readonly programs = new Map<string, Program>();
+  private memberType?: { found: FoundType; size: number; members: { path: string; offset: number; size: number }[] };
+
+  private parseAll() {
+    return this.parse(Disasm);
+  }
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parseAll();
+    this.flags = flags;
+    if (flags.lines) throw new FatalError('--lines (DWARF .debug_line) is not implemented yet; crash dis -l gives source lines', EXIT.usage);
+    if (flags.diff && !flags['from-vmlinux']) throw new FatalError('--diff needs --from-vmlinux FILE', EXIT.usage);
+    const out = new RecordWriter();
+    try {
+      if (args.dump !== undefined && (args.target !== undefined || flags.around !== undefined)) {
+        this.prog = this.open(args.dump);
+        this.dis = new Disassembler({ syntax: flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
+        await out.write(this.source());
+        // `disasm DUMP --around ADDR N`: N lands in the first free argument.
+        const n = args.n ?? (args.target !== undefined && /^\d+$/.test(args.target) ? Number(args.target) : 5);
+        if (flags.around !== undefined) await this.emitAround(out, this.address(flags.around), n, n, undefined);
+        else await this.generate(out, args.target!);
+      } else if (args.dump !== undefined && process.stdin.isTTY) {
+        throw new FatalError('give a SYMBOL or ADDR, --around ADDR, or records on stdin', EXIT.usage);
+      } else await this.filter(out, args.dump);
+      await out.end();
+    } finally {
+      for (const p of this.programs.values()) p.close();
+    }
+  }
+
+  /** The one place a dump is opened (the Program: dump, memory, symbols, types). */
+  private open(path: string): Program {
+    let p = this.programs.get(path);
+    if (!p) {
+      p = Program.open(path);
+      this.programs.set(path, p);
+    }
+    return p;
+  }
+
+  private source(): AnyRecord {
+    const s = sourceRecord(this.prog.theDump) as unknown as AnyRecord;
+    const ps = this.prog.source();
+    s.symbols = ps.symbols;
+    s.types = this.flags['member-of'] ? ps.types : 'none';
+    return s;
+  }
+
+  private symbolize(addr: bigint): string | undefined {
+    const r = this.prog.symbols.resolve(addr);
+    if (!r) return undefined;
+    const mod = r.symbol.module ? ` [${r.symbol.module}]` : '';
+    return `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`;
+  }
+
+  /** hex (with or without 0x), symbol, or symbol+0xoff. */
+  private address(text: string): bigint {
+    const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(text);
+    if (m && !/^(0x)?[0-9a-f]+$/i.test(text)) {
+      const sym = this.prog.symbols.lookup(m[1]!)[0];
+      if (!sym) throw new FatalError(`"${m[1]}" is not a symbol of ${this.prog.path}`, EXIT.usage);
+      return sym.addr + BigInt(m[2] ?? 0);
+    }
+    const a = parseAddress(text.startsWith('0x') ? text : `0x${text}`);
+    if (a === null) throw new FatalError(`"${text}" is neither a hex address nor a symbol`, EXIT.usage);
+    return a;
+  }
+
+  /** The function containing addr: its start and extent (from the symbols). */
+  private functionAt(addr: bigint): { sym: KernelSymbol; start: bigint; size: number } | undefined {
+    const r = this.prog.symbols.resolve(addr);
+    if (!r) return undefined;
+    const size = this.prog.symbols.extent(r.symbol) ?? Number(r.offset) + 16;
+    return { sym: r.symbol, start: r.symbol.addr, size };
+  }
+
+  /** Bytes at [addr, addr+length) from memory, or the file with --from-*; unreadable spans become error records and end the run of bytes. */
+  private bytes(addr: bigint, length: number, errors: AnyRecord[]): Uint8Array {
+    const f = this.flags;
+    if (f['from-vmlinux'] && !f.diff) return this.vmlinuxBytes(f['from-vmlinux'], addr, length);
+    if (f['from-module']) return this.moduleBytes(f['from-module'], addr, length);
+    const chunks = this.prog.mem.read(addr, length);
+    const parts: Uint8Array[] = [];
+    for (const c of chunks) {
+      if ('problem' in c) {
+        errors.push(errorRecord(c.problem.code, `code at ${hex(c.vaddr)} (${c.length} bytes): ${c.problem.message}`, { dump: this.prog.path, addr: hex(c.vaddr) }));
+        break;
+      }
+      parts.push(c.bytes);
+    }
+    return Buffer.concat(parts);
+  }
+
+  private vmlinuxBytes(path: string, addr: bigint, length: number): Uint8Array {
+    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
+    const fileAddr = addr - offset;
+    const elf = this.elf(path);
+    const s = elf.sections.find((x) => x.addr !== 0n && fileAddr >= x.addr && fileAddr < x.addr + BigInt(x.size));
+    if (!s) throw new FatalError(`${path}: no section holds ${hex(fileAddr)} (${hex(addr)} minus the KASLR offset ${hex(offset)})`, EXIT.usage);
+    const at = Number(fileAddr - s.addr);
+    return elf.readIn(s, at, Math.min(length, s.size - at), 'code');
+  }
+
+  private readonly elfs = new Map<string, ElfFile>();
+  private elf(path: string): ElfFile {
+    let e = this.elfs.get(path);
+    if (!e) {
+      try {
+        e = ElfFile.open(path);
+      } catch (err) {
+        throw new FatalError((err as Error).message, (err as { reason?: string }).reason === 'no-input' ? EXIT.noInput : EXIT.badFormat);
+      }
+      this.elfs.set(path, e);
+    }
+    return e;
+  }
+
+  /** A module function's bytes from the .ko: the function's symbol gives its section and offset. */
+  private moduleBytes(path: string, addr: bigint, length: number): Uint8Array {
+    const fn = this.functionAt(addr);
+    if (!fn?.sym.module) throw new FatalError(`${hex(addr)} is not in a module function`, EXIT.usage);
+    const elf = this.elf(path);
+    const symtab = elf.section('.symtab');
+    const strtab = symtab ? elf.sections[symtab.link] : undefined;
+    if (!symtab || !strtab) throw new FatalError(`${path}: no symbol table`, EXIT.badFormat);
+    const syms = Buffer.from(elf.contentsRaw(symtab));
+    const names = Buffer.from(elf.contentsRaw(strtab));
+    for (let o = 0; o + 24 <= syms.length; o += 24) {
+      const nameOff = syms.readUInt32LE(o);
+      const end = names.indexOf(0, nameOff);
+      if (names.toString('latin1', nameOff, end) !== fn.sym.name) continue;
+      const sec = elf.sections[syms.readUInt16LE(o + 6)];
+      if (!sec) break;
+      const at = Number(syms.readBigUInt64LE(o + 8)) + Number(addr - fn.start);
+      return elf.contentsRaw(sec).slice(at, at + length);
+    }
+    throw new FatalError(`${path}: no symbol ${fn.sym.name} (is it ${fn.sym.module}.ko?)`, EXIT.usage);
+  }
+
+  private async generate(out: RecordWriter, target: string): Promise<void> {
+    const f = this.flags;
+    const addr = this.address(target);
+    const fn = this.functionAt(addr);
+    let start = addr;
+    let length: number;
+    const whole = f.count === undefined && f.length === undefined;
+    if (whole) {
+      if (!fn || fn.start !== addr) throw new FatalError(`${target} is not the start of a function (give --count N or --length N)`, EXIT.usage);
+      if (!/^[tTwW]$/.test(fn.sym.type)) throw new FatalError(`${fn.sym.name} is not code (symbol type ${fn.sym.type}); give --count N or --length N to decode it anyway`, EXIT.usage);
+      length = fn.size;
+    } else length = f.length ?? f.count! * 15;
+    const errors: AnyRecord[] = [];
+    const bytes = this.bytes(start, length, errors);
+    let insns = this.dis.all(bytes, start);
+    if (f.count !== undefined) insns = insns.slice(0, f.count);
+    const file = f.diff ? this.dis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n)) : undefined;
+    await this.write(out, insns, fn?.start ?? start, file);
+    for (const e of errors) await out.write(e);
+  }
+
+  /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
+  private async emitAround(out: RecordWriter, addr: bigint, before: number, after: number, regs: RegisterValues | undefined, returnAddress = false): Promise<void> {
+    const fn = this.functionAt(addr);
+    const errors: AnyRecord[] = [];
+    // Without a function, decode from addr itself (boundaries before it are unknown).
+    const start = fn ? fn.start : addr;
+    const end = fn ? fn.start + BigInt(fn.size) : addr + BigInt(15 * (after + 1));
+    const bytes = this.bytes(start, Number(end - start), errors);
+    const all = this.dis.all(bytes, start);
+    // A return address: the call before it is what ran.
+    const at = returnAddress ? addr - 1n : addr;
+    const { insns, index } = around(all, at, before, after);
+    if (index < 0) errors.push(errorRecord('no-code', `no instruction decoded at ${hex(addr)}`, { dump: this.prog.path, addr: hex(addr) }));
+    await this.write(out, insns, start, undefined, index, regs);
+    for (const e of errors) await out.write(e);
+  }
+
+  private async write(out: RecordWriter, insns: Instruction[], fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): Promise<void> {
+    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
+    const rows = file ? diffInstructions(insns, file, offset, (a) => this.symbolize(a)) : undefined;
+    const gsBase = regs?.['gs_base'];
+    for (let i = 0; i < insns.length; i++) {
+      if (out.closed) return;
+      const ins = insns[i]!;
+      const r = this.record(ins, fnStart, insns);
+      if (i === current) {
+        r.current = true;
+        if (regs) this.effective(r, ins, regs, gsBase);
+      }
+      const row = rows?.[i];
+      if (row) {
+        r.same = row.same;
+        if (!row.same) {
+          r.reason = row.reason;
+          r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
+        }
+      }
+      await out.write(r);
+    }
+  }
+
+  private record(ins: Instruction, fnStart: bigint, insns: readonly Instruction[]): AnyRecord {
+    const r: AnyRecord = { kind: 'insn', dump: this.prog.path, addr: hex(ins.addr), bytes: hexBytes(ins.bytes), text: ins.text, mnemonic: ins.mnemonic, length: ins.length };
+    const sym = this.symbolize(ins.addr);
+    if (sym) r.symbol = sym;
+    if (ins.prefixes.length) r.prefixes = ins.prefixes;
+    r.operandText = ins.operandText;
+    r.operands = ins.operands.map((o) => this.operand(o));
+    r.flow = ins.flow;
+    if (ins.target !== undefined) r.target = hex(ins.target);
+    if (ins.targetSymbol) r.targetSym = ins.targetSymbol;
+    if (ins.comment) r.comment = ins.comment;
+    if (ins.bad) r.bad = true;
+    if (ins.truncated) r.truncated = true;
+    if (isFtraceNop(ins, fnStart, insns)) r.note = '[FTRACE NOP]';
+    else if (ins.mnemonic === 'ud2') r.note = 'BUG/WARN trap (__bug_table)';
+    r.source = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
+    return r;
+  }
+
+  private operand(o: Operand): Record<string, unknown> {
+    switch (o.kind) {
+      case 'register':
+        return { ...o };
+      case 'immediate':
+        return { kind: o.kind, value: hex(BigInt.asUintN(64, o.value)) };
+      case 'target':
+        return { kind: o.kind, target: hex(o.target) };
+      case 'string-memory':
+        return { ...o };
+      case 'memory': {
+        const m: Record<string, unknown> = { kind: 'memory' };
+        if (o.segment) m.segment = o.segment;
+        if (o.base) m.base = o.base;
+        if (o.index) m.index = o.index;
+        m.scale = o.scale;
+        m.displacement = o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : hex(o.displacement);
+        m.size = o.size;
+        if (o.target !== undefined) m.target = hex(BigInt.asUintN(64, o.target));
+        const member = this.memberAt(o);
+        if (member) m.member = member;
+        return m;
+      }
+    }
+  }
+
+  /** Members of --member-of TYPE at a memory operand's displacement; past the type's size, the array element (page[2].deferred_list). */
+  private memberAt(o: MemoryOperand): string[] | undefined {
+    const type = this.flags['member-of'];
+    if (!type || !o.base || o.base === 'rip' || o.displacement < 0n) return undefined;
+    if (!this.memberType) {
+      const found = findType(this.prog.types, type);
+      const size = sizeOf(this.prog.types, found.id);
+      this.memberType = { found, size, members: layoutOf(this.prog.types, found, { expand: false }).members };
+    }
+    const { found, size, members } = this.memberType;
+    const d = Number(o.displacement);
+    const index = size > 0 ? Math.floor(d / size) : 0;
+    const within = d - index * size;
+    const name = found.name.replace(/^(struct|union) /, '');
+    const prefix = index > 0 ? `${name}[${index}].` : `${name}.`;
+    // A union offers several members at one offset: all are named, those starting there first.
+    const hits = members.filter((m) => within >= m.offset && within < m.offset + Math.max(m.size, 1));
+    hits.sort((a, b) => Number(b.offset === within) - Number(a.offset === within) || b.offset - a.offset);
+    return hits.map((m) => `${prefix}${m.path}${m.offset === within ? '' : `+0x${(within - m.offset).toString(16)}`}`);
+  }
+
+  private effective(r: AnyRecord, ins: Instruction, regs: RegisterValues, gsBase: bigint | undefined): void {
+    const ops = r.operands as Record<string, unknown>[];
+    ins.operands.forEach((o, k) => {
+      if (o.kind !== 'memory') return;
+      const ea = effectiveAddress(o, regs, (seg) => (seg === 'gs' ? gsBase : undefined));
+      if (ea !== undefined) ops[k]!.addr = hex(ea);
+      else ops[k]!.addrUnknown = 'a register it needs is not in the record';
+    });
+  }
+
+  /** Filter mode: records with a code address get the instructions around it. */
+  private async filter(out: RecordWriter, dumpArg: string | undefined): Promise<void> {
+    const n = this.flags.context;
+    for await (const record of readRecords(process.stdin)) {
+      if (out.closed) break;
+      await out.write(record);
+      const path = dumpArg ?? (typeof record.dump === 'string' ? record.dump : undefined);
+      const at = codeAddress(record);
+      if (!path || !at) continue;
+      try {
+        this.prog = this.open(path);
+      } catch (err) {
+        await out.write(errorRecord('no-dump', (err as Error).message, { dump: path }));
+        continue;
+      }
+      this.dis ??= new Disassembler({ syntax: this.flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
+      if (!this.functionAt(at.addr) && at.addr < 0xffff800000000000n) {
+        await out.write(errorRecord('not-kernel-text', `${hex(at.addr)} is a user-space address; its code is not in a kernel dump`, { dump: path, addr: hex(at.addr) }));
+        continue;
+      }
+      await this.emitAround(out, at.addr, n, n, at.regs, at.returnAddress);
+    }
+  }
+}
+
+function hexBytes(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+}
+
+/** The code address a record carries: a cpu record's rip (with its registers), a frame's pc, a panic's RIP line. */
+function codeAddress(r: AnyRecord): { addr: bigint; regs?: RegisterValues; returnAddress?: boolean } | undefined {
+  if (r.kind === 'cpu' && r.regs && typeof r.regs === 'object') {
+    const regs: RegisterValues = {};
+    for (const [k, v] of Object.entries(r.regs as Record<string, unknown>)) {
+      const a = typeof v === 'string' ? parseAddress(v) : null;
+      if (a !== null) regs[k] = a;
+    }
+    return regs['rip'] !== undefined ? { addr: regs['rip'], regs } : undefined;
+  }
+  if (r.kind === 'frame' && typeof r.pc === 'string') {
+    const a = parseAddress(r.pc);
+    return a === null ? undefined : { addr: a, returnAddress: typeof r.level === 'number' && r.level > 0 };
+  }
+  if (r.kind === 'panic' && typeof r.rip === 'string') {
+    const m = /(?:0x)?([0-9a-f]{6,16})\b/i.exec(r.rip.replace(/^RIP: [0-9a-f]{4}:/i, ''));
+    return m ? { addr: BigInt(`0x${m[1]}`) } : undefined;
+  }
+  return undefined;
+}
