@@ -14,6 +14,8 @@
  *    when the CPU needs no retbleed mitigation;
  *  - retpolines: `call __x86_indirect_thunk_r*` (.retpoline_sites) may become
  *    `call *%r*` or `lfence; call *%r*`;
+ *  - paravirt: `call *pv_ops+N(%rip)` (.parainstructions) becomes the native
+ *    instruction (`cli`, `sti`, `pushf; pop %rax`) padded with nops;
  *  - alternatives, paravirt and static keys/calls: replaced instructions,
  *    nops turned into jumps and back.
  */
@@ -43,7 +45,7 @@ export function around(insns: readonly Instruction[], addr: bigint, before: numb
   return { insns: insns.slice(from, at + after + 1), index: at - from };
 }
 
-export type DiffReason = 'ftrace' | 'kaslr-relocation' | 'return-thunk' | 'retpoline' | 'patched';
+export type DiffReason = 'ftrace' | 'kaslr-relocation' | 'return-thunk' | 'retpoline' | 'paravirt' | 'patched';
 
 export interface DiffRow {
   /** the instruction in memory (what ran) */
@@ -105,34 +107,25 @@ export function diffInstructions(memory: readonly Instruction[], file: readonly 
       rows.push({ memory: m, file: covering, same: true });
       continue;
     }
-    if (covering.length === 0 && m.mnemonic === 'int3') {
-      // the tail of a `jmp __x86_return_thunk` that became `ret; int3 int3 int3 int3`
-      const prev = rows[rows.length - 1];
-      if (prev?.reason === 'return-thunk') {
-        rows.push({ memory: m, file: [], same: false, reason: 'return-thunk' });
-        continue;
-      }
-    }
     const row: DiffRow = { memory: m, file: covering, same: false };
     const f0 = covering[0];
     const fileTarget = f0?.target !== undefined ? symbolAt(f0.target + kaslrOffset) ?? '' : '';
     if (f0 && /^__fentry__/.test(fileTarget) && m.mnemonic.startsWith('nop')) row.reason = 'ftrace';
     else if (f0 && /^__x86_return_thunk/.test(fileTarget) && m.mnemonic === 'ret') row.reason = 'return-thunk';
     else if (f0 && /^__x86_indirect_(thunk|jump_thunk|call_thunk)/.test(fileTarget)) row.reason = 'retpoline';
+    else if (f0 && f0.flow === 'indirect-call' && /<pv_ops\+/.test(f0.comment ?? '')) row.reason = 'paravirt';
     else if (aligned && covering.length === 1 && isRelocation(m.bytes, f0!.bytes, kaslrOffset)) row.reason = 'kaslr-relocation';
     else row.reason = 'patched';
-    // A memory instruction the return-thunk rewrite made out of a file instruction's tail.
-    if (row.reason === 'return-thunk' || row.reason === 'ftrace' || row.reason === 'retpoline') {
-      // skip the memory instructions (int3/nops) that sit inside the same file instruction
-      const fileEnd = f0!.addr + BigInt(f0!.length) + kaslrOffset;
-      rows.push(row);
+    rows.push(row);
+    // Memory instructions made out of the rest of the same file instruction (the nops after `cli`, the int3s after `ret`).
+    const last = covering[covering.length - 1];
+    if (last) {
+      const fileEnd = last.addr + BigInt(last.length) + kaslrOffset;
       while (i + 1 < memory.length && memory[i + 1]!.addr < fileEnd) {
         i++;
         rows.push({ memory: memory[i]!, file: [], same: false, reason: row.reason });
       }
-      continue;
     }
-    rows.push(row);
   }
   return rows;
 }

@@ -11,6 +11,7 @@ import { objectLayout } from './object.js';
 import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
 import { frameLayout } from './frame.js';
+import { insnLayout } from './insn.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -32,4 +33,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   log: logLayout,
   panic: panicLayout,
   frame: frameLayout,
+  insn: insnLayout,
 };

@@ -38,7 +38,7 @@ export default class Disasm extends VmpipeCommand {
     'from-vmlinux': Flags.string({ description: 'read the bytes from this vmlinux (as linked, before boot-time patching)', helpValue: 'FILE' }),
     'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied)', helpValue: 'FILE.ko' }),
     diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE, instruction by instruction' }),
-    'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list)', helpValue: 'TYPE' }),
+    'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
     lines: Flags.boolean({ description: 'source lines from DWARF .debug_line (not implemented yet)' }),
   };
 
@@ -66,6 +66,7 @@ export default class Disasm extends VmpipeCommand {
         // `disasm DUMP --around ADDR N`: N lands in the first free argument.
         const n = args.n ?? (args.target !== undefined && /^\d+$/.test(args.target) ? Number(args.target) : 5);
         if (flags.around !== undefined) await this.emitAround(out, this.address(flags.around), n, n, undefined);
+        else if (args.target === undefined) throw new FatalError('give a SYMBOL or ADDR', EXIT.usage);
         else await this.generate(out, args.target!);
       } else if (args.dump !== undefined && process.stdin.isTTY) {
         throw new FatalError('give a SYMBOL or ADDR, --around ADDR, or records on stdin', EXIT.usage);
@@ -94,8 +95,13 @@ export default class Disasm extends VmpipeCommand {
     return s;
   }
 
+  /** The kernel's own symbols resolve most addresses; module symbols (which need the types) are read only for the rest. */
+  private resolve(addr: bigint) {
+    return this.prog.kernelSymbols.table.resolve(addr) ?? this.prog.symbols.resolve(addr);
+  }
+
   private symbolize(addr: bigint): string | undefined {
-    const r = this.prog.symbols.resolve(addr);
+    const r = this.resolve(addr);
     if (!r) return undefined;
     const mod = r.symbol.module ? ` [${r.symbol.module}]` : '';
     return `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`;
@@ -105,7 +111,7 @@ export default class Disasm extends VmpipeCommand {
   private address(text: string): bigint {
     const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(text);
     if (m && !/^(0x)?[0-9a-f]+$/i.test(text)) {
-      const sym = this.prog.symbols.lookup(m[1]!)[0];
+      const sym = this.prog.kernelSymbols.table.lookup(m[1]!)[0] ?? this.prog.symbols.lookup(m[1]!)[0];
       if (!sym) throw new FatalError(`"${m[1]}" is not a symbol of ${this.prog.path}`, EXIT.usage);
       return sym.addr + BigInt(m[2] ?? 0);
     }
@@ -116,9 +122,10 @@ export default class Disasm extends VmpipeCommand {
 
   /** The function containing addr: its start and extent (from the symbols). */
   private functionAt(addr: bigint): { sym: KernelSymbol; start: bigint; size: number } | undefined {
-    const r = this.prog.symbols.resolve(addr);
+    const r = this.resolve(addr);
     if (!r) return undefined;
-    const size = this.prog.symbols.extent(r.symbol) ?? Number(r.offset) + 16;
+    const table = r.symbol.module ? this.prog.symbols : this.prog.kernelSymbols.table;
+    const size = table.extent(r.symbol) ?? Number(r.offset) + 16;
     return { sym: r.symbol, start: r.symbol.addr, size };
   }
 
@@ -201,7 +208,14 @@ export default class Disasm extends VmpipeCommand {
     const bytes = this.bytes(start, length, errors);
     let insns = this.dis.all(bytes, start);
     if (f.count !== undefined) insns = insns.slice(0, f.count);
-    const file = f.diff ? this.dis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n)) : undefined;
+    let file: Instruction[] | undefined;
+    if (f.diff) {
+      // The file's instructions sit at link-time addresses; name their targets as the running kernel's.
+      const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
+      const fileDis = new Disassembler({ syntax: f.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a + offset) });
+      file = fileDis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
+      fileDis.free();
+    }
     await this.write(out, insns, fn?.start ?? start, file);
     for (const e of errors) await out.write(e);
   }
@@ -260,9 +274,12 @@ export default class Disasm extends VmpipeCommand {
     if (ins.comment) r.comment = ins.comment;
     if (ins.bad) r.bad = true;
     if (ins.truncated) r.truncated = true;
-    if (isFtraceNop(ins, fnStart, insns)) r.note = '[FTRACE NOP]';
+    // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
+    const own = this.resolve(ins.addr);
+    const start = own && own.offset <= 4n ? own.symbol.addr : fnStart;
+    if (isFtraceNop(ins, start, insns.filter((x) => x.addr === start))) r.note = '[FTRACE NOP]';
     else if (ins.mnemonic === 'ud2') r.note = 'BUG/WARN trap (__bug_table)';
-    r.source = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
+    r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
     return r;
   }
 
@@ -294,8 +311,9 @@ export default class Disasm extends VmpipeCommand {
 
   /** Members of --member-of TYPE at a memory operand's displacement; past the type's size, the array element (page[2].deferred_list). */
   private memberAt(o: MemoryOperand): string[] | undefined {
-    const type = this.flags['member-of'];
-    if (!type || !o.base || o.base === 'rip' || o.displacement < 0n) return undefined;
+    // TYPE, or TYPE:REG for operands based on that register only; stack and RIP-relative operands are never members.
+    const [type, reg] = (this.flags['member-of'] ?? '').split(':');
+    if (!type || !o.base || o.base === 'rip' || o.base === 'rsp' || o.displacement < 0n || (reg && o.base !== reg)) return undefined;
     if (!this.memberType) {
       const found = findType(this.prog.types, type);
       const size = sizeOf(this.prog.types, found.id);
