@@ -31,6 +31,13 @@ function insnLine(record: AnyRecord): string[] {
   if (typeof record.comment === 'string') line += `        # 0x${record.comment.replace(/ <([^>]+)>/, (_m, s: string) => ` <${crashSymbol(s)}>`)}`;
   if (typeof record.note === 'string' && record.note.startsWith('[')) line += ` ${record.note}`;
   const out = [`${record.current === true ? '=> ' : ''}0x${addr.toString(16)}${label}:\t${line}`];
+  // What vmpipe adds to crash's line: a memory operand's effective address (registers known) and the member at its displacement.
+  for (const o of Array.isArray(record.operands) ? (record.operands as Record<string, unknown>[]) : []) {
+    if (o.kind !== 'memory' || (o.addr === undefined && o.member === undefined)) continue;
+    const where = typeof o.addr === 'string' ? ` = ${o.addr}` : '';
+    const member = Array.isArray(o.member) && o.member.length ? `  ${(o.member as string[]).join(' | ')}` : '';
+    out.push(`\t\t\t\t; ${memText(o)}${where}${member}`);
+  }
   if (record.same === false && Array.isArray(record.file)) {
     const why = typeof record.reason === 'string' ? record.reason : 'differs';
     const file = record.file as { addr?: string; text?: string; bytes?: string }[];
@@ -38,6 +45,13 @@ function insnLine(record: AnyRecord): string[] {
     for (const f of file) out.push(`\t\t\t\tvmlinux ${f.addr ?? ''}: ${f.text ?? ''}   [${f.bytes ?? ''}] (${why})`);
   }
   return out;
+}
+
+/** A memory operand as AT&T writes it, from its parts (`0x98(%r13)`). */
+function memText(o: Record<string, unknown>): string {
+  const seg = typeof o.segment === 'string' ? `%${o.segment}:` : '';
+  const regs = typeof o.index === 'string' ? `${o.base ? `%${o.base}` : ''},%${o.index},${o.scale}` : `%${String(o.base)}`;
+  return `${seg}${o.displacement === '0x0' ? '' : String(o.displacement)}(${regs})`;
 }
 
 export const insnLayout: LayoutFactory = () => stateless(false, insnLine);
