@@ -87,7 +87,8 @@ export interface DisasmOptions {
 }
 
 const REG_NAME: string[] = [];
-for (const [name, value] of Object.entries(Register)) if (typeof value === 'number') REG_NAME[value] = name.toLowerCase();
+// gas names: r8b..r15b (iced: R8L), st(1) (iced: ST1)
+for (const [name, value] of Object.entries(Register)) if (typeof value === 'number') REG_NAME[value] = name.toLowerCase().replace(/^(r\d+)l$/, '$1b');
 const MNEMONIC_NAME: string[] = [];
 for (const [name, value] of Object.entries(Mnemonic)) if (typeof value === 'number') MNEMONIC_NAME[value] = name.toLowerCase();
 
@@ -212,7 +213,8 @@ export class Disassembler {
         dec.decodeOut(this.insn);
         const ins = this.insn;
         const at = addr + BigInt(pos);
-        if (ins.isInvalid) {
+        const code = ins.code;
+        if (code === Code.INVALID) {
           // objdump prints `(bad)` and goes on from the next byte; so do we.
           const truncated = dec.lastError === iced.DecoderError.NoMoreBytes;
           const length = truncated ? bytes.length - pos : 1;
@@ -227,8 +229,9 @@ export class Disassembler {
           }
           continue;
         }
-        yield this.describe(ins, at, bytes.slice(pos, pos + ins.length));
-        pos += ins.length;
+        const length = ins.length;
+        yield this.describe(ins, code, at, bytes.subarray(pos, pos + length).slice());
+        pos += length;
       }
     } finally {
       dec.free();
@@ -245,48 +248,94 @@ export class Disassembler {
     return this.disassemble(bytes.subarray(0, 15), addr).next().value ?? undefined;
   }
 
-  private describe(ins: IcedInstruction, addr: bigint, raw: Uint8Array): Instruction {
+  /**
+   * What depends only on the instruction's form (iced's Code and its operand kinds):
+   * flow, the formatter's operand order, the mnemonic without prefixes. Read
+   * once per form; every call into WASM saved here is most of the cost.
+   */
+  private readonly forms = new Map<number, Form>();
+  private form(ins: IcedInstruction, code: number): Form {
+    // r/m forms share a Code between register and memory operands: the kinds are part of the key.
+    const n = ins.opCount;
+    let packed = 0;
+    const kinds: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = ins.opKind(i);
+      kinds.push(k);
+      packed = packed * 32 + k;
+    }
+    // Code < 8192, n < 8, kinds < 32 each (n <= 5): distinct keys below 2^53.
+    const key = code + 8192 * (n + 8 * packed);
+    let fm = this.forms.get(key);
+    if (fm) return fm;
+    const f = this.formatter;
+    const fc = f.operandCount(ins);
+    const order: (number | undefined)[] = [];
+    for (let j = 0; j < fc; j++) order.push(f.getInstructionOperand(ins, j));
+    const mn = ins.mnemonic;
+    fm = {
+      kinds, order, flow: FLOW[ins.flowControl] ?? 'next', mnemonicEnum: mn, memSize: memSize(ins),
+      shiftBy1: SHIFT_BY_1.has(code), portIo: PORT_IO.has(mn),
+      // the formatter shortens some forms by their operands' values (imul r,r,imm with equal registers): never cached
+      cacheable: mn !== Mnemonic.Imul,
+      mnemonic: '',
+    };
+    if (fm.cacheable) this.forms.set(key, fm);
+    return fm;
+  }
+
+  private describe(ins: IcedInstruction, code: number, addr: bigint, raw: Uint8Array): Instruction {
     const f = this.formatter;
     const syntax = this.syntax;
-    const flow = FLOW[ins.flowControl] ?? 'next';
+    const fm = this.form(ins, code);
+    const flow = fm.flow;
     const byIndex: Operand[] = [];
     let target: bigint | undefined;
     let comment: string | undefined;
-    const n = ins.opCount;
+    const n = fm.kinds.length;
     for (let i = 0; i < n; i++) {
-      const k = ins.opKind(i);
+      const k = fm.kinds[i]!;
       if (k === OpKind.Register) byIndex[i] = { kind: 'register', register: REG_NAME[ins.opRegister(i)]! };
       else if (k === OpKind.NearBranch64 || k === OpKind.NearBranch32 || k === OpKind.NearBranch16) {
         target = ins.nearBranch64;
         byIndex[i] = { kind: 'target', target };
-      } else if (k === OpKind.Memory) byIndex[i] = this.memory(ins);
+      } else if (k === OpKind.Memory) byIndex[i] = this.memory(ins, fm, addr + BigInt(raw.length));
       else if (MEM_STRING.has(k)) {
         const segment = REG_NAME[ins.memorySegment]!;
         const base = k === OpKind.MemorySegRSI || k === OpKind.MemorySegESI || k === OpKind.MemorySegSI ? 'rsi' : 'rdi';
-        byIndex[i] = { kind: 'string-memory', segment, base, size: memSize(ins) };
+        byIndex[i] = { kind: 'string-memory', segment, base, size: fm.memSize };
       } else if (k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) byIndex[i] = { kind: 'immediate', value: ins.immediate(i) };
     }
 
-    // Mnemonic and prefixes as iced prints them, then objdump's spelling.
-    const full = f.formatMnemonic(ins).trim();
-    const words = full.split(/\s+/);
-    let mnemonic = words.pop() ?? '';
-    let prefixes = words;
-    if (mnemonic === 'pushq' || mnemonic === 'popq') mnemonic = mnemonic.slice(0, -1); // binutils 2.40: `push -0x158(%rbp)`
+    // Mnemonic and prefixes as iced prints them, then objdump's spelling. Without legacy prefix
+    // bytes the text depends on the form alone.
+    const prefixed = hasLegacyPrefix(raw);
+    let mnemonic: string;
+    let prefixes: string[];
+    if (!prefixed && fm.mnemonic !== '') {
+      mnemonic = fm.mnemonic;
+      prefixes = [];
+    } else {
+      const words = f.formatMnemonic(ins).trim().split(/\s+/);
+      mnemonic = words.pop() ?? '';
+      prefixes = words;
+      if (syntax === 'att' && (flow === 'indirect-call' || flow === 'indirect-jump' || flow === 'call' || flow === 'jump' || flow === 'return') && /^(call|jmp|ret)q$/.test(mnemonic)) {
+        mnemonic = mnemonic.slice(0, -1); // binutils 2.40 prints call/jmp/ret without the q
+      }
+      if (mnemonic === 'pushq' || mnemonic === 'popq') mnemonic = mnemonic.slice(0, -1); // binutils 2.40: `push -0x158(%rbp)`
+      if (mnemonic === 'ljmpl' || mnemonic === 'lcalll') mnemonic = mnemonic.slice(0, -1);
+      if (!prefixed && fm.cacheable) fm.mnemonic = mnemonic;
+    }
     const nop = mnemonic.startsWith('nop');
     if (nop) prefixes = nopPrefixes(raw, mnemonic);
-    if (mnemonic === 'ljmpl' || mnemonic === 'lcalll') mnemonic = mnemonic.slice(0, -1);
-    if (syntax === 'att' && (flow === 'indirect-call' || flow === 'indirect-jump' || flow === 'call' || flow === 'jump' || flow === 'return') && /^(call|jmp|ret)q$/.test(mnemonic)) {
-      mnemonic = mnemonic.slice(0, -1); // binutils 2.40 prints call/jmp/ret without the q
-    }
 
-    // Operands in printed order: iced knows AT&T's reversal; memory and branch targets are ours.
-    const fc = f.operandCount(ins);
+    // Operands in printed order: iced knows AT&T's reversal; memory, registers and branch targets are ours.
+    const order = fm.cacheable ? fm.order : Array.from({ length: f.operandCount(ins) }, (_, j) => f.getInstructionOperand(ins, j));
     const parts: string[] = [];
-    for (let j = 0; j < fc; j++) {
-      const io = f.getInstructionOperand(ins, j);
-      const k = io === undefined ? undefined : ins.opKind(io);
-      if (SHIFT_BY_1.has(ins.code) && k !== undefined && k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) continue; // objdump: `shr %eax`
+    for (let j = 0; j < order.length; j++) {
+      const io = order[j];
+      const k = io === undefined ? undefined : fm.kinds[io];
+      if (fm.shiftBy1 && k !== undefined && k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) continue; // objdump: `shr %eax`
       if (k === OpKind.NearBranch64 || k === OpKind.NearBranch32 || k === OpKind.NearBranch16) {
         const sym = this.symbolize(target!);
         parts.push(`${target!.toString(16)}${sym !== undefined ? ` <${sym}>` : ''}`);
@@ -304,11 +353,15 @@ export class Disassembler {
           const sym = this.symbolize(t);
           comment = `${t.toString(16)}${sym !== undefined ? ` <${sym}>` : ''}`;
         }
+      } else if (k === OpKind.Register && syntax === 'att' && !fm.portIo && !SYSTEM_REG_OPS.has(fm.mnemonicEnum)) {
+        const r = (byIndex[io!] as { register: string }).register;
+        const star = flow === 'indirect-call' || flow === 'indirect-jump' ? '*' : '';
+        parts.push(star + (r.startsWith('dr') ? `%db${r.slice(2)}` : `%${REG_ATT[r] ?? r}`)); // objdump names debug registers %db0..%db7
       } else {
         let t = f.formatOperand(ins, j);
         if (syntax === 'att') {
-          if (t === '%dx' && PORT_IO.has(ins.mnemonic)) t = '(%dx)'; // objdump: `in (%dx),%al`
-          else if (t.startsWith('%dr')) t = `%db${t.slice(3)}`; // objdump names debug registers %db0..%db7
+          if (t === '%dx' && fm.portIo) t = '(%dx)'; // objdump: `in (%dx),%al`
+          else if (t.startsWith('%dr')) t = `%db${t.slice(3)}`;
         }
         parts.push(t);
       }
@@ -317,22 +370,22 @@ export class Disassembler {
     const implicit = syntax === 'att' ? IMPLICIT_ATT[mnemonic] : undefined;
     if (implicit && parts.length === 0) parts.push(...implicit);
     // `imul $0x78,%rdi,%rdi`: objdump keeps the three-operand form iced shortens when source and destination agree.
-    if (ins.mnemonic === Mnemonic.Imul && n === 3 && parts.length === 2) parts.splice(1, 0, parts[1]!);
+    if (fm.mnemonicEnum === Mnemonic.Imul && n === 3 && parts.length === 2) parts.splice(1, 0, parts[1]!);
     const operandText = parts.join(',');
     // Operands in the order they are printed (AT&T: sources first, destination last).
     const operands: Operand[] = [];
     const seen = new Set<number>();
-    for (let j = 0; j < fc; j++) {
-      const io = f.getInstructionOperand(ins, j);
+    for (let j = 0; j < order.length; j++) {
+      const io = order[j];
       if (io !== undefined && byIndex[io] && !seen.has(io)) {
         operands.push(byIndex[io]!);
         seen.add(io);
       }
     }
     for (let i = 0; i < n; i++) if (byIndex[i] && !seen.has(i)) operands.push(byIndex[i]!);
-    const head = [...prefixes, mnemonic].join(' ');
+    const head = prefixes.length ? `${prefixes.join(' ')} ${mnemonic}` : mnemonic;
     const text = operandText ? `${head} ${operandText}` : head;
-    const out: Instruction = { addr, length: ins.length, bytes: raw, mnemonic, prefixes, operandText, text, operands, flow };
+    const out: Instruction = { addr, length: raw.length, bytes: raw, mnemonic, prefixes, operandText, text, operands, flow };
     if (comment !== undefined) out.comment = comment;
     if (target !== undefined) {
       out.target = target;
@@ -342,18 +395,18 @@ export class Disassembler {
     return out;
   }
 
-  private memory(ins: IcedInstruction): MemoryOperand {
+  private memory(ins: IcedInstruction, fm: Form, nextIP: bigint): MemoryOperand {
     const base = ins.memoryBase;
     const index = ins.memoryIndex;
     const seg = ins.segmentPrefix;
     // iced reports a disp32 in 64-bit code as 8 (sign-extended); the encoding holds 4 bytes.
     const displSize = ins.memoryDisplSize === 8 && (base !== Register.None || index !== Register.None) ? 4 : ins.memoryDisplSize;
-    const m: MemoryOperand = { kind: 'memory', scale: ins.memoryIndexScale, displacement: 0n, displacementSize: displSize, size: memSize(ins) };
+    const m: MemoryOperand = { kind: 'memory', scale: ins.memoryIndexScale, displacement: 0n, displacementSize: displSize, size: fm.memSize };
     if (seg !== Register.None) m.segment = REG_NAME[seg]!;
     if (base === Register.RIP || base === Register.EIP) {
       m.base = REG_NAME[base]!;
       m.target = ins.memoryDisplacementU64;
-      m.displacement = BigInt.asIntN(32, m.target - ins.nextIP);
+      m.displacement = BigInt.asIntN(32, m.target - nextIP);
       return m;
     }
     if (base !== Register.None) m.base = REG_NAME[base]!;
@@ -370,6 +423,31 @@ const IMPLICIT_ATT: Record<string, string[]> = {
   monitorx: ['%rax', '%ecx', '%edx'],
   mwaitx: ['%eax', '%ecx', '%ebx'],
 };
+
+interface Form {
+  kinds: number[];
+  order: (number | undefined)[];
+  flow: Flow;
+  mnemonicEnum: number;
+  memSize: number;
+  shiftBy1: boolean;
+  portIo: boolean;
+  cacheable: boolean;
+  /** the printed mnemonic when the instruction has no legacy prefixes ('' until first seen) */
+  mnemonic: string;
+}
+
+/** Instructions whose register operand iced prints narrower than the register it decodes (`ltr %ax`): formatted by iced. */
+const SYSTEM_REG_OPS = new Set<number>([Mnemonic.Ltr, Mnemonic.Lldt, Mnemonic.Sldt, Mnemonic.Str, Mnemonic.Smsw, Mnemonic.Lmsw, Mnemonic.Verr, Mnemonic.Verw, Mnemonic.Lar, Mnemonic.Lsl]);
+
+const LEGACY_PREFIX = new Set([0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]);
+/** Legacy prefix bytes before the opcode (REX aside): the printed prefixes may then differ per instruction. */
+function hasLegacyPrefix(raw: Uint8Array): boolean {
+  return raw.length > 0 && LEGACY_PREFIX.has(raw[0]!);
+}
+
+/** AT&T names that differ from iced's lower-cased enum names (iced: `st0`, `mm0`; gas: `st(0)`, `mm0`). */
+const REG_ATT: Record<string, string> = { st0: 'st', st1: 'st(1)', st2: 'st(2)', st3: 'st(3)', st4: 'st(4)', st5: 'st(5)', st6: 'st(6)', st7: 'st(7)' };
 
 /** `shr $1`-style encodings (D0/D1): objdump prints no count operand. */
 const SHIFT_BY_1 = new Set<number>();
