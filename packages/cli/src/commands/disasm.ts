@@ -244,7 +244,7 @@ export default class Disasm extends VmpipeCommand {
     for (let i = 0; i < insns.length; i++) {
       if (out.closed) return;
       const ins = insns[i]!;
-      const r = this.record(ins, fnStart, insns);
+      const r = this.record(ins, fnStart);
       if (i === current) {
         r.current = true;
         if (regs) this.effective(r, ins, regs, gsBase);
@@ -261,7 +261,10 @@ export default class Disasm extends VmpipeCommand {
     }
   }
 
-  private record(ins: Instruction, fnStart: bigint, insns: readonly Instruction[]): AnyRecord {
+  /** the instruction written before this one (an endbr64 before an ftrace nop) */
+  private previous?: Instruction;
+
+  private record(ins: Instruction, fnStart: bigint): AnyRecord {
     const r: AnyRecord = { kind: 'insn', dump: this.prog.path, addr: hex(ins.addr), bytes: hexBytes(ins.bytes), text: ins.text, mnemonic: ins.mnemonic, length: ins.length };
     const sym = this.symbolize(ins.addr);
     if (sym) r.symbol = sym;
@@ -277,8 +280,10 @@ export default class Disasm extends VmpipeCommand {
     // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
     const own = this.resolve(ins.addr);
     const start = own && own.offset <= 4n ? own.symbol.addr : fnStart;
-    if (isFtraceNop(ins, start, insns.filter((x) => x.addr === start))) r.note = '[FTRACE NOP]';
+    const first = start === ins.addr ? ins : start + 4n === ins.addr ? this.previous : undefined;
+    if (isFtraceNop(ins, start, first ? [first] : [])) r.note = '[FTRACE NOP]';
     else if (ins.mnemonic === 'ud2') r.note = 'BUG/WARN trap (__bug_table)';
+    this.previous = ins;
     r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
     return r;
   }
