@@ -116,7 +116,7 @@ withDump('bad input: not code, unknown symbol, an unmapped address, bytes ending
   t.regex(data.err, /^disasm: init_task is not code \(symbol type D\)/);
   const unknown = await run([dump, 'no_such_function_here']);
   t.is(unknown.code, 2);
-  t.regex(unknown.err, /is not a symbol/);
+  t.regex(unknown.err, /nor a symbol of the dump/);
   const unmapped = await run([dump, '0xffffffffff000000', '--count', '2']);
   t.is(unmapped.code, 0);
   t.like(unmapped.records().find((x) => x.kind === 'error'), { code: 'not-mapped' });

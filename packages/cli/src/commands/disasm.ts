@@ -1,15 +1,16 @@
 import { Args, Flags } from '@oclif/core';
 import { Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, type Instruction, type MemoryOperand, type Operand, type RegisterValues } from '@vmpipe/disasm';
 import { ElfFile } from '@vmpipe/elf';
-import { Program } from '@vmpipe/kernel';
-import { errorRecord, EXIT, FatalError, hex, parseAddress, readRecords, RecordWriter, type AnyRecord } from '@vmpipe/records';
-import { readVmlinuxSymbols, type KernelSymbol } from '@vmpipe/symbols';
+import type { Program } from '@vmpipe/kernel';
+import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
+import type { KernelSymbol } from '@vmpipe/symbols';
 import { findType, layoutOf, sizeOf, type FoundType } from '@vmpipe/types';
-import { VmpipeCommand } from '../base.js';
+import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
 
-/** consumes: cpu, frame, panic (filter mode; everything else passes through). produces: insn, error, source. */
 export default class Disasm extends VmpipeCommand {
+  static override consumes = ['cpu', 'frame', 'panic'];
+  static override produces = ['source', 'insn', 'error'];
   static override summary = 'Disassemble the code that ran: a function, a range, or the instructions around an address (crash dis), as insn records.';
   static override description = [
     'disasm DUMP SYMBOL: the whole function (its extent from the symbols). disasm DUMP ADDR --count N | --length N. disasm DUMP --around ADDR [N]: N instructions before and after ADDR, boundaries found by decoding from the function\'s start (crash dis -r/-f).',
@@ -40,12 +41,12 @@ export default class Disasm extends VmpipeCommand {
     diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE, instruction by instruction' }),
     'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
     lines: Flags.boolean({ description: 'source lines from DWARF .debug_line (not implemented yet)' }),
+    ...programFlags,
   };
 
   private prog!: Program;
   private flags!: Awaited<ReturnType<typeof this.parseAll>>['flags'];
   private dis!: Disassembler;
-  private readonly programs = new Map<string, Program>();
   private memberType?: { found: FoundType; size: number; members: { path: string; offset: number; size: number }[] };
 
   private parseAll() {
@@ -55,44 +56,42 @@ export default class Disasm extends VmpipeCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parseAll();
     this.flags = flags;
+    this.useProgramFlags(flags);
     if (flags.lines) throw new FatalError('--lines (DWARF .debug_line) is not implemented yet; crash dis -l gives source lines', EXIT.usage);
     if (flags.diff && !flags['from-vmlinux']) throw new FatalError('--diff needs --from-vmlinux FILE', EXIT.usage);
+    this.dis = new Disassembler({ syntax: flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
     const out = new RecordWriter();
-    try {
-      if (args.dump !== undefined && (args.target !== undefined || flags.around !== undefined)) {
-        this.prog = this.open(args.dump);
-        this.dis = new Disassembler({ syntax: flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
-        await out.write(this.source());
-        // `disasm DUMP --around ADDR N`: N lands in the first free argument.
-        const n = args.n ?? (args.target !== undefined && /^\d+$/.test(args.target) ? Number(args.target) : 5);
-        if (flags.around !== undefined) await this.emitAround(out, this.address(flags.around), n, n, undefined);
-        else if (args.target === undefined) throw new FatalError('give a SYMBOL or ADDR', EXIT.usage);
-        else await this.generate(out, args.target!);
-      } else if (args.dump !== undefined && process.stdin.isTTY) {
-        throw new FatalError('give a SYMBOL or ADDR, --around ADDR, or records on stdin', EXIT.usage);
-      } else await this.filter(out, args.dump);
-      await out.end();
-    } finally {
-      for (const p of this.programs.values()) p.close();
+    if (args.dump !== undefined && (args.target !== undefined || flags.around !== undefined)) {
+      this.prog = this.program(args.dump);
+      // `disasm DUMP --around ADDR N`: N lands in the first free argument.
+      const n = args.n ?? (args.target !== undefined && /^\d+$/.test(args.target) ? Number(args.target) : 5);
+      const records = flags.around !== undefined ? this.around(this.address(this.prog, flags.around), n, n, undefined) : this.generate(args.target!);
+      await out.write(this.source());
+      for (const r of records) {
+        if (out.closed) break;
+        await out.write(r);
+      }
+    } else {
+      await this.filter(out, (record, prog) => this.annotate(record, prog), args.dump === undefined ? {} : { dump: args.dump });
     }
+    await out.end();
   }
 
-  /** The one place a dump is opened (the Program: dump, memory, symbols, types). */
-  private open(path: string): Program {
-    let p = this.programs.get(path);
-    if (!p) {
-      p = Program.open(path);
-      this.programs.set(path, p);
-    }
-    return p;
+  /**
+   * hex, SYMBOL, SYMBOL.member[i] (the common parser), and SYMBOL+OFFSET as traces print it.
+   * Function names with dots (`__handle_sysrq.cold`, `panic_print_sys_info.part.0`) are symbols
+   * first, not member paths.
+   */
+  protected override address(prog: Program, text: string, flag?: string): bigint {
+    const m = /^(.+?)\+(0x[0-9a-f]+|\d+)$/i.exec(text.trim());
+    const base = m ? m[1]! : text.trim();
+    const off = m ? BigInt(m[2]!) : 0n;
+    const exact = base.includes('.') ? (prog.kernelSymbols.table.lookup(base)[0] ?? prog.symbols.lookup(base)[0]) : undefined;
+    return (exact ? exact.addr : super.address(prog, base, flag)) + off;
   }
 
   private source(): AnyRecord {
-    const s = sourceRecord(this.prog.theDump) as unknown as AnyRecord;
-    const ps = this.prog.source();
-    s.symbols = ps.symbols;
-    s.types = this.flags['member-of'] ? ps.types : 'none';
-    return s;
+    return sourceRecord(this.prog) as unknown as AnyRecord;
   }
 
   /** The kernel's own symbols resolve most addresses; module symbols (which need the types) are read only for the rest. */
@@ -105,19 +104,6 @@ export default class Disasm extends VmpipeCommand {
     if (!r) return undefined;
     const mod = r.symbol.module ? ` [${r.symbol.module}]` : '';
     return `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`;
-  }
-
-  /** hex (with or without 0x), symbol, or symbol+0xoff. */
-  private address(text: string): bigint {
-    const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(text);
-    if (m && !/^(0x)?[0-9a-f]+$/i.test(text)) {
-      const sym = this.prog.kernelSymbols.table.lookup(m[1]!)[0] ?? this.prog.symbols.lookup(m[1]!)[0];
-      if (!sym) throw new FatalError(`"${m[1]}" is not a symbol of ${this.prog.path}`, EXIT.usage);
-      return sym.addr + BigInt(m[2] ?? 0);
-    }
-    const a = parseAddress(text.startsWith('0x') ? text : `0x${text}`);
-    if (a === null) throw new FatalError(`"${text}" is neither a hex address nor a symbol`, EXIT.usage);
-    return a;
   }
 
   /** The function containing addr: its start and extent (from the symbols). */
@@ -192,9 +178,9 @@ export default class Disasm extends VmpipeCommand {
     throw new FatalError(`${path}: no symbol ${fn.sym.name} (is it ${fn.sym.module}.ko?)`, EXIT.usage);
   }
 
-  private async generate(out: RecordWriter, target: string): Promise<void> {
+  private generate(target: string): AnyRecord[] {
     const f = this.flags;
-    const addr = this.address(target);
+    const addr = this.address(this.prog, target);
     const fn = this.functionAt(addr);
     let start = addr;
     let length: number;
@@ -216,12 +202,11 @@ export default class Disasm extends VmpipeCommand {
       file = fileDis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
       fileDis.free();
     }
-    await this.write(out, insns, fn?.start ?? start, file);
-    for (const e of errors) await out.write(e);
+    return [...this.records(insns, fn?.start ?? start, file), ...errors];
   }
 
   /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
-  private async emitAround(out: RecordWriter, addr: bigint, before: number, after: number, regs: RegisterValues | undefined, returnAddress = false): Promise<void> {
+  private around(addr: bigint, before: number, after: number, regs: RegisterValues | undefined, returnAddress = false): AnyRecord[] {
     const fn = this.functionAt(addr);
     const errors: AnyRecord[] = [];
     // Without a function, decode from addr itself (boundaries before it are unknown).
@@ -233,16 +218,15 @@ export default class Disasm extends VmpipeCommand {
     const at = returnAddress ? addr - 1n : addr;
     const { insns, index } = around(all, at, before, after);
     if (index < 0) errors.push(errorRecord('no-code', `no instruction decoded at ${hex(addr)}`, { dump: this.prog.path, addr: hex(addr) }));
-    await this.write(out, insns, start, undefined, index, regs);
-    for (const e of errors) await out.write(e);
+    return [...this.records(insns, start, undefined, index, regs), ...errors];
   }
 
-  private async write(out: RecordWriter, insns: Instruction[], fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): Promise<void> {
+  private records(insns: Instruction[], fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): AnyRecord[] {
+    const out: AnyRecord[] = [];
     const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
     const rows = file ? diffInstructions(insns, file, offset, (a) => this.symbolize(a)) : undefined;
     const gsBase = regs?.['gs_base'];
     for (let i = 0; i < insns.length; i++) {
-      if (out.closed) return;
       const ins = insns[i]!;
       const r = this.record(ins, fnStart);
       if (i === current) {
@@ -257,8 +241,9 @@ export default class Disasm extends VmpipeCommand {
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
-      await out.write(r);
+      out.push(r);
     }
+    return out;
   }
 
   /** the instruction written before this one (an endbr64 before an ftrace nop) */
@@ -346,28 +331,16 @@ export default class Disasm extends VmpipeCommand {
     });
   }
 
-  /** Filter mode: records with a code address get the instructions around it. */
-  private async filter(out: RecordWriter, dumpArg: string | undefined): Promise<void> {
-    const n = this.flags.context;
-    for await (const record of readRecords(process.stdin)) {
-      if (out.closed) break;
-      await out.write(record);
-      const path = dumpArg ?? (typeof record.dump === 'string' ? record.dump : undefined);
-      const at = codeAddress(record);
-      if (!path || !at) continue;
-      try {
-        this.prog = this.open(path);
-      } catch (err) {
-        await out.write(errorRecord('no-dump', (err as Error).message, { dump: path }));
-        continue;
-      }
-      this.dis ??= new Disassembler({ syntax: this.flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
-      if (!this.functionAt(at.addr) && at.addr < 0xffff800000000000n) {
-        await out.write(errorRecord('not-kernel-text', `${hex(at.addr)} is a user-space address; its code is not in a kernel dump`, { dump: path, addr: hex(at.addr) }));
-        continue;
-      }
-      await this.emitAround(out, at.addr, n, n, at.regs, at.returnAddress);
+  /** Filter mode: a record with a code address, then the instructions around it. */
+  private annotate(record: AnyRecord, prog: Program): AnyRecord[] {
+    this.prog = prog;
+    const at = codeAddress(record);
+    if (!at) return [record];
+    if (!this.functionAt(at.addr) && at.addr < 0xffff800000000000n) {
+      return [record, errorRecord('not-kernel-text', `${hex(at.addr)} is a user-space address; its code is not in a kernel dump`, { dump: prog.path, addr: hex(at.addr) })];
     }
+    const n = this.flags.context;
+    return [record, ...this.around(at.addr, n, n, at.regs, at.returnAddress)];
   }
 }
 
