@@ -12,6 +12,7 @@
 //     to /dev/null;
 //  2. 1 MiB from _stext: vmpipe = the `disasm` command on the dump (memory, kallsyms, records
 //     written to /dev/null), objdump = the same 1 MiB of the vmlinux.
+// Times are CPU seconds (user + system; children through the shell's `times`).
 // Instructions/s are counted from our own decode (objdump decodes the same instructions: the
 // tests show the two agree on all but 2 of 6.7 M). The ratio is vmpipe's rate / objdump's.
 // Goal (issue 10): faster than objdump, records included.
@@ -37,10 +38,21 @@ if (spawnSync('sh', ['-c', 'command -v objdump']).status !== 0) {
   process.exit(3);
 }
 
+// CPU seconds (user + system), not wall time: on a shared, loaded machine the wall clock measures the neighbours.
 function seconds(fn) {
-  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const r = fn();
-  return { s: Number(process.hrtime.bigint() - t0) / 1e9, r };
+  const c = process.cpuUsage(c0);
+  return { s: (c.user + c.system) / 1e6, r };
+}
+
+/** A child's CPU seconds, from the shell's `times` (children's user and system time). */
+function childSeconds(argv) {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const out = execFileSync('sh', ['-c', `${quoted} >/dev/null; times`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = out.trim().split('\n').pop();
+  const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { s: secs.reduce((a, b) => a + b, 0) };
 }
 
 const elf = ElfFile.open(vmlinux);
@@ -56,7 +68,7 @@ function fileBytes(addr, length) {
 }
 
 function objdump(start, length) {
-  return seconds(() => execFileSync('objdump', ['-d', '-w', `--start-address=${hex(start)}`, `--stop-address=${hex(start + BigInt(length))}`, vmlinux], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  return childSeconds(['objdump', '-d', '-w', `--start-address=${hex(start)}`, `--stop-address=${hex(start + BigInt(length))}`, vmlinux]);
 }
 
 /** Our decode of the file bytes, each instruction turned into the record the command writes. */
@@ -92,14 +104,14 @@ const kaslr = BigInt(
   JSON.parse(execFileSync(process.execPath, [bin('sym-resolve'), dump, '_stext'], { encoding: 'utf8' }).split('\n')[0]).addr,
 ) - text.addr;
 process.stderr.write('1 MiB: disasm command ...\n');
-const cmd = seconds(() => spawnSync(process.execPath, [bin('disasm'), dump, hex(text.addr + kaslr), '--length', String(MB)], { stdio: ['ignore', 'ignore', 'inherit'] }));
-const startup = seconds(() => spawnSync(process.execPath, [bin('disasm'), dump, hex(text.addr + kaslr), '--length', '16'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+const cmd = childSeconds([process.execPath, bin('disasm'), dump, hex(text.addr + kaslr), '--length', String(MB)]);
+const startup = childSeconds([process.execPath, bin('disasm'), dump, hex(text.addr + kaslr), '--length', '16']);
 const mbInsns = new Disassembler().all(fileBytes(text.addr, MB), text.addr).length;
 const mbObj = objdump(text.addr, MB);
 row('1 MiB from _stext, disasm command (whole run)', mbInsns, cmd.s, mbObj.s);
 row('1 MiB from _stext, disasm command (minus start-up)', mbInsns, cmd.s - startup.s, mbObj.s);
 
-console.log('| workload | instructions | vmpipe insn/s | objdump insn/s | vmpipe / objdump |');
+console.log('| workload | instructions | vmpipe insn/CPU-s | objdump insn/CPU-s | vmpipe / objdump |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.insns} | ${Math.round(r.ours)} | ${Math.round(r.objdump)} | ${r.ratio.toFixed(2)} |`);
 console.log(`\n(disasm start-up: ${startup.s.toFixed(2)} s; objdump ${execFileSync('objdump', ['--version'], { encoding: 'utf8' }).split('\n')[0]})`);

@@ -178,11 +178,12 @@ export default class Disasm extends VmpipeCommand {
     throw new FatalError(`${path}: no symbol ${fn.sym.name} (is it ${fn.sym.module}.ko?)`, EXIT.usage);
   }
 
-  private generate(target: string): AnyRecord[] {
+  /** Checks and reads eagerly (a bad target fails before any record is written); decodes lazily. */
+  private generate(target: string): Iterable<AnyRecord> {
     const f = this.flags;
     const addr = this.address(this.prog, target);
     const fn = this.functionAt(addr);
-    let start = addr;
+    const start = addr;
     let length: number;
     const whole = f.count === undefined && f.length === undefined;
     if (whole) {
@@ -192,17 +193,31 @@ export default class Disasm extends VmpipeCommand {
     } else length = f.length ?? f.count! * 15;
     const errors: AnyRecord[] = [];
     const bytes = this.bytes(start, length, errors);
-    let insns = this.dis.all(bytes, start);
-    if (f.count !== undefined) insns = insns.slice(0, f.count);
-    let file: Instruction[] | undefined;
-    if (f.diff) {
+    const body = function* (this: Disasm): Generator<AnyRecord> {
+      if (!f.diff) {
+        // Streamed: a whole kernel's text is millions of records, never held at once.
+        let n = 0;
+        const limited = function* (all: Iterable<Instruction>) {
+          for (const i of all) {
+            if (f.count !== undefined && n++ >= f.count) return;
+            yield i;
+          }
+        };
+        yield* this.records(limited(this.dis.disassemble(bytes, start)), fn?.start ?? start);
+        yield* errors;
+        return;
+      }
+      let insns = this.dis.all(bytes, start);
+      if (f.count !== undefined) insns = insns.slice(0, f.count);
       // The file's instructions sit at link-time addresses; name their targets as the running kernel's.
       const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
       const fileDis = new Disassembler({ syntax: f.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a + offset) });
-      file = fileDis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
+      const file = fileDis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
       fileDis.free();
-    }
-    return [...this.records(insns, fn?.start ?? start, file), ...errors];
+      yield* this.records(insns, fn?.start ?? start, file);
+      yield* errors;
+    };
+    return body.call(this);
   }
 
   /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
@@ -221,13 +236,13 @@ export default class Disasm extends VmpipeCommand {
     return [...this.records(insns, start, undefined, index, regs), ...errors];
   }
 
-  private records(insns: Instruction[], fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): AnyRecord[] {
-    const out: AnyRecord[] = [];
+  private *records(insns: Iterable<Instruction>, fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): Generator<AnyRecord> {
     const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-    const rows = file ? diffInstructions(insns, file, offset, (a) => this.symbolize(a)) : undefined;
+    const rows = file ? diffInstructions([...insns], file, offset, (a) => this.symbolize(a)) : undefined;
     const gsBase = regs?.['gs_base'];
-    for (let i = 0; i < insns.length; i++) {
-      const ins = insns[i]!;
+    let i = -1;
+    for (const ins of rows ? rows.map((r) => r.memory!) : insns) {
+      i++;
       const r = this.record(ins, fnStart);
       if (i === current) {
         r.current = true;
@@ -241,9 +256,8 @@ export default class Disasm extends VmpipeCommand {
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
-      out.push(r);
+      yield r;
     }
-    return out;
   }
 
   /** the instruction written before this one (an endbr64 before an ftrace nop) */
