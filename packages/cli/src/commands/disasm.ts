@@ -1,10 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, type Instruction, type MemoryOperand, type Operand, type RegisterValues } from '@vmpipe/disasm';
-import { ElfFile } from '@vmpipe/elf';
+import { CodeFileError, Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
-import type { KernelSymbol } from '@vmpipe/symbols';
-import { findType, layoutOf, sizeOf, type FoundType } from '@vmpipe/types';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
 
@@ -47,7 +44,7 @@ export default class Disasm extends VmpipeCommand {
   private prog!: Program;
   private flags!: Awaited<ReturnType<typeof this.parseAll>>['flags'];
   private dis!: Disassembler;
-  private memberType?: { found: FoundType; size: number; members: { path: string; offset: number; size: number }[] };
+  private memberType?: TypeMembers;
 
   private parseAll() {
     return this.parse(Disasm);
@@ -107,7 +104,7 @@ export default class Disasm extends VmpipeCommand {
   }
 
   /** The function containing addr: its start and extent (from the symbols). */
-  private functionAt(addr: bigint): { sym: KernelSymbol; start: bigint; size: number } | undefined {
+  private functionAt(addr: bigint): { sym: { name: string; type: string; module?: string }; start: bigint; size: number } | undefined {
     const r = this.resolve(addr);
     if (!r) return undefined;
     const table = r.symbol.module ? this.prog.symbols : this.prog.kernelSymbols.table;
@@ -134,48 +131,22 @@ export default class Disasm extends VmpipeCommand {
 
   private vmlinuxBytes(path: string, addr: bigint, length: number): Uint8Array {
     const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-    const fileAddr = addr - offset;
-    const elf = this.elf(path);
-    const s = elf.sections.find((x) => x.addr !== 0n && fileAddr >= x.addr && fileAddr < x.addr + BigInt(x.size));
-    if (!s) throw new FatalError(`${path}: no section holds ${hex(fileAddr)} (${hex(addr)} minus the KASLR offset ${hex(offset)})`, EXIT.usage);
-    const at = Number(fileAddr - s.addr);
-    return elf.readIn(s, at, Math.min(length, s.size - at), 'code');
-  }
-
-  private readonly elfs = new Map<string, ElfFile>();
-  private elf(path: string): ElfFile {
-    let e = this.elfs.get(path);
-    if (!e) {
-      try {
-        e = ElfFile.open(path);
-      } catch (err) {
-        throw new FatalError((err as Error).message, (err as { reason?: string }).reason === 'no-input' ? EXIT.noInput : EXIT.badFormat);
-      }
-      this.elfs.set(path, e);
+    try {
+      return vmlinuxCode(path, addr - offset, length);
+    } catch (err) {
+      throw fileError(err, `${hex(addr)} minus the KASLR offset ${hex(offset)}`);
     }
-    return e;
   }
 
   /** A module function's bytes from the .ko: the function's symbol gives its section and offset. */
   private moduleBytes(path: string, addr: bigint, length: number): Uint8Array {
     const fn = this.functionAt(addr);
     if (!fn?.sym.module) throw new FatalError(`${hex(addr)} is not in a module function`, EXIT.usage);
-    const elf = this.elf(path);
-    const symtab = elf.section('.symtab');
-    const strtab = symtab ? elf.sections[symtab.link] : undefined;
-    if (!symtab || !strtab) throw new FatalError(`${path}: no symbol table`, EXIT.badFormat);
-    const syms = Buffer.from(elf.contentsRaw(symtab));
-    const names = Buffer.from(elf.contentsRaw(strtab));
-    for (let o = 0; o + 24 <= syms.length; o += 24) {
-      const nameOff = syms.readUInt32LE(o);
-      const end = names.indexOf(0, nameOff);
-      if (names.toString('latin1', nameOff, end) !== fn.sym.name) continue;
-      const sec = elf.sections[syms.readUInt16LE(o + 6)];
-      if (!sec) break;
-      const at = Number(syms.readBigUInt64LE(o + 8)) + Number(addr - fn.start);
-      return elf.contentsRaw(sec).slice(at, at + length);
+    try {
+      return moduleCode(path, fn.sym.name, Number(addr - fn.start), length);
+    } catch (err) {
+      throw fileError(err, `is it ${fn.sym.module}.ko?`);
     }
-    throw new FatalError(`${path}: no symbol ${fn.sym.name} (is it ${fn.sym.module}.ko?)`, EXIT.usage);
   }
 
   /** Checks and reads eagerly (a bad target fails before any record is written); decodes lazily. */
@@ -318,21 +289,8 @@ export default class Disasm extends VmpipeCommand {
     // TYPE, or TYPE:REG for operands based on that register only; stack and RIP-relative operands are never members.
     const [type, reg] = (this.flags['member-of'] ?? '').split(':');
     if (!type || !o.base || o.base === 'rip' || o.base === 'rsp' || o.displacement < 0n || (reg && o.base !== reg)) return undefined;
-    if (!this.memberType) {
-      const found = findType(this.prog.types, type);
-      const size = sizeOf(this.prog.types, found.id);
-      this.memberType = { found, size, members: layoutOf(this.prog.types, found, { expand: false }).members };
-    }
-    const { found, size, members } = this.memberType;
-    const d = Number(o.displacement);
-    const index = size > 0 ? Math.floor(d / size) : 0;
-    const within = d - index * size;
-    const name = found.name.replace(/^(struct|union) /, '');
-    const prefix = index > 0 ? `${name}[${index}].` : `${name}.`;
-    // A union offers several members at one offset: all are named, those starting there first.
-    const hits = members.filter((m) => within >= m.offset && within < m.offset + Math.max(m.size, 1));
-    hits.sort((a, b) => Number(b.offset === within) - Number(a.offset === within) || b.offset - a.offset);
-    return hits.map((m) => `${prefix}${m.path}${m.offset === within ? '' : `+0x${(within - m.offset).toString(16)}`}`);
+    this.memberType ??= typeMembers(this.prog.types, type);
+    return membersAt(this.memberType, Number(o.displacement));
   }
 
   private effective(r: AnyRecord, ins: Instruction, regs: RegisterValues, gsBase: bigint | undefined): void {
@@ -356,6 +314,13 @@ export default class Disasm extends VmpipeCommand {
     const n = this.flags.context;
     return [record, ...this.around(at.addr, n, n, at.regs, at.returnAddress)];
   }
+}
+
+/** A file that cannot give code: missing (3), unusable (4), or no such address/symbol in it (2). */
+function fileError(err: unknown, hint: string): Error {
+  if (!(err instanceof CodeFileError)) return err as Error;
+  const code = err.reason === 'no-input' ? EXIT.noInput : err.reason === 'bad-format' ? EXIT.badFormat : EXIT.usage;
+  return new FatalError(err.reason === 'not-found' ? `${err.message} (${hint})` : err.message, code);
 }
 
 function hexBytes(b: Uint8Array): string {
