@@ -327,19 +327,27 @@ function hexBytes(b: Uint8Array): string {
   return Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
 
+function registers(obj: Record<string, unknown>): RegisterValues {
+  const regs: RegisterValues = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const a = typeof v === 'string' ? parseAddress(v) : null;
+    if (a !== null) regs[k] = a;
+  }
+  return regs;
+}
+
 /** The code address a record carries: a cpu record's rip (with its registers), a frame's pc, a panic's RIP line. */
 function codeAddress(r: AnyRecord): { addr: bigint; regs?: RegisterValues; returnAddress?: boolean } | undefined {
   if (r.kind === 'cpu' && r.regs && typeof r.regs === 'object') {
-    const regs: RegisterValues = {};
-    for (const [k, v] of Object.entries(r.regs as Record<string, unknown>)) {
-      const a = typeof v === 'string' ? parseAddress(v) : null;
-      if (a !== null) regs[k] = a;
-    }
+    const regs = registers(r.regs as Record<string, unknown>);
     return regs['rip'] !== undefined ? { addr: regs['rip'], regs } : undefined;
   }
   if (r.kind === 'frame' && typeof r.pc === 'string') {
     const a = parseAddress(r.pc);
-    return a === null ? undefined : { addr: a, returnAddress: typeof r.level === 'number' && r.level > 0 };
+    if (a === null) return undefined;
+    // An exception frame's pc is the interrupted instruction and its saved registers are known; a caller's pc is a return address.
+    if (r.method === 'exception' && r.regs && typeof r.regs === 'object') return { addr: a, regs: registers(r.regs as Record<string, unknown>) };
+    return { addr: a, returnAddress: typeof r.level === 'number' && r.level > 0 };
   }
   if (r.kind === 'panic' && typeof r.rip === 'string') {
     const m = /(?:0x)?([0-9a-f]{6,16})\b/i.exec(r.rip.replace(/^RIP: [0-9a-f]{4}:/i, ''));
