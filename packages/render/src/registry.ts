@@ -12,6 +12,7 @@ import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
 import { frameLayout } from './frame.js';
 import { bucketLayout, signatureLayout } from './bucket.js';
+import { insnLayout } from './insn.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -35,4 +36,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   frame: frameLayout,
   bucket: bucketLayout,
   signature: signatureLayout,
+  insn: insnLayout,
 };

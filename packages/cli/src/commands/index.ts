@@ -9,6 +9,7 @@ import QueueResults from './queue/results.js';
 import QueueStatus from './queue/status.js';
 import Backtrace from './backtrace.js';
 import Triage from './triage.js';
+import Disasm from './disasm.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -23,6 +24,7 @@ export const COMMANDS = {
   'queue:status': QueueStatus,
   backtrace: Backtrace,
   triage: Triage,
+  disasm: Disasm,
 };
 
 /** Commands reached only as `vmpipe <command>`: their names are too generic to install on a user's PATH. */

@@ -1,0 +1,150 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Renderer } from '@vmpipe/render';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
+const real = join(here, '..', '..', '..', 'fixtures', 'real');
+const dump = join(real, 'vmcore.kdump-zlib');
+const expected = (f: string) => readFileSync(join(real, 'expected', f), 'latin1');
+// The -dbg vmlinux of the fixture kernel, outside the repo (see /work/refs/README); the --diff tests need it.
+const vmlinux = process.env['VMPIPE_VMLINUX'] ?? '/work/refs/6.1.0-56-cloud-amd64/vmlinux';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Rec = any;
+
+/** Runs a bin asynchronously (the tests of this file run side by side). */
+function run(args: string[], input?: string, cmd = 'disasm'): Promise<{ code: number | null; out: string; err: string; records: () => Rec[] }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin(cmd), ...args]);
+    let out = '';
+    let err = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    p.on('close', (code) => resolve({ code, out, err, records: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l)) }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+function render(records: Rec[]): string[] {
+  const r = new Renderer({ color: false });
+  return [...records.filter((x) => x.kind === 'insn').flatMap((x) => r.render(x)), ...r.flush()];
+}
+
+const withDump = existsSync(dump) ? test : test.skip;
+const withVmlinux = existsSync(dump) && existsSync(vmlinux) ? test : test.skip;
+if (!existsSync(vmlinux)) {
+  test('--diff tests need the fixture kernel\'s vmlinux', (t) => {
+    t.log(`skipped: no ${vmlinux} (set VMPIPE_VMLINUX)`);
+    t.pass();
+  });
+}
+
+/**
+ * crash 8.0.2's gdb (10.2) and binutils 2.40 spell two things differently:
+ * gdb writes `nopw %cs:0x0(...)` where objdump 2.40 writes `cs nopw 0x0(...)`, and gdb names
+ * GCC's clones by their DWARF name (`panic_print_sys_info`) where kallsyms has `.part.0`.
+ */
+function normalize(line: string): string {
+  return line
+    .replace(/\t((?:data16 )*)cs (nopw)\s+/, (_m, d: string, n: string) => `\t${d}${n} %cs:`)
+    .replace(/<([\w]+)\.(?:part|constprop|isra)\.\d+(\+\d+)?>/g, '<$1$2>')
+    .replace(/\s+$/, '')
+    .replace(/\t(\S+(?: \S+)*?)\s{2,}/, (_m, h: string) => `\t${h} `);
+}
+
+const padding = /:\t(int3|nop|xchg|(data16 )*nop[wl]?|(data16 )*cs nopw)\b/;
+
+for (const fn of ['sysrq_handle_crash', '__handle_sysrq', 'write_sysrq_trigger', 'panic', 'proc_reg_write', 'deferred_split_scan', 'pvpanic_panic_notify']) {
+  withDump(`disasm DUMP ${fn} | render prints what crash 8.0.2 dis ${fn} prints (memory, [FTRACE NOP], decimal offsets)`, async (t) => {
+    const r = await run([dump, fn]);
+    t.is(r.code, 0, r.err);
+    const ours = render(r.records()).map(normalize);
+    const theirs = expected(`crash.vmcore.kdump-zlib.dis-${fn}.txt`).split('\n').filter(Boolean).map(normalize);
+    const n = Math.min(ours.length, theirs.length);
+    t.deepEqual(ours.slice(0, n), theirs.slice(0, n));
+    // crash takes a vmlinux function's extent from its st_size, we from the next kallsyms symbol
+    // (kallsyms has no sizes; modules do): whatever one shows beyond the other is alignment padding.
+    for (const extra of [...ours.slice(n), ...theirs.slice(n)]) t.regex(extra, padding);
+    t.true(n >= theirs.length - 1, `${theirs.length - n} crash lines beyond ours`);
+  });
+}
+
+withDump('disasm DUMP ADDR --count 4 crosses into the next function as crash dis ADDR 4 does', async (t) => {
+  const ours = render((await run([dump, 'ffffffff89aa8a06', '--count', '4'])).records()).map(normalize);
+  t.deepEqual(ours, expected('crash.vmcore.kdump-zlib.dis-ffffffff89aa8a06-4.txt').split('\n').filter(Boolean).map(normalize));
+});
+
+withDump('--around ADDR N: decoded from the function start, the instruction at ADDR current (crash dis -r ends there)', async (t) => {
+  const recs = (await run([dump, '--around', 'ffffffff89dcd0a8', '3'])).records().filter((x) => x.kind === 'insn');
+  t.is(recs.length, 7);
+  t.like(recs[3], { addr: '0xffffffff89dcd0a8', symbol: 'panic+0x177', current: true });
+  const crashR = expected('crash.vmcore.kdump-zlib.dis-r-panic-ret.txt').split('\n').filter(Boolean).map(normalize);
+  t.deepEqual(render(recs.slice(0, 4)).map((l) => normalize(l.replace(/^=> /, ''))), crashR.slice(-4));
+});
+
+withDump('filter: cpu records get the instructions around rip, the current one with its operands\' effective addresses', async (t) => {
+  const cpus = (await run([dump], undefined, 'vmcore-extract')).records().filter((x) => x.kind === 'cpu');
+  const recs = (await run(['--context', '2'], cpus.map((c) => JSON.stringify(c)).join('\n') + '\n')).records();
+  const cpu1 = cpus.find((c) => c.cpu === 1);
+  const cur = recs.filter((x) => x.kind === 'insn' && x.current);
+  t.is(cur.length, 2);
+  const mod = cur.find((x) => x.addr === cpu1.regs.rip);
+  // pvpanic_panic_notify+0x60 [pvpanic]: mov 0x10(%rbx),%rax with rbx from the CPU's registers
+  t.like(mod, { symbol: 'pvpanic_panic_notify+0x60 [pvpanic]', text: 'mov 0x10(%rbx),%rax' });
+  t.is(mod.operands[0].addr, `0x${(BigInt(cpu1.regs.rbx) + 0x10n).toString(16)}`);
+  // records pass through in order, each followed by its instructions
+  t.deepEqual(recs.map((x) => x.kind), ['cpu', 'insn', 'insn', 'insn', 'insn', 'insn', 'cpu', 'insn', 'insn', 'insn', 'insn', 'insn']);
+});
+
+withDump('the seed\'s question: 0x98 from a struct page is page[2].deferred_list (crash struct page -o: deferred_list at 24, page is 64)', async (t) => {
+  const recs = (await run([dump, 'deferred_split_scan', '--member-of', 'page:r13'])).records();
+  const mov = recs.find((x) => x.kind === 'insn' && x.symbol === 'deferred_split_scan+0xa5');
+  t.is(mov.text, 'mov 0x98(%r13),%rdx'); // crash: <deferred_split_scan+165>: mov 0x98(%r13),%rdx
+  t.true(mov.operands[0].member.includes('page[2].deferred_list'), mov.operands[0].member.join(' '));
+  t.regex(expected('crash.vmcore.kdump-zlib.struct-o-page.deferred_list.txt'), /\[24\]\s+struct list_head deferred_list;/);
+  // only r13-based operands are named with :r13
+  t.true(recs.filter((x) => x.kind === 'insn').every((x) => x.operands.every((o: Rec) => !o.member || o.base === 'r13')));
+});
+
+withDump('bad input: not code, unknown symbol, an unmapped address, bytes ending mid-instruction', async (t) => {
+  const data = await run([dump, 'init_task']);
+  t.is(data.code, 2);
+  t.regex(data.err, /^disasm: init_task is not code \(symbol type D\)/);
+  const unknown = await run([dump, 'no_such_function_here']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.err, /nor a symbol of the dump/);
+  const unmapped = await run([dump, '0xffffffffff000000', '--count', '2']);
+  t.is(unmapped.code, 0);
+  t.like(unmapped.records().find((x) => x.kind === 'error'), { code: 'not-mapped' });
+  // panic+0x3b is a 7-byte mov: 3 bytes of it
+  const cut = (await run([dump, 'panic+0x3b', '--length', '3'])).records().filter((x) => x.kind === 'insn');
+  t.like(cut[0], { text: '(bad)', truncated: true, bytes: '44 8a 25' });
+});
+
+withDump('--intel', async (t) => {
+  const recs = (await run([dump, 'sysrq_handle_crash', '--intel'])).records().filter((x) => x.kind === 'insn');
+  t.is(recs[2].text, 'mov rdi,0xffffffff8a7697b9');
+  t.is(recs[1].text, 'call ffffffff89528270 <__rcu_read_unlock>');
+});
+
+withVmlinux('--diff: every difference between memory and the vmlinux is one of the boot-time patches, and ftrace is at function starts', async (t) => {
+  const reasons = new Map<string, number>();
+  const fns = expected('objdump.vmlinux.stack.functions').split('\n').filter(Boolean).slice(0, 8);
+  for (const [fn, r] of await Promise.all(fns.map(async (fn) => [fn, await run([dump, fn, '--diff', '--from-vmlinux', vmlinux])] as const))) {
+    const recs = r.records().filter((x) => x.kind === 'insn');
+    t.true(recs.length > 0, fn);
+    // every traced function starts with its patched `call __fentry__`; GCC's .cold parts are not traced
+    t.is(recs.filter((x) => x.reason === 'ftrace' && x.file.length).length, fn.endsWith('.cold') ? 0 : 1, fn);
+    for (const r of recs.filter((x) => x.same === false)) {
+      reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+      if (r.reason === 'ftrace' && r.file.length) t.regex(r.symbol, /^[\w.]+$/, 'ftrace nops sit at offset 0');
+      if (r.reason === 'kaslr-relocation') t.is(r.file[0].bytes.length, r.bytes.length);
+    }
+  }
+  t.log([...reasons].map(([k, v]) => `${k}: ${v}`).join(', '));
+  t.true((reasons.get('kaslr-relocation') ?? 0) > 0);
+});

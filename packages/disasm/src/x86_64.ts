@@ -1,0 +1,510 @@
+/**
+ * x86_64 instructions from bytes and the address they sit at, decoded by
+ * iced-x86 (WASM, from npm) and printed the way binutils' objdump 2.40 and
+ * gdb (so crash `dis`) print them: AT&T syntax by default (`mov
+ * 0x98(%rdx),%r8`), Intel (`mov r8,QWORD PTR [rdx+0x98]`) on request.
+ *
+ * iced formats registers, immediates and mnemonics; the parts where objdump
+ * has its own habits are written here: memory operands (`0x0(%rax,%rax,1)`
+ * keeps an encoded zero displacement and a scale of 1), branch and call
+ * targets (`call ffffffff8106b730 <__fentry__>`, named by the caller's
+ * symbolizer), RIP-relative operands' `# <target>` comment, and undecodable
+ * bytes (`(bad)`, one byte, then the walk goes on).
+ *
+ * Operands are also given decomposed (registers, immediates, memory as
+ * segment/base/index/scale/displacement), so a caller can compute the
+ * effective address of a memory operand from a register set
+ * (`effectiveAddress`). This file knows no dump, no flags, no records.
+ */
+import iced from 'iced-x86';
+
+const { Decoder, DecoderOptions, Formatter, FormatterSyntax, FlowControl, OpKind, Register, Code, Mnemonic } = iced;
+type IcedInstruction = InstanceType<typeof iced.Instruction>;
+type IcedFormatter = InstanceType<typeof iced.Formatter>;
+
+export type Syntax = 'att' | 'intel';
+
+/** A memory operand, decomposed. Registers are lower-case names without `%` (`rdx`, `gs`). */
+export interface MemoryOperand {
+  kind: 'memory';
+  /** segment override as written (`gs`); absent for the default segment */
+  segment?: string;
+  base?: string;
+  index?: string;
+  scale: number;
+  /** signed displacement as encoded (for RIP-relative operands: relative to the next instruction) */
+  displacement: bigint;
+  /** bytes of displacement encoding (0 = none) */
+  displacementSize: number;
+  /** for RIP-relative operands: the absolute address (before any segment base) */
+  target?: bigint;
+  /** access size in bytes, when the instruction says (0 = unknown, e.g. lea) */
+  size: number;
+}
+
+export type Operand =
+  | { kind: 'register'; register: string }
+  | { kind: 'immediate'; value: bigint }
+  | { kind: 'target'; target: bigint }
+  | MemoryOperand
+  /** string instructions' implicit operands (`%ds:(%rsi)`, `%es:(%rdi)`) */
+  | { kind: 'string-memory'; segment: string; base: string; size: number };
+
+export type Flow = 'next' | 'jump' | 'cond-jump' | 'indirect-jump' | 'call' | 'indirect-call' | 'return' | 'interrupt' | 'exception' | 'xbegin';
+
+export interface Instruction {
+  addr: bigint;
+  length: number;
+  bytes: Uint8Array;
+  /** the mnemonic as printed, without prefixes (`mov`, `cmpxchg`, `(bad)`) */
+  mnemonic: string;
+  /** prefixes printed before the mnemonic (`lock`, `rep`, `cs`, `data16`, `notrack`) */
+  prefixes: string[];
+  /** the operands as printed */
+  operandText: string;
+  /** the whole instruction as printed, single-spaced: `lock cmpxchg %edx,0x107ea8b(%rip)` */
+  text: string;
+  /** what objdump prints after `#`: a RIP-relative operand's address and symbol */
+  comment?: string;
+  operands: Operand[];
+  flow: Flow;
+  /** direct branch/call target */
+  target?: bigint;
+  /** the symbolizer's name for target (`foo+0x10`) */
+  targetSymbol?: string;
+  /** undecodable bytes (`(bad)`) */
+  bad?: boolean;
+  /** the bytes end before the instruction does */
+  truncated?: boolean;
+}
+
+/** addr -> `name` or `name+0xoff` (objdump's text inside `<>`), or undefined. */
+export type Symbolizer = (addr: bigint) => string | undefined;
+
+export interface DisasmOptions {
+  syntax?: Syntax;
+  symbolize?: Symbolizer;
+}
+
+const REG_NAME: string[] = [];
+// gas names: r8b..r15b (iced: R8L), st(1) (iced: ST1)
+for (const [name, value] of Object.entries(Register)) if (typeof value === 'number') REG_NAME[value] = name.toLowerCase().replace(/^(r\d+)l$/, '$1b');
+const MNEMONIC_NAME: string[] = [];
+for (const [name, value] of Object.entries(Mnemonic)) if (typeof value === 'number') MNEMONIC_NAME[value] = name.toLowerCase();
+
+const FLOW: Record<number, Flow> = {
+  [FlowControl.Next]: 'next',
+  [FlowControl.UnconditionalBranch]: 'jump',
+  [FlowControl.IndirectBranch]: 'indirect-jump',
+  [FlowControl.ConditionalBranch]: 'cond-jump',
+  [FlowControl.Return]: 'return',
+  [FlowControl.Call]: 'call',
+  [FlowControl.IndirectCall]: 'indirect-call',
+  [FlowControl.Interrupt]: 'interrupt',
+  [FlowControl.XbeginXabortXend]: 'xbegin',
+  [FlowControl.Exception]: 'exception',
+};
+
+const MEM_STRING = new Set<number>([
+  OpKind.MemorySegSI, OpKind.MemorySegESI, OpKind.MemorySegRSI, OpKind.MemorySegDI, OpKind.MemorySegEDI, OpKind.MemorySegRDI,
+  OpKind.MemoryESDI, OpKind.MemoryESEDI, OpKind.MemoryESRDI,
+]);
+
+const U64 = (1n << 64n) - 1n;
+
+/** `0x1f`, `-0x8`: objdump's signed hex. */
+function signedHex(v: bigint): string {
+  return v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`;
+}
+
+function makeFormatter(syntax: Syntax): IcedFormatter {
+  const f = new Formatter(syntax === 'att' ? FormatterSyntax.Gas : FormatterSyntax.Intel);
+  f.uppercaseHex = false;
+  f.smallHexNumbersInDecimal = false;
+  f.addLeadingZeroToHexNumbers = false;
+  f.hexPrefix = '0x';
+  f.hexSuffix = '';
+  f.branchLeadingZeros = false;
+  f.spaceAfterOperandSeparator = false;
+  f.signedImmediateOperands = false;
+  f.showUselessPrefixes = true;
+  // string instructions: objdump writes `%es:(%rdi)`, `%ds:(%rsi)`
+  f.alwaysShowSegmentRegister = true;
+  if (syntax === 'intel') {
+    f.uppercaseKeywords = true;
+    f.memorySizeOptions = iced.MemorySizeOptions.Always;
+  }
+  return f;
+}
+
+/** The register-value table `effectiveAddress` reads: lower-case names (`rdx`, `r8`), 64-bit values. */
+export type RegisterValues = Partial<Record<string, bigint>>;
+
+/** Sub-registers mapped to their 64-bit parent and a mask (only the ones addressing uses). */
+function regValue(name: string, regs: RegisterValues): bigint | undefined {
+  if (regs[name] !== undefined) return regs[name];
+  const m32 = /^e(ax|bx|cx|dx|si|di|bp|sp)$/.exec(name) ?? /^(r\d+)d$/.exec(name);
+  if (m32) {
+    const parent = name.startsWith('e') ? `r${m32[1]}` : m32[1]!;
+    const v = regs[parent];
+    return v === undefined ? undefined : v & 0xffffffffn;
+  }
+  return undefined;
+}
+
+/**
+ * The address a memory operand refers to, given register values, or undefined
+ * when a register it needs is unknown. `segmentBase` supplies fs/gs bases
+ * (per-CPU data is `%gs:`); without it a gs/fs operand has no address.
+ */
+export function effectiveAddress(op: MemoryOperand, regs: RegisterValues, segmentBase?: (seg: string) => bigint | undefined): bigint | undefined {
+  let a: bigint;
+  if (op.target !== undefined) a = op.target;
+  else {
+    a = op.displacement;
+    if (op.base) {
+      const b = regValue(op.base, regs);
+      if (b === undefined) return undefined;
+      a += b;
+    }
+    if (op.index) {
+      const i = regValue(op.index, regs);
+      if (i === undefined) return undefined;
+      a += i * BigInt(op.scale);
+    }
+  }
+  if (op.segment === 'fs' || op.segment === 'gs') {
+    const s = segmentBase?.(op.segment);
+    if (s === undefined) return undefined;
+    a += s;
+  }
+  return a & U64;
+}
+
+/**
+ * A reusable disassembler: decode `bytes` as code at `addr`. One formatter per
+ * syntax is kept (WASM objects are freed with `free()`).
+ */
+export class Disassembler {
+  private readonly syntax: Syntax;
+  private readonly formatter: IcedFormatter;
+  private readonly symbolize: Symbolizer;
+  private readonly insn: IcedInstruction = new iced.Instruction();
+
+  constructor(opts: DisasmOptions = {}) {
+    this.syntax = opts.syntax ?? 'att';
+    this.formatter = makeFormatter(this.syntax);
+    this.symbolize = opts.symbolize ?? (() => undefined);
+  }
+
+  free(): void {
+    this.formatter.free();
+    this.insn.free();
+  }
+
+  /** Every instruction in bytes, in order; undecodable bytes become one-byte `(bad)` entries. */
+  *disassemble(bytes: Uint8Array, addr: bigint): Generator<Instruction> {
+    if (bytes.length === 0) return;
+    const dec = new Decoder(64, bytes, DecoderOptions.None);
+    try {
+      dec.ip = addr;
+      let pos = 0;
+      while (pos < bytes.length) {
+        dec.decodeOut(this.insn);
+        const ins = this.insn;
+        const at = addr + BigInt(pos);
+        const code = ins.code;
+        if (code === Code.INVALID) {
+          // objdump prints `(bad)` and goes on from the next byte; so do we.
+          const truncated = dec.lastError === iced.DecoderError.NoMoreBytes;
+          const length = truncated ? bytes.length - pos : 1;
+          yield {
+            addr: at, length, bytes: bytes.slice(pos, pos + length), mnemonic: '(bad)', prefixes: [], operandText: '', text: '(bad)', operands: [], flow: 'exception',
+            ...(truncated ? { truncated: true } : { bad: true }),
+          };
+          pos += length;
+          if (pos < bytes.length) {
+            dec.position = pos;
+            dec.ip = addr + BigInt(pos);
+          }
+          continue;
+        }
+        const length = ins.length;
+        yield this.describe(ins, code, at, bytes.subarray(pos, pos + length).slice());
+        pos += length;
+      }
+    } finally {
+      dec.free();
+    }
+  }
+
+  /** All of `disassemble` as an array. */
+  all(bytes: Uint8Array, addr: bigint): Instruction[] {
+    return [...this.disassemble(bytes, addr)];
+  }
+
+  /** The first instruction of bytes, which sit at addr (undefined for no bytes). */
+  decodeOne(bytes: Uint8Array, addr: bigint): Instruction | undefined {
+    return this.disassemble(bytes.subarray(0, 15), addr).next().value ?? undefined;
+  }
+
+  /**
+   * What depends only on the instruction's form (iced's Code and its operand kinds):
+   * flow, the formatter's operand order, the mnemonic without prefixes. Read
+   * once per form; every call into WASM saved here is most of the cost.
+   */
+  private readonly forms = new Map<number, Form>();
+  private form(ins: IcedInstruction, code: number): Form {
+    // r/m forms share a Code between register and memory operands: the kinds are part of the key.
+    const n = ins.opCount;
+    let packed = 0;
+    const kinds: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = ins.opKind(i);
+      kinds.push(k);
+      packed = packed * 32 + k;
+    }
+    // Code < 8192, n < 8, kinds < 32 each (n <= 5): distinct keys below 2^53.
+    const key = code + 8192 * (n + 8 * packed);
+    let fm = this.forms.get(key);
+    if (fm) return fm;
+    const f = this.formatter;
+    const fc = f.operandCount(ins);
+    const order: (number | undefined)[] = [];
+    for (let j = 0; j < fc; j++) order.push(f.getInstructionOperand(ins, j));
+    const mn = ins.mnemonic;
+    fm = {
+      kinds, order, flow: FLOW[ins.flowControl] ?? 'next', mnemonicEnum: mn, memSize: memSize(ins),
+      shiftBy1: SHIFT_BY_1.has(code), portIo: PORT_IO.has(mn),
+      // the formatter shortens some forms by their operands' values (imul r,r,imm with equal registers): never cached
+      cacheable: mn !== Mnemonic.Imul,
+      mnemonic: '',
+    };
+    if (fm.cacheable) this.forms.set(key, fm);
+    return fm;
+  }
+
+  private describe(ins: IcedInstruction, code: number, addr: bigint, raw: Uint8Array): Instruction {
+    const f = this.formatter;
+    const syntax = this.syntax;
+    const fm = this.form(ins, code);
+    const flow = fm.flow;
+    const byIndex: Operand[] = [];
+    let target: bigint | undefined;
+    let comment: string | undefined;
+    const n = fm.kinds.length;
+    for (let i = 0; i < n; i++) {
+      const k = fm.kinds[i]!;
+      if (k === OpKind.Register) byIndex[i] = { kind: 'register', register: REG_NAME[ins.opRegister(i)]! };
+      else if (k === OpKind.NearBranch64 || k === OpKind.NearBranch32 || k === OpKind.NearBranch16) {
+        target = ins.nearBranch64;
+        byIndex[i] = { kind: 'target', target };
+      } else if (k === OpKind.Memory) byIndex[i] = this.memory(ins, fm, addr + BigInt(raw.length));
+      else if (MEM_STRING.has(k)) {
+        const segment = REG_NAME[ins.memorySegment]!;
+        const base = k === OpKind.MemorySegRSI || k === OpKind.MemorySegESI || k === OpKind.MemorySegSI ? 'rsi' : 'rdi';
+        byIndex[i] = { kind: 'string-memory', segment, base, size: fm.memSize };
+      } else if (k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) byIndex[i] = { kind: 'immediate', value: ins.immediate(i) };
+    }
+
+    // Mnemonic and prefixes as iced prints them, then objdump's spelling. Without legacy prefix
+    // bytes the text depends on the form alone.
+    const prefixed = hasLegacyPrefix(raw);
+    let mnemonic: string;
+    let prefixes: string[];
+    if (!prefixed && fm.mnemonic !== '') {
+      mnemonic = fm.mnemonic;
+      prefixes = [];
+    } else {
+      const words = f.formatMnemonic(ins).trim().split(/\s+/);
+      mnemonic = words.pop() ?? '';
+      prefixes = words;
+      if (syntax === 'att' && (flow === 'indirect-call' || flow === 'indirect-jump' || flow === 'call' || flow === 'jump' || flow === 'return') && /^(call|jmp|ret)q$/.test(mnemonic)) {
+        mnemonic = mnemonic.slice(0, -1); // binutils 2.40 prints call/jmp/ret without the q
+      }
+      if (mnemonic === 'pushq' || mnemonic === 'popq') mnemonic = mnemonic.slice(0, -1); // binutils 2.40: `push -0x158(%rbp)`
+      if (mnemonic === 'ljmpl' || mnemonic === 'lcalll') mnemonic = mnemonic.slice(0, -1);
+      if (!prefixed && fm.cacheable) fm.mnemonic = mnemonic;
+    }
+    const nop = mnemonic.startsWith('nop');
+    if (nop) prefixes = nopPrefixes(raw, mnemonic);
+
+    // Operands in printed order: iced knows AT&T's reversal; memory, registers and branch targets are ours.
+    const order = fm.cacheable ? fm.order : Array.from({ length: f.operandCount(ins) }, (_, j) => f.getInstructionOperand(ins, j));
+    const parts: string[] = [];
+    for (let j = 0; j < order.length; j++) {
+      const io = order[j];
+      const k = io === undefined ? undefined : fm.kinds[io];
+      if (fm.shiftBy1 && k !== undefined && k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) continue; // objdump: `shr %eax`
+      if (k === OpKind.NearBranch64 || k === OpKind.NearBranch32 || k === OpKind.NearBranch16) {
+        const sym = this.symbolize(target!);
+        parts.push(`${target!.toString(16)}${sym !== undefined ? ` <${sym}>` : ''}`);
+      } else if (k === OpKind.Memory) {
+        const m = byIndex[io!] as MemoryOperand;
+        const indirect = syntax === 'att' && (flow === 'indirect-call' || flow === 'indirect-jump') ? '*' : '';
+        // A segment prefix on a nop is padding: objdump prints it as a prefix word (`cs nopw 0x0(%rax,%rax,1)`).
+        // So is cs/ds/es/ss on anything in 64-bit mode, where it is ignored (`ds clflush (%rax)`).
+        const ignored = m.segment !== undefined && m.segment !== 'fs' && m.segment !== 'gs';
+        if (ignored && !nop) prefixes.push(m.segment!);
+        const shown = nop || ignored ? { ...m, segment: undefined } : m;
+        parts.push(indirect + (syntax === 'att' ? attMemory(shown) : intelMemory(shown, f.formatOperand(ins, j))));
+        if (m.target !== undefined) {
+          const t = m.target & U64;
+          const sym = this.symbolize(t);
+          comment = `${t.toString(16)}${sym !== undefined ? ` <${sym}>` : ''}`;
+        }
+      } else if (k === OpKind.Register && syntax === 'att' && !fm.portIo && !SYSTEM_REG_OPS.has(fm.mnemonicEnum)) {
+        const r = (byIndex[io!] as { register: string }).register;
+        const star = flow === 'indirect-call' || flow === 'indirect-jump' ? '*' : '';
+        parts.push(star + (r.startsWith('dr') ? `%db${r.slice(2)}` : `%${REG_ATT[r] ?? r}`)); // objdump names debug registers %db0..%db7
+      } else {
+        let t = f.formatOperand(ins, j);
+        if (syntax === 'att') {
+          if (t === '%dx' && fm.portIo) t = '(%dx)'; // objdump: `in (%dx),%al`
+          else if (t.startsWith('%dr')) t = `%db${t.slice(3)}`;
+        }
+        parts.push(t);
+      }
+    }
+    // objdump lists monitor/mwait's implicit register operands.
+    const implicit = syntax === 'att' ? IMPLICIT_ATT[mnemonic] : undefined;
+    if (implicit && parts.length === 0) parts.push(...implicit);
+    // `imul $0x78,%rdi,%rdi`: objdump keeps the three-operand form iced shortens when source and destination agree.
+    if (fm.mnemonicEnum === Mnemonic.Imul && n === 3 && parts.length === 2) parts.splice(1, 0, parts[1]!);
+    const operandText = parts.join(',');
+    // Operands in the order they are printed (AT&T: sources first, destination last).
+    const operands: Operand[] = [];
+    const seen = new Set<number>();
+    for (let j = 0; j < order.length; j++) {
+      const io = order[j];
+      if (io !== undefined && byIndex[io] && !seen.has(io)) {
+        operands.push(byIndex[io]!);
+        seen.add(io);
+      }
+    }
+    for (let i = 0; i < n; i++) if (byIndex[i] && !seen.has(i)) operands.push(byIndex[i]!);
+    const head = prefixes.length ? `${prefixes.join(' ')} ${mnemonic}` : mnemonic;
+    const text = operandText ? `${head} ${operandText}` : head;
+    const out: Instruction = { addr, length: raw.length, bytes: raw, mnemonic, prefixes, operandText, text, operands, flow };
+    if (comment !== undefined) out.comment = comment;
+    if (target !== undefined) {
+      out.target = target;
+      const sym = this.symbolize(target);
+      if (sym !== undefined) out.targetSymbol = sym;
+    }
+    return out;
+  }
+
+  private memory(ins: IcedInstruction, fm: Form, nextIP: bigint): MemoryOperand {
+    const base = ins.memoryBase;
+    const index = ins.memoryIndex;
+    const seg = ins.segmentPrefix;
+    // iced reports a disp32 in 64-bit code as 8 (sign-extended); the encoding holds 4 bytes.
+    const displSize = ins.memoryDisplSize === 8 && (base !== Register.None || index !== Register.None) ? 4 : ins.memoryDisplSize;
+    const m: MemoryOperand = { kind: 'memory', scale: ins.memoryIndexScale, displacement: 0n, displacementSize: displSize, size: fm.memSize };
+    if (seg !== Register.None) m.segment = REG_NAME[seg]!;
+    if (base === Register.RIP || base === Register.EIP) {
+      m.base = REG_NAME[base]!;
+      m.target = ins.memoryDisplacementU64;
+      m.displacement = BigInt.asIntN(32, m.target - nextIP);
+      return m;
+    }
+    if (base !== Register.None) m.base = REG_NAME[base]!;
+    if (index !== Register.None) m.index = REG_NAME[index]!;
+    m.displacement = BigInt.asIntN(64, ins.memoryDisplacementU64);
+    return m;
+  }
+}
+
+const PORT_IO = new Set<number>([Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd, Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd]);
+const IMPLICIT_ATT: Record<string, string[]> = {
+  monitor: ['%rax', '%ecx', '%edx'],
+  mwait: ['%eax', '%ecx'],
+  monitorx: ['%rax', '%ecx', '%edx'],
+  mwaitx: ['%eax', '%ecx', '%ebx'],
+};
+
+interface Form {
+  kinds: number[];
+  order: (number | undefined)[];
+  flow: Flow;
+  mnemonicEnum: number;
+  memSize: number;
+  shiftBy1: boolean;
+  portIo: boolean;
+  cacheable: boolean;
+  /** the printed mnemonic when the instruction has no legacy prefixes ('' until first seen) */
+  mnemonic: string;
+}
+
+/** Instructions whose register operand iced prints narrower than the register it decodes (`ltr %ax`): formatted by iced. */
+const SYSTEM_REG_OPS = new Set<number>([Mnemonic.Ltr, Mnemonic.Lldt, Mnemonic.Sldt, Mnemonic.Str, Mnemonic.Smsw, Mnemonic.Lmsw, Mnemonic.Verr, Mnemonic.Verw, Mnemonic.Lar, Mnemonic.Lsl]);
+
+const LEGACY_PREFIX = new Set([0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]);
+/** Legacy prefix bytes before the opcode (REX aside): the printed prefixes may then differ per instruction. */
+function hasLegacyPrefix(raw: Uint8Array): boolean {
+  return raw.length > 0 && LEGACY_PREFIX.has(raw[0]!);
+}
+
+/** AT&T names that differ from iced's lower-cased enum names (iced: `st0`, `mm0`; gas: `st(0)`, `mm0`). */
+const REG_ATT: Record<string, string> = { st0: 'st', st1: 'st(1)', st2: 'st(2)', st3: 'st(3)', st4: 'st(4)', st5: 'st(5)', st6: 'st(6)', st7: 'st(7)' };
+
+/** `shr $1`-style encodings (D0/D1): objdump prints no count operand. */
+const SHIFT_BY_1 = new Set<number>();
+for (const [name, value] of Object.entries(Code)) if (typeof value === 'number' && /^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/.test(name)) SHIFT_BY_1.add(value);
+
+/**
+ * A nop's legacy prefixes as objdump names them: every 0x66 beyond the one
+ * that makes it `nopw` is `data16`, segment overrides are `cs`/`ds`/...
+ */
+function nopPrefixes(raw: Uint8Array, mnemonic: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (b === 0x66) out.push('data16');
+    else if (b === 0x2e) out.push('cs');
+    else if (b === 0x3e) out.push('ds');
+    else if (b === 0x26) out.push('es');
+    else if (b === 0x36) out.push('ss');
+    else if (b === 0x64) out.push('fs');
+    else if (b === 0x65) out.push('gs');
+    else break;
+  }
+  if (mnemonic === 'nopw') {
+    const last = out.lastIndexOf('data16');
+    if (last >= 0) out.splice(last, 1);
+  }
+  return out;
+}
+
+function memSize(ins: IcedInstruction): number {
+  const s = iced.MemorySizeExt.size(ins.memorySize);
+  return s;
+}
+
+/** objdump's AT&T memory operand: `%gs:0x28`, `-0x8(%rbp)`, `0x0(%rax,%rax,1)`, `0x1234(%rip)`. */
+function attMemory(m: MemoryOperand): string {
+  const seg = m.segment ? `%${m.segment}:` : '';
+  if (!m.base && !m.index) {
+    // absolute (SIB without base and index, or moffs): objdump prints the address unsigned
+    return `${seg}0x${(m.displacement & U64).toString(16)}`;
+  }
+  const disp = m.displacementSize > 0 || m.target !== undefined ? signedHex(m.displacement) : '';
+  const regs = m.index ? `${m.base ? `%${m.base}` : ''},%${m.index},${m.scale}` : `%${m.base}`;
+  return `${seg}${disp}(${regs})`;
+}
+
+/** objdump -M intel memory operand: `QWORD PTR [rdx+0x98]`, `DWORD PTR gs:[rip+0x7e64c1b6]`. */
+function intelMemory(m: MemoryOperand, iced: string): string {
+  const sizeWord = /^([A-Z]+ PTR )/.exec(iced)?.[1] ?? '';
+  const seg = m.segment ? `${m.segment}:` : '';
+  const inner: string[] = [];
+  if (m.base) inner.push(m.base);
+  if (m.index) inner.push(`${inner.length ? '+' : ''}${m.index}*${m.scale}`);
+  if (!m.base && !m.index) return `${sizeWord}${seg}0x${(m.displacement & U64).toString(16)}`;
+  if (m.displacementSize > 0 || m.target !== undefined) inner.push(m.displacement < 0n ? `-0x${(-m.displacement).toString(16)}` : `+0x${m.displacement.toString(16)}`);
+  return `${sizeWord}${seg}[${inner.join('')}]`;
+}
+
+export { Code };
