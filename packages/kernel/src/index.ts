@@ -11,3 +11,5 @@ export * from './panic.js';
 export * from './panic-task.js';
 export * from './system.js';
 export * from './address.js';
+export * from './struct-view.js';
+export * from './modules-info.js';

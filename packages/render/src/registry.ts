@@ -11,6 +11,7 @@ import { objectLayout } from './object.js';
 import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
 import { systemExtraLayout } from './system-extra.js';
+import { moduleLayout } from './module.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -31,4 +32,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   object: objectLayout,
   log: logLayout,
   panic: panicLayout,
+  module: moduleLayout,
 };

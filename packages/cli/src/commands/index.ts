@@ -7,6 +7,7 @@ import Worker from './worker.js';
 import QueueAdd from './queue/add.js';
 import QueueResults from './queue/results.js';
 import QueueStatus from './queue/status.js';
+import ModuleList from './module-list.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -19,4 +20,5 @@ export const COMMANDS = {
   'queue:add': QueueAdd,
   'queue:results': QueueResults,
   'queue:status': QueueStatus,
+  'module-list': ModuleList,
 };

@@ -1,0 +1,117 @@
+/**
+ * A typed view of one kernel object, read in one piece: the object's bytes are
+ * read once, and members are picked out by path with offsets, sizes and
+ * signedness from the program's types (resolved once per type and path).
+ * Walking thousands of task_structs or kmem_caches member by member would read
+ * memory (and resolve paths) hundreds of thousands of times.
+ */
+import { readUint } from '@vmpipe/dump';
+import { memberAt, resolve, sizeOf, type FoundType, type TypeTable } from '@vmpipe/types';
+import { KernelReadError, struct } from './read.js';
+import type { Program } from './program.js';
+
+interface Slot {
+  offset: number;
+  size: number;
+  signed: boolean;
+  bitOffset?: number;
+  bitSize?: number;
+}
+
+/** The layout of one struct: member paths to slots, cached; `has()` says whether this kernel's type has a member. */
+export class StructLayout {
+  readonly type: FoundType;
+  readonly size: number;
+  private readonly slots = new Map<string, Slot | null>();
+
+  constructor(readonly types: TypeTable, type: FoundType) {
+    this.type = type;
+    this.size = sizeOf(types, type.id);
+  }
+
+  static of(prog: Program, name: string): StructLayout {
+    return new StructLayout(prog.types, struct(prog, name));
+  }
+
+  slot(path: string): Slot | undefined {
+    let s = this.slots.get(path);
+    if (s === undefined) {
+      try {
+        const m = memberAt(this.types, this.type, path);
+        const t = resolve(this.types, m.typeId).type;
+        s = { offset: m.offset, size: m.size, signed: t.kind === 'int' ? t.signed : false };
+        if (m.bitSize !== undefined && m.bitOffset !== undefined) {
+          s.bitOffset = m.bitOffset;
+          s.bitSize = m.bitSize;
+        }
+      } catch {
+        s = null;
+      }
+      this.slots.set(path, s);
+    }
+    return s ?? undefined;
+  }
+
+  has(path: string): boolean {
+    return this.slot(path) !== undefined;
+  }
+
+  offset(path: string): number {
+    const s = this.slot(path);
+    if (!s) throw new KernelReadError(`${this.type.name}.${path}`, 'no such member in these types');
+    return s.offset;
+  }
+
+  /** Reads the whole object at `addr` (MemoryError when it cannot be read). */
+  read(prog: Program, addr: bigint): StructView {
+    return new StructView(this, addr, prog.mem.readBytes(addr, this.size));
+  }
+}
+
+/** One object's bytes and its layout. */
+export class StructView {
+  constructor(readonly layout: StructLayout, readonly addr: bigint, readonly bytes: Uint8Array) {}
+
+  has(path: string): boolean {
+    return this.layout.has(path);
+  }
+
+  /** An integer member (bitfields too), sign-extended when its type is signed. */
+  int(path: string): bigint {
+    const s = this.layout.slot(path);
+    if (!s) throw new KernelReadError(`${this.layout.type.name}.${path}`, 'no such member in these types');
+    if (s.bitSize !== undefined && s.bitOffset !== undefined) {
+      const first = Math.floor(s.bitOffset / 8);
+      const last = Math.floor((s.bitOffset + s.bitSize - 1) / 8);
+      const word = readUint(this.bytes, first, last - first + 1, true);
+      const v = (word >> BigInt(s.bitOffset - first * 8)) & ((1n << BigInt(s.bitSize)) - 1n);
+      return s.signed ? BigInt.asIntN(s.bitSize, v) : v;
+    }
+    const v = readUint(this.bytes, s.offset, Math.min(s.size, 8), true);
+    return s.signed ? BigInt.asIntN(Math.min(s.size, 8) * 8, v) : v;
+  }
+
+  /** An integer member as a JS number (counts, pids, flags that fit). */
+  num(path: string): number {
+    return Number(this.int(path));
+  }
+
+  /** An integer member, or undefined when this kernel has no such member. */
+  opt(path: string): bigint | undefined {
+    return this.layout.has(path) ? this.int(path) : undefined;
+  }
+
+  /** A char-array member up to its NUL. */
+  str(path: string): string {
+    const s = this.layout.slot(path);
+    if (!s) throw new KernelReadError(`${this.layout.type.name}.${path}`, 'no such member in these types');
+    let end = s.offset;
+    while (end < s.offset + s.size && this.bytes[end] !== 0) end++;
+    return Buffer.from(this.bytes.subarray(s.offset, end)).toString('latin1');
+  }
+
+  /** The address of a member inside this object. */
+  at(path: string): bigint {
+    return this.addr + BigInt(this.layout.offset(path));
+  }
+}
