@@ -11,5 +11,6 @@ export * from './panic.js';
 export * from './panic-task.js';
 export * from './system.js';
 export * from './address.js';
+export * from './tasks.js';
 export * from './struct-view.js';
 export * from './modules-info.js';
