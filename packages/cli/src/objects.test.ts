@@ -43,3 +43,25 @@ test('module-list: a missing dump is one line and exit 3', (t) => {
   t.is(r.code, 3);
   t.regex(r.err, /^module-list: .*no such file/);
 });
+
+real('task-list --format crash --sort pid: crash ps\'s lines for the three tasks crash 8.0.2 finds in its PID hash', (t) => {
+  const r = run('task-list', [DUMP, '--format', 'crash', '--sort', 'pid']);
+  t.is(r.code, 0, r.err);
+  const ours = r.out.split('\n');
+  const crash = expected('crash.vmcore.kdump-zlib.ps.txt').split('\n').filter(Boolean);
+  t.is(ours[0], crash[0]);
+  for (const line of crash.slice(1)) t.true(ours.includes(line), line);
+  t.is(ours.filter(Boolean).length, 1 + 55); // the header and every task: crash sees 3
+});
+
+real('task-list selections: --children 2 are the kernel threads, --parents 1 is init_task then sh, --leaders drops no one here', (t) => {
+  const pick = (args: string[]) => run('task-list', [DUMP, ...args]).records().filter((x) => x.kind === 'task');
+  const all = pick([]);
+  const kthreads = pick(['--children', '2']);
+  t.is(kthreads.length, all.filter((x) => x.ppid === 2).length);
+  t.true(kthreads.every((x) => x.kernelThread === true));
+  t.deepEqual(pick(['--parents', '1']).map((x) => x.comm), ['swapper/0', 'sh']);
+  t.is(pick(['--leaders']).length, all.length);
+  const bad = run('task-list', [DUMP, '--children', '99999']);
+  t.is(bad.code, 2);
+});

@@ -14,3 +14,4 @@ export * from './address.js';
 export * from './tasks.js';
 export * from './struct-view.js';
 export * from './modules-info.js';
+export * from './task-info.js';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Program, taint_letters } from './index.js';
+import { for_each_task_info, Program, taint_letters, task_state_letters } from './index.js';
 
 const REAL = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const DUMP = REAL + 'vmcore.kdump-zlib';
@@ -35,4 +35,55 @@ test('taint letters in TAINT_* bit order (kernel/panic.c)', (t) => {
   t.is(taint_letters((1n << 12n) | (1n << 13n)), 'OE'); // an unsigned out-of-tree module
   t.is(taint_letters(1n), 'P');
   t.is(taint_letters(1n << 40n), '?');
+});
+
+const drgnLetter: Record<string, string[]> = { R: ['RU'], S: ['IN'], D: ['UN'], I: ['ID'], T: ['ST'], t: ['TR'], Z: ['ZO'], X: ['DE'], P: ['PA'] };
+
+real('tasks: every task drgn finds through the PID idr, the same pid, tgid, parent, comm, state and cpu; plus the idle tasks', (t) => {
+  const want = expected('drgn.vmcore.kdump-zlib.tasks.txt').trim().split('\n').map((l) => l.split(' '));
+  t.is(want.length, 53);
+  const infos = [...for_each_task_info(open())].flatMap((s) => ('info' in s ? [s.info] : []));
+  t.is([...for_each_task_info(open())].filter((s) => !('info' in s)).length, 0);
+  const byAddr = new Map(infos.map((i) => [`0x${i.task.toString(16)}`, i]));
+  for (const [addr, pid, tgid, ppid, comm, letter, state, cpu] of want) {
+    const i = byAddr.get(addr!);
+    if (!i) {
+      t.fail(`task ${addr} (${comm}) not found`);
+      continue;
+    }
+    t.deepEqual([i.pid, i.tgid, i.ppid, i.comm, `0x${i.stateValue.toString(16)}`, i.cpu], [Number(pid), Number(tgid), Number(ppid), comm, state, Number(cpu)], comm);
+    t.true(drgnLetter[letter!]!.includes(i.state), `${comm}: ${letter} vs ${i.state}`);
+  }
+  // drgn's for_each_task walks the PID idr, which has no pid 0: init_task and swapper/1 are the two more.
+  t.is(infos.length, want.length + 2);
+  t.deepEqual(infos.filter((i) => i.pid === 0).map((i) => [i.comm, i.via]), [['swapper/0', 'tasks'], ['swapper/1', 'idle']]);
+});
+
+real('tasks: crash ps -l and ps -t times (last_arrival, start_time, utime, stime) for the tasks crash sees', (t) => {
+  const infos = new Map([...for_each_task_info(open())].flatMap((s) => ('info' in s ? [[`${s.info.task.toString(16)}`, s.info] as const] : [])));
+  const lastRun = [...expected('crash.vmcore.kdump-zlib.ps-l.txt').matchAll(/^\[\s*(\d+)\] \[(\w\w)\]\s+PID: (\d+)\s+TASK: ([0-9a-f]+)/gm)];
+  t.is(lastRun.length, 3);
+  for (const m of lastRun) {
+    const i = infos.get(m[4]!)!;
+    t.is(i.lastArrival, BigInt(m[1]!));
+    t.is(i.state, m[2]);
+  }
+  const times = [...expected('crash.vmcore.kdump-zlib.ps-t.txt').matchAll(/TASK: ([0-9a-f]+)[^\n]*\n[^\n]*\n\s+START TIME: (\d+)\n\s+UTIME: (\d+)\n\s+STIME: (\d+)/g)];
+  t.is(times.length, 3);
+  for (const m of times) {
+    const i = infos.get(m[1]!)!;
+    t.deepEqual([i.startTime, i.utime, i.stime], [BigInt(m[2]!), BigInt(m[3]!), BigInt(m[4]!)]);
+  }
+});
+
+test('task state letters as crash ps prints them', (t) => {
+  t.is(task_state_letters(0, 0), 'RU');
+  t.is(task_state_letters(0x1, 0), 'IN');
+  t.is(task_state_letters(0x2001, 0), 'IN'); // TASK_FREEZABLE | TASK_INTERRUPTIBLE (6.1)
+  t.is(task_state_letters(0x2, 0), 'UN');
+  t.is(task_state_letters(0x402, 0), 'ID');
+  t.is(task_state_letters(0x80, 0x20), 'ZO');
+  t.is(task_state_letters(0x80, 0x10), 'DE');
+  t.is(task_state_letters(0x4, 0), 'ST');
+  t.is(task_state_letters(0x8, 0), 'TR');
 });

@@ -64,6 +64,8 @@ export interface TaskRecord {
   rss: number;
   /** bytes of address space (mm->total_vm pages * page size; crash's VSZ is KiB) */
   vsz: number;
+  /** rssPages as a percentage of totalram_pages (crash's %MEM); null when totalram is unknown */
+  memPercent: number | null;
   /** a kernel thread (no mm): crash prints its comm in brackets */
   kernelThread: boolean;
   /** the thread group leader's task_struct */

@@ -12,6 +12,7 @@ import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
 import { systemExtraLayout } from './system-extra.js';
 import { moduleLayout } from './module.js';
+import { taskLayout } from './task.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -33,4 +34,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   log: logLayout,
   panic: panicLayout,
   module: moduleLayout,
+  task: taskLayout,
 };

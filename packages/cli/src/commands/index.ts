@@ -8,6 +8,7 @@ import QueueAdd from './queue/add.js';
 import QueueResults from './queue/results.js';
 import QueueStatus from './queue/status.js';
 import ModuleList from './module-list.js';
+import TaskList from './task-list.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -21,4 +22,5 @@ export const COMMANDS = {
   'queue:results': QueueResults,
   'queue:status': QueueStatus,
   'module-list': ModuleList,
+  'task-list': TaskList,
 };
