@@ -65,3 +65,25 @@ real('task-list selections: --children 2 are the kernel threads, --parents 1 is 
   const bad = run('task-list', [DUMP, '--children', '99999']);
   t.is(bad.code, 2);
 });
+
+real('mem-info --format crash prints crash kmem -i, byte for byte', (t) => {
+  const r = run('mem-info', [DUMP, '--format', 'crash']);
+  t.is(r.code, 0, r.err);
+  t.is(r.out, expected('crash.vmcore.kdump-zlib.kmem-i.txt'));
+});
+
+real('mem-info --slabs --format crash prints crash kmem -s, byte for byte (153 SLUB caches)', (t) => {
+  const r = run('mem-info', [DUMP, '--slabs', '--format', 'crash']);
+  t.is(r.code, 0, r.err);
+  t.is(r.out, expected('crash.vmcore.kdump-zlib.kmem-s.txt'));
+});
+
+real('mem-info records: memory-summary pages and bytes; where crash and the kernel\'s counters differ, both', (t) => {
+  const m = run('mem-info', [DUMP]).records().find((x) => x.kind === 'memory-summary')!;
+  t.deepEqual(m.total, { pages: 31271, bytes: 31271 * 4096 });
+  t.deepEqual(m.slab, { pages: 2195, bytes: 2195 * 4096 });
+  // crash counts PG_slab (head) pages; the kernel's NR_SLAB_*_B count every slab page (crash kmem -V: 2280 + 1597).
+  t.is((m.slabVmstat as { pages: number }).pages, 2280 + 1597);
+  const s = run('mem-info', [DUMP, '--slab', 'task_struct']).records().filter((x) => x.kind === 'slab-cache');
+  t.deepEqual(s.map((x) => [x.cache, x.objectSize, x.allocated, x.total, x.slabs, x.slabSize]), [['0xffff8dce811b7900', 6144, 55, 65, 13, 32768]]);
+});

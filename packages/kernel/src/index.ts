@@ -15,3 +15,6 @@ export * from './tasks.js';
 export * from './struct-view.js';
 export * from './modules-info.js';
 export * from './task-info.js';
+export * from './meminfo.js';
+export * from './page.js';
+export * from './slab.js';

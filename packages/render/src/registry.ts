@@ -13,6 +13,8 @@ import { panicLayout } from './panic.js';
 import { systemExtraLayout } from './system-extra.js';
 import { moduleLayout } from './module.js';
 import { taskLayout } from './task.js';
+import { memorySummaryLayout } from './memory.js';
+import { slabCacheLayout } from './slab.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -35,4 +37,6 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   panic: panicLayout,
   module: moduleLayout,
   task: taskLayout,
+  'memory-summary': memorySummaryLayout,
+  'slab-cache': slabCacheLayout,
 };

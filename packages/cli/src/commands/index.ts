@@ -9,6 +9,7 @@ import QueueResults from './queue/results.js';
 import QueueStatus from './queue/status.js';
 import ModuleList from './module-list.js';
 import TaskList from './task-list.js';
+import MemInfo from './mem-info.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -23,4 +24,5 @@ export const COMMANDS = {
   'queue:status': QueueStatus,
   'module-list': ModuleList,
   'task-list': TaskList,
+  'mem-info': MemInfo,
 };
