@@ -87,3 +87,21 @@ real('mem-info records: memory-summary pages and bytes; where crash and the kern
   const s = run('mem-info', [DUMP, '--slab', 'task_struct']).records().filter((x) => x.kind === 'slab-cache');
   t.deepEqual(s.map((x) => [x.cache, x.objectSize, x.allocated, x.total, x.slabs, x.slabSize]), [['0xffff8dce811b7900', 6144, 55, 65, 13, 32768]]);
 });
+
+real('addr-info ADDR... --format crash prints crash kmem ADDR for each, byte for byte (a slab object, a stack, a struct page, init_task)', (t) => {
+  const addrs = ['ffff8dce811f9800', 'ffffcf8400013a78', 'fffffc93c0040000', 'ffffffff8ae1aa40'];
+  const r = run('addr-info', [DUMP, ...addrs, '--format', 'crash']);
+  t.is(r.code, 0, r.err);
+  // render sets each block off with one blank line
+  t.is(r.out, addrs.map((a) => expected(`crash.vmcore.kdump-zlib.kmem-${a}.txt`)).join('\n'));
+});
+
+real('addr-info: a free page ends as crash kmem\'s (without its zone tables), a module address as crash\'s but for the symbol type crash does not know', (t) => {
+  const free = run('addr-info', [DUMP, 'ffff8dce838ec000', '--format', 'crash']).out;
+  t.true(expected('crash.vmcore.kdump-zlib.kmem-ffff8dce838ec000.txt').endsWith(free));
+  const mod = run('addr-info', [DUMP, 'ffffffffc058f2c0', '--format', 'crash']).out;
+  t.is(mod.replace(' (D) ', ' (?) '), expected('crash.vmcore.kdump-zlib.kmem-ffffffffc058f2c0.txt'));
+  const bad = run('addr-info', [DUMP, 'zz']);
+  t.is(bad.code, 2);
+  t.regex(bad.err, /^addr-info: zz: not a hex address or a kernel symbol/);
+});

@@ -18,3 +18,4 @@ export * from './task-info.js';
 export * from './meminfo.js';
 export * from './page.js';
 export * from './slab.js';
+export * from './mm.js';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { for_each_task_info, Program, taint_letters, task_state_letters } from './index.js';
+import { addr_info, for_each_task_info, Program, slab_object_info, taint_letters, task_state_letters } from './index.js';
 
 const REAL = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const DUMP = REAL + 'vmcore.kdump-zlib';
@@ -86,4 +86,42 @@ test('task state letters as crash ps prints them', (t) => {
   t.is(task_state_letters(0x80, 0x10), 'DE');
   t.is(task_state_letters(0x4, 0), 'ST');
   t.is(task_state_letters(0x8, 0), 'TR');
+});
+
+real('slab objects: drgn\'s allocated objects are allocated here, but for those on CPU 0\'s freelist, which drgn skips (CPU 0 offline) and crash counts free', (t) => {
+  const lines = expected('drgn.vmcore.kdump-zlib.slab-objects.txt').trim().split('\n').map((l) => l.split(' '));
+  const crashAllocated: Record<string, number> = { task_struct: 55, vm_area_struct: 10 }; // crash.vmcore.kdump-zlib.kmem-s.txt
+  t.true(expected('crash.vmcore.kdump-zlib.kmem-s.txt').includes('ffff8dce811b7900     6144         55        65     13    32k  task_struct'));
+  for (const [name, cache, count, ...objs] of lines) {
+    t.is(objs.length, Number(count));
+    const infos = objs.map((o) => ({ o: BigInt(o), i: slab_object_info(open(), BigInt(o))! }));
+    t.true(infos.every(({ o, i }) => i.cacheName === name && i.cache === BigInt(cache!) && i.object === o), name);
+    const onCpu0 = infos.filter(({ i }) => i.free);
+    t.true(onCpu0.every(({ i }) => i.cpu === 0), name);
+    t.is(objs.length - onCpu0.length, crashAllocated[name!]!, name);
+  }
+});
+
+real('addresses: a slab object inside task_struct, a stack, a struct page, a free page, init_task, a module', (t) => {
+  const p = open();
+  const a = (x: bigint) => addr_info(p, x);
+  const obj = a(0xffff8dce811f9900n);
+  t.like(obj, { what: 'slab-object' });
+  t.is(obj.slab!.object, 0xffff8dce811f9800n);
+  t.is(obj.task!.comm, 'sh');
+  t.like(obj.page!, { page: 0xfffffc93c0047e40n, head: 0xfffffc93c0047e00n, order: 3, tail: true });
+  const stack = a(0xffffcf8400013a78n);
+  t.is(stack.what, 'stack');
+  t.like(stack.vmalloc!, { area: 0xffff8dce8104d9c0n, vm: 0xffff8dce811bdd00n, start: 0xffffcf8400010000n, end: 0xffffcf8400015000n, size: 20480 });
+  t.is(a(0xfffffc93c0040000n).page!.phys, 0x1000000n);
+  const free = a(0xffff8dce838ec000n);
+  t.is(free.what, 'free-page');
+  t.deepEqual(free.free, { page: 0xfffffc93c00e0000n, order: 10, index: 236 }); // crash: "is 237th of 1024 pages"
+  const init = a(0xffffffff8ae1aa40n);
+  t.like(init, { what: 'kernel-data' });
+  t.deepEqual(init.page!.flagNames, ['reserved']);
+  const mod = a(0xffffffffc058f2c0n);
+  t.like(mod.symbol!, { name: '__this_module', module: 'qemu_fw_cfg' });
+  t.is(mod.vmalloc!.start, 0xffffffffc058c000n);
+  t.is(a(0n).what, 'unknown');
 });

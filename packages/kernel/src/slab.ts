@@ -171,6 +171,8 @@ export interface SlabObjectInfo {
   slabStart: bigint;
   objects: number;
   inuse: number;
+  /** objects on the slab's freelist and, for a CPU slab, that CPU's freelist */
+  freeObjects: number;
   /** the start of the object holding the address */
   object: bigint;
   objectSize: number;
@@ -218,7 +220,7 @@ export function slab_object_info(prog: Program, addr: bigint): SlabObjectInfo | 
   }
   const info: SlabObjectInfo = {
     cache: cacheAddr, cacheName: prog.mem.readCString(c.int('name'), 64), slab: page, slabStart, objects, inuse,
-    object, objectSize: c.num('object_size'), free: freeSet.has(object),
+    freeObjects: freeSet.size, object, objectSize: c.num('object_size'), free: freeSet.has(object),
   };
   if (cpu !== undefined) info.cpu = cpu;
   return info;

@@ -129,3 +129,27 @@ export interface SlabCacheRecord {
   /** why the counts are incomplete (a slab page the dump excluded) */
   note?: string;
 }
+
+export interface AddrInfoRecord {
+  kind: 'addr-info';
+  dump: string;
+  addr: Hex;
+  /** struct-page, slab-object, free-page, page, vmalloc, stack, kernel-text, kernel-data, module, unknown */
+  what: string;
+  symbol?: { name: string; offset: number; type: string; module?: string };
+  /** the struct page behind the address (or the address itself, for a struct page) */
+  page?: {
+    page: Hex; pfn: number; phys: Hex; flags: Hex; flagNames: string[]; refcount: number; mapcount: number;
+    mapping: Hex; index: Hex; head: Hex; order: number; tail: boolean;
+  };
+  slab?: {
+    cache: Hex; name: string; slab: Hex; slabStart: Hex; objects: number; inuse: number; freeObjects: number;
+    object: Hex; objectSize: number; free: boolean; cpu?: number;
+    /** the cache's counts, as the slab-cache record has them */
+    allocated?: number; total?: number; slabs?: number; slabSize?: number;
+  };
+  free?: { page: Hex; order: number; index: number };
+  vmalloc?: { area: Hex; vm: Hex; start: Hex; end: Hex; size: number; caller?: Hex };
+  task?: { task: Hex; pid: number; comm: string; cpu: number; state: string; running: boolean; panic: boolean; of?: [number, number] };
+  notes?: string[];
+}

@@ -15,6 +15,7 @@ import { moduleLayout } from './module.js';
 import { taskLayout } from './task.js';
 import { memorySummaryLayout } from './memory.js';
 import { slabCacheLayout } from './slab.js';
+import { addrInfoLayout } from './memory-addr.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -39,4 +40,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   task: taskLayout,
   'memory-summary': memorySummaryLayout,
   'slab-cache': slabCacheLayout,
+  'addr-info': addrInfoLayout,
 };

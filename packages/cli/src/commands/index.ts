@@ -10,6 +10,7 @@ import QueueStatus from './queue/status.js';
 import ModuleList from './module-list.js';
 import TaskList from './task-list.js';
 import MemInfo from './mem-info.js';
+import AddrInfo from './addr-info.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -25,4 +26,5 @@ export const COMMANDS = {
   'module-list': ModuleList,
   'task-list': TaskList,
   'mem-info': MemInfo,
+  'addr-info': AddrInfo,
 };
