@@ -5,6 +5,7 @@
  *  - total: `_totalram_pages`; free: `vm_zone_stat[NR_FREE_PAGES]`;
  *  - shared and slab as crash counts them in its walk of the memory map: pages
  *    with a reference count above 1 that are not PG_reserved, and pages with PG_slab
+ *    (the PGTY_slab page type from 6.10)
  *    (a slab's head page only: the kernel's NR_SLAB_RECLAIMABLE_B + NR_SLAB_UNRECLAIMABLE_B,
  *    /proc/meminfo's Slab, count every page and are `slabVmstat`);
  *  - buffers: nr_blockdev_pages(): the page-cache pages of every block device
@@ -126,11 +127,11 @@ export function si_meminfo(prog: Program): MemInfo {
     const flagsOff = m.page.offset('flags');
     const refOff = m.page.offset('_refcount');
     const reserved = BigInt(m.bit('reserved'));
-    const slabBit = BigInt(m.bit('slab'));
+    const typeOff = m.pageTypeOffset;
     const { skipped } = for_each_page_bytes(prog, (_pfn, bytes, o) => {
       const dv = new DataView(bytes.buffer, bytes.byteOffset + o, m.page.size);
       const flags = dv.getBigUint64(flagsOff, true);
-      if ((flags >> slabBit) & 1n) slab++;
+      if (m.isSlab(flags, dv.getUint32(typeOff, true))) slab++;
       if (dv.getInt32(refOff, true) > 1 && !((flags >> reserved) & 1n)) shared++;
     });
     if (skipped) notes.push(`${skipped} struct pages are not in the dump: shared and slab count the others`);

@@ -82,14 +82,9 @@ export function find_vmap_area(prog: Program, addr: bigint): VmallocInfo | undef
 /** The free buddy block holding `pfn` (PageBuddy head at or below it, order from page.private), if any. */
 export function free_block_of(prog: Program, pfn: bigint): FreeBlockInfo | undefined {
   const m = mem_map(prog);
-  const typeOff = BigInt(m.page.offset('_mapcount'));
+  const typeOff = BigInt(m.pageTypeOffset);
   const privOff = BigInt(m.page.offset('private'));
-  const newStyle = prog.types.lookup('enum', 'pagetype') !== undefined && m.page.has('page_type');
-  const isBuddy = (page: bigint) => {
-    const t = prog.mem.readU32(page + typeOff);
-    // 6.1: PAGE_TYPE_BASE 0xf0000000 with PG_buddy (0x80) cleared; 6.12: the top byte is PGTY_buddy (0xf0).
-    return newStyle ? t >>> 24 === 0xf0 : ((t & 0xf0000080) >>> 0) === 0xf0000000;
-  };
+  const isBuddy = (page: bigint) => m.isBuddy(prog.mem.readU32(page + typeOff));
   for (let order = 0; order <= 10; order++) {
     const start = pfn & ~((1n << BigInt(order)) - 1n);
     const page = pfn_to_page(prog, start);

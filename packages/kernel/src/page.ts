@@ -27,6 +27,22 @@ export interface MemMap {
   flagNames: Map<number, string>;
   nrPageflags: number;
   bit(name: string): number;
+  /** PageSlab(): PG_slab in flags (up to 6.9), else the page type PGTY_slab (6.10+) */
+  isSlab(flags: bigint, pageType: number): boolean;
+  /** PageBuddy(): the page type, 6.1 style (PAGE_TYPE_BASE with PG_buddy cleared) or 6.10+ (PGTY_buddy in the top byte) */
+  isBuddy(pageType: number): boolean;
+  /** where page_type (or _mapcount, which it overlays) is in struct page */
+  pageTypeOffset: number;
+}
+
+/** enum NAME's enumerators, name -> value, or an empty map when the types lack the enum. */
+function enumValues(prog: Program, name: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const id = prog.types.lookup('enum', name);
+  if (id === undefined) return out;
+  const t = resolve(prog.types, id).type;
+  if (t.kind === 'enum') for (const v of t.values) out.set(v.name, Number(v.value));
+  return out;
 }
 
 export function mem_map(prog: Program): MemMap {
@@ -51,10 +67,20 @@ export function mem_map(prog: Program): MemMap {
     }
   }
   const byName = new Map([...flagNames].map(([b, n]) => [n, b]));
+  const pgty = enumValues(prog, 'pagetype');
+  const slabBit = byName.get('slab');
+  const pgtySlab = pgty.get('PGTY_slab');
+  const pgtyBuddy = pgty.get('PGTY_buddy');
+  const pageLayout = StructLayout.of(prog, 'page');
   m = {
+    pageTypeOffset: pageLayout.has('page_type') ? pageLayout.offset('page_type') : pageLayout.offset('_mapcount'),
+    isSlab: (flags, pageType) =>
+      slabBit !== undefined ? ((flags >> BigInt(slabBit)) & 1n) === 1n : pgtySlab !== undefined && pageType >>> 24 === pgtySlab,
+    // 6.1: PAGE_TYPE_BASE 0xf0000000 with the type's bit (PG_buddy 0x80) cleared.
+    isBuddy: (pageType) => (pgtyBuddy !== undefined ? pageType >>> 24 === pgtyBuddy : ((pageType & 0xf0000080) >>> 0) === 0xf0000000),
     vmemmap: prog.mem.readU64(vmemmapSym),
     pageOffset,
-    page: StructLayout.of(prog, 'page'),
+    page: pageLayout,
     pageSize: prog.mem.pageSize,
     maxPfn: Number(prog.mem.readU64(need(prog, 'max_pfn'))),
     flagNames,

@@ -196,7 +196,7 @@ export function slab_object_info(prog: Program, addr: bigint): SlabObjectInfo | 
   const ch = prog.mem.readU64(page + BigInt(m.page.offset('compound_head')));
   if (ch & 1n) page = ch - 1n;
   const flags = prog.mem.readU64(page);
-  if (!((flags >> BigInt(m.bit('slab'))) & 1n)) return undefined;
+  if (!m.isSlab(flags, prog.mem.readU32(page + BigInt(m.pageTypeOffset)))) return undefined;
   const l = slabLayouts(prog);
   const sv = l.slab.read(prog, page);
   const cacheAddr = sv.int('slab_cache');

@@ -66,11 +66,45 @@ export class StructLayout {
   read(prog: Program, addr: bigint): StructView {
     return new StructView(this, addr, prog.mem.readBytes(addr, this.size));
   }
+
+  /**
+   * Reads what can be read of the object at `addr`: an object that straddles a page
+   * the dump lacks (excluded, not mapped) keeps its readable members, and reading a
+   * member in the missing part throws a KernelReadError saying why.
+   */
+  readPartial(prog: Program, addr: bigint): StructView {
+    try {
+      return this.read(prog, addr);
+    } catch {
+      const bytes = new Uint8Array(this.size);
+      const missing: Missing[] = [];
+      for (const chunk of prog.mem.read(addr, this.size)) {
+        const at = Number(chunk.vaddr - addr);
+        if ('bytes' in chunk) bytes.set(chunk.bytes, at);
+        else missing.push({ start: at, end: at + chunk.length, why: chunk.problem.message });
+      }
+      if (missing.length === 1 && missing[0]!.start === 0 && missing[0]!.end === this.size) throw new KernelReadError(`${this.type.name} at 0x${addr.toString(16)}`, missing[0]!.why);
+      return new StructView(this, addr, bytes, missing);
+    }
+  }
+}
+
+interface Missing {
+  start: number;
+  end: number;
+  why: string;
 }
 
 /** One object's bytes and its layout. */
 export class StructView {
-  constructor(readonly layout: StructLayout, readonly addr: bigint, readonly bytes: Uint8Array) {}
+  constructor(readonly layout: StructLayout, readonly addr: bigint, readonly bytes: Uint8Array, readonly missing: Missing[] = []) {}
+
+  /** Throws when the member's bytes are in a part of the object the dump lacks. */
+  private check(path: string, offset: number, size: number): void {
+    for (const m of this.missing) {
+      if (offset < m.end && offset + size > m.start) throw new KernelReadError(`${this.layout.type.name}.${path} at 0x${(this.addr + BigInt(offset)).toString(16)}`, m.why);
+    }
+  }
 
   has(path: string): boolean {
     return this.layout.has(path);
@@ -80,6 +114,7 @@ export class StructView {
   int(path: string): bigint {
     const s = this.layout.slot(path);
     if (!s) throw new KernelReadError(`${this.layout.type.name}.${path}`, 'no such member in these types');
+    if (this.missing.length) this.check(path, s.offset, s.size);
     if (s.bitSize !== undefined && s.bitOffset !== undefined) {
       const first = Math.floor(s.bitOffset / 8);
       const last = Math.floor((s.bitOffset + s.bitSize - 1) / 8);
@@ -105,6 +140,7 @@ export class StructView {
   str(path: string): string {
     const s = this.layout.slot(path);
     if (!s) throw new KernelReadError(`${this.layout.type.name}.${path}`, 'no such member in these types');
+    if (this.missing.length) this.check(path, s.offset, s.size);
     let end = s.offset;
     while (end < s.offset + s.size && this.bytes[end] !== 0) end++;
     return Buffer.from(this.bytes.subarray(s.offset, end)).toString('latin1');

@@ -48,6 +48,8 @@ export interface TaskInfo {
   utime: bigint;
   stime: bigint;
   via: 'tasks' | 'idle';
+  /** members that could not be read (the task_struct straddles a page the dump lacks); they read as 0 */
+  missing?: string[];
 }
 
 export type TaskInfoStep = { info: TaskInfo } | { corrupt: ListCorruption } | { unreadable: bigint; message: string };
@@ -137,7 +139,7 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
     if (seen.has(addr)) return;
     seen.add(addr);
     try {
-      views.push({ v: l.task.read(prog, addr), via });
+      views.push({ v: l.task.readPartial(prog, addr), via });
     } catch (err) {
       steps.push({ unreadable: addr, message: `task_struct at 0x${addr.toString(16)} cannot be read: ${(err as Error).message}` });
     }
@@ -159,15 +161,51 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
   const perMm = new Map<bigint, bigint>();
   if (split) {
     for (const { v } of views) {
-      const mm = v.int('mm');
-      if (mm === 0n) continue;
-      perMm.set(mm, (perMm.get(mm) ?? 0n) + v.int(`rss_stat.count[${MM_FILEPAGES}]`) + v.int(`rss_stat.count[${MM_ANONPAGES}]`));
+      try {
+        const mm = v.int('mm');
+        if (mm === 0n) continue;
+        perMm.set(mm, (perMm.get(mm) ?? 0n) + v.int(`rss_stat.count[${MM_FILEPAGES}]`) + v.int(`rss_stat.count[${MM_ANONPAGES}]`));
+      } catch {
+        // a task_struct partly missing from the dump: its deltas are lost (its info says which members)
+      }
     }
   }
   const mms = new Map<bigint, { rss: bigint; vsz: bigint } | Error>();
   const pidOf = new Map<bigint, number>();
-  for (const { v } of views) pidOf.set(v.addr, v.num('pid'));
-  for (const { v, via } of views) {
+  for (const { v } of views) {
+    try {
+      pidOf.set(v.addr, v.num('pid'));
+    } catch {
+      // reported below
+    }
+  }
+  for (const { v: whole, via } of views) {
+    // Members of a task_struct that straddles a page the dump lacks: the ones that cannot be
+    // read are named in `missing` and read as 0; pid and comm must be there.
+    const missing: string[] = [];
+    const v = {
+      addr: whole.addr,
+      int: (path: string): bigint => {
+        try {
+          return whole.int(path);
+        } catch (err) {
+          if (!(err instanceof KernelReadError) || whole.missing.length === 0) throw err;
+          missing.push(path);
+          return 0n;
+        }
+      },
+      num: (path: string) => Number(v.int(path)),
+      opt: (path: string) => (whole.has(path) ? v.int(path) : undefined),
+    };
+    let pid: number;
+    let comm: string;
+    try {
+      pid = whole.num('pid');
+      comm = whole.str('comm');
+    } catch (err) {
+      steps.push({ unreadable: whole.addr, message: `task_struct at 0x${whole.addr.toString(16)}: ${(err as Error).message}` });
+      continue;
+    }
     const mmAddr = v.int('mm');
     let rss = 0n;
     let vsz = 0n;
@@ -209,11 +247,11 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
     steps.push({
       info: {
         task: v.addr,
-        pid: v.num('pid'),
+        pid,
         tgid: v.num('tgid'),
         // The idle tasks (pid 0) are nobody's children in the process tree; crash prints PPID 0 for them too.
-        ppid: parent === v.addr || v.num('pid') === 0 ? 0 : ppid,
-        comm: v.str('comm'),
+        ppid: parent === v.addr || pid === 0 ? 0 : ppid,
+        comm,
         state: task_state_letters(stateValue, exitState),
         stateValue,
         exitState,
@@ -232,6 +270,7 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
         utime: v.opt('utime') ?? 0n,
         stime: v.opt('stime') ?? 0n,
         via,
+        ...(missing.length ? { missing } : {}),
       },
     });
   }

@@ -83,6 +83,8 @@ export interface TaskRecord {
   addr: Hex;
   /** where the task was found: tasks (init_task.tasks and thread lists) or idle (a runqueue's idle task) */
   via: 'tasks' | 'idle';
+  /** members that could not be read (the task_struct straddles a page the dump lacks; they read as 0) */
+  missing?: string[];
 }
 
 export interface PagesBytes {

@@ -13,6 +13,7 @@ export function taskRecord(dump: string, t: TaskInfo, pageSize: number, totalram
     kernelThread: t.kernelThread, leader: hex(t.leader), parent: hex(t.parent), lastArrival: num(t.lastArrival), startTime: num(t.startTime),
     utime: num(t.utime), stime: num(t.stime), type: 'struct task_struct', addr: hex(t.task), via: t.via,
     memPercent: totalram ? (t.rssPages * 100) / totalram : null,
+    ...(t.missing ? { missing: t.missing } : {}),
   };
 }
 
