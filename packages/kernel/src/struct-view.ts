@@ -22,11 +22,29 @@ interface Slot {
 export class StructLayout {
   readonly type: FoundType;
   readonly size: number;
+  /** how many bytes read() reads: the whole object, or up to the last member a caller said it needs */
+  private span: number;
   private readonly slots = new Map<string, Slot | null>();
 
   constructor(readonly types: TypeTable, type: FoundType) {
     this.type = type;
     this.size = sizeOf(types, type.id);
+    this.span = this.size;
+  }
+
+  /**
+   * Reads only up to the end of the last of these members (that this kernel has):
+   * a 10 KiB task_struct of which a walk needs the first 3 KiB costs one page, not three.
+   * Reading a member past the span throws.
+   */
+  only(paths: string[]): this {
+    let end = 0;
+    for (const p of paths) {
+      const s = this.slot(p);
+      if (s) end = Math.max(end, s.offset + s.size);
+    }
+    this.span = Math.min(this.size, Math.max(end, 1));
+    return this;
   }
 
   static of(prog: Program, name: string): StructLayout {
@@ -64,7 +82,7 @@ export class StructLayout {
 
   /** Reads the whole object at `addr` (MemoryError when it cannot be read). */
   read(prog: Program, addr: bigint): StructView {
-    return new StructView(this, addr, prog.mem.readBytes(addr, this.size));
+    return new StructView(this, addr, prog.mem.readBytes(addr, this.span));
   }
 
   /**
@@ -76,14 +94,14 @@ export class StructLayout {
     try {
       return this.read(prog, addr);
     } catch {
-      const bytes = new Uint8Array(this.size);
+      const bytes = new Uint8Array(this.span);
       const missing: Missing[] = [];
-      for (const chunk of prog.mem.read(addr, this.size)) {
+      for (const chunk of prog.mem.read(addr, this.span)) {
         const at = Number(chunk.vaddr - addr);
         if ('bytes' in chunk) bytes.set(chunk.bytes, at);
         else missing.push({ start: at, end: at + chunk.length, why: chunk.problem.message });
       }
-      if (missing.length === 1 && missing[0]!.start === 0 && missing[0]!.end === this.size) throw new KernelReadError(`${this.type.name} at 0x${addr.toString(16)}`, missing[0]!.why);
+      if (missing.length === 1 && missing[0]!.start === 0 && missing[0]!.end === this.span) throw new KernelReadError(`${this.type.name} at 0x${addr.toString(16)}`, missing[0]!.why);
       return new StructView(this, addr, bytes, missing);
     }
   }
@@ -115,6 +133,7 @@ export class StructView {
     const s = this.layout.slot(path);
     if (!s) throw new KernelReadError(`${this.layout.type.name}.${path}`, 'no such member in these types');
     if (this.missing.length) this.check(path, s.offset, s.size);
+    if (s.offset + Math.min(s.size, 8) > this.bytes.length) throw new KernelReadError(`${this.layout.type.name}.${path}`, 'past the part of the object that was read');
     if (s.bitSize !== undefined && s.bitOffset !== undefined) {
       const first = Math.floor(s.bitOffset / 8);
       const last = Math.floor((s.bitOffset + s.bitSize - 1) / 8);

@@ -87,6 +87,10 @@ class Layouts {
     this.cred = prog.types.lookup('struct', 'cred') !== undefined ? StructLayout.of(prog, 'cred') : undefined;
     this.statePath = this.task.has('__state') ? '__state' : 'state';
     this.cpuPath = this.task.has('cpu') ? 'cpu' : this.task.has('thread_info.cpu') ? 'thread_info.cpu' : undefined;
+    this.task.only([
+      'pid', 'tgid', 'comm', this.statePath, 'exit_state', ...(this.cpuPath ? [this.cpuPath] : []), 'prio', 'mm', 'real_parent', 'group_leader', 'cred',
+      'sched_info.last_arrival', 'start_time', 'utime', 'stime', `rss_stat.count[${MM_FILEPAGES}]`, `rss_stat.count[${MM_ANONPAGES}]`,
+    ]);
   }
 }
 
