@@ -105,3 +105,16 @@ real('addr-info: a free page ends as crash kmem\'s (without its zone tables), a 
   t.is(bad.code, 2);
   t.regex(bad.err, /^addr-info: zz: not a hex address or a kernel symbol/);
 });
+
+real('mem-search: crash search -p, and crash search (kernel virtual) less the kernel-image aliases of the same pages, byte for byte', (t) => {
+  const p = run('mem-search', [DUMP, 'ffffffff8ae1aa40', '--physical', '--format', 'crash']);
+  t.is(p.code, 0, p.err);
+  t.is(p.out, expected('crash.vmcore.kdump-zlib.search-p-init_task.txt'));
+  const noAliases = (text: string) => text.split('\n').filter((l) => !l.startsWith('ffffffff')).join('\n');
+  const k = run('mem-search', [DUMP, 'init_task', '--format', 'crash']);
+  t.is(k.out, noAliases(expected('crash.vmcore.kdump-zlib.search-init_task.txt')));
+  const m = run('mem-search', [DUMP, 'ffff8dce811f0000', '--mask', 'ffff', '--format', 'crash']);
+  t.is(m.out, noAliases(expected('crash.vmcore.kdump-zlib.search-m.txt')));
+  const recs = run('mem-search', [DUMP, 'ffffffff8ae1aa40', '--max', '2']).records().filter((r) => r.kind === 'mem-match');
+  t.deepEqual(recs.map((r) => [r.space, r.addr, r.paddr, r.value]), [['virtual', '0xffff8dce810570a0', '0x10570a0', '0xffffffff8ae1aa40'], ['virtual', '0xffff8dce811fa180', '0x11fa180', '0xffffffff8ae1aa40']]);
+});

@@ -19,3 +19,4 @@ export * from './meminfo.js';
 export * from './page.js';
 export * from './slab.js';
 export * from './mm.js';
+export * from './search.js';

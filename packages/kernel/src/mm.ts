@@ -16,6 +16,7 @@ import { list_for_each_entry } from './list.js';
 import { mem_map, page_info, page_to_pfn, pfn_to_page, type PageInfo } from './page.js';
 import { slab_object_info, type SlabObjectInfo } from './slab.js';
 import { StructLayout } from './struct-view.js';
+import { KernelReadError } from './read.js';
 import { for_each_task_info, type TaskInfo } from './task-info.js';
 import type { Program } from './program.js';
 
@@ -51,18 +52,17 @@ export interface AddrInfo {
   notes: string[];
 }
 
-/** find_vmap_area(): the vmap_area holding `addr`, walking vmap_area_list (6.1; 6.9+ keeps per-node trees). */
-export function find_vmap_area(prog: Program, addr: bigint): VmallocInfo | undefined {
+/** for_each_vmap_area: every vmap_area on vmap_area_list (6.1; 6.9+ keeps per-node trees and no list), address order. */
+export function* for_each_vmap_area(prog: Program): Generator<VmallocInfo> {
   const head = prog.symbol('vmap_area_list');
-  if (head === undefined) return undefined;
+  if (head === undefined) throw new KernelReadError('vmap_area_list', 'no such kernel symbol (Linux 6.9+ keeps vmap areas per node: not read yet)');
   const va = StructLayout.of(prog, 'vmap_area');
   const vm = StructLayout.of(prog, 'vm_struct');
   for (const step of list_for_each_entry(prog, head, 'struct vmap_area', 'list', { max: 1 << 22, noPrevCheck: true })) {
-    if ('corrupt' in step) return undefined;
+    if ('corrupt' in step) throw new KernelReadError('vmap_area_list', step.corrupt.message);
     const v = va.read(prog, step.entry);
     const start = v.int('va_start');
     const end = v.int('va_end');
-    if (addr < start || addr >= end) continue;
     const vmAddr = v.int('vm');
     const info: VmallocInfo = { area: step.entry, vm: vmAddr, start, end, size: Number(end - start) };
     if (vmAddr !== 0n) {
@@ -74,8 +74,14 @@ export function find_vmap_area(prog: Program, addr: bigint): VmallocInfo | undef
         // the vm_struct is unreadable: the area's own bounds stand
       }
     }
-    return info;
+    yield info;
   }
+}
+
+/** find_vmap_area(): the vmap_area holding `addr`, or undefined. */
+export function find_vmap_area(prog: Program, addr: bigint): VmallocInfo | undefined {
+  if (prog.symbol('vmap_area_list') === undefined) return undefined;
+  for (const v of for_each_vmap_area(prog)) if (addr >= v.start && addr < v.end) return v;
   return undefined;
 }
 

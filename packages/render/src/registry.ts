@@ -16,6 +16,7 @@ import { taskLayout } from './task.js';
 import { memorySummaryLayout } from './memory.js';
 import { slabCacheLayout } from './slab.js';
 import { addrInfoLayout } from './memory-addr.js';
+import { memMatchLayout } from './mem-match.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -41,4 +42,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   'memory-summary': memorySummaryLayout,
   'slab-cache': slabCacheLayout,
   'addr-info': addrInfoLayout,
+  'mem-match': memMatchLayout,
 };

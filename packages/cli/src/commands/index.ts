@@ -11,6 +11,7 @@ import ModuleList from './module-list.js';
 import TaskList from './task-list.js';
 import MemInfo from './mem-info.js';
 import AddrInfo from './addr-info.js';
+import MemSearch from './mem-search.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -27,4 +28,5 @@ export const COMMANDS = {
   'task-list': TaskList,
   'mem-info': MemInfo,
   'addr-info': AddrInfo,
+  'mem-search': MemSearch,
 };
