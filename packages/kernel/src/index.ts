@@ -20,3 +20,4 @@ export * from './page.js';
 export * from './slab.js';
 export * from './mm.js';
 export * from './search.js';
+export * from './runq.js';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { addr_info, for_each_task_info, Program, si_meminfo, slab_object_info, taint_letters, task_state_letters, type TaskInfo } from './index.js';
+import { addr_info, for_each_runqueue, for_each_task_info, Program, si_meminfo, slab_object_info, taint_letters, task_state_letters, type TaskInfo } from './index.js';
 
 const REAL = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const DUMP = REAL + 'vmcore.kdump-zlib';
@@ -149,5 +149,28 @@ real612('6.12: modules and tasks as drgn 0.0.22 reads them; slab pages by page t
     t.true(drgnLetter[letter!]!.includes(i.state), comm);
   }
   t.true(si_meminfo(p).slab > 0);
+  p.close();
+});
+
+real('run queues: crash runq on the fixture (both CPUs idle but for their current task)', (t) => {
+  const qs = [...for_each_runqueue(open())];
+  const text = expected('crash.vmcore.kdump-zlib.runq.txt');
+  for (const q of qs) {
+    t.true(text.includes(`CPU ${q.cpu} RUNQUEUE: ${q.rq.toString(16)}\n  CURRENT: PID: ${String(q.curr.pid).padEnd(7)}TASK: ${q.curr.task.toString(16)}  COMMAND: "${q.curr.comm}"`));
+    t.true(text.includes(`RT PRIO_ARRAY: ${q.rtArray.toString(16)}`) && text.includes(`CFS RB_ROOT: ${q.cfsRoot.toString(16)}`));
+    t.deepEqual([q.rt, q.cfs], [[], []]);
+  }
+});
+
+const SOFTLOCKUP = '/work/refs/scenarios/6.1.0-56-cloud-amd64/softlockup/vmcore.kdump';
+(existsSync(SOFTLOCKUP) ? test : test.skip)('run queues: the softlockup scenario\'s CPU 1 has kworker/1:2 in its CFS tree, as drgn reads the tree (crash 8.0.2 says none)', (t) => {
+  const drgn = expected('drgn.scenario-softlockup.runq.txt');
+  const root = /^root (0x[0-9a-f]+)/m.exec(drgn)![1]!;
+  const p = Program.open(SOFTLOCKUP);
+  const cpu1 = [...for_each_runqueue(p)][1]!;
+  t.is(cpu1.curr.comm, 'vmpipe-spin');
+  t.deepEqual(cpu1.cfs.map((x) => [x.comm, x.pid, x.prio]), [['kworker/1:2', 50, 120]]);
+  t.is(`0x${(cpu1.cfs[0]!.task + 0x90n).toString(16)}`, root); // its se.run_node is the tree's root
+  t.true(expected('crash.scenario-softlockup.runq.txt').includes('CFS RB_ROOT: ffff8bd309731a30\n     [no tasks queued]'));
   p.close();
 });

@@ -17,6 +17,7 @@ import { memorySummaryLayout } from './memory.js';
 import { slabCacheLayout } from './slab.js';
 import { addrInfoLayout } from './memory-addr.js';
 import { memMatchLayout } from './mem-match.js';
+import { runqueueLayout } from './runqueue.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -43,4 +44,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   'slab-cache': slabCacheLayout,
   'addr-info': addrInfoLayout,
   'mem-match': memMatchLayout,
+  runqueue: runqueueLayout,
 };

@@ -12,6 +12,7 @@ import TaskList from './task-list.js';
 import MemInfo from './mem-info.js';
 import AddrInfo from './addr-info.js';
 import MemSearch from './mem-search.js';
+import RunQueue from './run-queue.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -29,4 +30,5 @@ export const COMMANDS = {
   'mem-info': MemInfo,
   'addr-info': AddrInfo,
   'mem-search': MemSearch,
+  'run-queue': RunQueue,
 };
