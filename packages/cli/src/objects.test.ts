@@ -1,12 +1,29 @@
 /**
  * The object commands on the real 6.1 dump, against crash 8.0.2's text on the
  * same dump (fixtures/real/expected/crash.vmcore.kdump-zlib.*, with .cmd).
+ * The records are made in-process by the commands' own record functions from
+ * one Program and rendered as `--format crash`/`render` do; two runs of the
+ * bins check what only a process shows (arguments, exit codes).
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  addr_info, for_each_runqueue, for_each_slab_cache, for_each_task_info, for_each_vmap_area, mem_map, panicCpu, Program, read_variable, search_physical, search_virtual,
+  si_meminfo, slab_cache_info, totalram_pages, type TaskInfo,
+} from '@vmpipe/kernel';
+import type { AnyRecord } from '@vmpipe/records';
+import { Renderer } from '@vmpipe/render';
+import { addrInfoRecord } from './commands/addr-info.js';
+import { matchRecord } from './commands/mem-search.js';
+import { memorySummaryRecord, slabCacheRecord } from './commands/mem-info.js';
+import { moduleRecord } from './commands/module-list.js';
+import { runqueueRecord } from './commands/run-queue.js';
+import { taskRecord } from './commands/task-list.js';
+import { variableRecord } from './commands/var-read.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
@@ -15,106 +32,117 @@ const DUMP = join(REAL, 'vmcore.kdump-zlib');
 const expected = (name: string) => readFileSync(join(REAL, 'expected', name), 'latin1');
 const real = existsSync(DUMP) ? test : test.skip;
 
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr, records: () => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+let prog: Program | undefined;
+const open = () => (prog ??= Program.open(DUMP));
+let taskCache: TaskInfo[] | undefined;
+const tasks = () => (taskCache ??= [...for_each_task_info(open())].flatMap((s) => ('info' in s ? [s.info] : [])));
+
+/** What `render` (and --format crash) prints for these records. */
+function text(records: AnyRecord[]): string {
+  const r = new Renderer({ color: false });
+  const lines = [...records.flatMap((x) => r.render(x)), ...r.flush()];
+  return lines.length ? lines.join('\n') + '\n' : '';
 }
 
-real('module-list --format crash prints crash mod, byte for byte', (t) => {
-  const r = run('module-list', [DUMP, '--format', 'crash']);
-  t.is(r.code, 0, r.err);
-  t.is(r.out, expected('crash.vmcore.kdump-zlib.mod.txt'));
+async function run(name: string, args: string[]) {
+  try {
+    const r = await promisify(execFile)(process.execPath, [bin(name), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, out: e.stdout ?? '', err: e.stderr ?? '' };
+  }
+}
+
+real('module-list as crash mod, byte for byte; the records carry state, taints, refcount', (t) => {
+  const recs = open().modules.modules.map((m) => moduleRecord(DUMP, m));
+  t.is(text(recs as unknown as AnyRecord[]), expected('crash.vmcore.kdump-zlib.mod.txt'));
+  t.like(recs.find((m) => m.name === 'pvpanic'), { addr: '0xffffffffc05990c0', base: '0xffffffffc0597000', size: 16384, state: 'live', taints: '', refcount: 1, type: 'struct module' });
 });
 
-real('module-list: a source record, then one module record per module; render prints them as crash mod', (t) => {
-  const r = run('module-list', [DUMP]);
-  t.is(r.code, 0, r.err);
-  const recs = r.records();
-  t.is(recs[0]!.kind, 'source');
-  const mods = recs.filter((x) => x.kind === 'module');
-  t.deepEqual(mods.map((m) => m.name).sort(), ['pvpanic', 'pvpanic_mmio', 'qemu_fw_cfg']);
-  t.like(mods.find((m) => m.name === 'pvpanic'), { addr: '0xffffffffc05990c0', base: '0xffffffffc0597000', size: 16384, state: 'live', taints: '', refcount: 1, type: 'struct module' });
-  const text = run('render', [], r.out);
-  t.true(text.out.endsWith(expected('crash.vmcore.kdump-zlib.mod.txt')));
-});
-
-test('module-list: a missing dump is one line and exit 3', (t) => {
-  const r = run('module-list', ['/nonexistent/vmcore']);
-  t.is(r.code, 3);
-  t.regex(r.err, /^module-list: .*no such file/);
-});
-
-real('task-list --format crash --sort pid: crash ps\'s lines for the three tasks crash 8.0.2 finds in its PID hash', (t) => {
-  const r = run('task-list', [DUMP, '--format', 'crash', '--sort', 'pid']);
-  t.is(r.code, 0, r.err);
-  const ours = r.out.split('\n');
+real('task-list --sort pid as crash ps: crash\'s lines for the three tasks crash 8.0.2 finds in its PID hash, among all 55', (t) => {
+  const total = totalram_pages(open());
+  const recs = [...tasks()].sort((a, b) => a.pid - b.pid).map((x) => taskRecord(DUMP, x, 4096, total));
+  const ours = text(recs as unknown as AnyRecord[]).split('\n');
   const crash = expected('crash.vmcore.kdump-zlib.ps.txt').split('\n').filter(Boolean);
   t.is(ours[0], crash[0]);
   for (const line of crash.slice(1)) t.true(ours.includes(line), line);
-  t.is(ours.filter(Boolean).length, 1 + 55); // the header and every task: crash sees 3
+  t.is(ours.filter(Boolean).length, 1 + 55);
 });
 
-real('task-list selections: --children 2 are the kernel threads, --parents 1 is init_task then sh, --leaders drops no one here', (t) => {
-  const pick = (args: string[]) => run('task-list', [DUMP, ...args]).records().filter((x) => x.kind === 'task');
-  const all = pick([]);
-  const kthreads = pick(['--children', '2']);
-  t.is(kthreads.length, all.filter((x) => x.ppid === 2).length);
-  t.true(kthreads.every((x) => x.kernelThread === true));
-  t.deepEqual(pick(['--parents', '1']).map((x) => x.comm), ['swapper/0', 'sh']);
-  t.is(pick(['--leaders']).length, all.length);
-  const bad = run('task-list', [DUMP, '--children', '99999']);
-  t.is(bad.code, 2);
-});
-
-real('mem-info --format crash prints crash kmem -i, byte for byte', (t) => {
-  const r = run('mem-info', [DUMP, '--format', 'crash']);
-  t.is(r.code, 0, r.err);
-  t.is(r.out, expected('crash.vmcore.kdump-zlib.kmem-i.txt'));
-});
-
-real('mem-info --slabs --format crash prints crash kmem -s, byte for byte (153 SLUB caches)', (t) => {
-  const r = run('mem-info', [DUMP, '--slabs', '--format', 'crash']);
-  t.is(r.code, 0, r.err);
-  t.is(r.out, expected('crash.vmcore.kdump-zlib.kmem-s.txt'));
-});
-
-real('mem-info records: memory-summary pages and bytes; where crash and the kernel\'s counters differ, both', (t) => {
-  const m = run('mem-info', [DUMP]).records().find((x) => x.kind === 'memory-summary')!;
-  t.deepEqual(m.total, { pages: 31271, bytes: 31271 * 4096 });
-  t.deepEqual(m.slab, { pages: 2195, bytes: 2195 * 4096 });
+real('mem-info as crash kmem -i and kmem -s, byte for byte (all 153 SLUB caches); both slab counts in the record', (t) => {
+  const m = memorySummaryRecord(DUMP, si_meminfo(open()));
+  t.is(text([m as unknown as AnyRecord]), expected('crash.vmcore.kdump-zlib.kmem-i.txt'));
   // crash counts PG_slab (head) pages; the kernel's NR_SLAB_*_B count every slab page (crash kmem -V: 2280 + 1597).
-  t.is((m.slabVmstat as { pages: number }).pages, 2280 + 1597);
-  const s = run('mem-info', [DUMP, '--slab', 'task_struct']).records().filter((x) => x.kind === 'slab-cache');
-  t.deepEqual(s.map((x) => [x.cache, x.objectSize, x.allocated, x.total, x.slabs, x.slabSize]), [['0xffff8dce811b7900', 6144, 55, 65, 13, 32768]]);
+  t.deepEqual([m.slab.pages, (m.slabVmstat as { pages: number }).pages], [2195, 2280 + 1597]);
+  const caches = [...for_each_slab_cache(open())].map((s) => slabCacheRecord(DUMP, slab_cache_info(open(), (s as { cache: bigint }).cache)));
+  t.is(text(caches as unknown as AnyRecord[]), expected('crash.vmcore.kdump-zlib.kmem-s.txt'));
 });
 
-real('addr-info ADDR... --format crash prints crash kmem ADDR for each, byte for byte (a slab object, a stack, a struct page, init_task)', (t) => {
-  const addrs = ['ffff8dce811f9800', 'ffffcf8400013a78', 'fffffc93c0040000', 'ffffffff8ae1aa40'];
-  const r = run('addr-info', [DUMP, ...addrs, '--format', 'crash']);
-  t.is(r.code, 0, r.err);
-  // render sets each block off with one blank line
-  t.is(r.out, addrs.map((a) => expected(`crash.vmcore.kdump-zlib.kmem-${a}.txt`)).join('\n'));
-});
-
-real('addr-info: a free page ends as crash kmem\'s (without its zone tables), a module address as crash\'s but for the symbol type crash does not know', (t) => {
-  const free = run('addr-info', [DUMP, 'ffff8dce838ec000', '--format', 'crash']).out;
-  t.true(expected('crash.vmcore.kdump-zlib.kmem-ffff8dce838ec000.txt').endsWith(free));
-  const mod = run('addr-info', [DUMP, 'ffffffffc058f2c0', '--format', 'crash']).out;
-  t.is(mod.replace(' (D) ', ' (?) '), expected('crash.vmcore.kdump-zlib.kmem-ffffffffc058f2c0.txt'));
-  const bad = run('addr-info', [DUMP, 'zz']);
-  t.is(bad.code, 2);
-  t.regex(bad.err, /^addr-info: zz: not a hex address or a kernel symbol/);
+real('addr-info as crash kmem ADDR, byte for byte: a slab object, a stack, a struct page, init_task; a free page and a module as crash but for what the docs say', (t) => {
+  const cpu = panicCpu(open());
+  const rec = (a: string) => {
+    const info = addr_info(open(), BigInt('0x' + a), tasks());
+    const r = addrInfoRecord(DUMP, info, cpu);
+    if (r.task) {
+      const same = tasks().filter((x) => x.pid === r.task!.pid);
+      if (same.length > 1) r.task.of = [same.findIndex((x) => x.task === info.task!.task) + 1, same.length];
+    }
+    if (info.slab && r.slab) {
+      const c = slab_cache_info(open(), info.slab.cache);
+      Object.assign(r.slab, { allocated: c.allocated, total: c.total, slabs: c.slabs, slabSize: c.slabSize });
+    }
+    return r as unknown as AnyRecord;
+  };
+  for (const a of ['ffff8dce811f9800', 'ffffcf8400013a78', 'fffffc93c0040000', 'ffffffff8ae1aa40']) t.is(text([rec(a)]), expected(`crash.vmcore.kdump-zlib.kmem-${a}.txt`), a);
+  t.true(expected('crash.vmcore.kdump-zlib.kmem-ffff8dce838ec000.txt').endsWith(text([rec('ffff8dce838ec000')])));
+  t.is(text([rec('ffffffffc058f2c0')]).replace(' (D) ', ' (?) '), expected('crash.vmcore.kdump-zlib.kmem-ffffffffc058f2c0.txt'));
 });
 
 real('mem-search: crash search -p, and crash search (kernel virtual) less the kernel-image aliases of the same pages, byte for byte', (t) => {
-  const p = run('mem-search', [DUMP, 'ffffffff8ae1aa40', '--physical', '--format', 'crash']);
-  t.is(p.code, 0, p.err);
-  t.is(p.out, expected('crash.vmcore.kdump-zlib.search-p-init_task.txt'));
-  const noAliases = (text: string) => text.split('\n').filter((l) => !l.startsWith('ffffffff')).join('\n');
-  const k = run('mem-search', [DUMP, 'init_task', '--format', 'crash']);
-  t.is(k.out, noAliases(expected('crash.vmcore.kdump-zlib.search-init_task.txt')));
-  const m = run('mem-search', [DUMP, 'ffff8dce811f0000', '--mask', 'ffff', '--format', 'crash']);
-  t.is(m.out, noAliases(expected('crash.vmcore.kdump-zlib.search-m.txt')));
-  const recs = run('mem-search', [DUMP, 'ffffffff8ae1aa40', '--max', '2']).records().filter((r) => r.kind === 'mem-match');
-  t.deepEqual(recs.map((r) => [r.space, r.addr, r.paddr, r.value]), [['virtual', '0xffff8dce810570a0', '0x10570a0', '0xffffffff8ae1aa40'], ['virtual', '0xffff8dce811fa180', '0x11fa180', '0xffffffff8ae1aa40']]);
+  const p = open();
+  const value = 0xffffffff8ae1aa40n;
+  t.is(text([...search_physical(p, { value })].map((m) => matchRecord(DUMP, 'physical', m, 8)) as AnyRecord[]), expected('crash.vmcore.kdump-zlib.search-p-init_task.txt'));
+  const noAliases = (s: string) => s.split('\n').filter((l) => !l.startsWith('ffffffff')).join('\n');
+  const kernel = (o: { value: bigint; mask?: bigint }) => {
+    const base = mem_map(p).pageOffset;
+    const recs = [...search_physical(p, o)].map((m) => matchRecord(DUMP, 'virtual', m, 8, base));
+    for (const area of for_each_vmap_area(p)) recs.push(...[...search_virtual(p, o, area.start, area.end)].map((m) => matchRecord(DUMP, 'virtual', m, 8)));
+    return recs as AnyRecord[];
+  };
+  const k = kernel({ value });
+  t.is(text(k), noAliases(expected('crash.vmcore.kdump-zlib.search-init_task.txt')));
+  t.like(k[0], { space: 'virtual', addr: '0xffff8dce810570a0', paddr: '0x10570a0', value: '0xffffffff8ae1aa40' });
+  t.is(text(kernel({ value: 0xffff8dce811f0000n, mask: 0xffffn })), noAliases(expected('crash.vmcore.kdump-zlib.search-m.txt')));
+});
+
+real('run-queue as crash runq, byte for byte', (t) => {
+  const recs = [...for_each_runqueue(open())].map((q) => runqueueRecord(DUMP, q));
+  t.is(text(recs as AnyRecord[]), expected('crash.vmcore.kdump-zlib.runq.txt').replace(/\n$/, '') + '\n');
+});
+
+real('var-read as crash p: jiffies with the user\'s type; per-CPU values by CPU', (t) => {
+  const p = open();
+  const jiffies = read_variable(p, 'jiffies', { type: 'unsigned long' }).map((v) => variableRecord(DUMP, v));
+  t.is(text(jiffies as AnyRecord[]), expected('crash.vmcore.kdump-zlib.p-jiffies.txt'));
+  t.throws(() => read_variable(p, 'jiffies'), { message: /give --type/ });
+  const rq = read_variable(p, 'runqueues');
+  t.deepEqual(rq.map((v) => [v.cpu, v.addr]), [[0, 0xffff8dce89631980n], [1, 0xffff8dce89731980n]]); // crash runq's RUNQUEUE addresses
+  t.is((rq[1]!.value as { curr: string }).curr, '0xffff8dce811f9800');
+  // crash's gdb numbers values across its session ($2, $3, ...); a stream starts at $1.
+  const noHistory = (s: string) => s.replace(/ = \$\d+ = /g, ' = $ = ');
+  t.is(noHistory(text(read_variable(p, 'cpu_number').map((v) => variableRecord(DUMP, v)) as AnyRecord[])), noHistory(expected('crash.vmcore.kdump-zlib.p-cpu_number-a.txt')));
+  t.is(noHistory(text(read_variable(p, 'this_cpu_off', { cpus: [1] }).map((v) => variableRecord(DUMP, v)) as AnyRecord[])), noHistory(expected('crash.vmcore.kdump-zlib.p-this_cpu_off-1.txt')));
+});
+
+real('the bins: task-list --format crash prints the ps table; bad input is one line and the documented exit code', async (t) => {
+  const ps = await run('task-list', [DUMP, '--format', 'crash', '--sort', 'pid', '--parents', '1']);
+  t.is(ps.code, 0, ps.err);
+  t.is(ps.out, expected('crash.vmcore.kdump-zlib.ps.txt').split('\n').filter((l, i) => i === 0 || / \[?(swapper\/0|sh)\]?$/.test(l)).join('\n') + '\n');
+  const missing = await run('module-list', ['/nonexistent/vmcore']);
+  t.is(missing.code, 3);
+  t.regex(missing.err, /^module-list: .*no such file/);
+  const badAddr = await run('addr-info', [DUMP, 'zz']);
+  t.is(badAddr.code, 2);
+  t.regex(badAddr.err, /^addr-info: zz: not a hex address or a kernel symbol/);
 });

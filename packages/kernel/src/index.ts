@@ -21,3 +21,4 @@ export * from './slab.js';
 export * from './mm.js';
 export * from './search.js';
 export * from './runq.js';
+export * from './variable.js';

@@ -18,6 +18,7 @@ import { slabCacheLayout } from './slab.js';
 import { addrInfoLayout } from './memory-addr.js';
 import { memMatchLayout } from './mem-match.js';
 import { runqueueLayout } from './runqueue.js';
+import { variableLayout } from './variable.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -45,4 +46,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   'addr-info': addrInfoLayout,
   'mem-match': memMatchLayout,
   runqueue: runqueueLayout,
+  variable: variableLayout,
 };

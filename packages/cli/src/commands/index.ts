@@ -13,6 +13,7 @@ import MemInfo from './mem-info.js';
 import AddrInfo from './addr-info.js';
 import MemSearch from './mem-search.js';
 import RunQueue from './run-queue.js';
+import VarRead from './var-read.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -31,4 +32,5 @@ export const COMMANDS = {
   'addr-info': AddrInfo,
   'mem-search': MemSearch,
   'run-queue': RunQueue,
+  'var-read': VarRead,
 };

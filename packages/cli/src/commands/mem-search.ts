@@ -5,6 +5,12 @@ import { EXIT, FatalError, hex, parseAddress } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
 
+export function matchRecord(dump: string, space: 'virtual' | 'physical', m: SearchMatch, width: number, base?: bigint): Record<string, unknown> {
+  const rec: Record<string, unknown> = { kind: 'mem-match', dump, space, addr: hex(base !== undefined ? m.addr + base : m.addr), value: hex(m.value), width };
+  if (base !== undefined) rec.paddr = hex(m.addr);
+  return rec;
+}
+
 export default class MemSearch extends VmpipeCommand {
   static override summary = 'Search memory for a value, like crash `search`: one mem-match record per match, as found.';
   static override description = [
@@ -56,13 +62,11 @@ export default class MemSearch extends VmpipeCommand {
         started = true;
         bar.update(done, { matches: found });
       };
-      const emit = async (space: 'virtual' | 'physical', it: Iterable<SearchMatch>, toVirtual?: (a: bigint) => bigint): Promise<boolean> => {
+      const emit = async (space: 'virtual' | 'physical', it: Iterable<SearchMatch>, base?: bigint): Promise<boolean> => {
         for (const m of it) {
           if (out.closed) return false;
           found++;
-          const rec: Record<string, unknown> = { kind: 'mem-match', dump: args.dump, space, addr: hex(toVirtual ? toVirtual(m.addr) : m.addr), value: hex(m.value), width: o.width };
-          if (toVirtual) rec.paddr = hex(m.addr);
-          await out.write(rec);
+          await out.write(matchRecord(args.dump, space, m, o.width!, base));
           if (flags.max !== undefined && found >= flags.max) return false;
         }
         return true;
@@ -73,7 +77,7 @@ export default class MemSearch extends VmpipeCommand {
         else {
           requireTypes(prog);
           const base = mem_map(prog).pageOffset;
-          if (await emit('virtual', search_physical(prog, o, {}, progress), (p) => p + base)) {
+          if (await emit('virtual', search_physical(prog, o, {}, progress), base)) {
             for (const area of for_each_vmap_area(prog)) {
               if (!(await emit('virtual', search_virtual(prog, o, area.start, area.end)))) break;
             }

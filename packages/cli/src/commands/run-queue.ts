@@ -1,10 +1,17 @@
 import { Args } from '@oclif/core';
-import { for_each_runqueue, type RunqTask } from '@vmpipe/kernel';
+import { for_each_runqueue, type RunQueue as Queue, type RunqTask } from '@vmpipe/kernel';
 import { hex } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 const task = (t: RunqTask) => ({ task: hex(t.task), pid: t.pid, comm: t.comm, prio: t.prio });
+
+export function runqueueRecord(dump: string, q: Queue): Record<string, unknown> {
+  return {
+    kind: 'runqueue', dump, cpu: q.cpu, rq: hex(q.rq), curr: task(q.curr), rtArray: hex(q.rtArray), rt: q.rt.map(task), cfsRoot: hex(q.cfsRoot), cfs: q.cfs.map(task),
+    ...(q.notes.length ? { notes: q.notes } : {}),
+  };
+}
 
 export default class RunQueue extends VmpipeCommand {
   static override summary = 'Each CPU\'s run queue, like crash `runq`: one runqueue record per CPU.';
@@ -27,10 +34,7 @@ export default class RunQueue extends VmpipeCommand {
       await out.write(programSource(prog));
       try {
         for (const q of for_each_runqueue(prog)) {
-          await out.write({
-            kind: 'runqueue', dump: args.dump, cpu: q.cpu, rq: hex(q.rq), curr: task(q.curr), rtArray: hex(q.rtArray), rt: q.rt.map(task), cfsRoot: hex(q.cfsRoot), cfs: q.cfs.map(task),
-            ...(q.notes.length ? { notes: q.notes } : {}),
-          });
+          await out.write(runqueueRecord(args.dump, q));
         }
       } catch (err) {
         fatalKernel(err);
