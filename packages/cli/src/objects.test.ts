@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  addr_info, for_each_runqueue, for_each_slab_cache, for_each_task_info, for_each_vmap_area, mem_map, panicCpu, Program, read_variable, search_physical, search_virtual,
+  addr_info, module_btf, for_each_runqueue, for_each_slab_cache, for_each_task_info, for_each_vmap_area, mem_map, panicCpu, Program, read_variable, search_physical, search_virtual,
   si_meminfo, slab_cache_info, totalram_pages, type TaskInfo,
 } from '@vmpipe/kernel';
 import type { AnyRecord } from '@vmpipe/records';
@@ -20,7 +20,7 @@ import { Renderer } from '@vmpipe/render';
 import { addrInfoRecord } from './commands/addr-info.js';
 import { matchRecord } from './commands/mem-search.js';
 import { memorySummaryRecord, slabCacheRecord } from './commands/mem-info.js';
-import { moduleRecord } from './commands/module-list.js';
+import { moduleRecord, moduleTypeRecords } from './commands/module-list.js';
 import { runqueueRecord } from './commands/run-queue.js';
 import { taskRecord } from './commands/task-list.js';
 import { variableRecord } from './commands/var-read.js';
@@ -58,6 +58,14 @@ real('module-list as crash mod, byte for byte; the records carry state, taints, 
   const recs = open().modules.modules.map((m) => moduleRecord(DUMP, m));
   t.is(text(recs as unknown as AnyRecord[]), expected('crash.vmcore.kdump-zlib.mod.txt'));
   t.like(recs.find((m) => m.name === 'pvpanic'), { addr: '0xffffffffc05990c0', base: '0xffffffffc0597000', size: 16384, state: 'live', taints: '', refcount: 1, type: 'struct module' });
+});
+
+real('module-list --types: a module\'s own structs from its split BTF in memory, as pahole -C prints them from the module\'s DWARF', (t) => {
+  const m = open().modules.modules.find((x) => x.name === 'qemu_fw_cfg')!;
+  const recs = moduleTypeRecords(DUMP, m.name, module_btf(open(), m.addr), 'pahole');
+  t.deepEqual(recs.map((r) => r.name), ['struct fw_cfg_dma_access', 'struct fw_cfg_file', 'struct fw_cfg_sysfs_attribute', 'struct fw_cfg_sysfs_entry', 'struct fw_cfg_vmcoreinfo']);
+  // render sets each layout off with a blank line; pahole -C run five times does not
+  t.is(text(recs).replace(/};\n\n/g, '};\n'), expected('pahole.qemu_fw_cfg.ko.structs.txt'));
 });
 
 real('task-list --sort pid as crash ps: crash\'s lines for the three tasks crash 8.0.2 finds in its PID hash, among all 55', (t) => {
