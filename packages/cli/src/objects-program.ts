@@ -1,46 +1,23 @@
 /**
- * How the object commands (module-list, task-list, mem-info, addr-info) open
- * a dump's Program and write their records, until the shared command base
- * (issue 8: `this.program(path)`, `...programFlags`) lands; then they switch
- * to it and this file goes.
+ * What the object commands (module-list, task-list, mem-info, addr-info,
+ * mem-search, run-queue, var-read) share on top of the command base: their
+ * flags, the `source` record they start with, text output through the
+ * renderers for --format crash, and the kernel readers' failures that end a
+ * run (a walk that cannot start: exit 4).
  */
 import { Flags } from '@oclif/core';
-import { KernelReadError, ModuleWalkError, Program } from '@vmpipe/kernel';
+import { KernelReadError, ModuleWalkError, type Program } from '@vmpipe/kernel';
 import { EXIT, FatalError, LineWriter, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
 import { NoTypesError } from '@vmpipe/types';
+import { programFlags } from './base.js';
 import { sourceRecord } from './dump-records.js';
 
+/** The shared program flags (base.ts) and --format. */
 export const objectFlags = {
-  vmlinux: Flags.string({ description: 'the dump\'s vmlinux (symbols and types)', helpValue: 'FILE' }),
-  'system-map': Flags.string({ description: 'a System.map for the symbols', helpValue: 'FILE' }),
-  btf: Flags.string({ description: 'a raw BTF file for the types', helpValue: 'FILE' }),
-  dwarf: Flags.boolean({ description: 'with --vmlinux, read DWARF even when .BTF is present' }),
-  force: Flags.boolean({ description: 'use a System.map or vmlinux that does not match the dump' }),
-  'zero-excluded': Flags.boolean({ description: 'read pages the dump level excluded as zeros (crash --zero_excluded)' }),
+  ...programFlags,
   format: Flags.string({ description: 'json records, or text like crash', options: ['json', 'crash'], default: 'json' }),
 };
-
-export interface ObjectFlags {
-  vmlinux?: string | undefined;
-  'system-map'?: string | undefined;
-  btf?: string | undefined;
-  dwarf?: boolean;
-  force?: boolean;
-  'zero-excluded'?: boolean;
-  format?: string;
-}
-
-export function openProgram(path: string, f: ObjectFlags): Program {
-  return Program.open(path, {
-    ...(f.vmlinux ? { vmlinux: f.vmlinux } : {}),
-    ...(f['system-map'] ? { systemMap: f['system-map'] } : {}),
-    ...(f.btf ? { btf: f.btf } : {}),
-    ...(f.dwarf ? { preferDwarf: true } : {}),
-    ...(f.force ? { force: true } : {}),
-    ...(f['zero-excluded'] ? { zeroExcluded: true } : {}),
-  });
-}
 
 /** Types and symbols are required by every object command: without them the run is meaningless (exit 4). */
 export function requireTypes(prog: Program): void {
@@ -86,6 +63,5 @@ export function writerFor(format: string | undefined): Out {
 
 /** The stream's first record: what the dump is and where symbols and types came from. */
 export function programSource(prog: Program): AnyRecord {
-  const src = prog.source();
-  return { ...sourceRecord(prog.theDump), symbols: src.symbols, types: src.types, dump: prog.path };
+  return { ...sourceRecord(prog), dump: prog.path };
 }

@@ -152,5 +152,5 @@ real('the bins: task-list --format crash prints the ps table; bad input is one l
   t.regex(missing.err, /^module-list: .*no such file/);
   const badAddr = await run('addr-info', [DUMP, 'zz']);
   t.is(badAddr.code, 2);
-  t.regex(badAddr.err, /^addr-info: zz: not a hex address or a kernel symbol/);
+  t.regex(badAddr.err, /^addr-info: "zz" is not a hex address, nor a symbol/);
 });

@@ -1,8 +1,8 @@
 import { Args } from '@oclif/core';
 import { addr_info, for_each_task_info, panicCpu, slab_cache_info, type AddrInfo, type TaskInfo } from '@vmpipe/kernel';
-import { EXIT, FatalError, hex, parseAddress, type AddrInfoRecord } from '@vmpipe/records';
+import { hex, type AddrInfoRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 export function addrInfoRecord(dump: string, a: AddrInfo, panicCpu: number | null): AddrInfoRecord {
   const r: AddrInfoRecord = { kind: 'addr-info', dump, addr: hex(a.addr), what: a.what };
@@ -34,8 +34,8 @@ export default class AddrInfoCommand extends VmpipeCommand {
     'For each ADDR (hex or a symbol) one addr-info record: `what` it is (struct-page, slab-object, free-page, page, vmalloc, stack, kernel-text, kernel-data, module, unknown), the struct page behind it (flags decoded, refcount, mapcount, compound head and order), the slab object holding it (cache, object start, allocated or free), the free buddy block, the vmap_area and vm_struct (caller), the task whose task_struct or stack it is, and its symbol.',
     'See docs/addr-info.md. Exit codes: 0 ok, 2 bad address, 3 missing file, 4 not a dump or no symbols/types.',
   ].join('\n\n');
-  static consumes: string[] = [];
-  static produces = ['source', 'addr-info'];
+  static override consumes: readonly string[] = [];
+  static override produces = ['source', 'addr-info'];
   static override examples = [
     '<%= config.bin %> addr-info fixtures/real/vmcore.kdump-zlib ffff8dce811f9900 ffffcf8400013a78 --format crash',
     '<%= config.bin %> addr-info fixtures/real/vmcore.kdump-zlib init_task | jq .task',
@@ -46,48 +46,39 @@ export default class AddrInfoCommand extends VmpipeCommand {
 
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(AddrInfoCommand);
-    const prog = openProgram(args.dump, flags);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = writerFor(flags.format);
+    requireTypes(prog);
+    const addrs = (argv as string[]).slice(1).map((text) => this.address(prog, text));
+    await out.write(programSource(prog));
+    let tasks: TaskInfo[] | undefined;
+    let cpu: number | null = null;
     try {
-      requireTypes(prog);
-      const addrs = (argv as string[]).slice(1).map((text) => {
-        const sym = /^[A-Za-z_]/.test(text) && !/^0x/i.test(text) ? prog.symbol(text) : undefined;
-        if (sym !== undefined) return sym;
-        const v = parseAddress(text);
-        if (v === null) throw new FatalError(`${text}: not a hex address or a kernel symbol`, EXIT.usage);
-        return v;
-      });
-      await out.write(programSource(prog));
-      let tasks: TaskInfo[] | undefined;
-      let cpu: number | null = null;
-      try {
-        tasks = [...for_each_task_info(prog)].flatMap((s) => ('info' in s ? [s.info] : []));
-        cpu = panicCpu(prog);
-      } catch (err) {
-        fatalKernel(err);
-      }
-      for (const a of addrs) {
-        if (out.closed) break;
-        const info = addr_info(prog, a, tasks);
-        const r = addrInfoRecord(args.dump, info, cpu);
-        if (r.task && tasks) {
-          // Tasks sharing a pid (the idle tasks, pid 0): crash says which of them this is, `(1 of 2)`.
-          const same = tasks.filter((t) => t.pid === r.task!.pid);
-          if (same.length > 1) r.task.of = [same.findIndex((t) => t.task === info.task!.task) + 1, same.length];
-        }
-        if (info.slab && r.slab) {
-          try {
-            const c = slab_cache_info(prog, info.slab.cache);
-            Object.assign(r.slab, { allocated: c.allocated, total: c.total, slabs: c.slabs, slabSize: c.slabSize });
-          } catch {
-            // the cache's counts are extra: the object's facts stand
-          }
-        }
-        await out.write(r);
-      }
-      await out.end();
-    } finally {
-      prog.close();
+      tasks = [...for_each_task_info(prog)].flatMap((s) => ('info' in s ? [s.info] : []));
+      cpu = panicCpu(prog);
+    } catch (err) {
+      fatalKernel(err);
     }
+    for (const a of addrs) {
+      if (out.closed) break;
+      const info = addr_info(prog, a, tasks);
+      const r = addrInfoRecord(args.dump, info, cpu);
+      if (r.task && tasks) {
+        // Tasks sharing a pid (the idle tasks, pid 0): crash says which of them this is, `(1 of 2)`.
+        const same = tasks.filter((t) => t.pid === r.task!.pid);
+        if (same.length > 1) r.task.of = [same.findIndex((t) => t.task === info.task!.task) + 1, same.length];
+      }
+      if (info.slab && r.slab) {
+        try {
+          const c = slab_cache_info(prog, info.slab.cache);
+          Object.assign(r.slab, { allocated: c.allocated, total: c.total, slabs: c.slabs, slabSize: c.slabSize });
+        } catch {
+          // the cache's counts are extra: the object's facts stand
+        }
+      }
+      await out.write(r);
+    }
+    await out.end();
   }
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { for_each_slab_cache, si_meminfo, slab_cache_info, type MemInfo, type SlabCacheInfo } from '@vmpipe/kernel';
 import { errorRecord, hex, type MemorySummaryRecord, type SlabCacheRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 export function memorySummaryRecord(dump: string, m: MemInfo): MemorySummaryRecord & Record<string, unknown> {
   const pb = (pages: number) => ({ pages, bytes: pages * m.pageSize });
@@ -33,8 +33,8 @@ export default class MemInfoCommand extends VmpipeCommand {
     '--slabs: one slab-cache record per SLUB cache on slab_caches (object size, objects in use and in all, slabs, slab size), as crash kmem -s; --slab NAME for one. See docs/mem-info.md.',
     'Exit codes: 0 ok, 3 missing file, 4 not a dump, or no symbols/types.',
   ].join('\n\n');
-  static consumes: string[] = [];
-  static produces = ['source', 'memory-summary', 'slab-cache', 'error'];
+  static override consumes: readonly string[] = [];
+  static override produces = ['source', 'memory-summary', 'slab-cache', 'error'];
   static override examples = [
     '<%= config.bin %> mem-info fixtures/real/vmcore.kdump-zlib --format crash',
     '<%= config.bin %> mem-info fixtures/real/vmcore.kdump-zlib --slabs --format crash',
@@ -49,35 +49,32 @@ export default class MemInfoCommand extends VmpipeCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(MemInfoCommand);
-    const prog = openProgram(args.dump, flags);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = writerFor(flags.format);
+    requireTypes(prog);
+    await out.write(programSource(prog));
     try {
-      requireTypes(prog);
-      await out.write(programSource(prog));
-      try {
-        if (!flags.slabs && flags.slab === undefined) {
-          await out.write(memorySummaryRecord(args.dump, si_meminfo(prog)));
-        } else {
-          for (const step of for_each_slab_cache(prog)) {
-            if (out.closed) break;
-            if ('corrupt' in step) {
-              await out.write(errorRecord('slab-list-corrupt', `slab_caches is damaged: ${step.corrupt}; the caches read so far are listed`, { dump: args.dump }));
-              break;
-            }
-            try {
-              const info = slab_cache_info(prog, step.cache);
-              if (flags.slab === undefined || info.name === flags.slab) await out.write(slabCacheRecord(args.dump, info));
-            } catch (err) {
-              await out.write(errorRecord('slab-cache-unreadable', `kmem_cache at ${hex(step.cache)}: ${(err as Error).message}`, { dump: args.dump, addr: hex(step.cache) }));
-            }
+      if (!flags.slabs && flags.slab === undefined) {
+        await out.write(memorySummaryRecord(args.dump, si_meminfo(prog)));
+      } else {
+        for (const step of for_each_slab_cache(prog)) {
+          if (out.closed) break;
+          if ('corrupt' in step) {
+            await out.write(errorRecord('slab-list-corrupt', `slab_caches is damaged: ${step.corrupt}; the caches read so far are listed`, { dump: args.dump }));
+            break;
+          }
+          try {
+            const info = slab_cache_info(prog, step.cache);
+            if (flags.slab === undefined || info.name === flags.slab) await out.write(slabCacheRecord(args.dump, info));
+          } catch (err) {
+            await out.write(errorRecord('slab-cache-unreadable', `kmem_cache at ${hex(step.cache)}: ${(err as Error).message}`, { dump: args.dump, addr: hex(step.cache) }));
           }
         }
-      } catch (err) {
-        fatalKernel(err);
       }
-      await out.end();
-    } finally {
-      prog.close();
+    } catch (err) {
+      fatalKernel(err);
     }
+    await out.end();
   }
 }

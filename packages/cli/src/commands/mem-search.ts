@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { for_each_vmap_area, mem_map, search_physical, search_virtual, type SearchMatch, type SearchOptions } from '@vmpipe/kernel';
 import { EXIT, FatalError, hex, parseAddress } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 export function matchRecord(dump: string, space: 'virtual' | 'physical', m: SearchMatch, width: number, base?: bigint): Record<string, unknown> {
   const rec: Record<string, unknown> = { kind: 'mem-match', dump, space, addr: hex(base !== undefined ? m.addr + base : m.addr), value: hex(m.value), width };
@@ -18,8 +18,8 @@ export default class MemSearch extends VmpipeCommand {
     'Aligned words of --width bytes (8 by default) whose bits, ignoring those in --mask, equal VALUE. A progress bar goes to stderr on a terminal (--progress to force it). See docs/mem-search.md.',
     'Exit codes: 0 ok, 2 bad value or range, 3 missing file, 4 not a dump.',
   ].join('\n\n');
-  static consumes: string[] = [];
-  static produces = ['source', 'mem-match'];
+  static override consumes: readonly string[] = [];
+  static override produces = ['source', 'mem-match'];
   static override examples = [
     '<%= config.bin %> mem-search fixtures/real/vmcore.kdump-zlib ffffffff8ae1aa40 | render',
     '<%= config.bin %> mem-search fixtures/real/vmcore.kdump-zlib ffff8dce811f0000 --mask ffff --physical',
@@ -45,52 +45,50 @@ export default class MemSearch extends VmpipeCommand {
       return v;
     };
     if (![1, 2, 4, 8].includes(flags.width)) throw new FatalError(`--width ${flags.width}: give 1, 2, 4 or 8`, EXIT.usage);
-    const prog = openProgram(args.dump, flags);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = writerFor(flags.format);
     const bar = flags.progress || process.stderr.isTTY ? new SingleBar({ format: 'mem-search [{bar}] {percentage}% {value}/{total} pages {matches} matches', stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: true }) : undefined;
+    // hex, or a symbol (SYMBOL, SYMBOL.member: its address), as every command reads addresses
+    const value = this.address(prog, args.value);
+    const o: SearchOptions = { value, width: flags.width as 1 | 2 | 4 | 8, ...(flags.mask ? { mask: num(flags.mask, 'mask')! } : {}) };
+    const start = num(flags.start, '--start');
+    const end = num(flags.end, '--end');
+    await out.write(programSource(prog));
+    let found = 0;
+    let started = false;
+    const progress = (done: number, total: number) => {
+      if (!bar) return;
+      if (!started) bar.start(total, 0, { matches: found });
+      started = true;
+      bar.update(done, { matches: found });
+    };
+    const emit = async (space: 'virtual' | 'physical', it: Iterable<SearchMatch>, base?: bigint): Promise<boolean> => {
+      for (const m of it) {
+        if (out.closed) return false;
+        found++;
+        await out.write(matchRecord(args.dump, space, m, o.width!, base));
+        if (flags.max !== undefined && found >= flags.max) return false;
+      }
+      return true;
+    };
     try {
-      const value = /^[A-Za-z_]/.test(args.value) && prog.symbol(args.value) !== undefined ? prog.symbol(args.value)! : num(args.value, 'value')!;
-      const o: SearchOptions = { value, width: flags.width as 1 | 2 | 4 | 8, ...(flags.mask ? { mask: num(flags.mask, 'mask')! } : {}) };
-      const start = num(flags.start, '--start');
-      const end = num(flags.end, '--end');
-      await out.write(programSource(prog));
-      let found = 0;
-      let started = false;
-      const progress = (done: number, total: number) => {
-        if (!bar) return;
-        if (!started) bar.start(total, 0, { matches: found });
-        started = true;
-        bar.update(done, { matches: found });
-      };
-      const emit = async (space: 'virtual' | 'physical', it: Iterable<SearchMatch>, base?: bigint): Promise<boolean> => {
-        for (const m of it) {
-          if (out.closed) return false;
-          found++;
-          await out.write(matchRecord(args.dump, space, m, o.width!, base));
-          if (flags.max !== undefined && found >= flags.max) return false;
-        }
-        return true;
-      };
-      try {
-        if (flags.physical) await emit('physical', search_physical(prog, o, { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) }, progress));
-        else if (start !== undefined) await emit('virtual', search_virtual(prog, o, start, end ?? start + 0x100000n, progress));
-        else {
-          requireTypes(prog);
-          const base = mem_map(prog).pageOffset;
-          if (await emit('virtual', search_physical(prog, o, {}, progress), base)) {
-            for (const area of for_each_vmap_area(prog)) {
-              if (!(await emit('virtual', search_virtual(prog, o, area.start, area.end)))) break;
-            }
+      if (flags.physical) await emit('physical', search_physical(prog, o, { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) }, progress));
+      else if (start !== undefined) await emit('virtual', search_virtual(prog, o, start, end ?? start + 0x100000n, progress));
+      else {
+        requireTypes(prog);
+        const base = mem_map(prog).pageOffset;
+        if (await emit('virtual', search_physical(prog, o, {}, progress), base)) {
+          for (const area of for_each_vmap_area(prog)) {
+            if (!(await emit('virtual', search_virtual(prog, o, area.start, area.end)))) break;
           }
         }
-      } catch (err) {
-        fatalKernel(err);
       }
+    } catch (err) {
       bar?.stop();
-      await out.end();
-    } finally {
-      bar?.stop();
-      prog.close();
+      fatalKernel(err);
     }
+    bar?.stop();
+    await out.end();
   }
 }

@@ -3,7 +3,7 @@ import { module_btf, taint_letters, type KernelModule } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type AnyRecord, type ModuleRecord } from '@vmpipe/records';
 import { layoutOf } from '@vmpipe/types';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 export function moduleRecord(dump: string, m: KernelModule): ModuleRecord {
   const r: ModuleRecord = {
@@ -37,8 +37,8 @@ export default class ModuleList extends VmpipeCommand {
     'Consumes nothing; produces source, module and error records. --format crash prints crash\'s `mod` table. --types MODULE: the structs and unions of the module\'s own split BTF (kept by the kernel on btf_modules), as type records (crash struct -o, or pahole -C with --format pahole). See docs/module-list.md.',
     'Exit codes: 0 ok, 3 missing file, 4 not a dump, or no symbols/types to find the modules with.',
   ].join('\n\n');
-  static consumes: string[] = [];
-  static produces = ['source', 'module', 'type', 'error'];
+  static override consumes: readonly string[] = [];
+  static override produces = ['source', 'module', 'type', 'error'];
   static override examples = [
     '<%= config.bin %> module-list fixtures/real/vmcore.kdump-zlib --format crash',
     '<%= config.bin %> module-list fixtures/real/vmcore.kdump-zlib | jq -r \'select(.kind=="module") | [.name, .state, .refcount] | @tsv\'',
@@ -52,40 +52,37 @@ export default class ModuleList extends VmpipeCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ModuleList);
-    const prog = openProgram(args.dump, flags);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = writerFor(flags.format === 'pahole' ? 'crash' : flags.format);
+    requireTypes(prog);
+    let mods;
     try {
-      requireTypes(prog);
-      let mods;
+      mods = prog.modules;
+    } catch (err) {
+      fatalKernel(err);
+    }
+    await out.write(programSource(prog));
+    if (flags.types !== undefined) {
+      const m = mods.modules.find((x) => x.name === flags.types);
+      if (!m) throw new FatalError(`no module ${flags.types} is loaded (loaded: ${mods.modules.map((x) => x.name).join(', ')})`, EXIT.usage);
+      let table;
       try {
-        mods = prog.modules;
+        table = module_btf(prog, m.addr);
       } catch (err) {
         fatalKernel(err);
       }
-      await out.write(programSource(prog));
-      if (flags.types !== undefined) {
-        const m = mods.modules.find((x) => x.name === flags.types);
-        if (!m) throw new FatalError(`no module ${flags.types} is loaded (loaded: ${mods.modules.map((x) => x.name).join(', ')})`, EXIT.usage);
-        let table;
-        try {
-          table = module_btf(prog, m.addr);
-        } catch (err) {
-          fatalKernel(err);
-        }
-        for (const r of moduleTypeRecords(args.dump, m.name, table, flags.format === 'pahole' ? 'pahole' : flags.format === 'crash' ? 'crash' : undefined)) await out.write(r);
-        await out.end();
-        return;
-      }
-      for (const m of mods.modules) {
-        if (out.closed) break;
-        await out.write(moduleRecord(args.dump, m));
-      }
-      for (const e of mods.errors) {
-        await out.write(errorRecord('module-unreadable', e.message, { dump: args.dump, ...(e.addr !== undefined ? { addr: hex(e.addr) } : {}), ...(e.module ? { module: e.module } : {}) }));
-      }
+      for (const r of moduleTypeRecords(args.dump, m.name, table, flags.format === 'pahole' ? 'pahole' : flags.format === 'crash' ? 'crash' : undefined)) await out.write(r);
       await out.end();
-    } finally {
-      prog.close();
+      return;
     }
+    for (const m of mods.modules) {
+      if (out.closed) break;
+      await out.write(moduleRecord(args.dump, m));
+    }
+    for (const e of mods.errors) {
+      await out.write(errorRecord('module-unreadable', e.message, { dump: args.dump, ...(e.addr !== undefined ? { addr: hex(e.addr) } : {}), ...(e.module ? { module: e.module } : {}) }));
+    }
+    await out.end();
   }
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { for_each_task_info, totalram_pages, type TaskInfo } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type TaskRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : hex(v));
 
@@ -49,8 +49,8 @@ export default class TaskList extends VmpipeCommand {
     '--leaders (ps -G), --threads PID (ps -g), --children PID (ps -c), --parents PID (ps -p); --sort last-run orders by sched_info.last_arrival, newest first (ps -l). See docs/task-list.md.',
     'Exit codes: 0 ok, 2 bad usage or no such PID, 3 missing file, 4 not a dump or no symbols/types.',
   ].join('\n\n');
-  static consumes: string[] = [];
-  static produces = ['source', 'task', 'error'];
+  static override consumes: readonly string[] = [];
+  static override produces = ['source', 'task', 'error'];
   static override examples = [
     '<%= config.bin %> task-list fixtures/real/vmcore.kdump-zlib --format crash',
     '<%= config.bin %> task-list fixtures/real/vmcore.kdump-zlib | jq -r \'select(.kind=="task" and .state=="UN") | .comm\'',
@@ -67,40 +67,37 @@ export default class TaskList extends VmpipeCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(TaskList);
-    const prog = openProgram(args.dump, flags);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = writerFor(flags.format);
+    requireTypes(prog);
+    const tasks: TaskInfo[] = [];
+    const problems = [];
     try {
-      requireTypes(prog);
-      const tasks: TaskInfo[] = [];
-      const problems = [];
-      try {
-        for (const step of for_each_task_info(prog)) {
-          if ('info' in step) tasks.push(step.info);
-          else if ('corrupt' in step) problems.push(errorRecord('task-list-corrupt', `the task list is damaged: ${step.corrupt.message}; the tasks read so far are listed`, { dump: args.dump, addr: hex(step.corrupt.node), reason: step.corrupt.reason }));
-          else problems.push(errorRecord('task-unreadable', step.message, { dump: args.dump, addr: hex(step.unreadable) }));
-        }
-      } catch (err) {
-        fatalKernel(err);
+      for (const step of for_each_task_info(prog)) {
+        if ('info' in step) tasks.push(step.info);
+        else if ('corrupt' in step) problems.push(errorRecord('task-list-corrupt', `the task list is damaged: ${step.corrupt.message}; the tasks read so far are listed`, { dump: args.dump, addr: hex(step.corrupt.node), reason: step.corrupt.reason }));
+        else problems.push(errorRecord('task-unreadable', step.message, { dump: args.dump, addr: hex(step.unreadable) }));
       }
-      let totalram: number | null = null;
-      try {
-        totalram = totalram_pages(prog);
-      } catch {
-        totalram = null;
-      }
-      let shown = select(tasks, flags);
-      if (flags.sort === 'pid') shown = [...shown].sort((a, b) => a.pid - b.pid);
-      if (flags.sort === 'last-run') shown = [...shown].sort((a, b) => (a.lastArrival < b.lastArrival ? 1 : a.lastArrival > b.lastArrival ? -1 : 0));
-      await out.write(programSource(prog));
-      for (const p of problems) await out.write(p);
-      const pageSize = prog.theDump.pageSize;
-      for (const t of shown) {
-        if (out.closed) break;
-        await out.write(taskRecord(args.dump, t, pageSize, totalram));
-      }
-      await out.end();
-    } finally {
-      prog.close();
+    } catch (err) {
+      fatalKernel(err);
     }
+    let totalram: number | null = null;
+    try {
+      totalram = totalram_pages(prog);
+    } catch {
+      totalram = null;
+    }
+    let shown = select(tasks, flags);
+    if (flags.sort === 'pid') shown = [...shown].sort((a, b) => a.pid - b.pid);
+    if (flags.sort === 'last-run') shown = [...shown].sort((a, b) => (a.lastArrival < b.lastArrival ? 1 : a.lastArrival > b.lastArrival ? -1 : 0));
+    await out.write(programSource(prog));
+    for (const p of problems) await out.write(p);
+    const pageSize = prog.theDump.pageSize;
+    for (const t of shown) {
+      if (out.closed) break;
+      await out.write(taskRecord(args.dump, t, pageSize, totalram));
+    }
+    await out.end();
   }
 }

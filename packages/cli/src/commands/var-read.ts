@@ -3,7 +3,7 @@ import { read_variable, type VariableValue } from '@vmpipe/kernel';
 import { EXIT, FatalError, hex } from '@vmpipe/records';
 import { TypeLookupError } from '@vmpipe/types';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, openProgram, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
 export function variableRecord(dump: string, v: VariableValue): Record<string, unknown> {
   return { kind: 'variable', dump, name: v.name, addr: hex(v.addr), type: v.type, ...(v.cpu !== undefined ? { cpu: v.cpu } : {}), value: v.value };
@@ -15,8 +15,8 @@ export default class VarRead extends VmpipeCommand {
     'VAR is a kernel symbol; VAR:N reads a per-CPU variable on CPU N, VAR:a on every CPU (a per-CPU variable without a suffix is read on every CPU too). The type comes from the types (the kernel\'s BTF has the per-CPU variables), else --type (e.g. --type "unsigned long" for jiffies).',
     'See docs/var-read.md. Exit codes: 0 ok, 2 unknown symbol, type, or a CPU on a variable that is not per-CPU, 3 missing file, 4 not a dump or no types.',
   ].join('\n\n');
-  static consumes: string[] = [];
-  static produces = ['source', 'variable'];
+  static override consumes: readonly string[] = [];
+  static override produces = ['source', 'variable'];
   static override examples = [
     '<%= config.bin %> var-read fixtures/real/vmcore.kdump-zlib jiffies --type "unsigned long" --format crash',
     '<%= config.bin %> var-read fixtures/real/vmcore.kdump-zlib runqueues:1 | jq .value.nr_running',
@@ -28,22 +28,19 @@ export default class VarRead extends VmpipeCommand {
     const { args, flags } = await this.parse(VarRead);
     const m = /^([A-Za-z_][A-Za-z0-9_.]*)(?::(a|\d+))?$/.exec(args.var);
     if (!m) throw new FatalError(`${args.var}: give VAR, VAR:CPU or VAR:a`, EXIT.usage);
-    const prog = openProgram(args.dump, flags);
+    this.useProgramFlags(flags);
+    const prog = this.program(args.dump);
     const out = writerFor(flags.format);
+    requireTypes(prog);
+    let values;
     try {
-      requireTypes(prog);
-      let values;
-      try {
-        values = read_variable(prog, m[1]!, { ...(flags.type ? { type: flags.type } : {}), ...(m[2] !== undefined && m[2] !== 'a' ? { cpus: [Number(m[2])] } : {}) });
-      } catch (err) {
-        if (err instanceof TypeLookupError || (err instanceof Error && /no such kernel symbol|give --type|not a per-CPU|not below nr_cpu_ids/.test(err.message))) throw new FatalError(err.message, EXIT.usage);
-        fatalKernel(err);
-      }
-      await out.write(programSource(prog));
-      for (const v of values) await out.write(variableRecord(args.dump, v));
-      await out.end();
-    } finally {
-      prog.close();
+      values = read_variable(prog, m[1]!, { ...(flags.type ? { type: flags.type } : {}), ...(m[2] !== undefined && m[2] !== 'a' ? { cpus: [Number(m[2])] } : {}) });
+    } catch (err) {
+      if (err instanceof TypeLookupError || (err instanceof Error && /no such kernel symbol|give --type|not a per-CPU|not below nr_cpu_ids/.test(err.message))) throw new FatalError(err.message, EXIT.usage);
+      fatalKernel(err);
     }
+    await out.write(programSource(prog));
+    for (const v of values) await out.write(variableRecord(args.dump, v));
+    await out.end();
   }
 }
