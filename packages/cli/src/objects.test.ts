@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   addr_info, module_btf, for_each_runqueue, for_each_slab_cache, for_each_task_info, for_each_vmap_area, mem_map, panicCpu, Program, read_variable, search_physical, search_virtual,
-  si_meminfo, slab_cache_info, totalram_pages, type TaskInfo,
+  si_meminfo, slab_cache_info, task_files, totalram_pages, type TaskInfo,
 } from '@vmpipe/kernel';
 import type { AnyRecord } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
@@ -24,6 +24,7 @@ import { moduleRecord, moduleTypeRecords } from './commands/module-list.js';
 import { runqueueRecord } from './commands/run-queue.js';
 import { taskRecord } from './commands/task-list.js';
 import { variableRecord } from './commands/var-read.js';
+import { taskFilesRecord } from './commands/file-list.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
@@ -141,6 +142,13 @@ real('var-read as crash p: jiffies with the user\'s type; per-CPU values by CPU'
   const noHistory = (s: string) => s.replace(/ = \$\d+ = /g, ' = $ = ');
   t.is(noHistory(text(read_variable(p, 'cpu_number').map((v) => variableRecord(DUMP, v)) as AnyRecord[])), noHistory(expected('crash.vmcore.kdump-zlib.p-cpu_number-a.txt')));
   t.is(noHistory(text(read_variable(p, 'this_cpu_off', { cpus: [1] }).map((v) => variableRecord(DUMP, v)) as AnyRecord[])), noHistory(expected('crash.vmcore.kdump-zlib.p-this_cpu_off-1.txt')));
+});
+
+real('file-list as crash files: sh\'s descriptors with their paths across mounts (/dev/console, /proc/sysrq-trigger); the idle tasks have none', (t) => {
+  const of = (pid: number) => text(tasks().filter((x) => x.pid === pid).map((x) => taskFilesRecord(DUMP, x, task_files(open(), x.task))) as AnyRecord[]);
+  // crash ends each task with a blank line; render separates them
+  t.is(of(1) + '\n', expected('crash.vmcore.kdump-zlib.files-1.txt'));
+  t.is(of(0) + '\n', expected('crash.vmcore.kdump-zlib.files-0.txt'));
 });
 
 real('the bins: task-list --format crash prints the ps table; bad input is one line and the documented exit code', async (t) => {

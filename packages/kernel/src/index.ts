@@ -22,3 +22,4 @@ export * from './mm.js';
 export * from './search.js';
 export * from './runq.js';
 export * from './variable.js';
+export * from './files.js';

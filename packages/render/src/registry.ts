@@ -19,6 +19,7 @@ import { addrInfoLayout } from './memory-addr.js';
 import { memMatchLayout } from './mem-match.js';
 import { runqueueLayout } from './runqueue.js';
 import { variableLayout } from './variable.js';
+import { taskFilesLayout } from './task-files.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -47,4 +48,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   'mem-match': memMatchLayout,
   runqueue: runqueueLayout,
   variable: variableLayout,
+  'task-files': taskFilesLayout,
 };

@@ -14,6 +14,7 @@ import AddrInfo from './addr-info.js';
 import MemSearch from './mem-search.js';
 import RunQueue from './run-queue.js';
 import VarRead from './var-read.js';
+import FileList from './file-list.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -33,4 +34,5 @@ export const COMMANDS = {
   'mem-search': MemSearch,
   'run-queue': RunQueue,
   'var-read': VarRead,
+  'file-list': FileList,
 };
