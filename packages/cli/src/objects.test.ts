@@ -25,6 +25,7 @@ import { runqueueRecord } from './commands/run-queue.js';
 import { taskRecord } from './commands/task-list.js';
 import { variableRecord } from './commands/var-read.js';
 import { taskFilesRecord } from './commands/file-list.js';
+import { taskVmRecord } from './commands/vma-list.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
@@ -149,6 +150,13 @@ real('file-list as crash files: sh\'s descriptors with their paths across mounts
   // crash ends each task with a blank line; render separates them
   t.is(of(1) + '\n', expected('crash.vmcore.kdump-zlib.files-1.txt'));
   t.is(of(0) + '\n', expected('crash.vmcore.kdump-zlib.files-0.txt'));
+});
+
+real('vma-list: crash vm\'s mm line to the byte (crash 8.0.2 stops there on 6.1), then the VMAs', (t) => {
+  const sh = tasks().find((x) => x.pid === 1)!;
+  const out = text([taskVmRecord(open(), DUMP, sh) as AnyRecord]).split('\n');
+  t.deepEqual(out.slice(0, 3), expected('crash.vmcore.kdump-zlib.vm-1.txt').split('\n').slice(0, 3));
+  t.is(out[4], 'ffff8dce823005f0     400000     401000 8000071 /bin/busybox');
 });
 
 real('the bins: task-list --format crash prints the ps table; bad input is one line and the documented exit code', async (t) => {

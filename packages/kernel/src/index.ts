@@ -23,3 +23,4 @@ export * from './search.js';
 export * from './runq.js';
 export * from './variable.js';
 export * from './files.js';
+export * from './vma.js';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { addr_info, for_each_runqueue, for_each_task_info, Program, si_meminfo, slab_object_info, taint_letters, task_state_letters, type TaskInfo } from './index.js';
+import { addr_info, for_each_runqueue, for_each_task_info, for_each_vma, Program, si_meminfo, slab_object_info, taint_letters, task_state_letters, type TaskInfo } from './index.js';
 
 const REAL = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const DUMP = REAL + 'vmcore.kdump-zlib';
@@ -173,4 +173,17 @@ const SOFTLOCKUP = '/work/refs/scenarios/6.1.0-56-cloud-amd64/softlockup/vmcore.
   t.is(`0x${(cpu1.cfs[0]!.task + 0x90n).toString(16)}`, root); // its se.run_node is the tree's root
   t.true(expected('crash.scenario-softlockup.runq.txt').includes('CFS RB_ROOT: ffff8bd309731a30\n     [no tasks queued]'));
   p.close();
+});
+
+real('VMAs from the maple tree: sh\'s ten are exactly the vm_area_struct objects drgn finds allocated in the slab, by start address', (t) => {
+  const p = open();
+  const sh = [...for_each_task_info(p)].flatMap((s) => ('info' in s && s.info.pid === 1 ? [s.info] : []))[0]!;
+  const vmas = for_each_vma(p, sh.mm);
+  // drgn's allocated vm_area_structs (its list also has CPU 0's free ones, see the slab test): all of sh's
+  const drgn = expected('drgn.vmcore.kdump-zlib.slab-objects.txt').split('\n').find((l) => l.startsWith('vm_area_struct '))!.split(' ').slice(3);
+  const allocated = drgn.filter((o) => !slab_object_info(p, BigInt(o))!.free);
+  t.deepEqual(vmas.map((v) => `0x${v.vma.toString(16)}`).sort(), allocated.sort());
+  t.true(vmas.every((v, i) => i === 0 || v.start >= vmas[i - 1]!.end));
+  t.deepEqual(vmas.slice(0, 5).map((v) => v.file), Array(5).fill('/bin/busybox'));
+  t.is(vmas.reduce((n, v) => n + (v.end - v.start), 0n) / 4096n, BigInt(sh.vszPages)); // total_vm: 565 pages, crash's TOTAL_VM 2260k
 });

@@ -20,6 +20,7 @@ import { memMatchLayout } from './mem-match.js';
 import { runqueueLayout } from './runqueue.js';
 import { variableLayout } from './variable.js';
 import { taskFilesLayout } from './task-files.js';
+import { taskVmLayout } from './task-vm.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -49,4 +50,5 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   runqueue: runqueueLayout,
   variable: variableLayout,
   'task-files': taskFilesLayout,
+  'task-vm': taskVmLayout,
 };

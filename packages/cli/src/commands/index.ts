@@ -15,6 +15,7 @@ import MemSearch from './mem-search.js';
 import RunQueue from './run-queue.js';
 import VarRead from './var-read.js';
 import FileList from './file-list.js';
+import VmaList from './vma-list.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -35,4 +36,5 @@ export const COMMANDS = {
   'run-queue': RunQueue,
   'var-read': VarRead,
   'file-list': FileList,
+  'vma-list': VmaList,
 };
