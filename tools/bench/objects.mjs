@@ -13,6 +13,8 @@
 //   mem-info           vs crash `kmem -i`
 //   mem-info --slabs   vs crash `kmem -s` and drgn's for_each_slab_cache
 //   addr-info          vs crash `kmem ADDR` (a slab object)
+//   mem-search         every present page, vs crash `search -p` (pages/s)
+//   run-queue, file-list vs crash `runq`, `files 1`
 // crash and drgn each pay their start-up (crash ~6 s loading the DWARF vmlinux); so does vmpipe
 // (node, the dump's BTF and kallsyms). Ratios are reference time / vmpipe time: above 1, vmpipe is faster.
 // Goal (issue 12): faster than crash (start-up included) and than drgn's helpers.
@@ -73,4 +75,12 @@ if (existsSync(many)) {
 row('mem-info (kmem -i)', vmpipe('mem-info', [dump]), crash('kmem -i'), null);
 row('mem-info --slabs (kmem -s)', vmpipe('mem-info', [dump, '--slabs']), crash('kmem -s'), drgn(SLAB_PY));
 row('addr-info (kmem ADDR)', vmpipe('addr-info', [dump, 'ffff8dce811f9900']), crash('kmem ffff8dce811f9900'), null);
+{
+  // every present page of the dump, physical addresses: crash search -p
+  const pages = Number(JSON.parse(time(process.execPath, [bin('mem-search'), dump, 'init_task', '--physical', '--max', '1']).out.split('\n')[0]).pagesPresent);
+  const ours = vmpipe('mem-search', [dump, 'init_task', '--physical']);
+  row('mem-search --physical (search -p)', ours, crash('search -p ffffffff8ae1aa40'), null, { 'pages/s': Math.round(pages / ours) });
+}
+row('run-queue (runq)', vmpipe('run-queue', [dump]), crash('runq'), null);
+row('file-list 1 (files 1)', vmpipe('file-list', [dump, '1']), crash('files 1'), null);
 console.table(rows);
