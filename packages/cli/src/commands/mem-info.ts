@@ -58,6 +58,7 @@ export default class MemInfoCommand extends VmpipeCommand {
       if (!flags.slabs && flags.slab === undefined) {
         await out.write(memorySummaryRecord(args.dump, si_meminfo(prog)));
       } else {
+        let matched = 0;
         for (const step of for_each_slab_cache(prog)) {
           if (out.closed) break;
           if ('corrupt' in step) {
@@ -66,11 +67,15 @@ export default class MemInfoCommand extends VmpipeCommand {
           }
           try {
             const info = slab_cache_info(prog, step.cache);
-            if (flags.slab === undefined || info.name === flags.slab) await out.write(slabCacheRecord(args.dump, info));
+            if (flags.slab === undefined || info.name === flags.slab) {
+              matched++;
+              await out.write(slabCacheRecord(args.dump, info));
+            }
           } catch (err) {
             await out.write(errorRecord('slab-cache-unreadable', `kmem_cache at ${hex(step.cache)}: ${(err as Error).message}`, { dump: args.dump, addr: hex(step.cache) }));
           }
         }
+        if (flags.slab !== undefined && matched === 0) await out.write(errorRecord('no-such-cache', `no slab cache is named ${flags.slab}`, { dump: args.dump }));
       }
     } catch (err) {
       fatalKernel(err);
