@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SingleBar } from 'cli-progress';
 import { for_each_vmap_area, mem_map, search_physical, search_virtual, type SearchMatch, type SearchOptions } from '@vmpipe/kernel';
-import { EXIT, FatalError, hex, parseAddress } from '@vmpipe/records';
+import { errorRecord, EXIT, FatalError, hex, parseAddress } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 
@@ -79,8 +79,19 @@ export default class MemSearch extends VmpipeCommand {
         requireTypes(prog);
         const base = mem_map(prog).pageOffset;
         if (await emit('virtual', search_physical(prog, o, {}, progress), base)) {
-          for (const area of for_each_vmap_area(prog)) {
-            if (!(await emit('virtual', search_virtual(prog, o, area.start, area.end)))) break;
+          // The vmalloc areas are searched where the kernel lists them (vmap_area_list, up to 6.8);
+          // elsewhere the direct map's matches stand and an error record says what was not searched.
+          let areas: ReturnType<typeof for_each_vmap_area> | undefined;
+          try {
+            areas = prog.symbol('vmap_area_list') !== undefined ? for_each_vmap_area(prog) : undefined;
+          } catch {
+            areas = undefined;
+          }
+          if (!areas) await out.write(errorRecord('vmalloc-not-searched', 'no vmap_area_list in this kernel (6.9+ keeps vmap areas per node): vmalloc space was not searched', { dump: args.dump }));
+          else {
+            for (const area of areas) {
+              if (!(await emit('virtual', search_virtual(prog, o, area.start, area.end)))) break;
+            }
           }
         }
       }
