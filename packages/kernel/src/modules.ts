@@ -36,6 +36,14 @@ export interface KernelModule {
   ranges: SymbolRange[];
   /** how many symbols were read from its kallsyms */
   symbols: number;
+  /** each { base, size } of its memory by the kernel's name for it (core_layout, init_layout; mem[MOD_TEXT] ...) */
+  regions: { name: string; base: bigint; size: number }[];
+  /** enum module_state's name without MODULE_STATE_ (live, coming, going), or the number when the enum lacks it */
+  state?: string;
+  /** module.taints: the TAINT_* bits the module set (kernel/panic.c) */
+  taints?: bigint;
+  /** module_refcount(): module.refcnt - MODULE_REF_BASE (1); absent without CONFIG_MODULE_UNLOAD */
+  refcount?: number;
 }
 
 export interface ModuleProblem {
@@ -87,6 +95,16 @@ function enumValue(types: TypeTable, enumName: string, value: string): number | 
   if (t.kind !== 'enum') return undefined;
   const v = t.values.find((x) => x.name === value);
   return v === undefined ? undefined : Number(v.value);
+}
+
+/** enum value -> name without its common MODULE_STATE_ prefix, lower case (live, coming, going, unformed). */
+function enumNames(types: TypeTable, enumName: string): Map<number, string> {
+  const out = new Map<number, string>();
+  const id = types.lookup('enum', enumName);
+  if (id === undefined) return out;
+  const t = resolve(types, id).type;
+  if (t.kind === 'enum') for (const v of t.values) out.set(Number(v.value), v.name.replace(/^MODULE_STATE_/, '').toLowerCase());
+  return out;
 }
 
 /** The { base, size } pairs of a module's memory, by whichever layout this kernel has. */
@@ -177,6 +195,9 @@ export function readModules(prog: Program): ModuleList {
   const mksSize = sizeOf(types, findType(types, 'struct mod_kallsyms').id);
   const state = member(types, 'struct module', 'state');
   const unformed = enumValue(types, 'module_state', 'MODULE_STATE_UNFORMED');
+  const stateNames = enumNames(types, 'module_state');
+  const taints = member(types, 'struct module', 'taints');
+  const refcnt = member(types, 'struct module', 'refcnt.counter');
   const where = regions(types, notes);
 
   const out: ModuleList = { modules: [], symbols: [], ranges: [], errors: [], notes };
@@ -202,16 +223,24 @@ export function readModules(prog: Program): ModuleList {
     if (state && unformed !== undefined && Number(readUint(bytes, state.offset, state.size, le)) === unformed) continue;
 
     const ranges: SymbolRange[] = [];
+    const regionList: KernelModule['regions'] = [];
     let base = 0n;
     let size = 0;
     for (const r of where) {
       const b = readUint(bytes, r.base.offset, r.base.size, le);
       const s = Number(readUint(bytes, r.size.offset, r.size.size, le));
+      regionList.push({ name: r.what, base: b, size: s });
       if (r.primary) base = b;
       if (!r.init) size += s;
       if (b !== 0n && s > 0) ranges.push({ start: b, end: b + BigInt(s) });
     }
-    const mod: KernelModule = { name: modName, addr, base, size, ranges, symbols: 0 };
+    const mod: KernelModule = { name: modName, addr, base, size, ranges, symbols: 0, regions: regionList };
+    if (state) {
+      const v = Number(readUint(bytes, state.offset, state.size, le));
+      mod.state = stateNames.get(v) ?? String(v);
+    }
+    if (taints) mod.taints = readUint(bytes, taints.offset, taints.size, le);
+    if (refcnt) mod.refcount = Number(BigInt.asIntN(32, readUint(bytes, refcnt.offset, refcnt.size, le))) - 1;
     out.modules.push(mod);
     out.ranges.push(...ranges);
     try {

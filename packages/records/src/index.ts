@@ -8,3 +8,4 @@ export * from './kinds-symbols.js';
 export * from './kinds-kernel.js';
 export * from './kinds-types.js';
 export * from './kinds-triage.js';
+export * from './kinds-objects.js';

@@ -13,6 +13,16 @@ import { panicLayout } from './panic.js';
 import { frameLayout } from './frame.js';
 import { bucketLayout, signatureLayout } from './bucket.js';
 import { insnLayout } from './insn.js';
+import { moduleLayout } from './module.js';
+import { taskLayout } from './task.js';
+import { memorySummaryLayout } from './memory.js';
+import { slabCacheLayout } from './slab.js';
+import { addrInfoLayout } from './memory-addr.js';
+import { memMatchLayout } from './mem-match.js';
+import { runqueueLayout } from './runqueue.js';
+import { variableLayout } from './variable.js';
+import { taskFilesLayout } from './task-files.js';
+import { taskVmLayout } from './task-vm.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -37,4 +47,14 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   bucket: bucketLayout,
   signature: signatureLayout,
   insn: insnLayout,
+  module: moduleLayout,
+  task: taskLayout,
+  'memory-summary': memorySummaryLayout,
+  'slab-cache': slabCacheLayout,
+  'addr-info': addrInfoLayout,
+  'mem-match': memMatchLayout,
+  runqueue: runqueueLayout,
+  variable: variableLayout,
+  'task-files': taskFilesLayout,
+  'task-vm': taskVmLayout,
 };

@@ -10,6 +10,15 @@ import QueueStatus from './queue/status.js';
 import Backtrace from './backtrace.js';
 import Triage from './triage.js';
 import Disasm from './disasm.js';
+import ModuleList from './module-list.js';
+import TaskList from './task-list.js';
+import MemInfo from './mem-info.js';
+import AddrInfo from './addr-info.js';
+import MemSearch from './mem-search.js';
+import RunQueue from './run-queue.js';
+import VarRead from './var-read.js';
+import FileList from './file-list.js';
+import VmaList from './vma-list.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -25,6 +34,15 @@ export const COMMANDS = {
   backtrace: Backtrace,
   triage: Triage,
   disasm: Disasm,
+  'module-list': ModuleList,
+  'task-list': TaskList,
+  'mem-info': MemInfo,
+  'addr-info': AddrInfo,
+  'mem-search': MemSearch,
+  'run-queue': RunQueue,
+  'var-read': VarRead,
+  'file-list': FileList,
+  'vma-list': VmaList,
 };
 
 /** Commands reached only as `vmpipe <command>`: their names are too generic to install on a user's PATH. */

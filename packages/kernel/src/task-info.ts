@@ -1,0 +1,289 @@
+/**
+ * What crash `ps` says about each task, read from `struct task_struct`
+ * (include/linux/sched.h) and its `mm_struct`/`cred`:
+ *  - state: `__state` (5.14+) or `state`, and `exit_state`, as crash's two
+ *    letters (task_state_string() in crash's task.c; the bits of
+ *    include/linux/sched.h: TASK_INTERRUPTIBLE 0x1, TASK_UNINTERRUPTIBLE 0x2,
+ *    __TASK_STOPPED 0x4, __TASK_TRACED 0x8, EXIT_DEAD 0x10, EXIT_ZOMBIE 0x20,
+ *    TASK_PARKED 0x40, TASK_DEAD 0x80, TASK_WAKEKILL 0x100, TASK_WAKING 0x200,
+ *    TASK_NOLOAD 0x400, TASK_NEW 0x800);
+ *  - cpu: `task_struct.cpu` or `thread_info.cpu` (task_cpu());
+ *  - rss: as crash's get_task_mem_usage(): MM_FILEPAGES + MM_ANONPAGES of
+ *    `mm->rss_stat` (atomic counters up to 6.1; percpu_counters from 6.2, whose
+ *    per-CPU deltas are added), plus, with SPLIT_RSS_COUNTING (6.1's
+ *    `task_struct.rss_stat`), every thread's cached deltas for the same mm;
+ *  - vsz: `mm->total_vm` pages.
+ * Kernel threads have no mm: rss and vsz 0 (crash prints their comm in brackets).
+ */
+import { per_cpu_ptr } from './percpu.js';
+import { currentTaskAddress } from './sched.js';
+import { StructLayout, type StructView } from './struct-view.js';
+import { for_each_task, idle_task, type TaskStep } from './tasks.js';
+import { cpuOnline } from './cpumask.js';
+import { KernelReadError } from './read.js';
+import type { ListCorruption } from './list.js';
+import type { Program } from './program.js';
+
+export interface TaskInfo {
+  task: bigint;
+  pid: number;
+  tgid: number;
+  ppid: number;
+  comm: string;
+  state: string;
+  stateValue: number;
+  exitState: number;
+  cpu: number;
+  running: boolean;
+  prio: number;
+  uid: number | null;
+  rssPages: number;
+  vszPages: number;
+  kernelThread: boolean;
+  leader: bigint;
+  parent: bigint;
+  mm: bigint;
+  lastArrival: bigint;
+  startTime: bigint;
+  utime: bigint;
+  stime: bigint;
+  via: 'tasks' | 'idle';
+  /** members that could not be read (the task_struct straddles a page the dump lacks); they read as 0 */
+  missing?: string[];
+}
+
+export type TaskInfoStep = { info: TaskInfo } | { corrupt: ListCorruption } | { unreadable: bigint; message: string };
+
+const MM_FILEPAGES = 0;
+const MM_ANONPAGES = 1;
+
+/** crash's ps ST letters for a task's state and exit_state. */
+export function task_state_letters(state: number, exitState: number): string {
+  if (exitState & 0x20) return 'ZO'; // EXIT_ZOMBIE
+  if (exitState & 0x10) return 'DE'; // EXIT_DEAD
+  if (state === 0) return 'RU';
+  if (state & 0x1) return 'IN';
+  if (state & 0x2) return state & 0x400 ? 'ID' : 'UN'; // TASK_IDLE = UNINTERRUPTIBLE | NOLOAD
+  if (state & 0x4) return 'ST';
+  if (state & 0x8) return 'TR';
+  if (state & 0x40) return 'PA';
+  if (state & 0x80) return 'DE';
+  if (state & 0x100) return 'WK';
+  if (state & 0x200) return 'WA';
+  if (state & 0x800) return 'NE';
+  return '??';
+}
+
+/** The layouts used for every task, resolved once. */
+class Layouts {
+  readonly task: StructLayout;
+  readonly mm: StructLayout;
+  readonly cred: StructLayout | undefined;
+  readonly statePath: string;
+  readonly cpuPath: string | undefined;
+  constructor(prog: Program) {
+    this.task = StructLayout.of(prog, 'task_struct');
+    this.mm = StructLayout.of(prog, 'mm_struct');
+    this.cred = prog.types.lookup('struct', 'cred') !== undefined ? StructLayout.of(prog, 'cred') : undefined;
+    this.statePath = this.task.has('__state') ? '__state' : 'state';
+    this.cpuPath = this.task.has('cpu') ? 'cpu' : this.task.has('thread_info.cpu') ? 'thread_info.cpu' : undefined;
+    this.task.only([
+      'pid', 'tgid', 'comm', this.statePath, 'exit_state', ...(this.cpuPath ? [this.cpuPath] : []), 'prio', 'mm', 'real_parent', 'group_leader', 'cred',
+      'sched_info.last_arrival', 'start_time', 'utime', 'stime', `rss_stat.count[${MM_FILEPAGES}]`, `rss_stat.count[${MM_ANONPAGES}]`,
+    ]);
+  }
+}
+
+/** The counter `i` of mm->rss_stat: an atomic_long_t (up to 6.1) or a percpu_counter with per-CPU deltas (6.2+). */
+function mmCounter(prog: Program, l: Layouts, mm: StructView, i: number, cpus: number[]): bigint {
+  if (l.mm.has(`rss_stat.count[${i}].counter`)) return mm.int(`rss_stat.count[${i}].counter`);
+  if (l.mm.has(`rss_stat[${i}].count`)) {
+    let v = mm.int(`rss_stat[${i}].count`);
+    const counters = mm.int(`rss_stat[${i}].counters`);
+    if (counters !== 0n) for (const cpu of cpus) v += BigInt.asIntN(32, BigInt(prog.mem.readU32(per_cpu_ptr(prog, counters, cpu))));
+    return v;
+  }
+  throw new KernelReadError('mm_struct.rss_stat', 'neither count[] (up to 6.1) nor percpu counters (6.2+) in these types');
+}
+
+/**
+ * Every task as crash `ps` lists it: for_each_task (init_task, the processes on
+ * init_task.tasks and their threads), with each CPU's idle task (rq->idle) after
+ * init_task, as crash shows swapper/N. A damaged list ends in a `corrupt` step;
+ * an unreadable task_struct is an `unreadable` step and the walk goes on.
+ */
+export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
+  const l = new Layouts(prog);
+  // Every CPU below nr_cpu_ids, online or not: a panic takes the other CPUs
+  // offline (crash sys: OFFLINE), yet their current and idle tasks are still there.
+  let cpus: number[] = [0];
+  try {
+    cpus = Array.from({ length: cpuOnline(prog).nrCpuIds }, (_, i) => i);
+  } catch {
+    // no nr_cpu_ids: CPU 0 alone
+  }
+  const current = new Map<bigint, number>();
+  const idle: bigint[] = [];
+  for (const cpu of cpus) {
+    try {
+      current.set(currentTaskAddress(prog, cpu).task, cpu);
+    } catch {
+      // a CPU without a readable current task marks no one as running
+    }
+    try {
+      if (cpu > 0) idle.push(idle_task(prog, cpu));
+    } catch {
+      // no runqueues: the other idle tasks are not shown
+    }
+  }
+  const views: { v: StructView; via: TaskInfo['via'] }[] = [];
+  const steps: TaskInfoStep[] = [];
+  const seen = new Set<bigint>();
+  const take = (addr: bigint, via: TaskInfo['via']) => {
+    if (seen.has(addr)) return;
+    seen.add(addr);
+    try {
+      views.push({ v: l.task.readPartial(prog, addr), via });
+    } catch (err) {
+      steps.push({ unreadable: addr, message: `task_struct at 0x${addr.toString(16)} cannot be read: ${(err as Error).message}` });
+    }
+  };
+  let first = true;
+  for (const step of for_each_task(prog) as Generator<TaskStep>) {
+    if ('corrupt' in step) {
+      steps.push({ corrupt: step.corrupt });
+      continue;
+    }
+    take(step.task, 'tasks');
+    if (first) {
+      first = false;
+      for (const t of idle) take(t, 'idle');
+    }
+  }
+  // rss: the mm's counters and, with SPLIT_RSS_COUNTING, the cached deltas of every task on that mm.
+  const split = l.task.has(`rss_stat.count[${MM_ANONPAGES}]`);
+  const perMm = new Map<bigint, bigint>();
+  if (split) {
+    for (const { v } of views) {
+      try {
+        const mm = v.int('mm');
+        if (mm === 0n) continue;
+        perMm.set(mm, (perMm.get(mm) ?? 0n) + v.int(`rss_stat.count[${MM_FILEPAGES}]`) + v.int(`rss_stat.count[${MM_ANONPAGES}]`));
+      } catch {
+        // a task_struct partly missing from the dump: its deltas are lost (its info says which members)
+      }
+    }
+  }
+  const mms = new Map<bigint, { rss: bigint; vsz: bigint } | Error>();
+  const pidOf = new Map<bigint, number>();
+  for (const { v } of views) {
+    try {
+      pidOf.set(v.addr, v.num('pid'));
+    } catch {
+      // reported below
+    }
+  }
+  for (const { v: whole, via } of views) {
+    // Members of a task_struct that straddles a page the dump lacks: the ones that cannot be
+    // read are named in `missing` and read as 0; pid and comm must be there.
+    const missing: string[] = [];
+    const v = {
+      addr: whole.addr,
+      int: (path: string): bigint => {
+        try {
+          return whole.int(path);
+        } catch (err) {
+          if (!(err instanceof KernelReadError) || whole.missing.length === 0) throw err;
+          missing.push(path);
+          return 0n;
+        }
+      },
+      num: (path: string) => Number(v.int(path)),
+      opt: (path: string) => (whole.has(path) ? v.int(path) : undefined),
+    };
+    let pid: number;
+    let comm: string;
+    try {
+      pid = whole.num('pid');
+      comm = whole.str('comm');
+    } catch (err) {
+      steps.push({ unreadable: whole.addr, message: `task_struct at 0x${whole.addr.toString(16)}: ${(err as Error).message}` });
+      continue;
+    }
+    const mmAddr = v.int('mm');
+    let rss = 0n;
+    let vsz = 0n;
+    if (mmAddr !== 0n) {
+      let m = mms.get(mmAddr);
+      if (!m) {
+        try {
+          const mm = l.mm.read(prog, mmAddr);
+          m = { rss: mmCounter(prog, l, mm, MM_FILEPAGES, cpus) + mmCounter(prog, l, mm, MM_ANONPAGES, cpus) + (perMm.get(mmAddr) ?? 0n), vsz: mm.int('total_vm') };
+        } catch (err) {
+          m = err as Error;
+        }
+        mms.set(mmAddr, m);
+      }
+      if (!(m instanceof Error)) {
+        rss = m.rss;
+        vsz = m.vsz;
+      }
+    }
+    const parent = v.int('real_parent');
+    let uid: number | null = null;
+    if (l.cred) {
+      try {
+        uid = prog.mem.readU32(v.int('cred') + BigInt(l.cred.offset('uid')));
+      } catch {
+        uid = null;
+      }
+    }
+    const stateValue = v.num(l.statePath);
+    const exitState = v.num('exit_state');
+    let ppid = pidOf.get(parent);
+    if (ppid === undefined) {
+      try {
+        ppid = prog.mem.readU32(parent + BigInt(l.task.offset('pid')));
+      } catch {
+        ppid = 0;
+      }
+    }
+    steps.push({
+      info: {
+        task: v.addr,
+        pid,
+        tgid: v.num('tgid'),
+        // The idle tasks (pid 0) are nobody's children in the process tree; crash prints PPID 0 for them too.
+        ppid: parent === v.addr || pid === 0 ? 0 : ppid,
+        comm,
+        state: task_state_letters(stateValue, exitState),
+        stateValue,
+        exitState,
+        cpu: l.cpuPath ? v.num(l.cpuPath) : 0,
+        running: current.has(v.addr),
+        prio: v.num('prio'),
+        uid,
+        rssPages: Number(rss < 0n ? 0n : rss),
+        vszPages: Number(vsz),
+        kernelThread: mmAddr === 0n,
+        leader: v.int('group_leader'),
+        parent,
+        mm: mmAddr,
+        lastArrival: v.opt('sched_info.last_arrival') ?? 0n,
+        startTime: v.opt('start_time') ?? 0n,
+        utime: v.opt('utime') ?? 0n,
+        stime: v.opt('stime') ?? 0n,
+        via,
+        ...(missing.length ? { missing } : {}),
+      },
+    });
+  }
+  yield* steps;
+}
+
+/** `_totalram_pages` (5.0+) or `totalram_pages`: the pages the buddy allocator manages. */
+export function totalram_pages(prog: Program): number {
+  const a = prog.symbol('_totalram_pages') ?? prog.symbol('totalram_pages');
+  if (a === undefined) throw new KernelReadError('totalram_pages', 'no such kernel symbol');
+  return Number(prog.mem.readU64(a));
+}
