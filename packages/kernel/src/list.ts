@@ -1,14 +1,17 @@
 /**
  * Kernel linked lists, walked the way include/linux/list.h defines them:
  * `struct list_head { next, prev }` (circular, the head standalone or inside
- * an entry) and `struct hlist_head { first }` / `struct hlist_node { next, pprev }`
- * (NULL-terminated). Helpers are named after the kernel's macros.
+ * an entry), `struct hlist_head { first }` / `struct hlist_node { next, pprev }`
+ * (NULL-terminated), and plain singly linked structures (a `next` pointer at an
+ * offset, crash `list -o`). Helpers are named after the kernel's macros.
  *
  * Damage is a value, never an exception: a walk yields `{ corrupt }` as its
  * last step and stops, saying what is wrong and where (the poison values of
- * include/linux/poison.h, NULL, a pointer that cannot be read, `next->prev`
- * not pointing back, a cycle that does not return to the head, found with
- * Brent's method in constant memory, or the caller's `max`).
+ * include/linux/poison.h, NULL, a pointer that is non-canonical, misaligned or
+ * cannot be read, `next->prev` not pointing back, a cycle that does not return
+ * to the head, found with Brent's method in constant memory, or the caller's
+ * `max`). `list_both_ways` brackets a break from both sides, as one does by
+ * hand with crash `list` and `list -r`.
  */
 import { MemoryError } from '@vmpipe/addrxlat';
 import { findType, memberAt } from '@vmpipe/types';
@@ -27,24 +30,31 @@ export type ListCorruptionReason =
   | 'poison' // LIST_POISON1/2: the entry was deleted (list_del) but is still reached
   | 'null' // a NULL link in a circular list
   | 'misaligned' // a link that is not pointer-aligned
-  | 'unreadable' // a link that points where memory cannot be read (unmapped, excluded, non-canonical)
+  | 'non-canonical' // a link no x86_64/arm64 kernel pointer can be (bits 63..56 neither all 0 nor all 1)
+  | 'unreadable' // a link that points where memory cannot be read (`code`: not-mapped, page-excluded, non-canonical, ...)
   | 'prev-mismatch' // next->prev does not point back to the node
   | 'cycle' // the walk returns to a node that is not the head
   | 'max'; // the caller's bound was reached
 
 export interface ListCorruption {
   reason: ListCorruptionReason;
-  /** the node whose link is bad (the last good node) */
+  /** the node whose link is bad (the last good node); the head itself when the head cannot be read */
   node: bigint;
-  /** which link: 'next', 'prev', 'first' */
+  /** which link: 'next', 'prev', 'first' (hlist head), 'pprev' */
   link: 'next' | 'prev' | 'first' | 'pprev';
-  /** the bad link's value */
+  /** the bad link's value (the head's address when the head cannot be read) */
   value: bigint;
-  /** nodes walked before this one went wrong */
+  /** nodes walked before this one went wrong (the head not counted) */
   walked: number;
   /** for prev-mismatch: the node pointed at and what its prev holds */
   pointee?: bigint;
   pointeePrev?: bigint;
+  /** for 'poison': LIST_POISON1 or LIST_POISON2 */
+  poison?: 'LIST_POISON1' | 'LIST_POISON2';
+  /** for 'cycle': the first node met twice, its index in the walk, and the loop's length */
+  loopStart?: bigint;
+  loopAt?: number;
+  loopLength?: number;
   /** the memory problem code for 'unreadable' (not-mapped, page-excluded, non-canonical, ...) */
   code?: string;
   message: string;
@@ -63,25 +73,51 @@ export interface ListWalkOptions {
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
-/** Names a bad link value without reading memory: poison, NULL, misaligned; undefined when it looks like a pointer. */
+/** The poison's name, when a value is one of include/linux/poison.h's list poisons. */
+export function poisonName(value: bigint): 'LIST_POISON1' | 'LIST_POISON2' | undefined {
+  return value === LIST_POISON1 ? 'LIST_POISON1' : value === LIST_POISON2 ? 'LIST_POISON2' : undefined;
+}
+
+/**
+ * Canonical on every x86_64 paging mode and arm64: bits 63..56 all equal. A
+ * stricter 48-bit check would be wrong for 5-level paging; the translation
+ * still refuses what the dump's own paging mode does not allow ('unreadable',
+ * code 'non-canonical').
+ */
+function canonical(value: bigint): boolean {
+  const top = value >> 56n;
+  return top === 0n || top === 0xffn;
+}
+
+/** Names a bad link value without reading memory: poison, NULL, misaligned, non-canonical; undefined when it looks like a pointer. */
 export function badLinkReason(value: bigint): Exclude<ListCorruptionReason, 'unreadable' | 'prev-mismatch' | 'cycle' | 'max'> | undefined {
   if (value === 0n) return 'null';
-  if (value === LIST_POISON1 || value === LIST_POISON2) return 'poison';
+  if (poisonName(value)) return 'poison';
   if ((value & 7n) !== 0n) return 'misaligned';
+  if (!canonical(value)) return 'non-canonical';
   return undefined;
 }
 
 function describe(reason: ListCorruptionReason, node: bigint, link: string, value: bigint): string {
   switch (reason) {
     case 'poison':
-      return `${link} of ${hex(node)} is ${value === LIST_POISON1 ? 'LIST_POISON1' : 'LIST_POISON2'} (${hex(value)}): the entry was deleted with list_del but is still on the list`;
+      return `${link} of ${hex(node)} is ${poisonName(value)} (${hex(value)}): the entry was deleted with list_del but is still reached`;
     case 'null':
       return `${link} of ${hex(node)} is NULL`;
     case 'misaligned':
       return `${link} of ${hex(node)} is ${hex(value)}, not pointer-aligned`;
+    case 'non-canonical':
+      return `${link} of ${hex(node)} is ${hex(value)}, not a canonical kernel address`;
     default:
       return `${link} of ${hex(node)} is ${hex(value)}`;
   }
+}
+
+/** What a bad link value is, as the fields of a corruption. */
+function badLink(reason: ListCorruptionReason, node: bigint, link: ListCorruption['link'], value: bigint, walked: number): ListCorruption {
+  const c: ListCorruption = { reason, node, link, value, walked, message: describe(reason, node, link, value) };
+  if (reason === 'poison') c.poison = poisonName(value)!;
+  return c;
 }
 
 /** Reads one pointer, or says why it cannot be read. */
@@ -94,6 +130,56 @@ function readPointer(prog: Program, addr: bigint): bigint | MemoryError {
   }
 }
 
+function unreadable(node: bigint, link: ListCorruption['link'], value: bigint, walked: number, err: MemoryError): ListCorruption {
+  const what = err.code === 'page-excluded' ? 'in a page the dump excluded' : err.code === 'non-canonical' ? 'not canonical' : 'unreadable';
+  return { reason: 'unreadable', node, link, value, walked, code: err.code, message: `${link} of ${hex(node)} is ${hex(value)}, ${what}: ${err.message}` };
+}
+
+function headUnreadable(head: bigint, link: ListCorruption['link'], err: MemoryError): ListCorruption {
+  return { reason: 'unreadable', node: head, link, value: head, walked: 0, code: err.code, message: `the head ${hex(head)} cannot be read: ${err.message}` };
+}
+
+/**
+ * Brent's cycle finding, the check half: call `seen(node)` for each node walked;
+ * true when the node was met before (the walk is in a loop).
+ */
+class Brent {
+  private tortoise: bigint;
+  private power = 1;
+  private lambda = 0;
+  constructor(start: bigint) {
+    this.tortoise = start;
+  }
+  seen(node: bigint): boolean {
+    if (node === this.tortoise) return true;
+    if (++this.lambda === this.power) {
+      this.tortoise = node;
+      this.power *= 2;
+      this.lambda = 0;
+    }
+    return false;
+  }
+}
+
+/**
+ * Where a loop begins, once Brent's check found one: walks again from `start`
+ * with two pointers a loop-length apart (constant memory, as the detection).
+ */
+function loopOf(step: (n: bigint) => bigint, start: bigint, at: bigint): { start: bigint; at: number; length: number } {
+  let length = 1;
+  for (let n = step(at); n !== at; n = step(n)) length++;
+  let a = start;
+  let b = start;
+  for (let i = 0; i < length; i++) b = step(b);
+  let mu = 0;
+  while (a !== b) {
+    a = step(a);
+    b = step(b);
+    mu++;
+  }
+  return { start: a, at: mu, length };
+}
+
 /**
  * list_for_each / list_for_each_prev: every node of the circular list at `head`,
  * the head itself excluded. With `{ includeHead: true }` the head is the first
@@ -104,62 +190,66 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
   const link = opts.reverse ? 'prev' : 'next';
   const max = opts.max ?? Infinity;
   let index = 0;
-  if (opts.includeHead) yield { node: head, index: index++ };
-  // Brent's cycle finding: the tortoise jumps to the hare at each power of two.
-  let tortoise = head;
-  let power = 1;
-  let lambda = 0;
   let node = head;
+  let next = readPointer(prog, node + fwd);
+  if (next instanceof MemoryError) {
+    yield { corrupt: headUnreadable(head, link, next) };
+    return;
+  }
+  if (opts.includeHead) yield { node: head, index: index++ };
+  const brent = new Brent(head);
   let walked = 0;
   for (;;) {
-    const next = readPointer(prog, node + fwd);
-    const bad = (reason: ListCorruptionReason, value: bigint, extra: Partial<ListCorruption> = {}): ListStep => ({
-      corrupt: { reason, node, link, value, walked, message: describe(reason, node, link, value), ...extra },
-    });
-    if (next instanceof MemoryError) {
-      // The node itself cannot be read: the link that led here is the bad one (the head: nothing walked).
-      yield { corrupt: { reason: 'unreadable', node, link, value: node, walked, code: next.code, message: `${hex(node)} cannot be read: ${next.message}` } };
-      return;
-    }
     if (next === head) return;
     const reason = badLinkReason(next);
     if (reason) {
-      yield bad(reason, next);
+      yield { corrupt: badLink(reason, node, link, next, walked) };
+      return;
+    }
+    // The next node's own link is read before it is yielded, so an unreadable node is never handed out.
+    const after = readPointer(prog, next + fwd);
+    if (after instanceof MemoryError) {
+      yield { corrupt: unreadable(node, link, next, walked, after) };
       return;
     }
     if (!opts.noPrevCheck) {
       const back_ = readPointer(prog, next + back);
       if (back_ instanceof MemoryError) {
-        yield bad('unreadable', next, { code: back_.code, message: `${link} of ${hex(node)} is ${hex(next)}, which cannot be read: ${back_.message}` });
+        yield { corrupt: unreadable(node, link, next, walked, back_) };
         return;
       }
-      if (back_ !== node) {
+      // A poisoned back link marks the pointee as deleted (list_del poisons both links): it is
+      // handed out, as crash does, and the walk stops at its own poisoned link with the poison named.
+      if (back_ !== node && !poisonName(back_)) {
         const other = opts.reverse ? 'next' : 'prev';
-        yield bad('prev-mismatch', next, {
-          pointee: next,
-          pointeePrev: back_,
-          message: `${link} of ${hex(node)} is ${hex(next)}, but ${other} of ${hex(next)} is ${hex(back_)}, not ${hex(node)}`,
-        });
+        yield {
+          corrupt: {
+            reason: 'prev-mismatch', node, link, value: next, walked, pointee: next, pointeePrev: back_,
+            message: `${link} of ${hex(node)} is ${hex(next)}, but ${other} of ${hex(next)} is ${hex(back_)}, not ${hex(node)}`,
+          },
+        };
         return;
       }
     }
-    if (next === tortoise) {
-      yield bad('cycle', next, { message: `the list loops: ${link} of ${hex(node)} is ${hex(next)}, reached before (${lambda + 1} nodes back), without returning to the head ${hex(head)}` });
+    if (brent.seen(next)) {
+      const loop = loopOf((n) => prog.mem.readU64(n + fwd), head, next);
+      loop.at -= opts.includeHead ? 0 : 1; // the head is not an index unless included
+      yield {
+        corrupt: {
+          reason: 'cycle', node, link, value: next, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
+          message: `the list loops without returning to the head ${hex(head)}: ${link} of ${hex(node)} is ${hex(next)}; node ${loop.at} (${hex(loop.start)}) starts a loop of ${loop.length}`,
+        },
+      };
       return;
     }
     if (walked >= max) {
-      yield bad('max', next, { message: `stopped after ${walked} nodes (--max ${max})` });
+      yield { corrupt: { reason: 'max', node, link, value: next, walked, message: `stopped after ${walked} nodes (--max ${max}); ${link} of ${hex(node)} is ${hex(next)}` } };
       return;
     }
     node = next;
+    next = after;
     walked++;
     yield { node, index: index++ };
-    lambda++;
-    if (lambda === power) {
-      tortoise = node;
-      power *= 2;
-      lambda = 0;
-    }
   }
 }
 
@@ -179,6 +269,35 @@ export function* list_for_each_entry(prog: Program, head: bigint, type: string, 
   }
 }
 
+/** One side of a list walked as far as it goes. */
+export interface ListSide {
+  /** nodes reached (the head not counted) */
+  nodes: number;
+  /** the last node reached before the damage (the head when none was) */
+  lastGood: bigint;
+  corrupt?: ListCorruption;
+}
+
+/**
+ * A broken circular list bracketed from both sides: forward through `next`
+ * until it breaks, then back from the head through `prev` until that breaks
+ * too. Between the two last good nodes lies what neither side reaches.
+ */
+export function list_both_ways(prog: Program, head: bigint, opts: ListWalkOptions & { includeHead?: boolean } = {}): { forward: ListSide; backward: ListSide } {
+  const side = (reverse: boolean): ListSide => {
+    const s: ListSide = { nodes: 0, lastGood: head };
+    for (const step of list_for_each(prog, head, { ...opts, reverse })) {
+      if ('corrupt' in step) s.corrupt = step.corrupt;
+      else if (step.node !== head) {
+        s.nodes++;
+        s.lastGood = step.node;
+      }
+    }
+    return s;
+  };
+  return { forward: side(!!opts.reverse), backward: side(!opts.reverse) };
+}
+
 /**
  * hlist_for_each: the nodes of the NULL-terminated list at `head` (struct
  * hlist_head { first }), checking each node's pprev points back at the link
@@ -189,42 +308,55 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
   let linkAddr = head; // the address of the link we follow (head->first, then node->next)
   let link: ListCorruption['link'] = 'first';
   let from = head;
-  let tortoise = 0n;
-  let power = 1;
-  let lambda = 0;
+  const brent = new Brent(0n);
   let walked = 0;
   for (;;) {
     const next = readPointer(prog, linkAddr);
     if (next instanceof MemoryError) {
-      yield { corrupt: { reason: 'unreadable', node: from, link, value: from, walked, code: next.code, message: `${hex(from)} cannot be read: ${next.message}` } };
+      // Only the head can fail here: every node's next was read when it was reached.
+      yield { corrupt: headUnreadable(head, link, next) };
       return;
     }
     if (next === 0n) return;
     const reason = badLinkReason(next);
-    const bad = (r: ListCorruptionReason, extra: Partial<ListCorruption> = {}): ListStep => ({
-      corrupt: { reason: r, node: from, link, value: next, walked, message: describe(r, from, link, next), ...extra },
-    });
     if (reason) {
-      yield bad(reason);
+      yield { corrupt: badLink(reason, from, link, next, walked) };
+      return;
+    }
+    const own = readPointer(prog, next);
+    if (own instanceof MemoryError) {
+      yield { corrupt: unreadable(from, link, next, walked, own) };
       return;
     }
     if (!opts.noPrevCheck) {
       const pprev = readPointer(prog, next + 8n);
       if (pprev instanceof MemoryError) {
-        yield bad('unreadable', { code: pprev.code, message: `${link} of ${hex(from)} is ${hex(next)}, which cannot be read: ${pprev.message}` });
+        yield { corrupt: unreadable(from, link, next, walked, pprev) };
         return;
       }
       if (pprev !== linkAddr) {
-        yield bad('prev-mismatch', { pointee: next, pointeePrev: pprev, message: `${link} of ${hex(from)} is ${hex(next)}, but pprev of ${hex(next)} is ${hex(pprev)}, not ${hex(linkAddr)}` });
+        yield {
+          corrupt: {
+            reason: 'prev-mismatch', node: from, link, value: next, walked, pointee: next, pointeePrev: pprev,
+            message: `${link} of ${hex(from)} is ${hex(next)}, but pprev of ${hex(next)} is ${hex(pprev)}, not ${hex(linkAddr)}`,
+          },
+        };
         return;
       }
     }
-    if (next === tortoise) {
-      yield bad('cycle', { message: `the hlist loops at ${hex(next)}` });
+    if (brent.seen(next)) {
+      const first = prog.mem.readU64(head);
+      const loop = loopOf((n) => prog.mem.readU64(n), first, next);
+      yield {
+        corrupt: {
+          reason: 'cycle', node: from, link, value: next, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
+          message: `the hlist loops: ${link} of ${hex(from)} is ${hex(next)}; node ${loop.at} (${hex(loop.start)}) starts a loop of ${loop.length}`,
+        },
+      };
       return;
     }
     if (walked >= max) {
-      yield bad('max', { message: `stopped after ${walked} nodes (--max ${max})` });
+      yield { corrupt: { reason: 'max', node: from, link, value: next, walked, message: `stopped after ${walked} nodes (--max ${max}); ${link} of ${hex(from)} is ${hex(next)}` } };
       return;
     }
     walked++;
@@ -232,11 +364,56 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
     from = next;
     linkAddr = next;
     link = 'next';
-    lambda++;
-    if (lambda === power) {
-      tortoise = next;
-      power *= 2;
-      lambda = 0;
+  }
+}
+
+/**
+ * A singly linked list of structures (crash `list -o OFFSET START`): `start` is
+ * the first entry, the pointer at `offset` in each entry is the address of the
+ * next entry; it ends at NULL or back at `start`.
+ */
+export function* slist_for_each(prog: Program, start: bigint, offset: number, opts: Pick<ListWalkOptions, 'max'> = {}): Generator<ListStep> {
+  const max = opts.max ?? Infinity;
+  const off = BigInt(offset);
+  if (start === 0n) return;
+  let node = start;
+  let next = readPointer(prog, node + off);
+  if (next instanceof MemoryError) {
+    yield { corrupt: headUnreadable(start, 'next', next) };
+    return;
+  }
+  const brent = new Brent(start);
+  let walked = 0;
+  yield { node, index: walked++ };
+  for (;;) {
+    if (next === 0n || next === start) return;
+    // NULL ends a singly linked list; the other bad values are still damage.
+    const reason = badLinkReason(next);
+    if (reason) {
+      yield { corrupt: badLink(reason, node, 'next', next, walked) };
+      return;
     }
+    const after = readPointer(prog, next + off);
+    if (after instanceof MemoryError) {
+      yield { corrupt: unreadable(node, 'next', next, walked, after) };
+      return;
+    }
+    if (brent.seen(next)) {
+      const loop = loopOf((n) => prog.mem.readU64(n + off), start, next);
+      yield {
+        corrupt: {
+          reason: 'cycle', node, link: 'next', value: next, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
+          message: `the list loops without returning to ${hex(start)}: next of ${hex(node)} is ${hex(next)}; node ${loop.at} (${hex(loop.start)}) starts a loop of ${loop.length}`,
+        },
+      };
+      return;
+    }
+    if (walked >= max) {
+      yield { corrupt: { reason: 'max', node, link: 'next', value: next, walked, message: `stopped after ${walked} nodes (--max ${max}); next of ${hex(node)} is ${hex(next)}` } };
+      return;
+    }
+    node = next;
+    next = after;
+    yield { node, index: walked++ };
   }
 }
