@@ -11,3 +11,6 @@ export * from './panic.js';
 export * from './panic-task.js';
 export * from './system.js';
 export * from './address.js';
+export * from './rbtree.js';
+export * from './xarray.js';
+export * from './maple.js';

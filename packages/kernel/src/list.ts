@@ -34,14 +34,19 @@ export type ListCorruptionReason =
   | 'unreadable' // a link that points where memory cannot be read (`code`: not-mapped, page-excluded, non-canonical, ...)
   | 'prev-mismatch' // next->prev does not point back to the node
   | 'cycle' // the walk returns to a node that is not the head
-  | 'max'; // the caller's bound was reached
+  | 'max' // the caller's bound was reached
+  // trees (rbtree.ts, xarray.ts, maple.ts) report in the same shape:
+  | 'parent-mismatch' // a child whose parent link does not point back at the node it hangs from
+  | 'bad-node' // a node whose type or shift cannot be (a maple node type that is not one, an xa_node shift out of step)
+  | 'pivot-order' // maple pivots not ascending within the node's range
+  | 'depth'; // deeper than any valid tree of its kind: a loop
 
 export interface ListCorruption {
   reason: ListCorruptionReason;
   /** the node whose link is bad (the last good node); the head itself when the head cannot be read */
   node: bigint;
-  /** which link: 'next', 'prev', 'first' (hlist head), 'pprev' */
-  link: 'next' | 'prev' | 'first' | 'pprev';
+  /** which link: 'next', 'prev', 'first' (hlist head), 'pprev'; trees: 'root', 'left', 'right', 'slot', 'parent' */
+  link: 'next' | 'prev' | 'first' | 'pprev' | 'root' | 'left' | 'right' | 'slot' | 'parent';
   /** the bad link's value (the head's address when the head cannot be read) */
   value: bigint;
   /** nodes walked before this one went wrong (the head not counted) */
@@ -90,7 +95,7 @@ function canonical(value: bigint): boolean {
 }
 
 /** Names a bad link value without reading memory: poison, NULL, misaligned, non-canonical; undefined when it looks like a pointer. */
-export function badLinkReason(value: bigint): Exclude<ListCorruptionReason, 'unreadable' | 'prev-mismatch' | 'cycle' | 'max'> | undefined {
+export function badLinkReason(value: bigint): 'null' | 'poison' | 'misaligned' | 'non-canonical' | undefined {
   if (value === 0n) return 'null';
   if (poisonName(value)) return 'poison';
   if ((value & 7n) !== 0n) return 'misaligned';
@@ -114,14 +119,14 @@ function describe(reason: ListCorruptionReason, node: bigint, link: string, valu
 }
 
 /** What a bad link value is, as the fields of a corruption. */
-function badLink(reason: ListCorruptionReason, node: bigint, link: ListCorruption['link'], value: bigint, walked: number): ListCorruption {
+export function badLinkCorruption(reason: ListCorruptionReason, node: bigint, link: ListCorruption['link'], value: bigint, walked: number): ListCorruption {
   const c: ListCorruption = { reason, node, link, value, walked, message: describe(reason, node, link, value) };
   if (reason === 'poison') c.poison = poisonName(value)!;
   return c;
 }
 
 /** Reads one pointer, or says why it cannot be read. */
-function readPointer(prog: Program, addr: bigint): bigint | MemoryError {
+export function readLink(prog: Program, addr: bigint): bigint | MemoryError {
   try {
     return prog.mem.readU64(addr);
   } catch (err) {
@@ -130,12 +135,12 @@ function readPointer(prog: Program, addr: bigint): bigint | MemoryError {
   }
 }
 
-function unreadable(node: bigint, link: ListCorruption['link'], value: bigint, walked: number, err: MemoryError): ListCorruption {
+export function linkUnreadable(node: bigint, link: ListCorruption['link'], value: bigint, walked: number, err: MemoryError): ListCorruption {
   const what = err.code === 'page-excluded' ? 'in a page the dump excluded' : err.code === 'non-canonical' ? 'not canonical' : 'unreadable';
   return { reason: 'unreadable', node, link, value, walked, code: err.code, message: `${link} of ${hex(node)} is ${hex(value)}, ${what}: ${err.message}` };
 }
 
-function headUnreadable(head: bigint, link: ListCorruption['link'], err: MemoryError): ListCorruption {
+export function rootUnreadable(head: bigint, link: ListCorruption['link'], err: MemoryError): ListCorruption {
   return { reason: 'unreadable', node: head, link, value: head, walked: 0, code: err.code, message: `the head ${hex(head)} cannot be read: ${err.message}` };
 }
 
@@ -191,9 +196,9 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
   const max = opts.max ?? Infinity;
   let index = 0;
   let node = head;
-  let next = readPointer(prog, node + fwd);
+  let next = readLink(prog, node + fwd);
   if (next instanceof MemoryError) {
-    yield { corrupt: headUnreadable(head, link, next) };
+    yield { corrupt: rootUnreadable(head, link, next) };
     return;
   }
   if (opts.includeHead) yield { node: head, index: index++ };
@@ -203,19 +208,19 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
     if (next === head) return;
     const reason = badLinkReason(next);
     if (reason) {
-      yield { corrupt: badLink(reason, node, link, next, walked) };
+      yield { corrupt: badLinkCorruption(reason, node, link, next, walked) };
       return;
     }
     // The next node's own link is read before it is yielded, so an unreadable node is never handed out.
-    const after = readPointer(prog, next + fwd);
+    const after = readLink(prog, next + fwd);
     if (after instanceof MemoryError) {
-      yield { corrupt: unreadable(node, link, next, walked, after) };
+      yield { corrupt: linkUnreadable(node, link, next, walked, after) };
       return;
     }
     if (!opts.noPrevCheck) {
-      const back_ = readPointer(prog, next + back);
+      const back_ = readLink(prog, next + back);
       if (back_ instanceof MemoryError) {
-        yield { corrupt: unreadable(node, link, next, walked, back_) };
+        yield { corrupt: linkUnreadable(node, link, next, walked, back_) };
         return;
       }
       // A poisoned back link marks the pointee as deleted (list_del poisons both links): it is
@@ -311,27 +316,27 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
   const brent = new Brent(0n);
   let walked = 0;
   for (;;) {
-    const next = readPointer(prog, linkAddr);
+    const next = readLink(prog, linkAddr);
     if (next instanceof MemoryError) {
       // Only the head can fail here: every node's next was read when it was reached.
-      yield { corrupt: headUnreadable(head, link, next) };
+      yield { corrupt: rootUnreadable(head, link, next) };
       return;
     }
     if (next === 0n) return;
     const reason = badLinkReason(next);
     if (reason) {
-      yield { corrupt: badLink(reason, from, link, next, walked) };
+      yield { corrupt: badLinkCorruption(reason, from, link, next, walked) };
       return;
     }
-    const own = readPointer(prog, next);
+    const own = readLink(prog, next);
     if (own instanceof MemoryError) {
-      yield { corrupt: unreadable(from, link, next, walked, own) };
+      yield { corrupt: linkUnreadable(from, link, next, walked, own) };
       return;
     }
     if (!opts.noPrevCheck) {
-      const pprev = readPointer(prog, next + 8n);
+      const pprev = readLink(prog, next + 8n);
       if (pprev instanceof MemoryError) {
-        yield { corrupt: unreadable(from, link, next, walked, pprev) };
+        yield { corrupt: linkUnreadable(from, link, next, walked, pprev) };
         return;
       }
       if (pprev !== linkAddr) {
@@ -377,9 +382,9 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
   const off = BigInt(offset);
   if (start === 0n) return;
   let node = start;
-  let next = readPointer(prog, node + off);
+  let next = readLink(prog, node + off);
   if (next instanceof MemoryError) {
-    yield { corrupt: headUnreadable(start, 'next', next) };
+    yield { corrupt: rootUnreadable(start, 'next', next) };
     return;
   }
   const brent = new Brent(start);
@@ -390,12 +395,12 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
     // NULL ends a singly linked list; the other bad values are still damage.
     const reason = badLinkReason(next);
     if (reason) {
-      yield { corrupt: badLink(reason, node, 'next', next, walked) };
+      yield { corrupt: badLinkCorruption(reason, node, 'next', next, walked) };
       return;
     }
-    const after = readPointer(prog, next + off);
+    const after = readLink(prog, next + off);
     if (after instanceof MemoryError) {
-      yield { corrupt: unreadable(node, 'next', next, walked, after) };
+      yield { corrupt: linkUnreadable(node, 'next', next, walked, after) };
       return;
     }
     if (brent.seen(next)) {
