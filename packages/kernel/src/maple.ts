@@ -126,7 +126,9 @@ export function* mt_for_each(prog: Program, tree: bigint, opts: { max?: number }
     }
     const i = f.slot++;
     const lo = i === 0 ? f.min : f.pivots[i - 1]! + 1n;
-    const hi = i < f.pivots.length ? f.pivots[i]! : f.max; // mas_safe_pivot
+    // mas_logical_pivot: past the pivots, or a zero pivot after the first slot, is the node's max.
+    let hi = i < f.pivots.length ? f.pivots[i]! : f.max;
+    if (hi === 0n && i > 0) hi = f.max;
     if (hi < lo || hi > f.max) {
       bad = { reason: 'pivot-order', node: f.node, link: 'slot', value: hi, walked, message: `the ${f.type} node ${hex(f.node)}: slot ${i} ends at ${hex(hi)}, outside ${hex(lo)}..${hex(f.max)}` };
       continue;

@@ -3,7 +3,7 @@
  * words at chosen addresses, pages that read as excluded, and a type table
  * from a list of types (id = index + 1).
  */
-import { BufferMemory, type VirtChunk } from '@vmpipe/addrxlat';
+import { KernelMemoryBase, type Translation, type TranslationFailure, type VirtChunk } from '@vmpipe/addrxlat';
 import type { CType, NamedKind, TypeTable } from '@vmpipe/types';
 
 export function le(size: number, v: bigint): Uint8Array {
@@ -12,9 +12,26 @@ export function le(size: number, v: bigint): Uint8Array {
   return b;
 }
 
-/** BufferMemory with words, and pages the dump "excluded" (reads fail with code page-excluded). */
-export class TestMemory extends BufferMemory {
+/**
+ * Memory as pages written in place (later writes overwrite earlier ones byte
+ * by byte, unlike BufferMemory's segments), identity-"translated", with pages
+ * the dump "excluded" (reads fail with code page-excluded).
+ */
+export class TestMemory extends KernelMemoryBase {
+  readonly arch = 'x86_64' as const;
+  readonly pageSize = 4096;
+  private readonly pages = new Map<bigint, Uint8Array>();
   private readonly excluded = new Set<bigint>();
+  add(vaddr: bigint, bytes: Uint8Array): this {
+    for (let i = 0; i < bytes.length; i++) {
+      const a = vaddr + BigInt(i);
+      const key = a & ~0xfffn;
+      let page = this.pages.get(key);
+      if (!page) this.pages.set(key, (page = new Uint8Array(4096)));
+      page[Number(a & 0xfffn)] = bytes[i]!;
+    }
+    return this;
+  }
   u64(addr: bigint, ...values: bigint[]): this {
     values.forEach((v, i) => this.add(addr + BigInt(8 * i), le(8, v)));
     return this;
@@ -27,9 +44,27 @@ export class TestMemory extends BufferMemory {
     this.excluded.add(page & ~0xfffn);
     return this;
   }
-  override read(vaddr: bigint, length: number): VirtChunk[] {
-    if (this.excluded.has(vaddr & ~0xfffn)) return [{ vaddr, length, problem: { code: 'page-excluded', message: 'excluded by the dump level' } }];
-    return super.read(vaddr, length);
+  translate(vaddr: bigint): Translation | TranslationFailure {
+    return this.pages.has(vaddr & ~0xfffn)
+      ? { vaddr, paddr: vaddr, pageSize: 4096, levels: [] }
+      : { vaddr, code: 'not-mapped', message: `0x${vaddr.toString(16)} is not mapped`, levels: [] };
+  }
+  read(vaddr: bigint, length: number): VirtChunk[] {
+    const out: VirtChunk[] = [];
+    let addr = vaddr;
+    let left = length;
+    while (left > 0) {
+      const key = addr & ~0xfffn;
+      const off = Number(addr & 0xfffn);
+      const take = Math.min(left, 4096 - off);
+      const page = this.pages.get(key);
+      if (this.excluded.has(key)) out.push({ vaddr: addr, length: take, problem: { code: 'page-excluded', message: 'excluded by the dump level' } });
+      else if (!page) out.push({ vaddr: addr, length: take, problem: { code: 'not-mapped', message: `0x${addr.toString(16)} is not mapped` } });
+      else out.push({ vaddr: addr, bytes: page.subarray(off, off + take) });
+      addr += BigInt(take);
+      left -= take;
+    }
+    return out;
   }
 }
 
