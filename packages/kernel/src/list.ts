@@ -56,7 +56,11 @@ export interface ListCorruption {
   pointeePrev?: bigint;
   /** for 'poison': LIST_POISON1 or LIST_POISON2 */
   poison?: 'LIST_POISON1' | 'LIST_POISON2';
-  /** for 'cycle': the first node met twice, its index in the walk, and the loop's length */
+  /**
+   * for 'cycle': the first node met twice, its index in the walk, and the loop's length; `node`
+   * is then the node whose link closes the loop (index loopAt + loopLength - 1) and `value` the
+   * loop's start. Brent's check finds a loop within two laps, so steps past that index were repeats.
+   */
   loopStart?: bigint;
   loopAt?: number;
   loopLength?: number;
@@ -65,7 +69,8 @@ export interface ListCorruption {
   message: string;
 }
 
-export type ListStep = { node: bigint; index: number } | { corrupt: ListCorruption };
+/** A node reached, with its links as read on the way (next/prev; an hlist node's pprev) where the walk read them. */
+export type ListStep = { node: bigint; index: number; next?: bigint; prev?: bigint; pprev?: bigint } | { corrupt: ListCorruption };
 
 export interface ListWalkOptions {
   /** walk `prev` instead of `next` (list_for_each_prev) */
@@ -170,7 +175,7 @@ class Brent {
  * Where a loop begins, once Brent's check found one: walks again from `start`
  * with two pointers a loop-length apart (constant memory, as the detection).
  */
-function loopOf(step: (n: bigint) => bigint, start: bigint, at: bigint): { start: bigint; at: number; length: number } {
+function loopOf(step: (n: bigint) => bigint, start: bigint, at: bigint): { start: bigint; at: number; length: number; closer: bigint } {
   let length = 1;
   for (let n = step(at); n !== at; n = step(n)) length++;
   let a = start;
@@ -182,7 +187,17 @@ function loopOf(step: (n: bigint) => bigint, start: bigint, at: bigint): { start
     b = step(b);
     mu++;
   }
-  return { start: a, at: mu, length };
+  let closer = a;
+  for (let i = 1; i < length; i++) closer = step(closer);
+  return { start: a, at: mu, length, closer };
+}
+
+function cycle(loop: ReturnType<typeof loopOf>, link: ListCorruption['link'], walked: number, end: string): ListCorruption {
+  const closing = loop.at + loop.length - 1;
+  return {
+    reason: 'cycle', node: loop.closer, link, value: loop.start, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
+    message: `the list loops without reaching ${end}: ${link} of ${hex(loop.closer)} (entry ${closing}) is ${hex(loop.start)}, entry ${loop.at} again (a loop of ${loop.length}); entries after ${closing} were repeats`,
+  };
 }
 
 /**
@@ -201,7 +216,7 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
     yield { corrupt: rootUnreadable(head, link, next) };
     return;
   }
-  if (opts.includeHead) yield { node: head, index: index++ };
+  if (opts.includeHead) yield { node: head, index: index++, ...(opts.reverse ? { prev: next } : { next }) };
   const brent = new Brent(head);
   let walked = 0;
   for (;;) {
@@ -217,8 +232,9 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
       yield { corrupt: linkUnreadable(node, link, next, walked, after) };
       return;
     }
+    let back_: bigint | MemoryError | undefined;
     if (!opts.noPrevCheck) {
-      const back_ = readLink(prog, next + back);
+      back_ = readLink(prog, next + back);
       if (back_ instanceof MemoryError) {
         yield { corrupt: linkUnreadable(node, link, next, walked, back_) };
         return;
@@ -239,12 +255,7 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
     if (brent.seen(next)) {
       const loop = loopOf((n) => prog.mem.readU64(n + fwd), head, next);
       loop.at -= opts.includeHead ? 0 : 1; // the head is not an index unless included
-      yield {
-        corrupt: {
-          reason: 'cycle', node, link, value: next, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
-          message: `the list loops without returning to the head ${hex(head)}: ${link} of ${hex(node)} is ${hex(next)}; node ${loop.at} (${hex(loop.start)}) starts a loop of ${loop.length}`,
-        },
-      };
+      yield { corrupt: cycle(loop, link, walked, `the head ${hex(head)}`) };
       return;
     }
     if (walked >= max) {
@@ -254,7 +265,14 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
     node = next;
     next = after;
     walked++;
-    yield { node, index: index++ };
+    const step: ListStep = { node, index: index++ };
+    if (opts.reverse) step.prev = after;
+    else step.next = after;
+    if (typeof back_ === 'bigint') {
+      if (opts.reverse) step.next = back_;
+      else step.prev = back_;
+    }
+    yield step;
   }
 }
 
@@ -333,8 +351,9 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
       yield { corrupt: linkUnreadable(from, link, next, walked, own) };
       return;
     }
+    let pprev: bigint | MemoryError | undefined;
     if (!opts.noPrevCheck) {
-      const pprev = readLink(prog, next + 8n);
+      pprev = readLink(prog, next + 8n);
       if (pprev instanceof MemoryError) {
         yield { corrupt: linkUnreadable(from, link, next, walked, pprev) };
         return;
@@ -352,12 +371,7 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
     if (brent.seen(next)) {
       const first = prog.mem.readU64(head);
       const loop = loopOf((n) => prog.mem.readU64(n), first, next);
-      yield {
-        corrupt: {
-          reason: 'cycle', node: from, link, value: next, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
-          message: `the hlist loops: ${link} of ${hex(from)} is ${hex(next)}; node ${loop.at} (${hex(loop.start)}) starts a loop of ${loop.length}`,
-        },
-      };
+      yield { corrupt: cycle(loop, 'next', walked, 'NULL') };
       return;
     }
     if (walked >= max) {
@@ -365,7 +379,7 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
       return;
     }
     walked++;
-    yield { node: next, index: walked - 1 };
+    yield typeof pprev === 'bigint' ? { node: next, index: walked - 1, next: own, pprev } : { node: next, index: walked - 1, next: own };
     from = next;
     linkAddr = next;
     link = 'next';
@@ -389,7 +403,7 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
   }
   const brent = new Brent(start);
   let walked = 0;
-  yield { node, index: walked++ };
+  yield { node, index: walked++, next };
   for (;;) {
     if (next === 0n || next === start) return;
     // NULL ends a singly linked list; the other bad values are still damage.
@@ -405,12 +419,7 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
     }
     if (brent.seen(next)) {
       const loop = loopOf((n) => prog.mem.readU64(n + off), start, next);
-      yield {
-        corrupt: {
-          reason: 'cycle', node, link: 'next', value: next, walked, loopStart: loop.start, loopAt: loop.at, loopLength: loop.length,
-          message: `the list loops without returning to ${hex(start)}: next of ${hex(node)} is ${hex(next)}; node ${loop.at} (${hex(loop.start)}) starts a loop of ${loop.length}`,
-        },
-      };
+      yield { corrupt: cycle(loop, 'next', walked, `NULL or ${hex(start)}`) };
       return;
     }
     if (walked >= max) {
@@ -419,6 +428,6 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
     }
     node = next;
     next = after;
-    yield { node, index: walked++ };
+    yield { node, index: walked++, next };
   }
 }

@@ -7,3 +7,4 @@ export * from './kinds-translation.js';
 export * from './kinds-symbols.js';
 export * from './kinds-kernel.js';
 export * from './kinds-types.js';
+export * from './kinds-lists.js';

@@ -10,6 +10,7 @@ import { typeLayout, offsetLayout } from './type.js';
 import { objectLayout } from './object.js';
 import { logLayout } from './log.js';
 import { panicLayout } from './panic.js';
+import { listEntryLayout, listCountLayout, listBracketLayout } from './list.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -30,4 +31,7 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   object: objectLayout,
   log: logLayout,
   panic: panicLayout,
+  'list-entry': listEntryLayout,
+  'list-count': listCountLayout,
+  'list-bracket': listBracketLayout,
 };

@@ -7,6 +7,7 @@ import Worker from './worker.js';
 import QueueAdd from './queue/add.js';
 import QueueResults from './queue/results.js';
 import QueueStatus from './queue/status.js';
+import ListWalk from './list-walk.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -19,6 +20,7 @@ export const COMMANDS = {
   'queue:add': QueueAdd,
   'queue:results': QueueResults,
   'queue:status': QueueStatus,
+  'list-walk': ListWalk,
 };
 
 /** Commands reached only as `vmpipe <command>`: their names are too generic to install on a user's PATH. */
