@@ -12,6 +12,11 @@ export interface Patch {
   value: bigint; // one 64-bit word
 }
 
+/**
+ * Writes `dst`: `src` with 64-bit words changed. A word in a page the dump
+ * left out (a free page, excluded by the dump level) makes that page present,
+ * zero but for what was written: room for lists the kernel never had.
+ */
 export async function patchedDump(src: string, dst: string, makePatches: (prog: Program) => Patch[]): Promise<void> {
   const prog = Program.open(src);
   try {
@@ -34,12 +39,14 @@ export async function patchedDump(src: string, dst: string, makePatches: (prog: 
         const paddr = r.paddr + BigInt(i) * ps;
         const pfn = Number(paddr / ps);
         const chunks = d.readPhysical(paddr, d.pageSize);
-        if (chunks.length !== 1 || !('bytes' in chunks[0]!)) {
+        const patches = byPfn.get(pfn);
+        let bytes: Uint8Array;
+        if (chunks.length === 1 && 'bytes' in chunks[0]!) bytes = chunks[0].bytes;
+        else if (patches) bytes = new Uint8Array(d.pageSize); // a page the dump left out, written into: present from now on
+        else {
           excluded.push(pfn);
           continue;
         }
-        let bytes = chunks[0].bytes;
-        const patches = byPfn.get(pfn);
         if (patches) {
           bytes = Uint8Array.from(bytes);
           const dv = new DataView(bytes.buffer);
@@ -139,6 +146,38 @@ export function breakages(out: Partial<Broken>): (prog: Program) => Patch[] {
     const vmap = entries(prog.symbol('vmap_area_list')!, 'vmap_area', 'list', 200);
     patches.push({ vaddr: vmap[20]! + vaOff, value: 0x4141414141414140n });
     out.vmap = { entries: vmap, value: 0x4141414141414140n };
+    return patches;
+  };
+}
+
+/**
+ * A circular list of `count` list_heads, 64 bytes apart, laid in pages the
+ * dump left out (free pages, reached through the direct map at
+ * page_offset_base), with its head first: for benchmarks on lists longer than
+ * any the fixture kernel had. Returns the head's address through `out`.
+ */
+export function longList(count: number, out: { head?: bigint }): (prog: Program) => Patch[] {
+  return (prog) => {
+    const d = prog.theDump;
+    const pageOffset = prog.mem.readU64(prog.symbol('page_offset_base')!);
+    const perPage = d.pageSize / 64;
+    const need = Math.ceil((count + 1) / perPage);
+    const slots: bigint[] = [];
+    for (const r of d.memoryRanges()) {
+      for (let p = r.start + 0x1000000n; p < r.end && slots.length < need * perPage; p += BigInt(d.pageSize)) {
+        const c = d.readPhysical(p, 8);
+        if (c.length === 1 && 'problem' in c[0]! && c[0].problem.code === 'page-excluded') {
+          for (let i = 0; i < perPage; i++) slots.push(pageOffset + p + BigInt(i * 64));
+        }
+      }
+    }
+    if (slots.length < count + 1) throw new Error(`room for ${slots.length - 1} entries, not ${count}`);
+    const ring = slots.slice(0, count + 1);
+    out.head = ring[0]!;
+    const patches: Patch[] = [];
+    ring.forEach((node, i) => {
+      patches.push({ vaddr: node, value: ring[(i + 1) % ring.length]! }, { vaddr: node + 8n, value: ring[(i + ring.length - 1) % ring.length]! });
+    });
     return patches;
   };
 }

@@ -140,6 +140,38 @@ export function readLink(prog: Program, addr: bigint): bigint | MemoryError {
   }
 }
 
+/**
+ * Links read a page at a time: a walk reads two words per node, and nodes
+ * share pages (slab objects, arrays), so one translation and one page lookup
+ * serve many reads. A page that does not read whole falls back to the exact
+ * 8-byte read, so errors are the memory's own.
+ */
+class LinkReader {
+  private readonly pages = new Map<bigint, DataView | null>();
+  private readonly size: bigint;
+  constructor(private readonly prog: Program) {
+    this.size = BigInt(prog.mem.pageSize);
+  }
+  read(addr: bigint): bigint | MemoryError {
+    const off = addr % this.size;
+    const base = addr - off;
+    let dv = this.pages.get(base);
+    if (dv === undefined) {
+      try {
+        const b = this.prog.mem.readBytes(base, Number(this.size)).slice(); // a copy: readers may reuse their buffers
+        dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      } catch (err) {
+        if (!(err instanceof MemoryError)) throw err;
+        dv = null;
+      }
+      if (this.pages.size >= 256) this.pages.clear();
+      this.pages.set(base, dv);
+    }
+    if (dv && off + 8n <= this.size) return dv.getBigUint64(Number(off), true);
+    return readLink(this.prog, addr);
+  }
+}
+
 export function linkUnreadable(node: bigint, link: ListCorruption['link'], value: bigint, walked: number, err: MemoryError): ListCorruption {
   const what = err.code === 'page-excluded' ? 'in a page the dump excluded' : err.code === 'non-canonical' ? 'not canonical' : 'unreadable';
   return { reason: 'unreadable', node, link, value, walked, code: err.code, message: `${link} of ${hex(node)} is ${hex(value)}, ${what}: ${err.message}` };
@@ -209,9 +241,10 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
   const [fwd, back] = opts.reverse ? [8n, 0n] : [0n, 8n];
   const link = opts.reverse ? 'prev' : 'next';
   const max = opts.max ?? Infinity;
+  const links = new LinkReader(prog);
   let index = 0;
   let node = head;
-  let next = readLink(prog, node + fwd);
+  let next = links.read(node + fwd);
   if (next instanceof MemoryError) {
     yield { corrupt: rootUnreadable(head, link, next) };
     return;
@@ -227,14 +260,14 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
       return;
     }
     // The next node's own link is read before it is yielded, so an unreadable node is never handed out.
-    const after = readLink(prog, next + fwd);
+    const after = links.read(next + fwd);
     if (after instanceof MemoryError) {
       yield { corrupt: linkUnreadable(node, link, next, walked, after) };
       return;
     }
     let back_: bigint | MemoryError | undefined;
     if (!opts.noPrevCheck) {
-      back_ = readLink(prog, next + back);
+      back_ = links.read(next + back);
       if (back_ instanceof MemoryError) {
         yield { corrupt: linkUnreadable(node, link, next, walked, back_) };
         return;
@@ -332,9 +365,10 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
   let link: ListCorruption['link'] = 'first';
   let from = head;
   const brent = new Brent(0n);
+  const links = new LinkReader(prog);
   let walked = 0;
   for (;;) {
-    const next = readLink(prog, linkAddr);
+    const next = links.read(linkAddr);
     if (next instanceof MemoryError) {
       // Only the head can fail here: every node's next was read when it was reached.
       yield { corrupt: rootUnreadable(head, link, next) };
@@ -346,14 +380,14 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
       yield { corrupt: badLinkCorruption(reason, from, link, next, walked) };
       return;
     }
-    const own = readLink(prog, next);
+    const own = links.read(next);
     if (own instanceof MemoryError) {
       yield { corrupt: linkUnreadable(from, link, next, walked, own) };
       return;
     }
     let pprev: bigint | MemoryError | undefined;
     if (!opts.noPrevCheck) {
-      pprev = readLink(prog, next + 8n);
+      pprev = links.read(next + 8n);
       if (pprev instanceof MemoryError) {
         yield { corrupt: linkUnreadable(from, link, next, walked, pprev) };
         return;
@@ -395,8 +429,9 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
   const max = opts.max ?? Infinity;
   const off = BigInt(offset);
   if (start === 0n) return;
+  const links = new LinkReader(prog);
   let node = start;
-  let next = readLink(prog, node + off);
+  let next = links.read(node + off);
   if (next instanceof MemoryError) {
     yield { corrupt: rootUnreadable(start, 'next', next) };
     return;
@@ -412,7 +447,7 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
       yield { corrupt: badLinkCorruption(reason, node, 'next', next, walked) };
       return;
     }
-    const after = readLink(prog, next + off);
+    const after = links.read(next + off);
     if (after instanceof MemoryError) {
       yield { corrupt: linkUnreadable(node, 'next', next, walked, after) };
       return;
