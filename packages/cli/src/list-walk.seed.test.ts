@@ -60,3 +60,24 @@ seedTest('--type vmpipe_item --fields seq,flags (crashmod.ko DWARF): what the fr
   t.regex(shown, /flags = 57005,/);
   t.regex(shown, new RegExp(`seq = ${entries.length - 1},`));
 });
+
+// The same pattern on 6.12, against drgn 0.2.0+197 (crash 8.0.2 cannot read 6.12): its
+// list_for_each_entry(struct vmpipe_item, &vmpipe_queue, node) lists six entries with seq and
+// flags, then faults on 0xdead000000000100.
+const seed612 = process.env['VMPIPE_SEED612_DIR'] ?? join(here, '..', '..', '..', 'fixtures', 'scenarios', '6.12.117+deb12-cloud-amd64', 'seed');
+const have612 = existsSync(join(seed612, 'vmcore.kdump')) && existsSync(join(seed612, 'expected', 'drgn.scenario.txt'));
+if (!have612) console.log(`list-walk 6.12 seed test skipped: no ${seed612}/vmcore.kdump (the scenarios' 6.12 seed fixture)`);
+(have612 ? test : test.skip)('6.12 seed: drgn list_for_each_entry\'s entries, seq and flags, then the poison drgn faults on', (t) => {
+  const drgn = readFileSync(join(seed612, 'expected', 'drgn.scenario.txt'), 'utf8');
+  const want = [...drgn.matchAll(/^(0x[0-9a-f]+) seq=(\d+) flags=(0x[0-9a-f]+) next=(0x[0-9a-f]+)$/gm)].map((m) => ({ entry: m[1], seq: Number(m[2]), flags: Number(m[3]), next: m[4] }));
+  t.is(want.length, 6);
+  t.regex(drgn, /FaultError: .*0xdead000000000100/);
+  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'list-walk.js'), join(seed612, 'vmcore.kdump'), '--head', 'vmpipe_queue', '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags',
+    '--vmlinux', join(seed612, 'crashmod.ko'), '--dwarf', '--force'], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const rs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  // vmpipe_queue resolves through the dump's kallsyms (which come before --vmlinux's symtab); the types are the module's DWARF.
+  const entries = rs.filter((x) => x.kind === 'list-entry');
+  t.deepEqual(entries.map((x) => ({ entry: x.entry, ...(x.value as object), next: x.next })), want);
+  t.like(rs.at(-1), { code: 'list-corrupt', reason: 'poison', entry: want.at(-1)!.entry, value: { seq: 5, flags: 0xdead } });
+});
