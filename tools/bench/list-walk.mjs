@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Benchmark: walk a long kernel list, entries/s, list-walk vs crash `list` and drgn `list_for_each`.
 //
-//   node tools/bench/list-walk.mjs [--entries N] [--vmlinux FILE] [--longlist DUMP]
+//   node tools/bench/list-walk.mjs [--entries N] [--fields-entries M] [--vmlinux FILE] [--longlist DUMP]
 //     --entries: the synthetic list's length (default 1,000,000)
+//     --fields-entries: the list for the rows that decode two members per entry (default 20,000:
+//       crash's `list -s` runs gdb's printer per entry, a few ms each, so a million would take an hour)
 //     --vmlinux: for crash and drgn (default /work/refs/6.1.0-56-cloud-amd64/vmlinux)
 //     --longlist: the scenarios' longlist dump (200,000 entries on vmpipe_long); default
 //       fixtures/scenarios/6.1.0-56-cloud-amd64/longlist/vmcore.kdump, else /work/refs/scenarios/.../longlist/vmcore.kdump
@@ -34,6 +36,7 @@ const arg = (name, dflt) => {
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
 const ENTRIES = Number(arg('--entries', '1000000'));
+const FIELDS_ENTRIES = Number(arg('--fields-entries', '20000'));
 const vmlinux = arg('--vmlinux', '/work/refs/6.1.0-56-cloud-amd64/vmlinux');
 const longlist = arg('--longlist', [join(root, 'fixtures/scenarios/6.1.0-56-cloud-amd64/longlist/vmcore.kdump'), '/work/refs/scenarios/6.1.0-56-cloud-amd64/longlist/vmcore.kdump'].find(existsSync));
 const listWalk = join(root, 'packages/cli/bin/list-walk.js');
@@ -60,13 +63,13 @@ function best(n, cmd) {
   return b;
 }
 
-async function synthetic() {
+async function synthetic(entries, fields) {
   const { patchedDump, longList } = await import(join(root, 'packages/cli/dist/list-walk.test-helper.js'));
-  const path = join(tmp, 'long.kdump');
+  const path = join(tmp, `long-${entries}.kdump`);
   const out = {};
-  process.stderr.write(`writing a dump with a ${ENTRIES.toLocaleString()}-entry list...\n`);
-  await patchedDump(join(root, 'fixtures/real/vmcore.kdump-zlib'), path, longList(ENTRIES, out));
-  return { name: `synthetic, ${ENTRIES.toLocaleString()} entries`, dump: path, head: `0x${out.head.toString(16)}`, entries: ENTRIES };
+  process.stderr.write(`writing a dump with a ${entries.toLocaleString()}-entry list...\n`);
+  await patchedDump(join(root, 'fixtures/real/vmcore.kdump-zlib'), path, longList(entries, out));
+  return { name: `synthetic, ${entries.toLocaleString()} entries${fields ? ', two members decoded per entry' : ''}`, dump: path, head: `0x${out.head.toString(16)}`, entries, fields };
 }
 
 function scenario() {
@@ -74,14 +77,15 @@ function scenario() {
   const line = execFileSync(process.execPath, [join(root, 'packages/cli/bin/sym-resolve.js'), longlist, 'vmpipe_long'], { encoding: 'utf8' });
   const head = JSON.parse(line.split('\n')[0]).addr;
   const count = JSON.parse(execFileSync(process.execPath, [listWalk, longlist, '--head', head, '--count'], { encoding: 'utf8' }).trim()).count;
-  return { name: `scenarios' longlist, ${count.toLocaleString()} entries`, dump: longlist, head, entries: count };
+  return { name: `scenarios' longlist, ${count.toLocaleString()} entries`, dump: longlist, head, entries: count, fields: false };
 }
 
 function rows(w) {
   const out = [];
   const lw = (extra) => `${process.execPath} ${listWalk} ${w.dump} --head ${w.head} ${extra}`;
   const startup = best(2, lw('--max 1'));
-  for (const [name, extra] of [['list-walk', ''], ['list-walk --fields', '--type list_head --member next --fields next,prev'], ['list-walk --count', '--count']]) {
+  const mine = w.fields ? [['list-walk --fields', '--type list_head --member next --fields next,prev']] : [['list-walk', ''], ['list-walk --count', '--count']];
+  for (const [name, extra] of mine) {
     process.stderr.write(`${w.name}: ${name}\n`);
     out.push({ name, ...best(2, lw(extra)), startup });
   }
@@ -93,7 +97,7 @@ function rows(w) {
     };
     const start = best(1, session(''));
     const addr = w.head.replace(/^0x/, '');
-    for (const [name, body] of [['crash list -H', `list -H ${addr} > /dev/null\n`], ['crash list -H -s', `list -H ${addr} -s list_head.next,prev > /dev/null\n`]]) {
+    for (const [name, body] of w.fields ? [['crash list -H -s', `list -H ${addr} -s list_head.next,prev > /dev/null\n`]] : [['crash list -H', `list -H ${addr} > /dev/null\n`]]) {
       process.stderr.write(`${w.name}: ${name}\n`);
       out.push({ name, ...best(1, session(body)), startup: start });
     }
@@ -115,7 +119,7 @@ function rows(w) {
     const empty = join(tmp, 'empty.py');
     writeFileSync(empty, '\n');
     const start = best(1, `drgn -q -c ${w.dump} -s ${vmlinux} ${empty}`);
-    for (const [name, fields] of [['drgn list_for_each', false], ['drgn list_for_each + .next/.prev', true]]) {
+    for (const [name, fields] of w.fields ? [['drgn list_for_each + .next/.prev', true]] : [['drgn list_for_each', false]]) {
       process.stderr.write(`${w.name}: ${name}\n`);
       out.push({ name, ...best(1, script(fields)), startup: start });
     }
@@ -125,17 +129,16 @@ function rows(w) {
 
 function table(w, rs) {
   const rate = (r) => w.entries / Math.max(1e-3, r.cpu - r.startup.cpu);
-  const mine = rs.find((r) => r.name === 'list-walk');
-  const mineFields = rs.find((r) => r.name === 'list-walk --fields');
+  const mine = rs.find((r) => r.name === 'list-walk' || r.name === 'list-walk --fields');
   console.log(`\n${w.name} (${w.dump})`);
   console.log('| run | whole wall s | whole CPU s | start-up CPU s | work entries/s (CPU) | list-walk vs it, work | list-walk vs it, whole CPU |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rs) {
-    const ref = r.name.includes('-s') || r.name.includes('.next') ? mineFields : mine;
+    const ref = mine;
     const isMine = r.name.startsWith('list-walk');
     console.log(`| ${r.name} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.startup.cpu.toFixed(2)} | ${Math.round(rate(r)).toLocaleString()} | ${isMine ? '' : (rate(ref) / rate(r)).toFixed(2) + 'x'} | ${isMine ? '' : (r.cpu / ref.cpu).toFixed(2) + 'x'} |`);
   }
 }
 
-const workloads = [await synthetic(), scenario()].filter(Boolean);
+const workloads = [await synthetic(ENTRIES, false), scenario(), await synthetic(FIELDS_ENTRIES, true)].filter(Boolean);
 for (const w of workloads) table(w, rows(w));

@@ -141,20 +141,18 @@ export function readLink(prog: Program, addr: bigint): bigint | MemoryError {
 }
 
 /**
- * Links read a page at a time: a walk reads two words per node, and nodes
- * share pages (slab objects, arrays), so one translation and one page lookup
- * serve many reads. A page that does not read whole falls back to the exact
- * 8-byte read, so errors are the memory's own.
+ * Kernel memory read a page at a time, for walks: a walk reads two words per
+ * node, and nodes share pages (slab objects, arrays), so one translation and
+ * one page lookup serve many reads. A page that does not read whole falls
+ * back to the exact read, so errors are the memory's own.
  */
-class LinkReader {
+export class PageReader {
   private readonly pages = new Map<bigint, DataView | null>();
   private readonly size: bigint;
   constructor(private readonly prog: Program) {
     this.size = BigInt(prog.mem.pageSize);
   }
-  read(addr: bigint): bigint | MemoryError {
-    const off = addr % this.size;
-    const base = addr - off;
+  private page(base: bigint): DataView | null {
     let dv = this.pages.get(base);
     if (dv === undefined) {
       try {
@@ -167,8 +165,21 @@ class LinkReader {
       if (this.pages.size >= 256) this.pages.clear();
       this.pages.set(base, dv);
     }
-    if (dv && off + 8n <= this.size) return dv.getBigUint64(Number(off), true);
+    return dv;
+  }
+  /** One 64-bit little-endian word, or why it cannot be read. */
+  read(addr: bigint): bigint | MemoryError {
+    const off = addr % this.size;
+    const dv = off + 8n <= this.size ? this.page(addr - off) : null;
+    if (dv) return dv.getBigUint64(Number(off), true);
     return readLink(this.prog, addr);
+  }
+  /** `length` bytes within one readable page, or undefined (read them another way). */
+  bytes(addr: bigint, length: number): Uint8Array | undefined {
+    const off = addr % this.size;
+    if (off + BigInt(length) > this.size) return undefined;
+    const dv = this.page(addr - off);
+    return dv ? new Uint8Array(dv.buffer, dv.byteOffset + Number(off), length) : undefined;
   }
 }
 
@@ -241,7 +252,7 @@ export function* list_for_each(prog: Program, head: bigint, opts: ListWalkOption
   const [fwd, back] = opts.reverse ? [8n, 0n] : [0n, 8n];
   const link = opts.reverse ? 'prev' : 'next';
   const max = opts.max ?? Infinity;
-  const links = new LinkReader(prog);
+  const links = new PageReader(prog);
   let index = 0;
   let node = head;
   let next = links.read(node + fwd);
@@ -365,7 +376,7 @@ export function* hlist_for_each(prog: Program, head: bigint, opts: Pick<ListWalk
   let link: ListCorruption['link'] = 'first';
   let from = head;
   const brent = new Brent(0n);
-  const links = new LinkReader(prog);
+  const links = new PageReader(prog);
   let walked = 0;
   for (;;) {
     const next = links.read(linkAddr);
@@ -429,7 +440,7 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
   const max = opts.max ?? Infinity;
   const off = BigInt(offset);
   if (start === 0n) return;
-  const links = new LinkReader(prog);
+  const links = new PageReader(prog);
   let node = start;
   let next = links.read(node + off);
   if (next instanceof MemoryError) {

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import {
-  hlist_for_each, list_for_each, mt_for_each, rbtree_for_each, slist_for_each, xa_for_each,
+  hlist_for_each, list_for_each, mt_for_each, PageReader, rbtree_for_each, slist_for_each, xa_for_each,
   type ListCorruption, type ListStep, type Program, type TreeStep,
 } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, LineWriter, RecordWriter, type AnyRecord, type ListBracketRecord, type ListEntryRecord } from '@vmpipe/records';
@@ -10,7 +10,7 @@ import { programFlags, VmpipeCommand, type RecordSink } from '../base.js';
 
 type Shape = 'head' | 'start' | 'slist' | 'rbtree' | 'xarray' | 'maple';
 const SHAPES: Shape[] = ['head', 'start', 'slist', 'rbtree', 'xarray', 'maple'];
-type Step = (ListStep | TreeStep) & {};
+type Step = ListStep | TreeStep;
 
 export default class ListWalk extends VmpipeCommand {
   static override summary = 'Kernel lists and trees walked entry by entry, with the damage found and said (crash list / tree).';
@@ -153,7 +153,9 @@ export default class ListWalk extends VmpipeCommand {
 /** One walk's records: entries, then the damage as a list-corrupt error record. */
 class Walk {
   private readonly decoder: Decoder | undefined;
-  private readonly size: number;
+  /** the bytes the fields need: up to the end of the last one */
+  private readonly span: number;
+  private readonly pages: PageReader;
   private readonly picks: { p: string; at: ReturnType<typeof memberAt> }[] | undefined;
   private readonly typeName: string | undefined;
 
@@ -166,14 +168,18 @@ class Walk {
     private readonly shape: Shape,
   ) {
     this.typeName = type?.name;
-    this.size = type ? sizeOf(prog.types, type.id) : 0;
     this.picks = type && fields ? fields.map((p) => ({ p, at: memberAt(prog.types, type, p) })) : undefined;
+    this.span = Math.max(0, ...(this.picks ?? []).map(({ at }) => at.offset + Math.max(at.size, 1)));
+    if (type && this.span > sizeOf(prog.types, type.id) && sizeOf(prog.types, type.id) > 0) this.span = sizeOf(prog.types, type.id);
+    this.pages = new PageReader(prog);
     this.decoder = this.picks ? new Decoder(prog.types, { mem: prog.mem }) : undefined;
   }
 
   /** The members asked for, as struct-decode decodes them; a member that cannot be read is `{ error }` in place. */
   private decode(at: bigint): { [k: string]: Json } {
-    const obj = readObject(this.prog.mem, at, this.size);
+    // Most entries sit in one page with the fields they are asked for: read from the walk's page cache.
+    const bytes = this.pages.bytes(at, this.span);
+    const obj = bytes ? { addr: at, bytes, holes: [] } : readObject(this.prog.mem, at, this.span);
     const value: { [k: string]: Json } = {};
     for (const { p, at: m } of this.picks!) value[p] = this.decoder!.value(obj, m.typeId, 0, m.bitSize ? m.bitOffset! : m.offset * 8, m.bitSize ?? 0, 0, new Set([at]));
     return value;
