@@ -50,7 +50,7 @@ export default class ListWalk extends VmpipeCommand {
     preorder: Flags.boolean({ description: 'rbtree: each node before its subtrees, crash tree\'s default order' }),
     'both-ways': Flags.boolean({ description: 'after damage, walk back from the head through prev and bracket it' }),
     'no-prev-check': Flags.boolean({ description: 'do not check next->prev (crash\'s way; a little faster)' }),
-    count: Flags.boolean({ description: 'only the number of entries (crash list -c)' }),
+    count: Flags.boolean({ description: 'only the number of entries (a list-count record)' }),
     max: Flags.integer({ description: 'stop after N entries, reported as list-corrupt reason max', min: 0, helpValue: 'N' }),
     format: Flags.string({ description: 'json records, or text like crash list / tree', options: ['json', 'crash'], default: 'json' }),
     ...programFlags,
