@@ -152,7 +152,11 @@ export class PageReader {
   constructor(private readonly prog: Program) {
     this.size = BigInt(prog.mem.pageSize);
   }
+  private lastBase = -1n;
+  private lastPage: DataView | null = null;
   private page(base: bigint): DataView | null {
+    // Consecutive reads mostly stay in one page (a node's next and prev, neighbours in a slab).
+    if (base === this.lastBase) return this.lastPage;
     let dv = this.pages.get(base);
     if (dv === undefined) {
       try {
@@ -165,6 +169,8 @@ export class PageReader {
       if (this.pages.size >= 256) this.pages.clear();
       this.pages.set(base, dv);
     }
+    this.lastBase = base;
+    this.lastPage = dv;
     return dv;
   }
   /** One 64-bit little-endian word, or why it cannot be read. */
