@@ -3,8 +3,9 @@
 //
 //   node tools/bench/list-walk.mjs [--entries N] [--fields-entries M] [--vmlinux FILE] [--longlist DUMP]
 //     --entries: the synthetic list's length (default 1,000,000)
-//     --fields-entries: the list for the rows that decode two members per entry (default 20,000:
-//       crash's `list -s` runs gdb's printer per entry, a few ms each, so a million would take an hour)
+//     --fields-entries: the list for the rows that decode two members per entry (default 2,000:
+//       crash's `list -s` runs gdb's printer per entry, ~50 ms each on the 2-core machine)
+//     --only long|longlist|fields: one workload
 //     --vmlinux: for crash and drgn (default /work/refs/6.1.0-56-cloud-amd64/vmlinux)
 //     --longlist: the scenarios' longlist dump (200,000 entries on vmpipe_long); default
 //       fixtures/scenarios/6.1.0-56-cloud-amd64/longlist/vmcore.kdump, else /work/refs/scenarios/.../longlist/vmcore.kdump
@@ -36,7 +37,8 @@ const arg = (name, dflt) => {
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
 const ENTRIES = Number(arg('--entries', '1000000'));
-const FIELDS_ENTRIES = Number(arg('--fields-entries', '20000'));
+const FIELDS_ENTRIES = Number(arg('--fields-entries', '2000'));
+const ONLY = arg('--only', '');
 const vmlinux = arg('--vmlinux', '/work/refs/6.1.0-56-cloud-amd64/vmlinux');
 const longlist = arg('--longlist', [join(root, 'fixtures/scenarios/6.1.0-56-cloud-amd64/longlist/vmcore.kdump'), '/work/refs/scenarios/6.1.0-56-cloud-amd64/longlist/vmcore.kdump'].find(existsSync));
 const listWalk = join(root, 'packages/cli/bin/list-walk.js');
@@ -140,5 +142,9 @@ function table(w, rs) {
   }
 }
 
-const workloads = [await synthetic(ENTRIES, false), scenario(), await synthetic(FIELDS_ENTRIES, true)].filter(Boolean);
+const workloads = [
+  !ONLY || ONLY === 'long' ? await synthetic(ENTRIES, false) : undefined,
+  !ONLY || ONLY === 'longlist' ? scenario() : undefined,
+  !ONLY || ONLY === 'fields' ? await synthetic(FIELDS_ENTRIES, true) : undefined,
+].filter(Boolean);
 for (const w of workloads) table(w, rows(w));

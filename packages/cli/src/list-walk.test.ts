@@ -96,7 +96,7 @@ test('| struct-decode --fields decodes each entry in place, | sym-resolve names 
   }
 });
 
-test('--count (crash list -c), --max (the bound reported), and render of both', async (t) => {
+test('--count (the number crash list prints lines for), --max (the bound reported), and render of both', async (t) => {
   t.like((await run([dump, '--head', 'slab_caches', '--count'])).records()[0], { kind: 'list-count', count: hexLines(crash('crash.vmcore.kdump-zlib.list-H-slab_caches-o-kmem_cache.list.txt')).length, complete: true });
   const capped = (await run([dump, '--head', 'slab_caches', '-o', 'kmem_cache.list', '--max', '5'])).records();
   t.is(entries(capped).length, 5);

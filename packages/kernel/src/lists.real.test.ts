@@ -11,7 +11,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findType, memberAt } from '@vmpipe/types';
-import { list_for_each, list_for_each_entry, mt_for_each, offsetOf, Program, rbtree_for_each, xa_for_each, type TreeStep } from './index.js';
+import { hlist_for_each, list_for_each, list_for_each_entry, mt_for_each, offsetOf, Program, rbtree_for_each, xa_for_each, type TreeStep } from './index.js';
 
 const root = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const crash = (name: string) => readFileSync(`${root}expected/crash.vmcore.kdump-zlib.${name}.txt`, 'latin1');
@@ -107,4 +107,22 @@ test('the real lists with every check on: not one false alarm (next->prev, paren
   for (const sym of ['modules', 'slab_caches', 'super_blocks']) {
     t.false([...list_for_each(prog, prog.symbol(sym)!)].some((s) => 'corrupt' in s), sym);
   }
+});
+
+test('hlists: every task of init_task.tasks (crash list) is on its own struct pid\'s tasks[PIDTYPE_PID] hlist, pprev checked', (t) => {
+  const tasks = addresses(crash('list-o-task_struct.tasks-h-init_task'));
+  const task = findType(prog.types, 'task_struct');
+  const threadPid = BigInt(memberAt(prog.types, task, 'thread_pid').offset);
+  const link = BigInt(memberAt(prog.types, task, 'pid_links[0]').offset);
+  const pidTasks = BigInt(memberAt(prog.types, findType(prog.types, 'pid'), 'tasks').offset);
+  let checked = 0;
+  for (const tk of tasks) {
+    const pid = prog.mem.readU64(tk + threadPid);
+    if (pid === prog.symbol('init_struct_pid')) continue; // the idle tasks point at init_struct_pid without being on it
+    const steps = [...hlist_for_each(prog, pid + pidTasks)];
+    t.false(steps.some((s) => 'corrupt' in s));
+    t.deepEqual(steps.map((s) => ('node' in s ? s.node - link : 0n)), [tk]);
+    checked++;
+  }
+  t.true(checked >= 50);
 });
