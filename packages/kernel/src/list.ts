@@ -14,7 +14,7 @@
  * hand with crash `list` and `list -r`.
  */
 import { MemoryError } from '@vmpipe/addrxlat';
-import { findType, memberAt } from '@vmpipe/types';
+import { Decoder, findType, memberAt, readObject, sizeOf, type FoundType, type Json } from '@vmpipe/types';
 import type { Program } from './program.js';
 
 /**
@@ -481,5 +481,49 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
     node = next;
     next = after;
     yield { node, index: walked++, next };
+  }
+}
+
+/** An entry type as users spell it (`page`, `struct page`), for walks that turn nodes into entries. */
+export interface EntryType {
+  name: string;
+  found: FoundType;
+}
+
+export function entryType(prog: Program, spelled: string): EntryType {
+  const found = findType(prog.types, spelled);
+  return { name: found.name, found };
+}
+
+/** offsetof(type, member) for a dotted member path (TypeLookupError when there is none). */
+export function memberOffset(prog: Program, type: EntryType, member: string): number {
+  return memberAt(prog.types, type.found, member).offset;
+}
+
+/**
+ * Members of each entry of a walk decoded as struct-decode decodes them
+ * (`--fields`): only the bytes the members need are read, from the walk's
+ * page cache when they lie in one page; an unreadable member is `{ error }`.
+ */
+export class EntryFields {
+  private readonly picks: { path: string; at: ReturnType<typeof memberAt> }[];
+  private readonly span: number;
+  private readonly decoder: Decoder;
+  private readonly pages: PageReader;
+  /** Checks every member exists (TypeLookupError otherwise) before anything is read. */
+  constructor(private readonly prog: Program, type: EntryType, readonly fields: string[]) {
+    this.picks = fields.map((path) => ({ path, at: memberAt(prog.types, type.found, path) }));
+    const size = sizeOf(prog.types, type.found.id);
+    const end = Math.max(0, ...this.picks.map(({ at }) => at.offset + Math.max(at.size, 1)));
+    this.span = size > 0 ? Math.min(end, size) : end;
+    this.decoder = new Decoder(prog.types, { mem: prog.mem });
+    this.pages = new PageReader(prog);
+  }
+  decode(at: bigint): { [member: string]: Json } {
+    const bytes = this.pages.bytes(at, this.span);
+    const obj = bytes ? { addr: at, bytes, holes: [] } : readObject(this.prog.mem, at, this.span);
+    const value: { [member: string]: Json } = {};
+    for (const { path, at: m } of this.picks) value[path] = this.decoder.value(obj, m.typeId, 0, m.bitSize ? m.bitOffset! : m.offset * 8, m.bitSize ?? 0, 0, new Set([at]));
+    return value;
   }
 }

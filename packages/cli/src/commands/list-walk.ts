@@ -1,11 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import {
-  hlist_for_each, list_for_each, mt_for_each, PageReader, rbtree_for_each, slist_for_each, xa_for_each,
-  type ListCorruption, type ListStep, type Program, type TreeStep,
+  EntryFields, entryType, hlist_for_each, list_for_each, memberOffset, mt_for_each, rbtree_for_each, slist_for_each, xa_for_each,
+  type EntryType, type ListCorruption, type ListStep, type Program, type TreeStep,
 } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, LineWriter, RecordWriter, type AnyRecord, type ListBracketRecord, type ListEntryRecord } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
-import { Decoder, findType, memberAt, readObject, sizeOf, type FoundType, type Json } from '@vmpipe/types';
 import { programFlags, VmpipeCommand, type RecordSink } from '../base.js';
 
 type Shape = 'head' | 'start' | 'slist' | 'rbtree' | 'xarray' | 'maple';
@@ -21,8 +20,8 @@ export default class ListWalk extends VmpipeCommand {
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --start init_task.tasks --type task_struct --member tasks --fields pid,comm --format crash',
-    '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --head modules -o module.list | sym-resolve | render',
-    '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --head slab_caches -o kmem_cache.list | struct-decode --fields name,object_size | render',
+    '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --head modules -o module.list | sym-resolve | vmpipe-render',
+    '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --head slab_caches -o kmem_cache.list | struct-decode --fields name,object_size | vmpipe-render',
     '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --rbtree vmap_area_root -o vmap_area.rb_node --fields va_start,va_end',
     '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --xarray init_pid_ns.idr.idr_rt --type pid --fields nr',
     '<%= config.bin %> list-walk fixtures/real/vmcore.kdump-zlib --maple 0xffff8dce82311b00 --type vm_area_struct --fields vm_start,vm_end',
@@ -93,7 +92,7 @@ export default class ListWalk extends VmpipeCommand {
   }
 
   /** The entries' type and the link's offset in them, from --type/--member/-o (offset 0: the entry is the node). */
-  private entryShape(prog: Program, flags: { type?: string; member?: string; offset?: string }, shape: Shape): { type?: FoundType; offset: bigint } {
+  private entryShape(prog: Program, flags: { type?: string; member?: string; offset?: string }, shape: Shape): { type?: EntryType; offset: bigint } {
     let typeText = flags.type;
     let member = flags.member;
     let offset: bigint | undefined;
@@ -107,11 +106,11 @@ export default class ListWalk extends VmpipeCommand {
         member = flags.offset.slice(dot + 1);
       }
     }
-    const type = typeText !== undefined ? findType(prog.types, typeText) : undefined;
+    const type = typeText !== undefined ? entryType(prog, typeText) : undefined;
     if (member !== undefined) {
       if (!type) throw new FatalError('--member needs --type', EXIT.usage);
       if (offset !== undefined) throw new FatalError('give --member or a numeric -o, not both', EXIT.usage);
-      offset = BigInt(memberAt(prog.types, type, member).offset);
+      offset = BigInt(memberOffset(prog, type, member));
     }
     if ((shape === 'xarray' || shape === 'maple') && offset) throw new FatalError(`--${shape} entries are the slots' pointers: give --type alone`, EXIT.usage);
     if (type && offset === undefined && shape !== 'xarray' && shape !== 'maple' && shape !== 'slist') {
@@ -120,13 +119,12 @@ export default class ListWalk extends VmpipeCommand {
     return { ...(type ? { type } : {}), offset: offset ?? 0n };
   }
 
-  private fieldList(prog: Program, text: string | undefined, type: FoundType | undefined): string[] | undefined {
+  private fieldList(prog: Program, text: string | undefined, type: EntryType | undefined): EntryFields | undefined {
     if (text === undefined) return undefined;
     const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
     if (list.length === 0) throw new FatalError('--fields: no member names', EXIT.usage);
     if (!type) throw new FatalError('--fields needs the entries\' type (--type, or -o TYPE.MEMBER)', EXIT.usage);
-    for (const f of list) memberAt(prog.types, type, f); // unknown members are a usage error before anything is printed
-    return list;
+    return new EntryFields(prog, type, list); // unknown members are a usage error before anything is printed
   }
 
   /** NDJSON, or crash-like text through the renderer. */
@@ -152,37 +150,17 @@ export default class ListWalk extends VmpipeCommand {
 
 /** One walk's records: entries, then the damage as a list-corrupt error record. */
 class Walk {
-  private readonly decoder: Decoder | undefined;
-  /** the bytes the fields need: up to the end of the last one */
-  private readonly span: number;
-  private readonly pages: PageReader;
-  private readonly picks: { p: string; at: ReturnType<typeof memberAt> }[] | undefined;
   private readonly typeName: string | undefined;
 
   constructor(
     private readonly prog: Program,
     private readonly out: RecordSink,
-    type: FoundType | undefined,
+    type: EntryType | undefined,
     private readonly offset: bigint,
-    private readonly fields: string[] | undefined,
+    private readonly fields: EntryFields | undefined,
     private readonly shape: Shape,
   ) {
     this.typeName = type?.name;
-    this.picks = type && fields ? fields.map((p) => ({ p, at: memberAt(prog.types, type, p) })) : undefined;
-    this.span = Math.max(0, ...(this.picks ?? []).map(({ at }) => at.offset + Math.max(at.size, 1)));
-    if (type && this.span > sizeOf(prog.types, type.id) && sizeOf(prog.types, type.id) > 0) this.span = sizeOf(prog.types, type.id);
-    this.pages = new PageReader(prog);
-    this.decoder = this.picks ? new Decoder(prog.types, { mem: prog.mem }) : undefined;
-  }
-
-  /** The members asked for, as struct-decode decodes them; a member that cannot be read is `{ error }` in place. */
-  private decode(at: bigint): { [k: string]: Json } {
-    // Most entries sit in one page with the fields they are asked for: read from the walk's page cache.
-    const bytes = this.pages.bytes(at, this.span);
-    const obj = bytes ? { addr: at, bytes, holes: [] } : readObject(this.prog.mem, at, this.span);
-    const value: { [k: string]: Json } = {};
-    for (const { p, at: m } of this.picks!) value[p] = this.decoder!.value(obj, m.typeId, 0, m.bitSize ? m.bitOffset! : m.offset * 8, m.bitSize ?? 0, 0, new Set([at]));
-    return value;
   }
 
   private entryOf(step: Exclude<Step, { corrupt: ListCorruption }>): bigint {
@@ -211,9 +189,9 @@ class Walk {
       if ('key' in step && step.key !== undefined) r.key = hex(step.key);
       if ('last' in step && step.last !== undefined) r.last = hex(step.last);
       if (direction) r.direction = direction;
-      if (this.picks && entry !== 0n) {
-        r.fields = this.fields!;
-        r.value = this.decode(entry);
+      if (this.fields && entry !== 0n) {
+        r.fields = this.fields.fields;
+        r.value = this.fields.decode(entry);
       }
       await this.out.write(r as unknown as AnyRecord);
     }
@@ -238,9 +216,9 @@ class Walk {
     if (c.code) loc.memoryCode = c.code;
     if (c.loopStart !== undefined) Object.assign(loc, { loopStart: hex(c.loopStart), loopAt: c.loopAt, loopLength: c.loopLength });
     if (direction) loc.direction = direction;
-    if (this.picks && holder !== undefined && holder !== 0n) {
-      loc.fields = this.fields;
-      loc.value = this.decode(holder);
+    if (this.fields && holder !== undefined && holder !== 0n) {
+      loc.fields = this.fields.fields;
+      loc.value = this.fields.decode(holder);
     }
     return errorRecord('list-corrupt', message, loc);
   }
