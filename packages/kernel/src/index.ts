@@ -25,3 +25,6 @@ export * from './runq.js';
 export * from './variable.js';
 export * from './files.js';
 export * from './vma.js';
+export * from './rbtree.js';
+export * from './xarray.js';
+export * from './maple.js';

@@ -205,10 +205,10 @@ export function readModules(prog: Program): ModuleList {
   for (const step of list_for_each(prog, head, { max: MAX_MODULES, noPrevCheck: true })) {
     if ('corrupt' in step) {
       const c = step.corrupt;
-      out.errors.push(c.walked === 0 && c.reason === 'unreadable'
+      out.errors.push(c.reason === 'unreadable' && c.node === head && c.value === head
         ? { message: `the modules list head at 0x${head.toString(16)} cannot be read: ${c.message}` }
         : { addr: c.node, message: `the modules list is broken after ${c.walked} modules (${c.message}); the rest of the list is lost` });
-      if (c.walked === 0 && c.reason === 'unreadable') throw new ModuleWalkError(out.errors[0]!.message);
+      if (c.reason === 'unreadable' && c.node === head && c.value === head) throw new ModuleWalkError(out.errors[0]!.message);
       break;
     }
     const addr = step.node - BigInt(list.offset);

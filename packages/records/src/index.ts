@@ -9,3 +9,4 @@ export * from './kinds-kernel.js';
 export * from './kinds-types.js';
 export * from './kinds-triage.js';
 export * from './kinds-objects.js';
+export * from './kinds-lists.js';

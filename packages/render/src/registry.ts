@@ -23,6 +23,7 @@ import { runqueueLayout } from './runqueue.js';
 import { variableLayout } from './variable.js';
 import { taskFilesLayout } from './task-files.js';
 import { taskVmLayout } from './task-vm.js';
+import { listEntryLayout, listCountLayout, listBracketLayout } from './list.js';
 
 /**
  * kind → layout. A new kind (insn as `dis`, type as `struct -o`, frame as
@@ -57,4 +58,7 @@ export const layouts: Readonly<Record<string, LayoutFactory>> = {
   variable: variableLayout,
   'task-files': taskFilesLayout,
   'task-vm': taskVmLayout,
+  'list-entry': listEntryLayout,
+  'list-count': listCountLayout,
+  'list-bracket': listBracketLayout,
 };

@@ -19,6 +19,7 @@ import RunQueue from './run-queue.js';
 import VarRead from './var-read.js';
 import FileList from './file-list.js';
 import VmaList from './vma-list.js';
+import ListWalk from './list-walk.js';
 
 /** Every command, by the name it is called with (`vmpipe <name>` and its own bin). */
 export const COMMANDS = {
@@ -43,6 +44,7 @@ export const COMMANDS = {
   'var-read': VarRead,
   'file-list': FileList,
   'vma-list': VmaList,
+  'list-walk': ListWalk,
 };
 
 /** Commands reached only as `vmpipe <command>`: their names are too generic to install on a user's PATH. */
