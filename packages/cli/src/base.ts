@@ -1,10 +1,10 @@
 import { Command, Flags } from '@oclif/core';
 import { QueueConnectionError } from '@vmpipe/batch';
-import { DumpError, type DumpErrorReason } from '@vmpipe/dump';
+import { DumpError, type DumpErrorReason } from '@vmpipe/kernel';
 import { AddressError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
-import { KallsymsError, SymbolFileError } from '@vmpipe/symbols';
-import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/types';
+import { KallsymsError, SymbolFileError } from '@vmpipe/kernel';
+import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/kernel';
 
 /** Where each library failure that ends a run goes: one table, by class (docs/exit-codes.md). */
 const DUMP_EXIT: Record<DumpErrorReason, number> = { 'no-input': EXIT.noInput, 'not-a-dump': EXIT.badFormat, unsupported: EXIT.badFormat, damaged: EXIT.badFormat };

@@ -2,8 +2,8 @@
  * Turns what the dump layer knows into stream records. The only place where
  * dump objects meet the record contract (docs/records.md).
  */
-import type { Translation, TranslationFailure, VirtChunk } from '@vmpipe/addrxlat';
-import { readUint, type Dump, type PhysChunk } from '@vmpipe/dump';
+import type { Translation, TranslationFailure, VirtChunk } from '@vmpipe/kernel';
+import { readUint, type Dump, type PhysChunk } from '@vmpipe/kernel';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, hex, type CpuRecord, type ErrorRecord, type MemRecord, type SourceRecord, type TranslationRecord, type VmcoreinfoRecord } from '@vmpipe/records';
 

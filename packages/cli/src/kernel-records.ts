@@ -2,7 +2,7 @@
  * Glue from the kernel readers (@vmpipe/kernel) to stream records: `log`,
  * `panic`, `system` and their `error` records (docs/records.md).
  */
-import type { Dump } from '@vmpipe/dump';
+import type { Dump } from '@vmpipe/kernel';
 import {
   analysePanic,
   decodeText,

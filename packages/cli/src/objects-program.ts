@@ -9,7 +9,7 @@ import { Flags } from '@oclif/core';
 import { KernelReadError, ModuleWalkError, type Program } from '@vmpipe/kernel';
 import { EXIT, FatalError, LineWriter, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
-import { NoTypesError } from '@vmpipe/types';
+import { NoTypesError } from '@vmpipe/kernel';
 import { programFlags } from './base.js';
 import { sourceRecord } from './dump-records.js';
 

@@ -6,4 +6,3 @@ export { Vmcoreinfo } from './vmcoreinfo.js';
 export { FileSource, type ByteSource } from './source.js';
 export { KdumpDump } from './kdump.js';
 export { ElfDump } from './elf.js';
-export { readUint, cString } from './bytes.js';

@@ -13,7 +13,7 @@
  * (absolute 32/64-bit relocations: S + A), because there .debug_info's
  * offsets into .debug_str/.debug_abbrev are left for the linker to fill in.
  */
-import { cString } from '@vmpipe/dump';
+import { cString } from '@vmpipe/bytes';
 import { createRequire } from 'node:module';
 import { DumpError, FileSource } from '@vmpipe/dump/source';
 

@@ -72,6 +72,9 @@ export function variableType(prog: Program, name: string): string | undefined {
 export function resolveAddress(prog: Program, text: string): bigint {
   const hexAddr = parseHexAddress(text);
   if (hexAddr !== null) return hexAddr;
+  // A symbol's own name may have dots (`__handle_sysrq.cold`, `foo.isra.0`): the whole text first.
+  const whole = /^[A-Za-z_.$][\w.$]*$/.test(text.trim()) ? symbolAddress(prog, text.trim()) : undefined;
+  if (whole !== undefined) return whole;
   const m = /^\s*(?:((?:struct |union )?[A-Za-z_]\w*):)?([A-Za-z_.$][\w.$]*?)(?:\[(\d+)\])?(?:\.([A-Za-z_][\w.[\]]*))?\s*$/.exec(text);
   if (!m) throw new AddressError(`"${text}" is not a hex address, a symbol or SYMBOL.member`);
   const [, typeText, name, indexText, path] = m;

@@ -28,3 +28,4 @@ export * from './vma.js';
 export * from './rbtree.js';
 export * from './xarray.js';
 export * from './maple.js';
+export * from './libraries.js';

@@ -17,7 +17,7 @@
  * MODULE_STATE_UNFORMED modules (still being loaded) are not looked at.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
-import { cString, readUint } from '@vmpipe/dump';
+import { cString, readUint } from '@vmpipe/bytes';
 import type { KernelSymbol, SymbolRange } from '@vmpipe/symbols';
 import { findType, memberAt, resolve, sizeOf, type MemberAt, type TypeTable } from '@vmpipe/types';
 import { list_for_each } from './list.js';

@@ -4,7 +4,7 @@
  * says which fact could not be read and why.
  */
 import { findType, memberAt, resolve, type FoundType } from '@vmpipe/types';
-import { readUint } from '@vmpipe/dump';
+import { readUint } from '@vmpipe/bytes';
 import { kallsymsAbsentReason } from '@vmpipe/symbols';
 import type { Program } from './program.js';
 

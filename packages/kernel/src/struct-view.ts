@@ -5,7 +5,7 @@
  * Walking thousands of task_structs or kmem_caches member by member would read
  * memory (and resolve paths) hundreds of thousands of times.
  */
-import { readUint } from '@vmpipe/dump';
+import { readUint } from '@vmpipe/bytes';
 import { memberAt, resolve, sizeOf, type FoundType, type TypeTable } from '@vmpipe/types';
 import { KernelReadError, struct } from './read.js';
 import type { Program } from './program.js';

@@ -5,7 +5,8 @@
  * include/uapi/linux/utsname.h), else the kdump header's copy.
  */
 import type { KernelMemory } from '@vmpipe/addrxlat';
-import { cString, UTSNAME_FIELDS, type Utsname } from '@vmpipe/dump';
+import { cString } from '@vmpipe/bytes';
+import { UTSNAME_FIELDS, type Utsname } from '@vmpipe/dump';
 import { cpuOnline } from './cpumask.js';
 import { nr_cpu_ids } from './percpu.js';
 import { for_each_task, idle_task } from './tasks.js';

@@ -17,7 +17,7 @@
  * The file is read through @vmpipe/elf with positioned reads: a vmlinux with DWARF
  * is ~300 MB and only the headers, the symtab and its strtab are needed.
  */
-import { cString } from '@vmpipe/dump';
+import { cString } from '@vmpipe/bytes';
 import { EM_AARCH64, EM_X86_64, ElfError, ElfFile, SHT_NOBITS, SHT_SYMTAB, type ElfSection } from '@vmpipe/elf';
 import type { KernelSymbol } from './table.js';
 import { SymbolFileError } from './system-map.js';

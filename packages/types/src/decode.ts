@@ -6,7 +6,7 @@
  * object, as C lets you name them), and an `{error, message}` object for a
  * member whose bytes the dump does not have.
  */
-import { cString, readUint } from '@vmpipe/dump';
+import { cString, readUint } from '@vmpipe/bytes';
 import type { KernelMemory } from '@vmpipe/addrxlat';
 import { resolve, sizeOf, type TypeId, type TypeTable } from './model.js';
 import { jsonInt } from './layout.js';

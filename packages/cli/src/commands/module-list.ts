@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { module_btf, taint_letters, type KernelModule } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type AnyRecord, type ModuleRecord } from '@vmpipe/records';
-import { layoutOf } from '@vmpipe/types';
+import { layoutOf } from '@vmpipe/kernel';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 

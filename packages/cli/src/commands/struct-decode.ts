@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { Program } from '@vmpipe/kernel';
 import { LineWriter, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord, type ObjectRecord, type OffsetRecord, type TypeRecord } from '@vmpipe/records';
 import { Renderer } from '@vmpipe/render';
-import { BtfError, Decoder, findType, layoutOf, memberAt, NoTypesError, readObject, sizeOf, splitOffsetQuery, TypeLookupError, type FoundType, type Json } from '@vmpipe/types';
+import { BtfError, Decoder, findType, layoutOf, memberAt, NoTypesError, readObject, sizeOf, splitOffsetQuery, TypeLookupError, type FoundType, type Json } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand, type RecordSink } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
 

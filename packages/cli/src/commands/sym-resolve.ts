@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
-import { annotate, HexResolver, type KernelSymbol } from '@vmpipe/symbols';
+import { annotate, HexResolver, type KernelSymbol } from '@vmpipe/kernel';
 import { exitCodeFor, programFlags, VmpipeCommand } from '../base.js';
 
 export default class SymResolve extends VmpipeCommand {

@@ -1,7 +1,7 @@
 import { createReadStream, writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { SingleBar } from 'cli-progress';
-import { DumpError } from '@vmpipe/dump';
+import { DumpError } from '@vmpipe/kernel';
 import { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, RecordWriter, type AnyRecord, type BucketRecord, type SignatureRecord } from '@vmpipe/records';
 import { bucketReport } from '@vmpipe/render';

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { read_variable, type VariableValue } from '@vmpipe/kernel';
 import { EXIT, FatalError, hex } from '@vmpipe/records';
-import { TypeLookupError } from '@vmpipe/types';
+import { TypeLookupError } from '@vmpipe/kernel';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
 

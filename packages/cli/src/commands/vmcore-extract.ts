@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { isTranslation } from '@vmpipe/addrxlat';
-import { reassembleFlattened } from '@vmpipe/dump';
+import { isTranslation } from '@vmpipe/kernel';
+import { reassembleFlattened } from '@vmpipe/kernel';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';

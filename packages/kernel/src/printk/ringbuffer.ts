@@ -8,7 +8,7 @@
  * `committed` and `finalized` descriptors are read (reserved ones are still
  * being written, reusable ones are free).
  */
-import { cString } from '@vmpipe/dump';
+import { cString } from '@vmpipe/bytes';
 import type { KernelMemory } from '@vmpipe/addrxlat';
 import type { LocklessLayout } from './layout.js';
 import { Region } from './region.js';
