@@ -95,6 +95,14 @@ export const DUMP_COMMANDS: string[][] = [
   ['backtrace', '$DUMP', '--all-cpus'],
   ['backtrace', '$DUMP', '--all-tasks'],
   ['triage', '$DUMP'],
+  ['disasm', '$DUMP', 'panic', '--count', '16'],
+  ['list-walk', '$DUMP', '--start', 'init_task.tasks', '-o', 'task_struct.tasks', '--max', '64'],
+  ['list-walk', '$DUMP', '--head', 'modules', '-o', 'module.list'],
+  ['task-list', '$DUMP'],
+  ['module-list', '$DUMP'],
+  ['mem-info', '$DUMP'],
+  ['addr-info', '$DUMP', 'ffffffff81000000'],
+  ['run-queue', '$DUMP'],
   // a pipeline: the default stream through render
   ['|render', '$DUMP'],
 ];
