@@ -65,7 +65,7 @@ if [ "${NO_CRASH:-0}" != 1 ]; then
     "p vmpipe_item_cache" "kmem -s vmpipe_item" "bt -e"
   # the functions on the stacks: crash's own names from bt/foreach bt
   FUNCS=$(cat "$OUT"/crash.bt.txt "$OUT"/crash.bt-a.txt "$OUT"/crash.foreach-bt.txt 2>/dev/null | \
-    sed -n -e 's/.*\] \([A-Za-z_][A-Za-z0-9_.]*\) at [0-9a-f]*.*/\1/p' -e 's/.*exception RIP: \([A-Za-z_][A-Za-z0-9_.]*\)+.*/\1/p' | sort -u)
+    sed -n -e 's/.*\] \([A-Za-z_][A-Za-z0-9_.]*\) at [0-9a-f]*.*/\1/p' -e 's/.*exception RIP: \([A-Za-z_][A-Za-z0-9_.]*\)+.*/\1/p' | sort -u || true)
   DISCMDS=(); for f in $FUNCS; do DISCMDS+=("dis $f"); done
   # the victim entry (seed: the freed, poisoned one; listdel: the one list_del() was given)
   VICTIM=$(grep -o '0x[0-9a-f]*' "$OUT/crash.p-vmpipe_victim.txt" | head -1 || true)
