@@ -39,7 +39,7 @@ for l in lines:
     m = re.match(r"RIP: 0010:(\S+)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?: \[(\w+)\])?", l)
     if m and "rip" not in c:
         c["rip"] = {"function": m.group(1), "offset": m.group(2), "size": m.group(3), "module": m.group(4)}
-    m = re.match(r"general protection fault, probably for non-canonical address (0x[0-9a-f]+)", l)
+    m = re.search(r"general protection fault, probably for non-canonical address (0x[0-9a-f]+)", l)
     if m:
         c["gpf_address"] = m.group(1)
     m = re.match(r"BUG: kernel NULL pointer dereference, address: ([0-9a-f]+)", l)
