@@ -74,11 +74,21 @@ if [ "${NO_CRASH:-0}" != 1 ]; then
   crash_session dis "${DISCMDS[@]}"
 fi
 
+# ------------------------------------------------------------ drgn
+DRGN=${DRGN:-drgn}
+DRGN_V=$($DRGN --version 2>&1 | tr '\n' ' ' | sed 's/ *$//')
+cp "$HERE/drgn-scenario.py" "$RUN/"
+LISTENV=""; [ "$SCEN" = longlist ] && LISTENV="VMPIPE_LIST=vmpipe_long "
+cmd="${LISTENV}$DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py"
+log "drgn"
+rc=0; ( cd "$RUN" && env $LISTENV $DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py ) > "$OUT/drgn.scenario.txt" 2>&1 || rc=$?
+printf '%s\n# %s, exit status %s; drgn-scenario.py is tools/recipes/scenarios/drgn-scenario.py\n' "$(echo "$cmd" | sed "s|$DRGN|drgn|")" "$DRGN_V" "$rc" > "$OUT/drgn.scenario.cmd"
 # ------------------------------------------------------------ objdump of the functions on the stacks
-# the function list: crash's bt names when crash ran, else the console's call trace
+# the function list: crash's bt names when crash ran, else drgn's stack traces of every task
+# (plus the console's RIP: drgn names an inlined frame by its inline function)
 if [ -z "${FUNCS:-}" ]; then
-  FUNCS=$(sed -n -e 's/.*\] \(? \)\{0,1\}\([A-Za-z_][A-Za-z0-9_.]*\)+0x.*/\2/p' -e 's/.*RIP: 0010:\([A-Za-z_][A-Za-z0-9_.]*\)+.*/\1/p' \
-    "$(dirname "$DUMP")/console.log" 2>/dev/null | sort -u)
+  FUNCS=$( { sed -n -e 's/^#[0-9]* *\([A-Za-z_][A-Za-z0-9_.]*\)[ +].*/\1/p' "$OUT/drgn.scenario.txt"
+             sed -n -e 's/.*RIP: 0010:\([A-Za-z_][A-Za-z0-9_.]*\)+.*/\1/p' "$(dirname "$DUMP")/console.log" 2>/dev/null; } | sort -u || true)
 fi
 MODSYMS=$(nm "$RUN/crashmod.ko" | awk '$2 ~ /[tT]/ {print $3}')
 for f in $FUNCS; do
@@ -88,15 +98,8 @@ for f in $FUNCS; do
   else cmd="objdump -d --no-show-raw-insn --disassemble=$f $obj"; fi
   rc=0; ( cd "$RUN" && $cmd ) > "$OUT/objdump.$obj.$f.txt" 2>&1 || rc=$?
   printf '%s\n# %s, exit status %s\n' "$cmd" "$OBJDUMP_V" "$rc" > "$OUT/objdump.$obj.$f.cmd"
+  # a function drgn names but that was inlined everywhere has no symbol: nothing to keep
+  grep -q "<$f>:" "$OUT/objdump.$obj.$f.txt" || rm -f "$OUT/objdump.$obj.$f.txt" "$OUT/objdump.$obj.$f.cmd"
 done
 
-# ------------------------------------------------------------ drgn
-DRGN=${DRGN:-drgn}
-DRGN_V=$($DRGN --version 2>&1 | head -1)
-cp "$HERE/drgn-scenario.py" "$RUN/"
-LISTENV=""; [ "$SCEN" = longlist ] && LISTENV="VMPIPE_LIST=vmpipe_long "
-cmd="${LISTENV}$DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py"
-log "drgn"
-rc=0; ( cd "$RUN" && env $LISTENV $DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py ) > "$OUT/drgn.scenario.txt" 2>&1 || rc=$?
-printf '%s\n# %s, exit status %s; drgn-scenario.py is tools/recipes/scenarios/drgn-scenario.py\n' "$(echo "$cmd" | sed "s|$DRGN|drgn|")" "$DRGN_V" "$rc" > "$OUT/drgn.scenario.cmd"
 log "done: $(ls "$OUT" | wc -l) files, $(du -sh "$OUT" | cut -f1)"

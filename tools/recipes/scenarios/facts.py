@@ -33,7 +33,7 @@ for l in lines:
     m = re.match(r"Kernel panic - not syncing: (.*)", l)
     if m:
         c["panic_message"] = m.group(1)
-    m = re.match(r"CPU: (\d+) PID: (\d+) Comm: (\S+)", l)
+    m = re.match(r"CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)", l)
     if m and "cpu" not in c:
         c.update(cpu=int(m.group(1)), pid=int(m.group(2)), comm=m.group(3))
     m = re.match(r"RIP: 0010:(\S+)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?: \[(\w+)\])?", l)
