@@ -9,6 +9,7 @@
 #      KROOT  the unpacked linux-image-$KVER-unsigned (+ -dbg) .debs (default /work/refs/$KVER/root)
 #      KDIR   kbuild dir of linux-headers-$KVER (default /usr/src/linux-headers-$KVER)
 #      MEM_MB (default 160; manytasks 512)
+#      KMAKE_ARGS extra kbuild arguments (5.10: CC=gcc, bullseye's headers name gcc-10)
 # out: WORKDIR/{console.log, qemu.elf, qemu.norm.elf, vmcore.kdump (makedumpfile -c -d 31), crashmod.ko, guest.txt}
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +36,7 @@ log() { echo "[scenarios/make.sh $SCEN $(date +%T)] $*" >&2; }
 # ---------------------------------------------------------------- crashmod
 rm -rf "$WORK/crashmod"; mkdir -p "$WORK/crashmod"
 cp "$REPO/tools/crashmod/crashmod.c" "$REPO/tools/crashmod/Makefile" "$WORK/crashmod/"
-make -s -C "$WORK/crashmod" KDIR="$KDIR" >"$WORK/crashmod/build.log" 2>&1 || { cat "$WORK/crashmod/build.log" >&2; exit 1; }
+make -s -C "$WORK/crashmod" KDIR="$KDIR" ${KMAKE_ARGS:-} >"$WORK/crashmod/build.log" 2>&1 || { cat "$WORK/crashmod/build.log" >&2; exit 1; }
 cp "$WORK/crashmod/crashmod.ko" "$WORK/crashmod.ko"
 
 # ---------------------------------------------------------------- initramfs
