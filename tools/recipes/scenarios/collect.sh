@@ -63,8 +63,10 @@ if [ "${NO_CRASH:-0}" != 1 ]; then
     "list -H modules -s module.name" \
     "sym vmpipe_queue" "sym vmpipe_victim" "p vmpipe_victim" \
     "p vmpipe_item_cache" "kmem -s vmpipe_item" "bt -e"
-  # the functions on the stacks: crash's own names from bt/foreach bt
-  FUNCS=$(cat "$OUT"/crash.bt.txt "$OUT"/crash.bt-a.txt "$OUT"/crash.foreach-bt.txt 2>/dev/null | \
+  # the functions on the stacks: crash's own names from bt, bt -a and, of foreach bt, the
+  # scenario's own tasks (vmpipe-*); the other sleeping tasks' frames would only add bulk
+  FUNCS=$( { cat "$OUT"/crash.bt.txt "$OUT"/crash.bt-a.txt 2>/dev/null
+             awk '/^PID:/ {keep = ($0 ~ /COMMAND: "vmpipe-/)} keep' "$OUT"/crash.foreach-bt.txt 2>/dev/null; } | \
     sed -n -e 's/.*\] \([A-Za-z_][A-Za-z0-9_.]*\) at [0-9a-f]*.*/\1/p' -e 's/.*exception RIP: \([A-Za-z_][A-Za-z0-9_.]*\)+.*/\1/p' | sort -u || true)
   DISCMDS=(); for f in $FUNCS; do DISCMDS+=("dis $f"); done
   # the victim entry (seed: the freed, poisoned one; listdel: the one list_del() was given)
@@ -84,10 +86,11 @@ log "drgn"
 rc=0; ( cd "$RUN" && env $LISTENV $DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py ) > "$OUT/drgn.scenario.txt" 2>&1 || rc=$?
 printf '%s\n# %s, exit status %s; drgn-scenario.py is tools/recipes/scenarios/drgn-scenario.py\n' "$(echo "$cmd" | sed "s|$DRGN|drgn|")" "$DRGN_V" "$rc" > "$OUT/drgn.scenario.cmd"
 # ------------------------------------------------------------ objdump of the functions on the stacks
-# the function list: crash's bt names when crash ran, else drgn's stack traces of every task
-# (plus the console's RIP: drgn names an inlined frame by its inline function)
+# the function list: crash's when crash ran, else drgn's traces of the crashed thread and of the
+# scenario's own tasks (plus the console's RIP: drgn names an inlined frame by its inline function)
 if [ -z "${FUNCS:-}" ]; then
-  FUNCS=$( { sed -n -e 's/^#[0-9]* *\([A-Za-z_][A-Za-z0-9_.]*\)[ +].*/\1/p' "$OUT/drgn.scenario.txt"
+  FUNCS=$( { awk '/^crashed_thread.stack_trace:/ {k=1; next} /^(tasks|pid [0-9]+ ) */ {k=0} /^pid [0-9]+ vmpipe-/ {k=1} k' "$OUT/drgn.scenario.txt" | \
+             sed -n -e 's/^#[0-9]* *\([A-Za-z_][A-Za-z0-9_.]*\)[ +].*/\1/p'
              sed -n -e 's/.*RIP: 0010:\([A-Za-z_][A-Za-z0-9_.]*\)+.*/\1/p' "$(dirname "$DUMP")/console.log" 2>/dev/null; } | sort -u || true)
 fi
 MODSYMS=$(nm "$RUN/crashmod.ko" | awk '$2 ~ /[tT]/ {print $3}')
