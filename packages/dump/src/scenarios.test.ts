@@ -12,7 +12,11 @@ import { repoRoot } from './testing/real.js';
 
 const root = join(repoRoot, 'fixtures', 'scenarios');
 const scenarios = existsSync(root)
-  ? readdirSync(root).flatMap((k) => readdirSync(join(root, k)).map((s) => ({ kernel: k, scenario: s, dir: join(root, k, s) })))
+  ? readdirSync(root).flatMap((k) =>
+      readdirSync(join(root, k), { withFileTypes: true })
+        .filter((e) => e.isDirectory()) // beside the scenarios: the kernel's System.map.gz
+        .map((e) => ({ kernel: k, scenario: e.name, dir: join(root, k, e.name) })),
+    )
   : [];
 
 for (const { kernel, scenario, dir } of scenarios) {
