@@ -44,6 +44,19 @@ step("crashed_thread.stack_trace", lambda: "\n" + str(prog.crashed_thread().stac
 step("tasks", lambda: len(list(for_each_task(prog))))
 step("list_for_each_entry(struct vmpipe_item, &" + LIST + ", node)", queue)
 print("every task's stack trace:")
-for t in sorted(for_each_task(prog), key=lambda t: t.pid.value_()):
-    print("pid %d %s:" % (t.pid.value_(), t.comm.string_().decode()))
+tasks = []
+try:
+    for t in for_each_task(prog):
+        try:
+            tasks.append((t.pid.value_(), t))
+        except Exception as e:  # a task_struct the dump does not hold (an excluded page)
+            print("task 0x%x: ERROR %s: %s" % (t.value_(), type(e).__name__, e))
+except Exception as e:
+    print("for_each_task: ERROR %s: %s" % (type(e).__name__, e))
+for pid, t in sorted(tasks, key=lambda pt: pt[0]):
+    try:
+        comm = t.comm.string_().decode()
+    except Exception as e:
+        comm = "ERROR %s: %s" % (type(e).__name__, e)
+    print("pid %d %s:" % (pid, comm))
     print(trace(t))
