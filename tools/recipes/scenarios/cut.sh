@@ -15,7 +15,7 @@
 #      struct-decode, vmcore-extract --panic/--sys: ~1,400 pages, ~2.5 MB) are not recorded, so the
 #      cut dump holds what crash and drgn read and the log; vmpipe then takes symbols and types
 #      from --system-map/--btf (fixtures/real has both for 6.1.0-56). Default: 1 except for the
-#      scenarios kept whole (6.1: seed, bugirq; 6.12: seed, bugirq), for the budget.
+#      scenarios kept whole (the seed on 6.1 and 6.12), for the budget.
 #      REUSE_TRACES=1  keep step 1's crash/drgn traces and expected-uncut/ from an earlier run
 #      (only vmpipe's recording is redone): to re-cut with another LEAN without the slow traced run.
 set -euo pipefail
@@ -28,7 +28,7 @@ FIX=${3:-$REPO/fixtures/scenarios/$KVER/$SCEN}
 VMLINUX=${VMLINUX:-/work/refs/$KVER/vmlinux}
 export KVER VMLINUX
 case "$KVER/$SCEN" in
-  6.1.*/seed|6.1.*/bugirq|6.12.*/seed|6.12.*/bugirq) LEAN=${LEAN:-0} ;;
+  6.1.*/seed|6.12.*/seed) LEAN=${LEAN:-0} ;;
   *) LEAN=${LEAN:-1} ;;
 esac
 log() { echo "[scenarios/cut.sh $SCEN $(date +%T)] $*" >&2; }
