@@ -5,7 +5,7 @@
  * is the project's own. Load with `insmod crashmod.ko mode=<mode>`; the recipe
  * sets the panic_on_* sysctls first so every mode ends in panic() and a dump.
  *
- * Modes (see tools/crashmod/README.md for what each console shows):
+ * Modes (tools/crashmod/README.md; what each console shows: tools/recipes/README.md):
  *   seed        a kthread walks vmpipe_queue (list_for_each_entry_safe, as the
  *               seed's deferred_split_scan did) while another path has poisoned
  *               one entry (LIST_POISON1/2), freed it into vmpipe_item_cache and
