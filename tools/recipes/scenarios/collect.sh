@@ -50,6 +50,10 @@ crash_session() {
 }
 
 LISTCMDS=()
+# the task list with pid and comm: gdb prints each member, minutes for 2,000 tasks; manytasks
+# gets the addresses (and their count) instead
+TASKLIST=("list task_struct.tasks -s task_struct.pid,comm -h init_task")
+[ "$SCEN" = manytasks ] && TASKLIST=("list task_struct.tasks -h init_task" "list task_struct.tasks -h init_task | wc -l")
 case $SCEN in
   longlist) LISTCMDS=("list -H vmpipe_long | wc -l" "list -H vmpipe_long | head -5" "list -H vmpipe_long | tail -5"
                       "list -H vmpipe_queue -s vmpipe_item") ;;
@@ -59,7 +63,7 @@ if [ "${NO_CRASH:-0}" != 1 ]; then
   log "crash: base session"
   crash_session base "sys" "bt" "bt -a" "foreach bt" "ps" "mod" "kmem -i" "log" \
     "${LISTCMDS[@]}" \
-    "list task_struct.tasks -s task_struct.pid,comm -h init_task" \
+    "${TASKLIST[@]}" \
     "list -H modules -s module.name" \
     "sym vmpipe_queue" "sym vmpipe_victim" "p vmpipe_victim" \
     "p vmpipe_item_cache" "kmem -s vmpipe_item" "bt -e"
