@@ -85,6 +85,7 @@ DRGN=${DRGN:-drgn}
 DRGN_V=$($DRGN --version 2>&1 | tr '\n' ' ' | sed 's/ *$//')
 cp "$HERE/drgn-scenario.py" "$RUN/"
 LISTENV=""; [ "$SCEN" = longlist ] && LISTENV="VMPIPE_LIST=vmpipe_long "
+[ "$SCEN" = manytasks ] && LISTENV="VMPIPE_TASK_TRACES=0 "
 cmd="${LISTENV}$DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py"
 log "drgn"
 rc=0; ( cd "$RUN" && env $LISTENV $DRGN -q -c vmcore.kdump -s vmlinux -s crashmod.ko drgn-scenario.py ) > "$OUT/drgn.scenario.txt" 2>&1 || rc=$?
