@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import type { Codec } from '@vmpipe/codecs';
 import type { DumpProblem, PageProblem } from './errors.js';
 import type { CpuState, ElfNote } from './notes.js';
@@ -77,6 +78,7 @@ export function readByPages(
     const inPage = Number(addr % size);
     const take = Math.min(left, pageSize - inPage);
     const got = page(pfn);
+    if (recorded) recordPage(pfn);
     if (got instanceof Uint8Array) {
       run ??= { paddr: addr, parts: [] };
       run.parts.push(got.subarray(inPage, inPage + take));
@@ -91,6 +93,19 @@ export function readByPages(
   }
   endRun();
   return out;
+}
+
+/**
+ * Opt-in recording of the page frames read (VMPIPE_RECORD_PAGES=FILE): each pfn is appended
+ * to FILE once per process, as a decimal line. The fixture recipe (tools/recipes/scenarios)
+ * runs commands this way to learn which pages a cut dump must keep. Off: one null check per page.
+ */
+const recordFile = process.env['VMPIPE_RECORD_PAGES'] || undefined;
+const recorded: Set<number> | null = recordFile ? new Set() : null;
+function recordPage(pfn: number): void {
+  if (recorded!.has(pfn)) return;
+  recorded!.add(pfn);
+  appendFileSync(recordFile!, `${pfn}\n`);
 }
 
 export function archFromMachine(machine: string | undefined): Arch | undefined {

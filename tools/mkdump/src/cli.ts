@@ -4,11 +4,16 @@
 
 import { readFile } from 'node:fs/promises';
 import { writeDumpFile, specFromJson } from './index.js';
+import { cutKdumpFile } from './cut.js';
 
 const USAGE = `usage: mkdump [SPEC.json | -] OUTPUT [--layout]
   Reads a dump spec as JSON (from SPEC.json, or stdin when it is "-" or absent)
   and writes the ELF / kdump-compressed / flattened dump it describes to OUTPUT.
-  --layout  print the layout (offset and size of each structure) as JSON on stdout`;
+  --layout  print the layout (offset and size of each structure) as JSON on stdout
+       mkdump --cut PFNS IN.kdump OUT.kdump
+  Writes OUT.kdump: the kdump-compressed IN.kdump keeping only the page frames listed in
+  PFNS (one per line, decimal or 0x-hex, or A-B ranges); the others become excluded.
+  Headers, notes, VMCOREINFO and the kept pages' stored bytes are copied unchanged.`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -17,6 +22,15 @@ async function readStdin(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--cut') {
+    if (argv.length !== 4) {
+      process.stderr.write(USAGE + '\n');
+      return 2;
+    }
+    const r = cutKdumpFile(argv[2]!, argv[1]!, argv[3]!);
+    process.stderr.write(`mkdump --cut: kept ${r.kept} of ${r.dumped} dumped pages, ${r.size} bytes\n`);
+    return 0;
+  }
   const flags = argv.filter((a) => a.startsWith('--'));
   const args = argv.filter((a) => !a.startsWith('--'));
   if (flags.includes('--help') || args.length < 1 || args.length > 2) {

@@ -25,6 +25,7 @@ export {
   type RangeSpec,
   type Utsname,
 } from './spec.js';
+export { cutKdump, cutKdumpFile, parsePfnList, type CutResult } from './cut.js';
 export { X86_64_PR_REG, ARM64_PR_REG, PRSTATUS_SIZE, QEMU_CPUSTATE_SIZE } from './notes.js';
 
 export interface Written {
