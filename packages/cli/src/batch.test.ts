@@ -109,11 +109,12 @@ const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nu
   const paths = await dumps(60, 'queued');
   const workers: ChildProcess[] = [];
   try {
-    const add = run(['queue', 'add', '--', 'vmcore-extract', '{}', ':::', ...paths], { env });
+    // The jobs are triage's, the first batch job users run (any vmpipe command line would do).
+    const add = run(['queue', 'add', '--', 'triage', '{}', ':::', ...paths], { env });
     t.is(add.code, 0, add.err);
     t.regex(add.err, /60 job\(s\)/);
     // Adding the same jobs again adds nothing.
-    run(['queue', 'add', '--', 'vmcore-extract', '{}', ':::', ...paths.slice(0, 5)], { env });
+    run(['queue', 'add', '--', 'triage', '{}', ':::', ...paths.slice(0, 5)], { env });
     const worker = () => spawn(process.execPath, [vmpipe, 'worker', '--concurrency', '2', '--lock', '2'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     workers.push(worker(), worker(), worker());
     // In process: a node start every poll would cost more than the jobs.
@@ -144,9 +145,15 @@ const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nu
     t.is(new Set(jobs.map((j) => j.job)).size, 60);
     t.true(jobs.every((j) => j.status === 'done'));
     // The 60 paths are one dump's bytes: each job's records are the one-machine batch's for one path, renamed.
-    const one = run(['batch', '--', 'vmcore-extract', '{}', ':::', paths[0]!]).records();
-    const want = paths.flatMap((p) => one.map((r) => (r.kind === 'job' ? { ...r, dump: p, job: jobs.find((j) => j.dump === p)!.job, command: ['vmcore-extract', p] } : { ...r, dump: p })));
+    const one = run(['batch', '--', 'triage', '{}', ':::', paths[0]!]).records();
+    const rename = (v: unknown, from: string, to: string): unknown => (typeof v === 'string' ? v.replaceAll(from, to) : Array.isArray(v) ? v.map((x) => rename(x, from, to)) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rename(x, from, to)])) : v);
+    const want = paths.flatMap((p) => one.map((r) => (r.kind === 'job' ? { ...r, dump: p, job: jobs.find((j) => j.dump === p)!.job, command: ['triage', p] } : rename(r, paths[0]!, p) as Record<string, unknown>)));
     t.deepEqual(stable(recs), stable(want), 'the same records as a one-machine batch');
+    // triage --group turns both streams into the same buckets.
+    const buckets = (ndjson: string) => run(['triage', '--group'], { input: ndjson }).records().filter((r) => r.kind === 'bucket').map((b) => ({ title: b.title, hash: b.hash, count: b.count, releases: b.releases }));
+    const fromQueue = buckets(results.out);
+    t.is(fromQueue[0]?.count, 60);
+    t.deepEqual(fromQueue, buckets(want.map((r) => JSON.stringify(r)).join('\n') + '\n'));
   } finally {
     // Workers end with the test, passed or not (SIGTERM lets them close their connections).
     for (const w of workers) w.kill('SIGTERM');

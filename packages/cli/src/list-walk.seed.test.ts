@@ -11,9 +11,18 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decompress } from 'fzstd';
+
+/** The fixture keeps crashmod.ko zstd-compressed (crashmod.ko.zst): unpacked once into a temp dir. */
+function crashmodKo(dir: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-')), 'crashmod.ko');
+  writeFileSync(out, decompress(readFileSync(join(dir, 'crashmod.ko.zst'))));
+  return out;
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seed = process.env['VMPIPE_SEED_DIR'] ?? join(here, '..', '..', '..', 'fixtures', 'scenarios', '6.1.0-56-cloud-amd64', 'seed');
@@ -49,7 +58,7 @@ seedTest('--type vmpipe_item --fields seq,flags (crashmod.ko DWARF): what the fr
   const queue = /vmpipe_queue = (0x[0-9a-f]+)|"vmpipe_queue": "(0x[0-9a-f]+)"/.exec(readFileSync(join(seed, 'expected', 'facts.json'), 'utf8'))!;
   // The module's symbols resolve with the kernel's; its types come from its own DWARF (a hex head, as the
   // .ko's symtab is not the dump's).
-  const r = walk(['--head', (queue[1] ?? queue[2])!, '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags', '--vmlinux', join(seed, 'crashmod.ko'), '--dwarf', '--force']);
+  const r = walk(['--head', (queue[1] ?? queue[2])!, '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags', '--vmlinux', crashmodKo(seed), '--dwarf', '--force']);
   t.is(r.code, 0, r.err);
   const entries = r.records.filter((x) => x.kind === 'list-entry');
   t.deepEqual(entries.map((x) => (x.value as { seq: number }).seq), entries.map((_, i) => i));
@@ -73,7 +82,7 @@ if (!have612) console.log(`list-walk 6.12 seed test skipped: no ${seed612}/vmcor
   t.is(want.length, 6);
   t.regex(drgn, /FaultError: .*0xdead000000000100/);
   const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'list-walk.js'), join(seed612, 'vmcore.kdump'), '--head', 'vmpipe_queue', '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags',
-    '--vmlinux', join(seed612, 'crashmod.ko'), '--dwarf', '--force'], { encoding: 'utf8' });
+    '--vmlinux', crashmodKo(seed612), '--dwarf', '--force'], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   const rs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   // vmpipe_queue resolves through the dump's kallsyms (which come before --vmlinux's symtab); the types are the module's DWARF.
