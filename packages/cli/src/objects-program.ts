@@ -6,9 +6,8 @@
  * run (a walk that cannot start: exit 4).
  */
 import { Flags } from '@oclif/core';
-import { KernelReadError, ModuleWalkError, type Program } from '@vmpipe/kernel';
-import { EXIT, FatalError, LineWriter, RecordWriter, type AnyRecord } from '@vmpipe/records';
-import { Renderer } from '@vmpipe/render';
+import { for_each_task_info, KernelReadError, ModuleWalkError, type Program, type TaskInfo } from '@vmpipe/kernel';
+import { EXIT, FatalError, type AnyRecord } from '@vmpipe/records';
 import { NoTypesError } from '@vmpipe/kernel';
 import { programFlags } from './base.js';
 import { sourceRecord } from './dump-records.js';
@@ -31,37 +30,33 @@ export function fatalKernel(err: unknown): never {
   throw err;
 }
 
-export interface Out {
-  write(r: AnyRecord | object): Promise<void>;
-  end(): Promise<void>;
-  readonly closed: boolean;
-}
-
-/** NDJSON, or crash-like text through the renderers (--format crash). */
-export function writerFor(format: string | undefined): Out {
-  if (format !== 'crash') return new RecordWriter();
-  const renderer = new Renderer({ color: false });
-  const out = new LineWriter();
-  const print = async (lines: string[]) => {
-    if (lines.length) await out.line(lines.join('\n'));
-  };
-  return {
-    get closed() {
-      return out.closed;
-    },
-    async write(o) {
-      const r = o as AnyRecord;
-      if (r.kind === 'source') return;
-      await print(renderer.render(r));
-    },
-    async end() {
-      await print(renderer.flush());
-      await out.end();
-    },
-  };
-}
-
 /** The stream's first record: what the dump is and where symbols and types came from. */
 export function programSource(prog: Program): AnyRecord {
   return { ...sourceRecord(prog), dump: prog.path };
+}
+
+/**
+ * The tasks a per-task command (file-list, vma-list) was asked about: those with the PIDs in its
+ * non-strict argv (the DUMP taken out; every thread with that PID), else every task (`named` false).
+ * A PID that is no number, or no task's, is a usage error.
+ */
+export function tasksNamed(prog: Program, dump: string, argv: readonly unknown[]): { tasks: TaskInfo[]; named: boolean } {
+  let tasks: TaskInfo[] = [];
+  try {
+    tasks = [...for_each_task_info(prog)].flatMap((s) => ('info' in s ? [s.info] : []));
+  } catch (err) {
+    fatalKernel(err);
+  }
+  // oclif's non-strict argv holds the DUMP and every PID, not necessarily in order
+  const rest = [...argv];
+  rest.splice(rest.indexOf(dump), 1);
+  if (rest.length === 0) return { tasks, named: false };
+  const chosen = rest.flatMap((p) => {
+    const pid = Number(p);
+    if (!Number.isInteger(pid) || pid < 0) throw new FatalError(`${String(p)} is not a PID`, EXIT.usage);
+    const t = tasks.filter((x) => x.pid === pid);
+    if (!t.length) throw new FatalError(`no task with PID ${pid}`, EXIT.usage);
+    return t;
+  });
+  return { tasks: chosen, named: true };
 }

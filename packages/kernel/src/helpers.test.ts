@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BufferMemory } from '@vmpipe/addrxlat';
 import { SymbolTable } from '@vmpipe/symbols';
-import type { CType, NamedKind, TypeTable } from '@vmpipe/types';
+import type { CType, TypeTable } from '@vmpipe/types';
+import { le, table } from './memkit.test-helper.js';
 import { KernelImage } from './printk/oldkernel-testkit.js';
 import { cpuOnline, currentTask, panicCpu, panicTask, Program, systemFacts, timekeeperSeconds, tkCoreTimekeeperOffset, typedFactsUnavailable } from './index.js';
 
@@ -70,26 +71,6 @@ test('real dump: online CPUs give crash sys CPUS [OFFLINE: n]', async (t) => {
   close();
 });
 
-/** A type table from a list of types (id = index + 1), enough for the readers. */
-function table(types: CType[]): TypeTable {
-  return {
-    source: 'btf-file',
-    pointerSize: 8,
-    littleEndian: true,
-    get(id) {
-      if (id === 0) return { kind: 'void' };
-      const t = types[id - 1];
-      if (!t) throw new Error(`no type ${id}`);
-      return t;
-    },
-    lookup(kind: NamedKind, name: string) {
-      const i = types.findIndex((t) => t.kind === kind && 'name' in t && t.name === name);
-      return i < 0 ? undefined : i + 1;
-    },
-    names: (kind: NamedKind) => types.filter((t) => t.kind === kind && 'name' in t).map((t) => (t as { name: string }).name),
-  };
-}
-
 const int = (name: string, size: number, signed: boolean, char = false): CType => ({ kind: 'int', name, size, signed, char, bool: false, bits: size * 8 });
 const m = (name: string, type: number, byte: number) => ({ name, type, bitOffset: byte * 8, bitSize: 0 });
 
@@ -111,12 +92,6 @@ function fakeTypes(withPcpuHot: boolean): TypeTable {
     /* 13 */ { kind: 'struct', name: 'cpumask', size: 8, members: [m('bits', 12, 0)] },
     /* 14 */ withPcpuHot ? { kind: 'struct', name: 'pcpu_hot', size: 64, members: [m('preempt_count', 1, 0), m('current_task', 7, 8)] } : int('unused', 4, false),
   ]);
-}
-
-function le(size: number, v: bigint): Uint8Array {
-  const b = new Uint8Array(size);
-  for (let i = 0; i < size; i++) b[i] = Number((BigInt.asUintN(size * 8, v) >> BigInt(8 * i)) & 0xffn);
-  return b;
 }
 
 function fakeKernel(withPcpuHot: boolean): Program {

@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BufferMemory } from '@vmpipe/addrxlat';
 import { formatResolved, SymbolTable, withModules } from '@vmpipe/symbols';
-import type { CType, NamedKind, TypeTable } from '@vmpipe/types';
+import type { TypeTable } from '@vmpipe/types';
+import { table } from './memkit.test-helper.js';
 import { ModuleWalkError, Program, readModules } from './index.js';
 
 /** The modules of `mem` with `types` and the kernel symbols `symbols`. */
@@ -18,27 +19,7 @@ function moduleSymbols(mem: BufferMemory, types: TypeTable, symbols: SymbolTable
   return readModules(Program.fromParts({ mem, types, symbols }));
 }
 
-/** A TypeTable from a list of types (id = index + 1). */
-function fakeTypes(types: CType[]): TypeTable {
-  return {
-    source: 'btf-file',
-    pointerSize: 8,
-    littleEndian: true,
-    get(id: number): CType {
-      if (id === 0) return { kind: 'void' };
-      const t = types[id - 1];
-      if (!t) throw new Error(`no type ${id}`);
-      return t;
-    },
-    lookup(kind: NamedKind, name: string) {
-      const i = types.findIndex((t) => t.kind === kind && 'name' in t && t.name === name);
-      return i < 0 ? undefined : i + 1;
-    },
-    *names(kind: NamedKind) {
-      for (const t of types) if (t.kind === kind && 'name' in t && t.name) yield t.name;
-    },
-  };
-}
+const fakeTypes = table;
 
 const uint = { kind: 'int', name: 'unsigned int', size: 4, signed: false, char: false, bool: false, bits: 32 } as const; // 1
 const types64 = fakeTypes([

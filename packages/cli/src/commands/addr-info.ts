@@ -2,7 +2,8 @@ import { Args } from '@oclif/core';
 import { addr_info, for_each_task_info, panicCpu, slab_cache_info, type AddrInfo, type TaskInfo } from '@vmpipe/kernel';
 import { hex, type AddrInfoRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function addrInfoRecord(dump: string, a: AddrInfo, panicCpu: number | null): AddrInfoRecord {
   const r: AddrInfoRecord = { kind: 'addr-info', dump, addr: hex(a.addr), what: a.what };

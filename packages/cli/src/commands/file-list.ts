@@ -1,8 +1,9 @@
 import { Args } from '@oclif/core';
-import { for_each_task_info, task_files, type TaskInfo } from '@vmpipe/kernel';
-import { errorRecord, EXIT, FatalError, hex } from '@vmpipe/records';
+import { task_files, type TaskInfo } from '@vmpipe/kernel';
+import { errorRecord, hex } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { objectFlags, programSource, requireTypes, tasksNamed } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function taskFilesRecord(dump: string, t: TaskInfo, f: ReturnType<typeof task_files>): Record<string, unknown> {
   return {
@@ -31,25 +32,7 @@ export default class FileList extends VmpipeCommand {
     const prog = this.program(args.dump);
     const out = writerFor(flags.format);
     requireTypes(prog);
-    let tasks: TaskInfo[] = [];
-    try {
-      tasks = [...for_each_task_info(prog)].flatMap((s) => ('info' in s ? [s.info] : []));
-    } catch (err) {
-      fatalKernel(err);
-    }
-    // oclif's non-strict argv holds the DUMP and every PID, not necessarily in order
-    const rest = [...(argv as unknown[])];
-    rest.splice(rest.indexOf(args.dump), 1);
-    const pids = rest.map((p) => {
-      const n = Number(p);
-      if (!Number.isInteger(n) || n < 0) throw new FatalError(`${String(p)} is not a PID`, EXIT.usage);
-      return n;
-    });
-    const chosen = pids.length ? pids.flatMap((pid) => {
-      const t = tasks.filter((x) => x.pid === pid);
-      if (!t.length) throw new FatalError(`no task with PID ${pid}`, EXIT.usage);
-      return t;
-    }) : tasks;
+    const { tasks: chosen } = tasksNamed(prog, args.dump, argv as unknown[]);
     await out.write(programSource(prog));
     for (const t of chosen) {
       if (out.closed) break;

@@ -3,9 +3,9 @@ import {
   EntryFields, entryType, hlist_for_each, list_for_each, memberOffset, mt_for_each, rbtree_for_each, slist_for_each, xa_for_each,
   type EntryType, type ListCorruption, type ListStep, type Program, type TreeStep,
 } from '@vmpipe/kernel';
-import { errorRecord, EXIT, FatalError, hex, LineWriter, RecordWriter, type AnyRecord, type ListBracketRecord, type ListEntryRecord } from '@vmpipe/records';
-import { Renderer } from '@vmpipe/render';
-import { programFlags, VmpipeCommand, type RecordSink } from '../base.js';
+import { errorRecord, EXIT, FatalError, hex, type AnyRecord, type ListBracketRecord, type ListEntryRecord } from '@vmpipe/records';
+import { programFlags, VmpipeCommand } from '../base.js';
+import { writerFor, type Out } from '../writer.js';
 
 type Shape = 'head' | 'start' | 'slist' | 'rbtree' | 'xarray' | 'maple';
 const SHAPES: Shape[] = ['head', 'start', 'slist', 'rbtree', 'xarray', 'maple'];
@@ -68,7 +68,7 @@ export default class ListWalk extends VmpipeCommand {
     const root = this.address(prog, flags[shape]!, `--${shape}`);
     const { type, offset } = this.entryShape(prog, flags, shape);
     const fields = this.fieldList(prog, flags.fields, type);
-    const out = this.writer(flags.format);
+    const out = writerFor(flags.format);
     const walk = new Walk(prog, out, type, offset, fields, shape);
     const opts = { max: flags.max, reverse: flags.reverse, noPrevCheck: flags['no-prev-check'] };
     let steps: Iterable<Step>;
@@ -126,26 +126,6 @@ export default class ListWalk extends VmpipeCommand {
     if (!type) throw new FatalError('--fields needs the entries\' type (--type, or -o TYPE.MEMBER)', EXIT.usage);
     return new EntryFields(prog, type, list); // unknown members are a usage error before anything is printed
   }
-
-  /** NDJSON, or crash-like text through the renderer. */
-  private writer(format: string): RecordSink & { end(): Promise<void> } {
-    if (format === 'json') return new RecordWriter();
-    const renderer = new Renderer({ color: false });
-    const out = new LineWriter();
-    const print = async (lines: string[]) => {
-      if (lines.length) await out.line(lines.join('\n'));
-    };
-    return {
-      get closed() {
-        return out.closed;
-      },
-      write: (r) => print(renderer.render(r)),
-      async end() {
-        await print(renderer.flush());
-        await out.end();
-      },
-    };
-  }
 }
 
 /** One walk's records: entries, then the damage as a list-corrupt error record. */
@@ -154,7 +134,7 @@ class Walk {
 
   constructor(
     private readonly prog: Program,
-    private readonly out: RecordSink,
+    private readonly out: Out,
     type: EntryType | undefined,
     private readonly offset: bigint,
     private readonly fields: EntryFields | undefined,

@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { for_each_slab_cache, si_meminfo, slab_cache_info, type MemInfo, type SlabCacheInfo } from '@vmpipe/kernel';
 import { errorRecord, hex, type MemorySummaryRecord, type SlabCacheRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function memorySummaryRecord(dump: string, m: MemInfo): MemorySummaryRecord & Record<string, unknown> {
   const pb = (pages: number) => ({ pages, bytes: pages * m.pageSize });

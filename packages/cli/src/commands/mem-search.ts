@@ -3,7 +3,8 @@ import { SingleBar } from 'cli-progress';
 import { for_each_vmap_area, mem_map, search_physical, search_virtual, type SearchMatch, type SearchOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function matchRecord(dump: string, space: 'virtual' | 'physical', m: SearchMatch, width: number, base?: bigint): Record<string, unknown> {
   const rec: Record<string, unknown> = { kind: 'mem-match', dump, space, addr: hex(base !== undefined ? m.addr + base : m.addr), value: hex(m.value), width };

@@ -3,7 +3,8 @@ import { module_btf, taint_letters, type KernelModule } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type AnyRecord, type ModuleRecord } from '@vmpipe/records';
 import { layoutOf } from '@vmpipe/kernel';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function moduleRecord(dump: string, m: KernelModule): ModuleRecord {
   const r: ModuleRecord = {

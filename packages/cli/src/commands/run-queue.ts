@@ -2,7 +2,8 @@ import { Args } from '@oclif/core';
 import { for_each_runqueue, type RunQueue as Queue, type RunqTask } from '@vmpipe/kernel';
 import { hex } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 const task = (t: RunqTask) => ({ task: hex(t.task), pid: t.pid, comm: t.comm, prio: t.prio });
 

@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import type { Program } from '@vmpipe/kernel';
-import { LineWriter, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord, type ObjectRecord, type OffsetRecord, type TypeRecord } from '@vmpipe/records';
-import { Renderer } from '@vmpipe/render';
+import { errorRecord, EXIT, FatalError, hex, parseAddress, type AnyRecord, type ObjectRecord, type OffsetRecord, type TypeRecord } from '@vmpipe/records';
 import { BtfError, Decoder, findType, layoutOf, memberAt, NoTypesError, readObject, sizeOf, splitOffsetQuery, TypeLookupError, type FoundType, type Json } from '@vmpipe/kernel';
-import { programFlags, VmpipeCommand, type RecordSink } from '../base.js';
+import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
+import { writerFor, type Out } from '../writer.js';
 
 export default class StructDecode extends VmpipeCommand {
   static override summary = 'Kernel types: layouts like `struct page -o` / `pahole -C`, offsets, and memory decoded by type.';
@@ -53,36 +53,12 @@ export default class StructDecode extends VmpipeCommand {
     this.flags = flags;
     this.useProgramFlags(flags);
     const fields = this.fieldList();
-    const out = this.writer();
+    const out = writerFor(flags.format);
     if (flags.layout !== undefined || flags.offset !== undefined) await this.layout(out, args.dump);
     else if (args.dump !== undefined && args.type !== undefined && args.addr !== undefined) await this.decode(out, this.program(args.dump), args.type, args.addr, fields);
     else if (args.dump === undefined || args.type === undefined) await this.filter(out, (record, prog) => this.decodeInPlace(record, prog, fields), args.dump === undefined ? {} : { dump: args.dump });
     else throw new FatalError('give --layout TYPE, --offset TYPE.MEMBER, or TYPE ADDR', EXIT.usage);
     await out.end();
-  }
-
-  /** NDJSON, or text through the renderers for --format crash/pahole. */
-  private writer(): RecordSink & { end(): Promise<void> } {
-    if (this.flags.format === 'json') return new RecordWriter();
-    const renderer = new Renderer({ color: false });
-    const style = this.flags.format;
-    const out = new LineWriter();
-    const print = async (lines: string[]) => {
-      if (lines.length) await out.line(lines.join('\n'));
-    };
-    return {
-      get closed() {
-        return out.closed;
-      },
-      async write(r) {
-        if (r.kind === 'source') return;
-        await print(renderer.render(r.kind === 'type' ? { ...r, style } : r));
-      },
-      async end() {
-        await print(renderer.flush());
-        await out.end();
-      },
-    };
   }
 
   private fieldList(): string[] | undefined {
@@ -91,7 +67,7 @@ export default class StructDecode extends VmpipeCommand {
     return list;
   }
 
-  private async layout(out: RecordSink, path: string | undefined): Promise<void> {
+  private async layout(out: Out, path: string | undefined): Promise<void> {
     const f = this.flags;
     if (path === undefined && !f.btf && !f.vmlinux) throw new FatalError('layouts need a dump, --btf FILE or --vmlinux FILE', EXIT.usage);
     const prog = path === undefined ? this.debuginfoProgram() : this.program(path);
@@ -116,7 +92,7 @@ export default class StructDecode extends VmpipeCommand {
     await out.write(record as unknown as AnyRecord);
   }
 
-  private async decode(out: RecordSink, prog: Program, type: string, addrText: string, fields: string[] | undefined): Promise<void> {
+  private async decode(out: Out, prog: Program, type: string, addrText: string, fields: string[] | undefined): Promise<void> {
     const table = prog.types;
     const addr = this.address(prog, addrText);
     // Type and fields are checked before anything is printed.

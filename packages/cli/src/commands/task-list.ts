@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { for_each_task_info, totalram_pages, type TaskInfo } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type TaskRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : hex(v));
 

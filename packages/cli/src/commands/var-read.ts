@@ -3,7 +3,8 @@ import { read_variable, type VariableValue } from '@vmpipe/kernel';
 import { EXIT, FatalError, hex } from '@vmpipe/records';
 import { TypeLookupError } from '@vmpipe/kernel';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function variableRecord(dump: string, v: VariableValue): Record<string, unknown> {
   return { kind: 'variable', dump, name: v.name, addr: hex(v.addr), type: v.type, ...(v.cpu !== undefined ? { cpu: v.cpu } : {}), value: v.value };

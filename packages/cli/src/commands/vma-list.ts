@@ -1,8 +1,9 @@
 import { Args } from '@oclif/core';
-import { for_each_task_info, for_each_vma, StructLayout, type Program, type TaskInfo } from '@vmpipe/kernel';
-import { errorRecord, EXIT, FatalError, hex } from '@vmpipe/records';
+import { for_each_vma, StructLayout, type Program, type TaskInfo } from '@vmpipe/kernel';
+import { errorRecord, hex } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
-import { fatalKernel, objectFlags, programSource, requireTypes, writerFor } from '../objects-program.js';
+import { objectFlags, programSource, requireTypes, tasksNamed } from '../objects-program.js';
+import { writerFor } from '../writer.js';
 
 export function taskVmRecord(prog: Program, dump: string, t: TaskInfo): Record<string, unknown> {
   const base = { kind: 'task-vm', dump, task: hex(t.task), pid: t.pid, comm: t.comm, cpu: t.cpu, mm: hex(t.mm) };
@@ -34,23 +35,9 @@ export default class VmaList extends VmpipeCommand {
     const prog = this.program(args.dump);
     const out = writerFor(flags.format);
     requireTypes(prog);
-    let tasks: TaskInfo[] = [];
-    try {
-      tasks = [...for_each_task_info(prog)].flatMap((s) => ('info' in s ? [s.info] : []));
-    } catch (err) {
-      fatalKernel(err);
-    }
-    // oclif's non-strict argv holds the DUMP and every PID, not necessarily in order
-    const rest = [...(argv as unknown[])];
-    rest.splice(rest.indexOf(args.dump), 1);
-    const chosen = rest.length
-      ? rest.flatMap((p) => {
-        const pid = Number(p);
-        const t = tasks.filter((x) => x.pid === pid);
-        if (!Number.isInteger(pid) || !t.length) throw new FatalError(`no task with PID ${String(p)}`, EXIT.usage);
-        return t;
-      })
-      : tasks.filter((t) => t.mm !== 0n);
+    // Without PIDs: every task with a memory map (kernel threads have none).
+    const { tasks, named } = tasksNamed(prog, args.dump, argv as unknown[]);
+    const chosen = named ? tasks : tasks.filter((t) => t.mm !== 0n);
     await out.write(programSource(prog));
     for (const t of chosen) {
       if (out.closed) break;
