@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,4 +147,34 @@ withVmlinux('--diff: every difference between memory and the vmlinux is one of t
   }
   t.log([...reasons].map(([k, v]) => `${k}: ${v}`).join(', '));
   t.true((reasons.get('kaslr-relocation') ?? 0) > 0);
+});
+
+withVmlinux('--lines --vmlinux: each instruction\'s source line is crash dis -l\'s (file: line above each change)', (t) => {
+  const crash = readFileSync(join(real, 'expected', 'crash.vmcore.kdump-zlib.dis-l-sysrq_handle_crash.txt'), 'latin1');
+  // crash prints `file: line` when the line changes, then the instructions of that line.
+  const want = new Map<string, string>();
+  let at = '';
+  for (const l of crash.split('\n')) {
+    const insn = /^0x([0-9a-f]+) </.exec(l);
+    if (insn) want.set(insn[1]!, at);
+    else if (/: \d+$/.test(l)) at = l;
+  }
+  t.true(want.size >= 4);
+  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'disasm.js'), dump, 'sysrq_handle_crash', '--lines', '--vmlinux', vmlinux], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const insns = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x.kind === 'insn');
+  for (const i of insns) {
+    const addr = String(i.addr).slice(2);
+    if (!want.has(addr)) continue; // past crash's end of the function (kallsyms has no sizes: the padding)
+    t.is(`${String(i.sourceFile)}: ${String(i.sourceLine)}`, want.get(addr)!, addr);
+  }
+  const text = spawnSync(process.execPath, [join(here, '..', 'bin', 'vmpipe-render.js'), '--color', 'never'], { input: r.stdout, encoding: 'utf8' }).stdout;
+  t.is(text.split('\n')[0], crash.split('\n')[0], 'the first line header, as crash prints it');
+  t.is((text.match(/: \d+$/gm) ?? []).length >= 3, true);
+});
+
+test('--lines without --vmlinux is bad usage', (t) => {
+  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'disasm.js'), dump, 'panic', '--lines'], { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /--lines needs --vmlinux FILE/);
 });

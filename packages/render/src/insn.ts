@@ -1,5 +1,5 @@
 import type { AnyRecord } from '@vmpipe/records';
-import { parseHex, stateless, type LayoutFactory } from './layout.js';
+import { parseHex, type LayoutFactory } from './layout.js';
 import { jsonLine } from './fallback.js';
 
 // crash's `dis` (gdb's disassembler behind x86_64_dis_filter): one line per
@@ -54,4 +54,22 @@ function memText(o: Record<string, unknown>): string {
   return `${seg}${o.displacement === '0x0' ? '' : String(o.displacement)}(${regs})`;
 }
 
-export const insnLayout: LayoutFactory = () => stateless(false, insnLine);
+/** Instructions as crash dis prints them; with source lines (disasm --lines), crash dis -l's `file: line` above each change of line. */
+export const insnLayout: LayoutFactory = () => {
+  let last = '';
+  return {
+    block: false,
+    render(record) {
+      const lines = insnLine(record);
+      if (typeof record.sourceFile !== 'string' || typeof record.sourceLine !== 'number') return lines;
+      const head = `${record.sourceFile}: ${record.sourceLine}`;
+      if (head === last) return lines;
+      last = head;
+      return [head, ...lines];
+    },
+    flush() {
+      last = '';
+      return [];
+    },
+  };
+};

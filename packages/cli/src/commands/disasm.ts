@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { CodeFileError, Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
-import type { Program } from '@vmpipe/kernel';
+import { LineTable, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -37,7 +37,7 @@ export default class Disasm extends VmpipeCommand {
     'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied)', helpValue: 'FILE.ko' }),
     diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE, instruction by instruction' }),
     'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
-    lines: Flags.boolean({ description: 'source lines from DWARF .debug_line (not implemented yet)' }),
+    lines: Flags.boolean({ description: 'source file and line of each instruction from the --vmlinux FILE\'s DWARF .debug_line (crash dis -l)' }),
     ...programFlags,
   };
 
@@ -45,6 +45,8 @@ export default class Disasm extends VmpipeCommand {
   private flags!: Awaited<ReturnType<typeof this.parseAll>>['flags'];
   private dis!: Disassembler;
   private memberType?: TypeMembers;
+  /** --lines: the vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off) */
+  private lineTable?: LineTable;
 
   private parseAll() {
     return this.parse(Disasm);
@@ -54,8 +56,12 @@ export default class Disasm extends VmpipeCommand {
     const { args, flags } = await this.parseAll();
     this.flags = flags;
     this.useProgramFlags(flags);
-    if (flags.lines) throw new FatalError('--lines (DWARF .debug_line) is not implemented yet; crash dis -l gives source lines', EXIT.usage);
+    if (flags.lines && !flags.vmlinux) throw new FatalError('--lines needs --vmlinux FILE (a vmlinux with DWARF, from the -dbg package)', EXIT.usage);
     if (flags.diff && !flags['from-vmlinux']) throw new FatalError('--diff needs --from-vmlinux FILE', EXIT.usage);
+    if (flags.lines) {
+      process.stderr.write(`disasm: reading the line tables of ${flags.vmlinux}...\n`);
+      this.lineTable = new LineTable(flags.vmlinux!);
+    }
     this.dis = new Disassembler({ syntax: flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
     const out = new RecordWriter();
     if (args.dump !== undefined && (args.target !== undefined || flags.around !== undefined)) {
@@ -255,6 +261,10 @@ export default class Disasm extends VmpipeCommand {
     else if (ins.mnemonic === 'ud2') r.note = 'BUG/WARN trap (__bug_table)';
     this.previous = ins;
     r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
+    if (this.lineTable && !(typeof sym === 'string' && sym.includes(' ['))) {
+      const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
+      if (at) Object.assign(r, { sourceFile: at.file, sourceLine: at.line });
+    }
     return r;
   }
 
