@@ -69,3 +69,20 @@ export function hexDigits(value: bigint, digits: number): string {
 export function stateless(block: boolean, render: (record: AnyRecord) => string[]): Layout {
   return { block, render, flush: () => [] };
 }
+
+/** A table as crash prints one (`ps`, `kmem -s`): its header before the first row of each run of rows. */
+export function table(header: string, row: (record: AnyRecord) => string): Layout {
+  let started = false;
+  return {
+    block: false,
+    render(record) {
+      const lines = started ? [row(record)] : [header, row(record)];
+      started = true;
+      return lines;
+    },
+    flush() {
+      started = false;
+      return [];
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import type { AnyRecord } from '@vmpipe/records';
-import { hexDigits, parseHex, type LayoutFactory } from './layout.js';
+import { hexDigits, parseHex, type LayoutFactory, table } from './layout.js';
 
 // crash's `kmem -s` (memory.c, SLUB): one line per cache under one header,
 // the slab size in KiB with a `k`.
@@ -11,21 +11,6 @@ export function slabLine(r: AnyRecord): string {
   return `${hexDigits(parseHex(r.cache) ?? 0n, 16)}${String(r.objectSize).padStart(9)}${String(r.allocated).padStart(11)}${String(r.total).padStart(10)}${String(r.slabs).padStart(7)}${ssize.padStart(7)}  ${String(r.name)}`;
 }
 
-export const slabCacheLayout: LayoutFactory = () => {
-  let header = false;
-  return {
-    block: false,
-    render(record) {
-      const lines = header ? [] : [HEADER];
-      header = true;
-      lines.push(slabLine(record));
-      return lines;
-    },
-    flush() {
-      header = false;
-      return [];
-    },
-  };
-};
+export const slabCacheLayout: LayoutFactory = () => table(HEADER, slabLine);
 
 export { HEADER as SLAB_HEADER };

@@ -1,5 +1,5 @@
 import type { AnyRecord } from '@vmpipe/records';
-import { parseHex, hexDigits, type LayoutFactory } from './layout.js';
+import { parseHex, hexDigits, type LayoutFactory, table } from './layout.js';
 
 // crash's `ps` (task.c: show_ps_data): `>` for a task running on a CPU at the
 // crash, PID, PPID, CPU, TASK, ST, %MEM (%.1f of total RAM), VSZ and RSS in
@@ -17,19 +17,4 @@ function psLine(r: AnyRecord): string {
   return `${mark}${String(r.pid).padStart(8)} ${String(r.ppid).padStart(7)} ${String(r.cpu).padStart(3)}  ${task}  ${String(r.state).padEnd(2)}${mem.padStart(6)}${kib(r.vsz).padStart(9)}${kib(r.rss).padStart(9)}  ${comm}`;
 }
 
-export const taskLayout: LayoutFactory = () => {
-  let header = false;
-  return {
-    block: false,
-    render(record) {
-      const lines = header ? [] : [HEADER];
-      header = true;
-      lines.push(psLine(record));
-      return lines;
-    },
-    flush() {
-      header = false;
-      return [];
-    },
-  };
-};
+export const taskLayout: LayoutFactory = () => table(HEADER, psLine);

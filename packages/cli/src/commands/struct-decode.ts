@@ -100,7 +100,7 @@ export default class StructDecode extends VmpipeCommand {
     for (const f of fields ?? []) memberAt(table, found, f);
     await out.write(sourceRecord(prog) as unknown as AnyRecord);
     // An address given as a bare symbol names the object (crash's `p jiffies`).
-    const symbol = /^[A-Za-z_][\w.$]*$/.test(addrText) && !addrText.includes('.') && prog.symbol(addrText) !== undefined ? addrText : undefined;
+    const symbol = /^[A-Za-z_][\w$]*$/.test(addrText) && prog.symbol(addrText) !== undefined ? addrText : undefined;
     for (const r of this.objects(prog, found, addr, this.flags.count, fields)) {
       if (out.closed) break;
       await out.write(symbol && r.kind === 'object' ? { ...r, symbol } : r);
