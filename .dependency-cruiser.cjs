@@ -28,6 +28,11 @@ const rule = (name, comment, fromPath, toPath) => ({
 
 module.exports = {
   forbidden: [
+    {
+      ...rule('leaves-know-no-layers', 'bytes and cache are leaves every layer may use: they import no other package of the project',
+        '^packages/(bytes|cache)/src/', '^(packages/[^/]+/|@vmpipe/)'),
+      to: { path: '^(packages/[^/]+/|@vmpipe/)', pathNot: '^packages/$1/' }, // their own files are fine
+    },
     rule('formats-know-no-addresses', 'dump formats (codecs, dump, elf) know no virtual addresses, symbols, types or kernel',
       '^packages/(codecs|dump|elf)/src/', pkg('addrxlat', 'symbols', 'types', 'kernel', 'render')),
     rule('addrxlat-knows-no-symbols', 'address translation knows no symbols, types or kernel',

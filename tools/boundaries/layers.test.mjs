@@ -28,6 +28,7 @@ test('the packages keep the layering', async (t) => {
 
 /** One bad import per rule, in a throwaway tree shaped like the repository. */
 const BAD = {
+  'leaves-know-no-layers': ['packages/cache/src/bad.ts', "import type { Dump } from '@vmpipe/dump';"],
   'formats-know-no-addresses': ['packages/dump/src/bad.ts', "import { symbolsFor } from '@vmpipe/symbols';"],
   'addrxlat-knows-no-symbols': ['packages/addrxlat/src/bad.ts', "import { SymbolTable } from '../../symbols/src/index.js';"],
   'symbols-know-no-types': ['packages/symbols/src/bad.ts', "import type { TypeTable } from '@vmpipe/types';"],

@@ -32,6 +32,8 @@
  *   `kallsyms_markers` and `kallsyms_seqs_of_names` (6.2+) only speed up the
  *   kernel's own searches and are not needed here.
  */
+import { join } from 'node:path';
+import { cacheDir, isBuildId, readCacheEntry, writeCacheEntry } from '@vmpipe/cache';
 import type { Vmcoreinfo } from '@vmpipe/dump';
 import type { KernelSymbol } from './table.js';
 
@@ -123,7 +125,7 @@ class ChunkedReader {
   }
 }
 
-function readTokens(memory: SymbolMemory, tableAddr: bigint, indexAddr: bigint): string[] {
+function readTokens(memory: SymbolMemory, tableAddr: bigint, indexAddr: bigint): Uint8Array[] {
   const index = memory.readBytes(indexAddr, 256 * 2);
   let max = 0;
   for (let i = 0; i < 256; i++) max = Math.max(max, u16(index, i * 2));
@@ -137,19 +139,25 @@ function readTokens(memory: SymbolMemory, tableAddr: bigint, indexAddr: bigint):
     while (head[head.length - 1] !== 0 && head.length < max + 256) head.push(memory.readBytes(tableAddr + BigInt(head.length), 1)[0]!);
     table = Uint8Array.from(head);
   }
-  const tokens: string[] = [];
+  const tokens: Uint8Array[] = [];
   for (let i = 0; i < 256; i++) {
     const start = u16(index, i * 2);
     const end = table.indexOf(0, start);
     if (end < 0) throw new KallsymsError(`kallsyms_token_table: token ${i} at offset ${start} has no NUL`);
-    tokens.push(Buffer.from(table.subarray(start, end)).toString('latin1'));
+    tokens.push(table.slice(start, end));
   }
   return tokens;
 }
 
-/** Expands every symbol's text (type letter first) with one length rule; null when the table does not parse under it. */
-function expandNames(names: ChunkedReader, count: number, tokens: string[], big: boolean): string[] | null {
-  const out: string[] = new Array(count);
+/**
+ * Expands every symbol's text (type letter first) with one length rule, as
+ * one latin1 string with a newline after each (a name never holds one); null
+ * when the table does not parse under the rule. Bytes are joined first and
+ * decoded once: string concatenation token by token makes ~90k rope strings.
+ */
+function expandNames(names: ChunkedReader, count: number, tokens: Uint8Array[], big: boolean): string | null {
+  let out: Buffer = Buffer.allocUnsafe(count * 24);
+  let at = 0;
   let off = 0;
   let buf = names.upTo(2);
   for (let i = 0; i < count; i++) {
@@ -162,12 +170,30 @@ function expandNames(names: ChunkedReader, count: number, tokens: string[], big:
     }
     if (len === 0) return null;
     if (off + len > buf.length) buf = names.upTo(off + len);
-    let text = '';
-    for (let k = 0; k < len; k++) text += tokens[buf[off + k]!]!;
+    for (let k = 0; k < len; k++) {
+      const token = tokens[buf[off + k]!]!;
+      if (at + token.length + 1 > out.length) out = grow(out, at + token.length + 1);
+      out.set(token, at);
+      at += token.length;
+    }
     off += len;
-    out[i] = text;
+    if (at + 1 > out.length) out = grow(out, at + 1);
+    out[at++] = 10;
   }
-  return out;
+  return out.toString('latin1', 0, at);
+}
+
+function grow(buf: Buffer, need: number): Buffer {
+  const next = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+  buf.copy(next);
+  return next;
+}
+
+/** The texts of a joined names string (each with its newline). */
+function splitNames(joined: string): string[] {
+  const texts = joined.split('\n');
+  texts.pop();
+  return texts;
 }
 
 function decodeAddresses(
@@ -207,33 +233,101 @@ function decodeAddresses(
   throw new KallsymsError(`kallsyms_offsets: no known encoding gives _stext = 0x${stext.toString(16)} (VMCOREINFO)`);
 }
 
+export interface KallsymsCacheOptions {
+  /** false: neither read nor write the names cache. Default true. */
+  cache?: boolean;
+  /** directory instead of @vmpipe/cache's */
+  cacheDir?: string;
+}
+
+/**
+ * The expanded names are kept by VMCOREINFO BUILD-ID (@vmpipe/cache,
+ * `kallsyms-<build-id>.bin`): expanding ~90k names is most of the work, and
+ * every boot of a build has the same names in the same order. Addresses are
+ * always decoded from this dump (KASLR moves them). A hit is used only when
+ * this dump's symbol count and the first bytes of its `kallsyms_names` are the
+ * cached ones, and `_stext` then decodes to VMCOREINFO's; anything else reads
+ * the dump as if there were no cache.
+ */
+const NAMES_FORMAT = 'vmpipe-kallsyms-names/1';
+const PROBE = 512;
+
+interface NamesHead {
+  buildId: string;
+  count: number;
+  bigLengths: boolean;
+  stextIndex: number;
+  probe: string;
+}
+
+export function kallsymsCachePath(buildId: string, dir = cacheDir()): string {
+  return join(dir, `kallsyms-${buildId}.bin`);
+}
+
+function cachedNames(memory: SymbolMemory, info: Vmcoreinfo, count: number, buildId: string, dir: string): { texts: string[]; head: NamesHead } | undefined {
+  const entry = readCacheEntry<NamesHead>(kallsymsCachePath(buildId, dir), NAMES_FORMAT);
+  if (!entry) return undefined;
+  const { head } = entry;
+  if (head.buildId !== buildId || head.count !== count || typeof head.probe !== 'string' || typeof head.stextIndex !== 'number') return undefined;
+  let probe: string;
+  try {
+    probe = Buffer.from(memory.readBytes(info.symbol('kallsyms_names')!, head.probe.length / 2)).toString('hex');
+  } catch {
+    return undefined;
+  }
+  if (probe !== head.probe) return undefined;
+  const texts = splitNames(entry.payload.toString('latin1'));
+  if (texts.length !== count || texts[head.stextIndex]?.slice(1) !== '_stext') return undefined;
+  return { texts, head };
+}
+
 /**
  * Reads the kernel's kallsyms tables. Throws KallsymsError when VMCOREINFO
  * lacks them or they do not decode, and the memory's own error when a table
  * cannot be read.
  */
-export function readKallsyms(memory: SymbolMemory, info: Vmcoreinfo): Kallsyms {
+export function readKallsyms(memory: SymbolMemory, info: Vmcoreinfo, opts: KallsymsCacheOptions = {}): Kallsyms {
   if (!hasKallsyms(info)) throw new KallsymsError(kallsymsAbsentReason(info));
   const count = view(memory.readBytes(info.symbol('kallsyms_num_syms')!, 4)).getUint32(0, true);
   if (count === 0 || count > 10_000_000) throw new KallsymsError(`kallsyms_num_syms is ${count}: not a symbol count`);
+  const buildId = info.get('BUILD-ID');
+  const useCache = opts.cache !== false && isBuildId(buildId);
+  const dir = opts.cacheDir ?? cacheDir();
+  if (useCache) {
+    const hit = cachedNames(memory, info, count, buildId, dir);
+    if (hit) {
+      try {
+        const { addrs, encoding } = decodeAddresses(memory, info, count, hit.head.stextIndex);
+        return { symbols: hit.texts.map((t, i) => ({ name: t.slice(1), type: t[0]!, addr: addrs[i]! })), encoding, bigLengths: hit.head.bigLengths };
+      } catch {
+        /* not this build after all: read the dump */
+      }
+    }
+  }
   const tokens = readTokens(memory, info.symbol('kallsyms_token_table')!, info.symbol('kallsyms_token_index')!);
   const names = new ChunkedReader(memory, info.symbol('kallsyms_names')!);
   const guess = bigLengthsByRelease(info.osrelease);
   let readError: unknown;
   for (const big of [guess, !guess]) {
-    let texts: string[] | null;
+    let joined: string | null;
     try {
-      texts = expandNames(names, count, tokens, big);
+      joined = expandNames(names, count, tokens, big);
     } catch (err) {
       // The wrong length rule walks off the end of the table; the right one may not.
       readError = err;
       continue;
     }
-    if (!texts) continue;
+    if (joined === null) continue;
+    const texts = splitNames(joined);
     const stextIndex = texts.findIndex((t) => t.length > 1 && t.slice(1) === '_stext');
     if (stextIndex < 0) continue;
     const { addrs, encoding } = decodeAddresses(memory, info, count, stextIndex);
     const symbols: KernelSymbol[] = texts.map((t, i) => ({ name: t.slice(1), type: t[0]!, addr: addrs[i]! }));
+    if (useCache) {
+      const probe = Buffer.from(names.upTo(1).subarray(0, PROBE)).toString('hex');
+      const head: NamesHead = { buildId: buildId!, count, bigLengths: big, stextIndex, probe };
+      writeCacheEntry(kallsymsCachePath(buildId!, dir), NAMES_FORMAT, head, Buffer.from(joined, 'latin1'));
+    }
     return { symbols, encoding, bigLengths: big };
   }
   if (readError) throw readError;

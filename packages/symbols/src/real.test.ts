@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDump, type Dump } from '@vmpipe/dump';
-import { formatResolved, HexResolver, annotate, parseSystemMap, readSystemMap, symbolsFor, SymbolFileError, SymbolTable, relocate, matchSymbols, type DumpSymbols } from './index.js';
+import { formatResolved, HexResolver, annotate, parseSystemMap, readSystemMap, symbolsFor, SymbolFileError, SymbolTable, relocate, matchSymbols, readKallsyms, kallsymsCachePath, type DumpSymbols } from './index.js';
+import { writeCacheEntry } from '@vmpipe/cache';
 import { gunzipSync } from 'node:zlib';
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 
@@ -265,4 +266,35 @@ real('annotate: rd -s of the panic stack gets wordsSym like crash\'s, records wi
   t.is(record.addrSym, null);
   const log = { kind: 'log', dump: DUMP, seq: 1, text: 'x' };
   t.is(annotate(log, resolver).record, log);
+});
+
+test('kallsyms names come from the cache by build-id on the second run, the same symbols, and a cache of another build is not used', (t) => {
+  if (!have) return t.pass('fixture absent');
+  const dump = openDump(DUMP);
+  const mem = kernelMemory(dump);
+  let bytesRead = 0;
+  const counting = { readBytes: (a: bigint, n: number) => ((bytesRead += n), mem.readBytes(a, n)) };
+  const dir = mkdtempSync(join(tmpdir(), 'vmpipe-kallsyms-'));
+  const names = (k: { symbols: { name: string; type: string; addr: bigint }[] }) => k.symbols.map((s) => `${s.type} ${s.name} ${s.addr.toString(16)}`).join('\n');
+  const uncached = readKallsyms(counting, dump.vmcoreinfo!, { cache: false });
+  const missBytes = bytesRead;
+  bytesRead = 0;
+  const first = readKallsyms(counting, dump.vmcoreinfo!, { cacheDir: dir });
+  const buildId = dump.vmcoreinfo!.get('BUILD-ID')!;
+  t.true(existsSync(kallsymsCachePath(buildId, dir)));
+  bytesRead = 0;
+  const second = readKallsyms(counting, dump.vmcoreinfo!, { cacheDir: dir });
+  t.true(bytesRead < missBytes / 2, `a hit reads ${bytesRead} bytes, a miss ${missBytes}`);
+  t.is(names(second), names(uncached));
+  t.is(names(first), names(uncached));
+  t.is(second.encoding, uncached.encoding);
+  // Another build's names under this build-id (a reused id): the probe of kallsyms_names differs, so the dump is read.
+  const path = kallsymsCachePath(buildId, dir);
+  const text = readFileSync(path);
+  const head = JSON.parse(text.subarray(text.indexOf(10) + 1, text.indexOf(10, text.indexOf(10) + 1)).toString()) as Record<string, unknown>;
+  writeCacheEntry(path, 'vmpipe-kallsyms-names/1', { ...head, probe: '00'.repeat(512) }, Buffer.from(uncached.symbols.map((s) => `tX${s.name}\n`).join(''), 'latin1'));
+  bytesRead = 0;
+  const third = readKallsyms(counting, dump.vmcoreinfo!, { cacheDir: dir });
+  t.is(names(third), names(uncached));
+  t.true(bytesRead >= missBytes, 'the whole table was read again');
 });

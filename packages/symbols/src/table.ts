@@ -46,44 +46,88 @@ export function aliasRank(s: KernelSymbol): number {
   return rank;
 }
 
+/**
+ * Stable sort by address. kallsyms and System.map come sorted already, so
+ * that is checked first; otherwise indexes are sorted over a typed array of
+ * the addresses, which costs far less than comparing objects' bigints.
+ */
+function sortedByAddress(symbols: KernelSymbol[]): KernelSymbol[] {
+  let inOrder = true;
+  for (let i = 1; i < symbols.length && inOrder; i++) inOrder = symbols[i - 1]!.addr <= symbols[i]!.addr;
+  if (inOrder) return symbols.slice();
+  const addrs = new BigUint64Array(symbols.length);
+  for (let i = 0; i < symbols.length; i++) addrs[i] = symbols[i]!.addr;
+  const order = new Uint32Array(symbols.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => (addrs[a]! < addrs[b]! ? -1 : addrs[a]! > addrs[b]! ? 1 : a - b));
+  return Array.from(order, (i) => symbols[i]!);
+}
+
 export class SymbolTable {
   /** sorted by address; aliases keep the order the source gave (kallsyms: the kernel's own) */
   readonly symbols: readonly KernelSymbol[];
   private readonly addrs: BigUint64Array;
-  private readonly byName = new Map<string, KernelSymbol[]>();
+  /**
+   * Built on the first name lookup (many runs only resolve addresses): each
+   * name's first index, and for each index the next one of the same name (-1
+   * at the end); no array per name, since names almost never repeat.
+   */
+  private nameIndex: { first: Map<string, number>; next: Int32Array } | undefined;
   private readonly ranges: SymbolRange[];
   /** index of the first symbol in each run of aliases, for every index */
   private readonly firstAlias: Uint32Array;
-  /** the end of each symbol's extent: the next higher address (or the range end) */
-  private readonly extentEnd: BigUint64Array;
+  /** the end of each symbol's extent: the next higher address (or the range end); built on the first extent() */
+  private extentEndArray: BigUint64Array | undefined;
 
   /**
    * @param symbols any order; sorted here, stably, so aliases keep the source's order
    * @param ranges where addresses resolve; default: the kernel image from `_text`/`_stext` to `_end`
    */
   constructor(symbols: KernelSymbol[], ranges?: SymbolRange[]) {
-    const sorted = symbols.map((s, i) => ({ s, i })).sort((a, b) => (a.s.addr < b.s.addr ? -1 : a.s.addr > b.s.addr ? 1 : a.i - b.i)).map((x) => x.s);
+    const sorted = sortedByAddress(symbols);
     this.symbols = sorted;
-    this.addrs = BigUint64Array.from(sorted.map((s) => s.addr));
-    for (const s of sorted) {
-      const list = this.byName.get(s.name);
-      if (list) list.push(s);
-      else this.byName.set(s.name, [s]);
-    }
+    this.addrs = new BigUint64Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) this.addrs[i] = sorted[i]!.addr;
     this.ranges = (ranges ?? this.imageRanges()).slice().sort((a, b) => (a.start < b.start ? -1 : 1));
     this.firstAlias = new Uint32Array(sorted.length);
     for (let i = 0; i < sorted.length; i++) {
       this.firstAlias[i] = i > 0 && this.addrs[i - 1] === this.addrs[i] ? this.firstAlias[i - 1]! : i;
     }
-    this.extentEnd = new BigUint64Array(sorted.length);
+  }
+
+  private get byName(): { first: Map<string, number>; next: Int32Array } {
+    if (!this.nameIndex) {
+      const first = new Map<string, number>();
+      const next = new Int32Array(this.symbols.length).fill(-1);
+      for (let i = 0; i < this.symbols.length; i++) {
+        const name = this.symbols[i]!.name;
+        let k = first.get(name);
+        if (k === undefined) {
+          first.set(name, i);
+          continue;
+        }
+        while (next[k]! >= 0) k = next[k]!;
+        next[k] = i;
+      }
+      this.nameIndex = { first, next };
+    }
+    return this.nameIndex;
+  }
+
+  private get extentEnd(): BigUint64Array {
+    if (this.extentEndArray) return this.extentEndArray;
+    const n = this.symbols.length;
+    const ends = new BigUint64Array(n);
     let nextHigher = 0n;
-    for (let i = sorted.length - 1; i >= 0; i--) {
+    for (let i = n - 1; i >= 0; i--) {
       const a = this.addrs[i]!;
-      if (i + 1 < sorted.length && this.addrs[i + 1]! > a) nextHigher = this.addrs[i + 1]!;
+      if (i + 1 < n && this.addrs[i + 1]! > a) nextHigher = this.addrs[i + 1]!;
       const range = this.rangeOf(a);
       const cap = range ? range.end : a + 1n;
-      this.extentEnd[i] = i + 1 < sorted.length && nextHigher > a && nextHigher < cap ? nextHigher : cap;
+      ends[i] = i + 1 < n && nextHigher > a && nextHigher < cap ? nextHigher : cap;
     }
+    this.extentEndArray = ends;
+    return ends;
   }
 
   get size(): number {
@@ -97,7 +141,7 @@ export class SymbolTable {
 
   /** The kernel image: from `_text` (or `_stext`, or the lowest text symbol) to `_end` (or past the last symbol). */
   private imageRanges(): SymbolRange[] {
-    const first = (name: string) => this.byName.get(name)?.[0]?.addr;
+    const first = (name: string) => this.symbols.find((s) => s.name === name)?.addr; // no name map yet
     const start = first('_text') ?? first('_stext') ?? this.symbols.find((s) => s.type === 'T' || s.type === 't')?.addr;
     if (start === undefined) return [];
     let end = first('_end');
@@ -156,7 +200,10 @@ export class SymbolTable {
 
   /** Every symbol of that name (static functions may repeat), in address order. */
   lookup(name: string): readonly KernelSymbol[] {
-    return this.byName.get(name) ?? [];
+    const { first, next } = this.byName;
+    const out: KernelSymbol[] = [];
+    for (let i = first.get(name) ?? -1; i >= 0; i = next[i]!) out.push(this.symbols[i]!);
+    return out;
   }
 
   /** Symbols whose name matches, in address order (crash `sym -q` matches substrings: pass a RegExp without anchors). */

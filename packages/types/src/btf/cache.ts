@@ -1,24 +1,19 @@
 /**
  * The dump's BTF, kept on disk by build-id so that a second run on the same
  * kernel neither looks up `__start_BTF`/`__stop_BTF` (all of kallsyms) nor
- * decompresses the ~1,300 dump pages the BTF lies in. Like the DWARF index
- * (../dwarf/cache.ts) it lives in `$VMPIPE_CACHE`, else
- * `$XDG_CACHE_HOME/vmpipe`, else `~/.cache/vmpipe`, never next to the dump.
+ * decompresses the ~1,300 dump pages the BTF lies in. It lives where
+ * @vmpipe/cache says, in that package's checked file format.
  *
- * One file per VMCOREINFO BUILD-ID, `btf-<build-id>.bin`: a line
- * `vmpipe-btf/1`, a JSON line {buildId, start, size, sha256}, then the BTF
- * bytes. `start` is `__start_BTF` minus the dump's KASLR offset (VMCOREINFO
+ * One file per VMCOREINFO BUILD-ID, `btf-<build-id>.bin`: format
+ * `vmpipe-btf/1`, header {buildId, start}, payload the BTF bytes. `start` is `__start_BTF` minus the dump's KASLR offset (VMCOREINFO
  * KERNELOFFSET), which is the same for every boot of that build. A hit is
- * checked three ways before it is used: the file's bytes against its sha256
- * (a damaged file is ignored and rewritten), the size against the header, and
- * the first bytes of the BTF in this dump's memory against the file's, so a
+ * checked before it is used: the cache's own size and sha256 (a damaged file
+ * is ignored and rewritten), and the first bytes of the BTF in this dump's memory against the file's, so a
  * reused build-id or a wrong KASLR offset falls back to reading the dump.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelMemory } from '@vmpipe/addrxlat';
-import { cacheDir } from '../dwarf/cache.js';
+import { cacheDir, isBuildId, readCacheEntry, writeCacheEntry } from '@vmpipe/cache';
 import { BtfTable } from './reader.js';
 import { dumpBtfBytes } from './sources.js';
 
@@ -48,42 +43,17 @@ export function btfCachePath(buildId: string, dir = cacheDir()): string {
   return join(dir, `btf-${buildId}.bin`);
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /** The cached entry, or undefined when there is none or it is damaged in any way. */
 function load(buildId: string, dir: string): Entry | undefined {
-  let file: Buffer;
-  try {
-    file = readFileSync(btfCachePath(buildId, dir));
-  } catch {
-    return undefined;
-  }
-  try {
-    const first = file.indexOf(10);
-    const second = file.indexOf(10, first + 1);
-    if (first < 0 || second < 0 || file.subarray(0, first).toString('latin1') !== FORMAT) return undefined;
-    const head = JSON.parse(file.subarray(first + 1, second).toString('utf8')) as { buildId?: unknown; start?: unknown; size?: unknown; sha256?: unknown };
-    const bytes = file.subarray(second + 1);
-    if (head.buildId !== buildId || typeof head.start !== 'string' || !/^0x[0-9a-f]+$/.test(head.start)) return undefined;
-    if (head.size !== bytes.length || head.sha256 !== sha256(bytes)) return undefined;
-    return { start: BigInt(head.start), bytes };
-  } catch {
-    return undefined;
-  }
+  const entry = readCacheEntry<{ buildId?: unknown; start?: unknown }>(btfCachePath(buildId, dir), FORMAT);
+  if (!entry) return undefined;
+  const { head, payload } = entry;
+  if (head.buildId !== buildId || typeof head.start !== 'string' || !/^0x[0-9a-f]+$/.test(head.start)) return undefined;
+  return { start: BigInt(head.start), bytes: payload };
 }
 
-/** Saves; a cache that cannot be written (read-only home, full disk) only costs speed. */
 function save(buildId: string, entry: Entry, dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    const path = btfCachePath(buildId, dir);
-    const tmp = `${path}.${process.pid}.tmp`;
-    const head = JSON.stringify({ buildId, start: `0x${entry.start.toString(16)}`, size: entry.bytes.length, sha256: sha256(entry.bytes) });
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${FORMAT}\n${head}\n`), entry.bytes]));
-    renameSync(tmp, path); // a reader never sees half a file
-  } catch {
-    /* speed only */
-  }
+  writeCacheEntry(btfCachePath(buildId, dir), FORMAT, { buildId, start: `0x${entry.start.toString(16)}` }, entry.bytes);
 }
 
 /** Does this dump hold the cached BTF where the cache says? */
@@ -105,7 +75,7 @@ const U64 = (1n << 64n) - 1n;
  */
 export function readDumpBtfCached(mem: KernelMemory, opts: DumpBtfCacheOptions): BtfTable {
   const offset = opts.kernelOffset ?? 0n;
-  const use = opts.cache !== false && typeof opts.buildId === 'string' && /^[0-9a-f]{8,128}$/i.test(opts.buildId);
+  const use = opts.cache !== false && isBuildId(opts.buildId);
   const dir = opts.cacheDir ?? cacheDir();
   if (use) {
     const hit = load(opts.buildId!, dir);

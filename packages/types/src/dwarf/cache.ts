@@ -1,14 +1,13 @@
 /**
  * The name index on disk, so the second run on a vmlinux does not scan its
- * DWARF again. One JSON file per build-id in `$VMPIPE_CACHE`, else
- * `$XDG_CACHE_HOME/vmpipe`, else `~/.cache/vmpipe`. A file whose format,
+ * DWARF again. One JSON file per build-id where @vmpipe/cache says. A file whose format,
  * build-id or section sizes do not match, or that does not parse, is ignored
  * (and replaced on the next save). Writes go to a temporary file renamed into
  * place, so a reader never sees half a file.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDir } from '@vmpipe/cache';
 import type { IndexState } from './indexer.js';
 
 const FORMAT = 'vmpipe-dwarf-index/1';
@@ -17,12 +16,6 @@ export interface CacheKey {
   buildId: string;
   /** sizes of .debug_info, .debug_types, .debug_abbrev, .debug_str: a cheap guard against a reused build-id */
   sizes: number[];
-}
-
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.VMPIPE_CACHE) return env.VMPIPE_CACHE;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'vmpipe');
-  return join(homedir(), '.cache', 'vmpipe');
 }
 
 export function cachePath(key: CacheKey, dir = cacheDir()): string {

@@ -30,11 +30,11 @@ import { DwarfError, fromElf } from './errors.js';
 import { DwarfFile } from './sections.js';
 import { NameIndex } from './indexer.js';
 import { DwarfTypeTable } from './table.js';
-import { cacheDir, loadCache, saveCache, type CacheKey } from './cache.js';
+import { cacheDir } from '@vmpipe/cache';
+import { loadCache, saveCache, type CacheKey } from './cache.js';
 
 export { DwarfError, type DwarfErrorReason } from './errors.js';
 export { DwarfTypeTable } from './table.js';
-export { cacheDir } from './cache.js';
 
 export interface DwarfOptions {
   /** false: neither read nor write the index cache. Default true (when the file has a build-id). */
