@@ -3,8 +3,9 @@
 # host, crash it with sysrq-c, and take every dump form QEMU writes.  See ../README.md#arm64.
 #
 # usage: make.sh NAME [WORKDIR]
-#   NAME     pauth   -cpu max          (pointer authentication on: the kernel signs return addresses)
-#            nopauth -cpu cortex-a57   (ARMv8.0: no pointer authentication)
+#   NAME     pauth   -cpu max          (pointer authentication on: the kernel signs return addresses); crash on CPU 1
+#            nopauth -cpu cortex-a57   (ARMv8.0: no pointer authentication); crash on CPU 0
+#   The crash is sysrq-c written by a child shell (not PID 1) pinned with taskset to that CPU.
 #   WORKDIR  default /work/refs/arm64/dumps/$KVER/$NAME  (uncut dumps stay outside the repo)
 # env: KVER   (default 6.1.0-56-cloud-arm64; Debian 6.1.192-2)
 #      KROOT  the unpacked linux-image-$KVER-unsigned (+ -dbg) .debs (default /work/refs/arm64/$KVER/root)
@@ -29,8 +30,8 @@ KERNEL=$KROOT/boot/vmlinuz-$KVER        # arm64 "vmlinuz" is the uncompressed Im
 MODROOT=$KROOT/lib/modules/$KVER/kernel
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 case $NAME in
-  pauth) CPU=max ;;
-  nopauth) CPU=cortex-a57 ;;
+  pauth) CPU=max CRASH_CPU=1 ;;
+  nopauth) CPU=cortex-a57 CRASH_CPU=0 ;;
   *) echo "make.sh: unknown dump $NAME (pauth|nopauth)" >&2; exit 2 ;;
 esac
 need() { command -v "$1" >/dev/null || { echo "missing tool: $1 (apt-get install $2)" >&2; exit 2; }; }
@@ -61,8 +62,10 @@ echo "vmpipe-arm64: cpu0 features: $(grep -m1 ^Features /proc/cpuinfo)"
 echo "vmpipe-arm64: vmcoreinfo in fw_cfg: $(ls /sys/firmware/qemu_fw_cfg/by_name/etc/ 2>&1 | tr '\n' ' ')"
 echo "vmpipe-arm64: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 sleep 1
-echo "vmpipe-arm64: sysrq-c now from pid $$"
-echo c > /proc/sysrq-trigger
+# from a child shell pinned to one CPU: its PID is not 1, so a reader that takes QEMU's pr_pid
+# (vCPU + 1) for a PID gets it wrong rather than right by accident
+CPU=$(sed -n 's/.*vmpipe.crashcpu=\([0-9]*\).*/\1/p' /proc/cmdline)
+taskset -c "$CPU" sh -c 'echo "vmpipe-arm64: sysrq-c now from pid $$ (sh) pinned to cpu '"$CPU"'"; echo c > /proc/sysrq-trigger'
 while :; do sleep 1000; done
 INIT
 chmod 755 "$ROOT/init"
@@ -72,7 +75,7 @@ chmod 755 "$ROOT/init"
 # ---------------------------------------------------------------- boot + crash + dump
 QMP=$WORK/qmp.sock CONSOLE=$WORK/console.log
 rm -f "$QMP" "$CONSOLE" "$WORK"/qemu.* "$WORK"/registers.txt "$WORK"/cpus.txt
-APPEND="console=ttyAMA0 panic=0 loglevel=7"
+APPEND="console=ttyAMA0 panic=0 loglevel=7 vmpipe.crashcpu=$CRASH_CPU"
 QARGS=(-machine virt -accel tcg -cpu "$CPU" -m "$MEM_MB" -smp 2 -nographic -no-reboot
   -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" -append "$APPEND" -device vmcoreinfo)
 echo "qemu-system-aarch64 ${QARGS[*]} -qmp unix:qmp.sock,server=on,wait=off   # $(qemu-system-aarch64 --version | head -1); $(date -u +%F)" > "$WORK/guest.txt"
