@@ -124,7 +124,9 @@ export function vmcoreinfoProblems(info: Vmcoreinfo | undefined, formatPageSize?
     value: clipValue(i.value),
   }));
   const page = info.pageSize;
-  if (formatPageSize !== undefined && page !== undefined && page !== formatPageSize) {
+  // A block_size that is a multiple of PAGESIZE is QEMU's arm64 kdump (64 KiB blocks whatever the
+  // guest's granule): consistent, the kernel's pages are read out of the blocks.
+  if (formatPageSize !== undefined && page !== undefined && page !== formatPageSize && (page > formatPageSize || formatPageSize % page !== 0)) {
     out.push({ code: 'dump-inconsistent', message: `VMCOREINFO PAGESIZE=${page} but the kdump header's block_size is ${formatPageSize}; block_size is used`, field: 'PAGESIZE', value: page });
   }
   return out;

@@ -151,13 +151,15 @@ export class ElfDump implements Dump {
         pagesLost: lost,
       });
     }
-    this.cpus = cpuStates(this.notes, this.arch);
-    const crashTime = this.vmcoreinfo?.crashTime;
-    this.crashTime = crashTime === undefined ? undefined : new Date(crashTime * 1000);
     // QEMU's notes survive makedumpfile -E, so they say where the CPU state came from, not who wrote
     // the file; QEMU (7.2 at least) is also the one producer that puts its program headers past 64.
+    // QEMU writes "QEMU" notes for x86 only: its arm64 ELF is known by that header alone.
     const qemuNotes = this.notes.some((n) => n.name === 'QEMU');
-    this.producer = qemuNotes ? (phoff !== 64 ? 'qemu' : 'makedumpfile') : 'kdump';
+    const qemuArm64 = this.arch === 'arm64' && !qemuNotes && phoff !== 64 && h.ehsize !== 64;
+    this.producer = qemuNotes ? (phoff !== 64 ? 'qemu' : 'makedumpfile') : qemuArm64 ? 'qemu' : 'kdump';
+    this.cpus = cpuStates(this.notes, this.arch, qemuArm64);
+    const crashTime = this.vmcoreinfo?.crashTime;
+    this.crashTime = crashTime === undefined ? undefined : new Date(crashTime * 1000);
   }
 
   memoryRanges(): PhysRange[] {

@@ -94,7 +94,14 @@ export class KdumpDump implements Dump {
   readonly producer: Producer;
   readonly arch: Arch;
   readonly endian = 'little' as const;
+  /** The kernel's page size: VMCOREINFO PAGESIZE when it divides block_size, else block_size. */
   readonly pageSize: number;
+  /**
+   * The file's page unit (block_size): bitmaps, page descriptors and VMPIPE_RECORD_PAGES count
+   * these. makedumpfile writes the kernel's page size; QEMU (target/arm/arch_dump.c) writes
+   * 64 KiB for every aarch64 guest whatever its granule, so a 4K-page guest's block holds 16 pages.
+   */
+  readonly blockSize: number;
   readonly notes: ElfNote[] = [];
   readonly cpus: CpuState[];
   readonly vmcoreinfo: Vmcoreinfo | undefined;
@@ -134,7 +141,7 @@ export class KdumpDump implements Dump {
       throw new DumpError('damaged', `damaged kdump header: block_size ${h.blockSize} is not a power of two page size`);
     }
     this.headerVersion = h.headerVersion;
-    this.pageSize = h.blockSize;
+    this.blockSize = h.blockSize;
     this.utsname = Object.fromEntries(UTSNAME_FIELDS.map((f) => [f, h[f]])) as Utsname;
     this.crashTime = h.tvSec > 0n ? new Date(Number(h.tvSec) * 1000 + Math.floor(Number(h.tvUsec) / 1000)) : undefined;
     this.compression = CODEC_FLAGS.filter(([bit]) => h.status & bit).map(([, c]) => c);
@@ -240,7 +247,9 @@ export class KdumpDump implements Dump {
     }
     text ??= vmcoreinfoText(this.notes);
     this.vmcoreinfo = text === undefined ? undefined : new Vmcoreinfo(text);
-    this.warnings.push(...vmcoreinfoProblems(this.vmcoreinfo, this.pageSize));
+    this.warnings.push(...vmcoreinfoProblems(this.vmcoreinfo, this.blockSize));
+    const kernelPage = this.vmcoreinfo?.pageSize;
+    this.pageSize = kernelPage !== undefined && kernelPage < block && block % kernelPage === 0 ? kernelPage : block;
 
     const prstatus = this.notes.find((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
     const arch =
@@ -248,20 +257,22 @@ export class KdumpDump implements Dump {
       (prstatus?.desc.length === PRSTATUS_SIZE.arm64 ? 'arm64' : prstatus?.desc.length === PRSTATUS_SIZE.x86_64 ? 'x86_64' : undefined);
     if (!arch) throw new DumpError('unsupported', `unsupported format: kdump of machine "${h.machine}" (x86_64 and arm64 are read)`);
     this.arch = arch;
-    this.cpus = cpuStates(this.notes, arch);
+    // QEMU's kdump writer fills in only utsname.machine (aarch64: "Unknown"); makedumpfile copies
+    // the whole utsname from memory. QEMU writes "QEMU" notes for x86 only.
+    const qemuArm64 = arch === 'arm64' && h.sysname === '' && h.release === '' && !this.notes.some((n) => n.name === 'QEMU');
+    this.cpus = cpuStates(this.notes, arch, qemuArm64);
     // The source record counts CPU states from the notes; the kernel (system record) counts its own.
     // When the two can disagree, say so here rather than let one command say 0 and another 2.
     if (h.nrCpus !== this.cpus.length && (this.cpus.length > 0 || h.nrCpus > 0)) {
       const why = this.cpus.length ? `the notes hold ${this.cpus.length} CPU states (NT_PRSTATUS); those are used` : 'but no CPU state (NT_PRSTATUS note) could be read: no cpu records';
       inconsistent('nr_cpus', h.nrCpus, why);
     }
-    // QEMU's kdump writer fills in only utsname.machine; makedumpfile copies the whole utsname from memory.
-    this.producer = h.sysname === '' && this.notes.some((n) => n.name === 'QEMU') ? 'qemu' : 'makedumpfile';
+    this.producer = (h.sysname === '' && this.notes.some((n) => n.name === 'QEMU')) || qemuArm64 ? 'qemu' : 'makedumpfile';
   }
 
   memoryRanges(): PhysRange[] {
     const ranges: PhysRange[] = [];
-    const size = BigInt(this.pageSize);
+    const size = BigInt(this.blockSize);
     let runStart = -1;
     this.forEachBitmapByte(this.bitmap1Offset, (byte, base) => {
       for (let bit = 0; bit < 8; bit++) {
@@ -285,13 +296,15 @@ export class KdumpDump implements Dump {
     // Present counts what can be read: pages lost to a cut-short file are not.
     const present = (this.split ? this.rank(Math.min(this.split.endPfn, this.maxMapnr)) - this.firstDesc : dumped) - this.pagesLost;
     // Excluded counts the dump level's choice; a split file's other pfns are elsewhere, not excluded.
-    return { present, excluded: Math.max(0, inMemory - dumped) };
+    // Counted in the kernel's pages: a QEMU arm64 block of 64 KiB is 16 pages of a 4K-page guest.
+    const perBlock = this.blockSize / this.pageSize;
+    return { present: present * perBlock, excluded: Math.max(0, inMemory - dumped) * perBlock };
   }
 
   readPhysical(paddr: bigint, length: number, options: ReadOptions = {}): PhysChunk[] {
-    return readByPages(this.pageSize, paddr, length, (pfn) => {
+    return readByPages(this.blockSize, paddr, length, (pfn) => {
       const page = this.page(pfn);
-      if (options.zeroExcluded && !(page instanceof Uint8Array) && page.code === 'page-excluded') return new Uint8Array(this.pageSize);
+      if (options.zeroExcluded && !(page instanceof Uint8Array) && page.code === 'page-excluded') return new Uint8Array(this.blockSize);
       return page;
     });
   }
@@ -310,9 +323,9 @@ export class KdumpDump implements Dump {
     if (!('data' in raw)) return raw;
     if (!raw.codec) return raw.data;
     try {
-      return decompress(raw.codec, raw.data, this.pageSize);
+      return decompress(raw.codec, raw.data, this.blockSize);
     } catch (err) {
-      return { code: 'page-corrupt', message: `page ${pageAddress(pfn, this.pageSize)}: ${raw.codec} data does not decode: ${(err as Error).message}` };
+      return { code: 'page-corrupt', message: `page ${pageAddress(pfn, this.blockSize)}: ${raw.codec} data does not decode: ${(err as Error).message}` };
     }
   }
 
@@ -324,7 +337,7 @@ export class KdumpDump implements Dump {
       const range = `pfns 0x${this.split.startPfn.toString(16)}-0x${this.split.endPfn.toString(16)}`;
       return { code: 'not-in-dump', message: `in another file of this split dump (this one holds ${range})` };
     }
-    const at = pageAddress(pfn, this.pageSize);
+    const at = pageAddress(pfn, this.blockSize);
     const index = this.rank(pfn) - this.firstDesc;
     const desc = this.source.read(this.descOffset + index * PAGE_DESC_SIZE, PAGE_DESC_SIZE);
     if (desc.length < PAGE_DESC_SIZE) return { code: 'not-in-dump', message: `page ${at}: its descriptor lies past the end of the truncated file` };
@@ -334,15 +347,15 @@ export class KdumpDump implements Dump {
     const flags = view.getUint32(12, true);
     // makedumpfile leaves descriptors zeroed for pages it never wrote (an incomplete dump).
     if (offset === 0n && size === 0) return { code: 'page-incomplete', message: `page ${at} was never written (incomplete dump)` };
-    if (this.pagesLost > 0 && offset > 0n && offset + BigInt(size) > BigInt(this.source.size) && size <= this.pageSize * 2) {
+    if (this.pagesLost > 0 && offset > 0n && offset + BigInt(size) > BigInt(this.source.size) && size <= this.blockSize * 2) {
       return { code: 'not-in-dump', message: `page ${at} lies past the end of the truncated file` };
     }
-    if (offset < 0n || offset + BigInt(size) > BigInt(this.source.size) || size > this.pageSize * 2 || size === 0) {
+    if (offset < 0n || offset + BigInt(size) > BigInt(this.source.size) || size > this.blockSize * 2 || size === 0) {
       return { code: 'page-corrupt', message: `page ${at}: descriptor points outside the file (offset ${offset}, size ${size})` };
     }
     const data = this.source.read(Number(offset), size);
     const codec = CODEC_FLAGS.find(([bit]) => flags & bit)?.[1];
-    if (!codec && size !== this.pageSize) return { code: 'page-corrupt', message: `page ${at}: stored raw but ${size} bytes long` };
+    if (!codec && size !== this.blockSize) return { code: 'page-corrupt', message: `page ${at}: stored raw but ${size} bytes long` };
     return { codec, data };
   }
 

@@ -103,21 +103,30 @@ export interface CpuState {
   qemu?: Record<string, bigint>;
 }
 
-/** Pairs the Nth NT_PRSTATUS with the Nth QEMU note: QEMU writes them in CPU order. */
-export function cpuStates(notes: ElfNote[], arch: Arch): CpuState[] {
+/**
+ * Pairs the Nth NT_PRSTATUS with the Nth QEMU note: QEMU writes them in CPU order.
+ * `byQemu`: the caller knows QEMU wrote the notes though there is no "QEMU" note (QEMU writes
+ * those for x86 only; an arm64 dump is known by its header). QEMU's pr_pid is the vCPU's
+ * cpu_index + 1 (qemu dump/dump.c, target/arm/arch_dump.c), so the CPU number is pr_pid - 1
+ * when every note agrees on that, else the note's position.
+ */
+export function cpuStates(notes: ElfNote[], arch: Arch, byQemu = false): CpuState[] {
   const prstatus = notes.filter((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
   const qemu = notes.filter((n) => n.name === 'QEMU');
-  const fromQemu = qemu.length > 0;
+  const fromQemu = qemu.length > 0 || byQemu;
+  const parsedAll = prstatus.map((note) => parsePrstatus(note.desc, arch));
+  const pids = parsedAll.flatMap((p) => (p ? [p.prPid] : []));
+  const pidIsCpu = byQemu && pids.length > 0 && new Set(pids).size === pids.length && pids.every((p) => p >= 1 && p <= prstatus.length);
   const cpus: CpuState[] = [];
-  prstatus.forEach((note, cpu) => {
-    const parsed = parsePrstatus(note.desc, arch);
+  parsedAll.forEach((parsed, index) => {
     if (!parsed) return;
+    const cpu = pidIsCpu ? parsed.prPid - 1 : index;
     const state: CpuState = { cpu, prPid: parsed.prPid, prPidMeaning: fromQemu ? 'cpu-plus-one' : 'pid', regs: parsed.regs };
-    const q = qemu[cpu] ? parseQemuCpuState(qemu[cpu]!.desc) : null;
+    const q = qemu[index] ? parseQemuCpuState(qemu[index]!.desc) : null;
     if (q) state.qemu = q;
     cpus.push(state);
   });
-  return cpus;
+  return pidIsCpu ? cpus.sort((a, b) => a.cpu - b.cpu) : cpus;
 }
 
 export function vmcoreinfoText(notes: ElfNote[]): string | undefined {

@@ -16,6 +16,8 @@ export interface VmcoreinfoInvalid {
   reason: string;
 }
 
+const HEX_NUMBER = /^0x[0-9a-f]{1,16}$/i;
+
 /** Largest OFFSET/SIZE/LENGTH believed: no kernel structure or array in VMCOREINFO comes near 1 GiB. */
 const MAX_LAYOUT = 1 << 30;
 
@@ -53,7 +55,9 @@ export class Vmcoreinfo {
         if (!/^(0x)?[0-9a-f]+$/i.test(value)) bad(key, 'not a hex address');
         else if (value.replace(/^0x/i, '').replace(/^0+/, '').length > 16) bad(key, 'wider than 64 bits');
       } else if (m?.[1] === 'NUMBER') {
-        if (!/^-?[0-9]+$/.test(value)) bad(key, 'not a decimal number');
+        // NUMBER() is `%ld`, but arm64's arch_crash_save_vmcoreinfo() writes its own NUMBER lines
+        // as `0x%llx` (kimage_voffset, PHYS_OFFSET, KERNELPACMASK, TCR_EL1_T1SZ, the region bounds).
+        if (!/^-?[0-9]+$/.test(value) && !HEX_NUMBER.test(value)) bad(key, 'not a decimal or 0x-hex number');
         else if (BigInt(value) >= 1n << 64n || BigInt(value) < -(1n << 63n)) bad(key, 'wider than 64 bits');
       } else if (m) {
         if (!/^[0-9]+$/.test(value)) bad(key, 'not an unsigned decimal number');
@@ -97,6 +101,9 @@ export class Vmcoreinfo {
       } else if (/^-?[0-9]+$/.test(value)) {
         const n = Number(value);
         out[family][m[2]!] = Number.isSafeInteger(n) ? n : value;
+      } else if (family === 'numbers' && HEX_NUMBER.test(value)) {
+        const n = BigInt(value);
+        out.numbers[m[2]!] = n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : '0x' + n.toString(16);
       }
     }
     return out;
@@ -151,9 +158,10 @@ export class Vmcoreinfo {
     return this.number(`LENGTH(${name})`);
   }
 
+  /** NUMBER(x): signed decimal, or (arm64's own lines) 0x-hex read as the unsigned 64-bit value written. */
   numberOf(name: string): bigint | undefined {
     const v = this.get(`NUMBER(${name})`);
-    return v !== undefined && /^-?[0-9]+$/.test(v) ? BigInt(v) : undefined;
+    return v !== undefined && (/^-?[0-9]+$/.test(v) || HEX_NUMBER.test(v)) ? BigInt(v) : undefined;
   }
 
   private number(key: string): number | undefined {
