@@ -124,13 +124,20 @@ export class Program {
         memory = undefined; // a dump that cannot be translated still gets a file's symbols
       }
       const o = this.options;
-      const s = symbolsFor(this.theDump, {
+      const opts = {
         ...(o.systemMap ? { systemMap: o.systemMap } : {}),
         ...(o.vmlinux ? { vmlinux: o.vmlinux } : {}),
         ...(o.force ? { force: true } : {}),
-        ...(o.symbols ? { prefer: o.symbols } : {}),
         ...(memory ? { memory } : {}),
-      });
+      };
+      let s = symbolsFor(this.theDump, { ...opts, ...(o.symbols ? { prefer: o.symbols } : {}) });
+      // kallsyms of a kernel without CONFIG_KALLSYMS_ALL (Debian's arm64) has text symbols only:
+      // no init_task, no per-CPU or data variables. A given System.map or vmlinux has them all.
+      if (s.source === 'kallsyms' && !o.symbols && (o.systemMap || o.vmlinux) && s.table.lookup('init_task').length === 0) {
+        const file = symbolsFor(this.theDump, { ...opts, prefer: o.systemMap ? 'system-map' : 'vmlinux' });
+        file.notes.unshift(`kallsyms in the dump has no data symbols (a kernel without CONFIG_KALLSYMS_ALL): symbols from ${file.file}`);
+        s = file;
+      }
       this.notes.push(...s.notes);
       return s;
     });
