@@ -29,3 +29,4 @@ export * from './rbtree.js';
 export * from './xarray.js';
 export * from './maple.js';
 export * from './libraries.js';
+export * from './btf-locate.js';

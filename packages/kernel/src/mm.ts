@@ -118,14 +118,14 @@ export function addr_info(prog: Program, addr: bigint, tasks?: TaskInfo[]): Addr
     }
   };
   const pagesEnd = m.vmemmap + BigInt(m.maxPfn * m.page.size);
-  const directEnd = m.pageOffset + BigInt(m.maxPfn) * BigInt(m.pageSize);
+  const directEnd = BigInt.asUintN(64, m.pageOffset + BigInt(m.maxPfn) * BigInt(m.pageSize));
   if (addr >= m.vmemmap && addr < pagesEnd) {
     out.what = 'struct-page';
     const pfn = page_to_pfn(prog, addr)!;
     soft('struct page', () => (out.page = page_info(prog, pfn_to_page(prog, pfn))));
     return out;
   }
-  if (addr >= m.pageOffset && addr < directEnd) {
+  if (addr >= m.directStart && addr < directEnd) {
     out.what = 'page';
     soft('slab', () => {
       const s = slab_object_info(prog, addr);
@@ -136,7 +136,7 @@ export function addr_info(prog: Program, addr: bigint, tasks?: TaskInfo[]): Addr
     });
     if (!out.slab) {
       soft('free pages', () => {
-        const f = free_block_of(prog, (addr - m.pageOffset) / BigInt(m.pageSize));
+        const f = free_block_of(prog, BigInt.asUintN(64, addr - m.pageOffset) / BigInt(m.pageSize));
         if (f) {
           out.free = f;
           out.what = 'free-page';

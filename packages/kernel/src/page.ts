@@ -3,12 +3,17 @@
  * arch/x86/include/asm/page_64.h) on x86_64 with SPARSEMEM_VMEMMAP:
  *  - pfn_to_page(pfn) = vmemmap_base + pfn * sizeof(struct page); page_to_pfn inverts it;
  *  - the direct map: __va(phys) = phys + page_offset_base;
+ * on arm64 (arch/arm64/include/asm/memory.h, pgtable.h; variables from VMCOREINFO via addrxlat):
+ *  - vmemmap = (struct page *)VMEMMAP_START - (memstart_addr >> PAGE_SHIFT), VMEMMAP_START
+ *    exported (6.0+) or -(1 << (VA_BITS - (PAGE_SHIFT - order_base_2(sizeof(struct page)))));
+ *  - the linear map: __va(phys) = (phys - PHYS_OFFSET) | PAGE_OFFSET, PHYS_OFFSET signed;
  *  - flags: the low NR_PAGEFLAGS bits are `enum pageflags` (names from the types),
  *    the high bits hold section/node/zone;
  *  - a tail page's `compound_head` has bit 0 set and points (minus 1) at its head;
  *    a head's order is `compound_order` of the first tail page (6.1) or
  *    `_folio_order` / the low byte of `_flags_1` (6.6+).
  */
+import { Aarch64Memory } from '@vmpipe/addrxlat';
 import { resolve } from '@vmpipe/types';
 import { KernelReadError, need } from './read.js';
 import { StructLayout } from './struct-view.js';
@@ -18,11 +23,17 @@ const cache = new WeakMap<Program, MemMap>();
 
 /** What a page walk needs, read once per program. */
 export interface MemMap {
+  /** the address pfn 0's struct page would have (x86_64: vmemmap_base; arm64: the kernel's `vmemmap`) */
   vmemmap: bigint;
+  /** __va(phys) = pageOffset + phys (x86_64: page_offset_base; arm64: PAGE_OFFSET - PHYS_OFFSET) */
   pageOffset: bigint;
+  /** where the direct (linear) map starts: page_offset_base, or arm64's PAGE_OFFSET */
+  directStart: bigint;
   page: StructLayout;
   pageSize: number;
   maxPfn: number;
+  /** the first pfn with memory: 0 on x86_64; arm64's RAM starts higher (min_low_pfn, QEMU virt 0x40000) */
+  minPfn: number;
   /** enum pageflags: bit -> name without PG_ (only the real flags, below NR_PAGEFLAGS) */
   flagNames: Map<number, string>;
   nrPageflags: number;
@@ -48,9 +59,8 @@ function enumValues(prog: Program, name: string): Map<string, number> {
 export function mem_map(prog: Program): MemMap {
   let m = cache.get(prog);
   if (m) return m;
-  const vmemmapSym = prog.symbol('vmemmap_base');
-  if (vmemmapSym === undefined) throw new KernelReadError('vmemmap_base', 'no such kernel symbol (only x86_64 SPARSEMEM_VMEMMAP kernels are read)');
-  const pageOffset = prog.mem.readU64(need(prog, 'page_offset_base'));
+  const pageLayout = StructLayout.of(prog, 'page');
+  const base = directMapBase(prog, pageLayout.size);
   const flagNames = new Map<number, string>();
   let nrPageflags = 64;
   const id = prog.types.lookup('enum', 'pageflags');
@@ -71,18 +81,17 @@ export function mem_map(prog: Program): MemMap {
   const slabBit = byName.get('slab');
   const pgtySlab = pgty.get('PGTY_slab');
   const pgtyBuddy = pgty.get('PGTY_buddy');
-  const pageLayout = StructLayout.of(prog, 'page');
   m = {
     pageTypeOffset: pageLayout.has('page_type') ? pageLayout.offset('page_type') : pageLayout.offset('_mapcount'),
     isSlab: (flags, pageType) =>
       slabBit !== undefined ? ((flags >> BigInt(slabBit)) & 1n) === 1n : pgtySlab !== undefined && pageType >>> 24 === pgtySlab,
     // 6.1: PAGE_TYPE_BASE 0xf0000000 with the type's bit (PG_buddy 0x80) cleared.
     isBuddy: (pageType) => (pgtyBuddy !== undefined ? pageType >>> 24 === pgtyBuddy : ((pageType & 0xf0000080) >>> 0) === 0xf0000000),
-    vmemmap: prog.mem.readU64(vmemmapSym),
-    pageOffset,
+    ...base,
     page: pageLayout,
     pageSize: prog.mem.pageSize,
     maxPfn: Number(prog.mem.readU64(need(prog, 'max_pfn'))),
+    minPfn: prog.mem instanceof Aarch64Memory && prog.symbol('min_low_pfn') !== undefined ? Number(prog.mem.readU64(prog.symbol('min_low_pfn')!)) : 0,
     flagNames,
     nrPageflags,
     bit(name: string) {
@@ -93,6 +102,27 @@ export function mem_map(prog: Program): MemMap {
   };
   cache.set(prog, m);
   return m;
+}
+
+/** vmemmap, and the direct map's __va offset and start, as the architecture defines them. */
+function directMapBase(prog: Program, pageStructSize: number): { vmemmap: bigint; pageOffset: bigint; directStart: bigint } {
+  const mem = prog.mem;
+  if (mem instanceof Aarch64Memory) {
+    const s = mem.setup;
+    const pageShift = BigInt(Math.log2(s.granule));
+    // STRUCT_PAGE_MAX_SHIFT = order_base_2(sizeof(struct page))
+    const structShift = BigInt(Math.ceil(Math.log2(pageStructSize)));
+    const vmemmapStart = s.exported.VMEMMAP_START ?? BigInt.asUintN(64, -(1n << (BigInt(s.vaBits) - (pageShift - structShift))));
+    return {
+      vmemmap: BigInt.asUintN(64, vmemmapStart - (s.physOffset >> pageShift) * BigInt(pageStructSize)),
+      pageOffset: BigInt.asUintN(64, mem.pageOffset - s.physOffset),
+      directStart: mem.pageOffset,
+    };
+  }
+  const vmemmapSym = prog.symbol('vmemmap_base');
+  if (vmemmapSym === undefined) throw new KernelReadError('vmemmap_base', 'no such kernel symbol (only x86_64 and arm64 SPARSEMEM_VMEMMAP kernels are read)');
+  const pageOffset = prog.mem.readU64(need(prog, 'page_offset_base'));
+  return { vmemmap: prog.mem.readU64(vmemmapSym), pageOffset, directStart: pageOffset };
 }
 
 export function pfn_to_page(prog: Program, pfn: bigint): bigint {
@@ -111,7 +141,7 @@ export function page_to_pfn(prog: Program, page: bigint): bigint | undefined {
 
 /** __va(): the direct-map address of a physical address. */
 export function phys_to_virt(prog: Program, phys: bigint): bigint {
-  return mem_map(prog).pageOffset + phys;
+  return BigInt.asUintN(64, mem_map(prog).pageOffset + phys);
 }
 
 /** The page flag names set in `flags` (its low NR_PAGEFLAGS bits), lowest bit first. */
@@ -178,7 +208,7 @@ export function compound_order(prog: Program, head: bigint): number {
 }
 
 /**
- * Every struct page from pfn 0 to max_pfn, read 64 at a time: `visit(pfn, bytes, offset)`
+ * Every struct page from the first pfn (0; min_low_pfn on arm64) to max_pfn, read 64 at a time: `visit(pfn, bytes, offset)`
  * gets the raw bytes of each. Spans of the memory map the dump lacks are skipped and counted.
  */
 export function for_each_page_bytes(prog: Program, visit: (pfn: number, bytes: Uint8Array, offset: number) => void): { skipped: number } {
@@ -186,7 +216,7 @@ export function for_each_page_bytes(prog: Program, visit: (pfn: number, bytes: U
   const size = m.page.size;
   const batch = 64;
   let skipped = 0;
-  for (let pfn = 0; pfn < m.maxPfn; pfn += batch) {
+  for (let pfn = m.minPfn; pfn < m.maxPfn; pfn += batch) {
     const n = Math.min(batch, m.maxPfn - pfn);
     let bytes: Uint8Array;
     try {

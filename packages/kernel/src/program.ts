@@ -15,6 +15,7 @@ import { symbolsFor, symbolSource, SymbolTable, withModules, type DumpSymbols, t
 import { btfCachePath, NoTypesError, readDumpBtfCached, typesFor, type TypeSource, type TypeTable } from '@vmpipe/types';
 import { existsSync } from 'node:fs';
 import { readModules, type ModuleList } from './modules.js';
+import { find_btf_in_image } from './btf-locate.js';
 
 export interface ProgramOptions {
   /** the dump's vmlinux: symbols (ELF symtab) and types (.BTF, or DWARF) */
@@ -123,13 +124,20 @@ export class Program {
         memory = undefined; // a dump that cannot be translated still gets a file's symbols
       }
       const o = this.options;
-      const s = symbolsFor(this.theDump, {
+      const opts = {
         ...(o.systemMap ? { systemMap: o.systemMap } : {}),
         ...(o.vmlinux ? { vmlinux: o.vmlinux } : {}),
         ...(o.force ? { force: true } : {}),
-        ...(o.symbols ? { prefer: o.symbols } : {}),
         ...(memory ? { memory } : {}),
-      });
+      };
+      let s = symbolsFor(this.theDump, { ...opts, ...(o.symbols ? { prefer: o.symbols } : {}) });
+      // kallsyms of a kernel without CONFIG_KALLSYMS_ALL (Debian's arm64) has text symbols only:
+      // no init_task, no per-CPU or data variables. A given System.map or vmlinux has them all.
+      if (s.source === 'kallsyms' && !o.symbols && (o.systemMap || o.vmlinux) && s.table.lookup('init_task').length === 0) {
+        const file = symbolsFor(this.theDump, { ...opts, prefer: o.systemMap ? 'system-map' : 'vmlinux' });
+        file.notes.unshift(`kallsyms in the dump has no data symbols (a kernel without CONFIG_KALLSYMS_ALL): symbols from ${file.file}`);
+        s = file;
+      }
       this.notes.push(...s.notes);
       return s;
     });
@@ -166,6 +174,11 @@ export class Program {
             }
             const start = this.symbol('__start_BTF');
             const stop = this.symbol('__stop_BTF');
+            if (start === undefined || stop === undefined) {
+              // kallsyms without data symbols (no CONFIG_KALLSYMS_ALL, as on Debian's arm64): find the header.
+              const found = find_btf_in_image(this);
+              if (found) return found;
+            }
             if (start === undefined || stop === undefined) throw new NoTypesError('the dump has no __start_BTF/__stop_BTF symbols (kernel built without CONFIG_DEBUG_INFO_BTF?); give --btf or --vmlinux');
             return { start, stop };
           },
@@ -231,7 +244,7 @@ export class Program {
     else if (ts && 'error' in ts) notes.push(ts.error.message);
     else if (this.options.btf) types = 'btf-file';
     else if (this.options.vmlinux) types = this.options.preferDwarf ? 'dwarf' : 'btf-vmlinux';
-    else if (this.dump && symbols === 'kallsyms' && (this.btfCached() || this.symbol('__start_BTF') !== undefined)) types = 'btf-dump';
+    else if (this.dump && symbols === 'kallsyms' && (this.btfCached() || this.symbol('__start_BTF') !== undefined || (this.dump.arch === 'arm64' && this.symbol('_etext') !== undefined))) types = 'btf-dump';
     return { symbols, types, notes };
   }
 

@@ -1,7 +1,10 @@
 /**
  * Tasks and CPUs (include/linux/sched.h): each CPU's current task is the
  * per-CPU `pcpu_hot.current_task` (6.2+, arch/x86/include/asm/current.h) or
- * `current_task` (before); a task's `pid` and `comm` from struct task_struct.
+ * `current_task` (before); on arm64 `current` lives in sp_el0, which the dump's
+ * notes do not carry, so the per-CPU `__entry_task` (arch/arm64/kernel/process.c,
+ * set on every context switch) is read instead; a task's `pid` and `comm` from
+ * struct task_struct.
  */
 import { memberAt } from '@vmpipe/types';
 import { per_cpu_ptr } from './percpu.js';
@@ -15,7 +18,7 @@ export interface CurrentTask {
   pid: number;
   comm: string;
   /** the per-CPU variable it came from */
-  via: 'pcpu_hot.current_task' | 'current_task';
+  via: 'pcpu_hot.current_task' | 'current_task' | '__entry_task';
 }
 
 /** The address of the task running on `cpu` when the dump was taken (the kernel's `cpu_curr`/`current`). */
@@ -26,6 +29,9 @@ export function currentTaskAddress(prog: Program, cpu: number): { task: bigint; 
   if (hot !== undefined && prog.types.lookup('struct', 'pcpu_hot') !== undefined) {
     slot = per_cpu_ptr(prog, hot, cpu) + BigInt(memberAt(prog.types, struct(prog, 'pcpu_hot'), 'current_task').offset);
     via = 'pcpu_hot.current_task';
+  } else if (prog.mem.arch === 'arm64' && prog.symbol('current_task') === undefined) {
+    slot = per_cpu_ptr(prog, need(prog, '__entry_task'), cpu);
+    via = '__entry_task';
   } else {
     slot = per_cpu_ptr(prog, need(prog, 'current_task'), cpu);
     via = 'current_task';

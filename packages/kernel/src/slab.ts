@@ -189,8 +189,8 @@ export interface SlabObjectInfo {
  */
 export function slab_object_info(prog: Program, addr: bigint): SlabObjectInfo | undefined {
   const m = mem_map(prog);
-  if (addr < m.pageOffset) return undefined;
-  const pfn = (addr - m.pageOffset) / BigInt(m.pageSize);
+  if (addr < m.directStart) return undefined;
+  const pfn = BigInt.asUintN(64, addr - m.pageOffset) / BigInt(m.pageSize);
   if (pfn >= BigInt(m.maxPfn)) return undefined;
   let page = pfn_to_page(prog, pfn);
   const ch = prog.mem.readU64(page + BigInt(m.page.offset('compound_head')));
@@ -202,7 +202,7 @@ export function slab_object_info(prog: Program, addr: bigint): SlabObjectInfo | 
   const cacheAddr = sv.int('slab_cache');
   const c = l.cache.read(prog, cacheAddr);
   const headPfn = page_to_pfn(prog, page)!;
-  const slabStart = m.pageOffset + headPfn * BigInt(m.pageSize);
+  const slabStart = BigInt.asUintN(64, m.pageOffset + headPfn * BigInt(m.pageSize));
   const size = BigInt(c.num('size'));
   const redLeft = BigInt(c.opt('red_left_pad') ?? 0n);
   const { objects, inuse } = slabCounters(sv);
