@@ -77,6 +77,29 @@ real('--task PID and --all-tasks: sleeping tasks from thread.sp; --frames gives 
   t.false(all.some((r) => r['kind'] === 'error'));
 });
 
+real('as a filter: a panic record gets crash bt\'s trace, cpu records bt -a\'s, task records each task\'s (task-list | backtrace)', (t) => {
+  const strip = (recs: Record<string, any>[]) => recs.filter((r) => r['kind'] === 'frame').map((r) => JSON.stringify(r));
+  const panic = run('vmcore-extract', [DUMP, '--panic']);
+  const viaPanic = run('backtrace', [], panic.out);
+  t.is(viaPanic.code, 0, viaPanic.err);
+  const recs = viaPanic.records();
+  t.deepEqual(recs.map((r) => r['kind']).slice(0, 2), ['source', 'panic'], 'the records on stdin come first, in order');
+  t.deepEqual(strip(recs), strip(defaultBt().records()), 'the same frames as backtrace DUMP (crash bt)');
+  const cpus = run('vmcore-extract', [DUMP]).records().filter((r) => r['kind'] === 'cpu');
+  t.is(cpus.length, 2);
+  const viaCpus = run('backtrace', [], cpus.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  t.deepEqual(strip(viaCpus.records()), strip(run('backtrace', [DUMP, '--all-cpus']).records()), 'cpu records: bt -a');
+  const tasks = run('task-list', [DUMP]).records().filter((r) => r['kind'] === 'task' && (r['pid'] === 1 || r['pid'] === 2));
+  t.is(tasks.length, 2);
+  const viaTasks = run('backtrace', [], tasks.map((r) => JSON.stringify(r)).join('\n') + '\n').records();
+  const byPid = (recs: Record<string, any>[], pid: number) => strip(recs.filter((r) => r['pid'] === pid));
+  t.deepEqual(byPid(viaTasks, 2), strip(run('backtrace', [DUMP, '--task', '2']).records()));
+  t.deepEqual(byPid(viaTasks, 1), strip(run('backtrace', [DUMP, '--task', '1']).records()));
+  const bad = run('backtrace', ['--all-cpus'], '');
+  t.is(bad.code, 2);
+  t.regex(bad.err, /^backtrace: --all-cpus needs a DUMP/);
+});
+
 real('bad input: an unknown PID, a task address that is no task, a missing file', (t) => {
   const pid = run('backtrace', [DUMP, '--task', '99999']);
   t.is(pid.code, 2);

@@ -11,24 +11,27 @@ import { kernelLogRecords, panicInfo, type KernelLog } from '../kernel-records.j
 /**
  * backtrace: stack traces unwound from the dump alone (ORC through kallsyms,
  * no vmlinux), like crash's bt / bt -a / foreach bt.
- * Consumes: nothing (reads the dump). Produces: source, cpu, frame, error.
+ * Consumes (without DUMP, as a filter): panic, cpu and task records, each
+ * followed by its trace. Produces: source, cpu, frame, error.
  */
 export default class Backtrace extends VmpipeCommand {
-  static override consumes: readonly string[] = [];
+  static override consumes: readonly string[] = ['panic', 'cpu', 'task'];
   static override produces: readonly string[] = ['source', 'cpu', 'frame', 'error'];
   static override summary = 'Stack traces of the crashing task, every CPU or every task (crash bt, bt -a, foreach bt), from the dump alone.';
   static override description = [
     'One frame record per frame: level, pc, sp, function, offset, text (symbol+0xoff/0xsize as the kernel prints it), module, reliable, method (regs, orc, fp, scan, exception); exception frames carry the whole pt_regs as regs. The crashing CPU comes from panic_cpu (else the log\'s CPU line), never from NT_PRSTATUS pr_pid.',
     'Unwinding uses the kernel\'s ORC tables read through kallsyms (every ORC format), module ORC, IRQ/NMI/exception stacks; where ORC has no entry, frame pointers, then a scan for return addresses (reliable: false). A trace that cannot go on ends with an error record saying why. See docs/backtrace.md.',
+    'Without DUMP, a filter: a panic record is followed by the crashing CPU\'s trace (crash bt), a cpu record by that CPU\'s (bt -a), a task record by that task\'s (task-list --state UN | backtrace is foreach UN bt); other records pass through.',
     'Exit codes: 0 ok, 2 bad usage (an unknown PID, no crashing CPU), 3 missing file, 4 not a dump, or no symbols or types to unwind with.',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib | render',
     '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-cpus | render',
     '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --task 1 --frames',
+    '<%= config.bin %> task-list fixtures/real/vmcore.kdump-zlib --format json | jq -c \'select(.comm=="sh")\' | backtrace | render',
     '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-tasks | jq -r \'select(.kind=="frame" and .level==1) | .function\' | sort | uniq -c',
   ];
-  static override args = { dump: Args.string({ description: 'the dump', required: true }) };
+  static override args = { dump: Args.string({ description: 'the dump (none: a filter of panic, cpu and task records)', ignoreStdin: true }) };
   static override flags = {
     'all-cpus': Flags.boolean({ description: 'the task on every CPU, from each CPU\'s saved registers (crash bt -a)' }),
     task: Flags.string({ description: 'this task: a PID or a task_struct address (repeatable)', helpValue: 'PID|ADDR', multiple: true }),
@@ -44,69 +47,125 @@ export default class Backtrace extends VmpipeCommand {
     if (modes.length > 1) throw new FatalError(`${modes.join(' and ')}: give one of them`, EXIT.usage);
     if (flags.lines && !flags.vmlinux) throw new FatalError('--lines reads the line tables of a vmlinux with DWARF: give --vmlinux FILE', EXIT.usage);
     this.useProgramFlags(flags);
-    const prog = this.program(args.dump);
     const out = new RecordWriter();
-    const dump = prog.theDump;
     const emit = (r: AnyRecord) => out.write(r);
-    {
-      const types = prog.tryTypes();
-      if (types instanceof Error) throw new FatalError(`cannot unwind without types: ${types.message}`, EXIT.badFormat);
-      await emit(sourceRecord(prog) as unknown as AnyRecord);
-      const unwinder = new Unwinder(prog);
-      const lines = flags.lines ? sourceLines(prog, flags.vmlinux!) : undefined;
-      const cpuRecord = (cpu: number) => cpuRecords(dump).find((c) => c.cpu === cpu);
-      const taskInfo = (task: bigint) => {
-        const ts = struct(prog, 'task_struct');
-        return { pid: Number(intMember(prog, task, ts, 'pid')), comm: stringMember(prog, task, ts, 'comm') };
-      };
-      const writeTrace = async (trace: TaskTrace) => {
-        const { pid, comm } = taskInfo(trace.task);
-        for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, args.dump, trace, trace.frames[i]!, trace.frames[i + 1], { pid, comm }, flags.frames, lines));
-        if (trace.end.reason === 'error' || trace.end.reason === 'depth') {
-          await emit(errorRecord(trace.end.code ?? 'unwind', trace.end.message ?? 'the trace stops here', {
-            dump: args.dump, pid, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}), ...(trace.end.addr !== undefined ? { addr: hex(trace.end.addr) } : {}),
-          }) as AnyRecord);
+    if (args.dump === undefined) {
+      if (modes.length) throw new FatalError(`${modes[0]} needs a DUMP (as a filter, the records on stdin say which traces)`, EXIT.usage);
+      const tracers = new Map<Program, Tracer | Error>();
+      await this.filter(out, async function* (record, prog) {
+        let tracer = tracers.get(prog);
+        const first = !tracer;
+        if (!tracer) {
+          try {
+            tracer = new Tracer(prog, prog.path, flags);
+          } catch (err) {
+            tracer = err as Error;
+          }
+          tracers.set(prog, tracer);
         }
-      };
-      const guarded = async (what: Record<string, unknown>, f: () => TaskTrace) => {
-        let trace: TaskTrace;
-        try {
-          trace = f();
-        } catch (err) {
-          await emit(errorRecord('task-unreadable', (err as Error).message, { dump: args.dump, ...what }) as AnyRecord);
+        yield record;
+        if (tracer instanceof Error) {
+          if (first) yield errorRecord('dump-unusable', `${prog.path}: ${tracer.message}`, { dump: prog.path }) as AnyRecord;
           return;
         }
-        await writeTrace(trace);
-      };
-      const byCpu = async (cpu: number) => {
-        const rec = cpuRecord(cpu);
-        if (rec) await emit(rec as unknown as AnyRecord);
-        await guarded({ cpu }, () => cpu_stack_trace(unwinder, cpu));
-      };
-
-      if (flags['all-cpus']) {
-        let cpus: number[];
-        try {
-          cpus = cpuOnline(prog).online.concat(cpuOnline(prog).offline).sort((a, b) => a - b);
-        } catch {
-          cpus = dump.cpus.map((c) => c.cpu);
-        }
-        for (const cpu of cpus) {
-          if (dump.cpus.some((c) => c.cpu === cpu)) await byCpu(cpu);
-          else await emit(errorRecord('no-registers', `the dump saved no registers for CPU ${cpu}`, { dump: args.dump, cpu }) as AnyRecord);
-        }
-      } else if (flags.task?.length || flags['all-tasks']) {
-        for (const task of flags['all-tasks'] ? allTasks(prog, emit, args.dump) : selectTasks(prog, flags.task!)) {
-          const t = await task;
-          if (t === undefined) continue;
-          await guarded({ task: hex(t) }, () => stack_trace(unwinder, t));
-        }
-      } else {
-        await byCpu(crashingCpu(prog));
-      }
-      for (const n of unwinder.notes) process.stderr.write(`backtrace: ${n}\n`);
+        const found: AnyRecord[] = [];
+        await tracer.forRecord(record, async (r) => void found.push(r));
+        yield* found;
+      });
+      for (const t of tracers.values()) if (!(t instanceof Error)) t.tellNotes();
       await out.end();
+      return;
     }
+    const prog = this.program(args.dump);
+    const dump = prog.theDump;
+    const tracer = new Tracer(prog, args.dump, flags);
+    await emit(sourceRecord(prog) as unknown as AnyRecord);
+    if (flags['all-cpus']) {
+      let cpus: number[];
+      try {
+        cpus = cpuOnline(prog).online.concat(cpuOnline(prog).offline).sort((a, b) => a - b);
+      } catch {
+        cpus = dump.cpus.map((c) => c.cpu);
+      }
+      for (const cpu of cpus) {
+        if (dump.cpus.some((c) => c.cpu === cpu)) await tracer.byCpu(cpu, emit, true);
+        else await emit(errorRecord('no-registers', `the dump saved no registers for CPU ${cpu}`, { dump: args.dump, cpu }) as AnyRecord);
+      }
+    } else if (flags.task?.length || flags['all-tasks']) {
+      for (const task of flags['all-tasks'] ? allTasks(prog, emit, args.dump) : selectTasks(prog, flags.task!)) {
+        const t = await task;
+        if (t === undefined) continue;
+        await tracer.guarded({ task: hex(t) }, () => stack_trace(tracer.unwinder, t), emit);
+      }
+    } else {
+      await tracer.byCpu(crashingCpu(prog), emit, true);
+    }
+    tracer.tellNotes();
+    await out.end();
+  }
+}
+
+type Emit = (r: AnyRecord) => Promise<void>;
+
+/** One dump's unwinder and how its traces become records (the generator and the filter share it). */
+class Tracer {
+  readonly unwinder: Unwinder;
+  private readonly lines: ((f: Frame) => SourceLine | undefined) | undefined;
+
+  constructor(private readonly prog: Program, private readonly dump: string, private readonly flags: { frames: boolean; lines: boolean; vmlinux?: string }) {
+    const types = prog.tryTypes();
+    if (types instanceof Error) throw new FatalError(`cannot unwind without types: ${types.message}`, EXIT.badFormat);
+    this.unwinder = new Unwinder(prog);
+    this.lines = flags.lines ? sourceLines(prog, flags.vmlinux!) : undefined;
+  }
+
+  /** The trace a consumed record asks for: a panic's crashing CPU, a cpu record's CPU, a task record's task. */
+  async forRecord(record: AnyRecord, emit: Emit): Promise<void> {
+    const r = record as AnyRecord & { cpu?: unknown; task?: unknown };
+    if (record.kind === 'task') {
+      if (typeof r.task !== 'string' || !/^0x[0-9a-f]+$/i.test(r.task)) return emit(errorRecord('bad-record', 'a task record without a task address', { dump: this.dump }) as AnyRecord);
+      const task = BigInt(r.task);
+      return this.guarded({ task: r.task }, () => stack_trace(this.unwinder, task), emit);
+    }
+    if (record.kind === 'cpu' && typeof r.cpu === 'number') return this.byCpu(r.cpu, emit, false);
+    if (record.kind === 'panic') {
+      let cpu: number;
+      try {
+        cpu = typeof r.cpu === 'number' ? r.cpu : crashingCpu(this.prog);
+      } catch (err) {
+        return emit(errorRecord('no-crashing-cpu', (err as Error).message, { dump: this.dump }) as AnyRecord);
+      }
+      return this.byCpu(cpu, emit, false);
+    }
+  }
+
+  async byCpu(cpu: number, emit: Emit, withCpuRecord: boolean): Promise<void> {
+    const rec = withCpuRecord ? cpuRecords(this.prog.theDump).find((c) => c.cpu === cpu) : undefined;
+    if (rec) await emit(rec as unknown as AnyRecord);
+    await this.guarded({ cpu }, () => cpu_stack_trace(this.unwinder, cpu), emit);
+  }
+
+  async guarded(what: Record<string, unknown>, f: () => TaskTrace, emit: Emit): Promise<void> {
+    let trace: TaskTrace;
+    try {
+      trace = f();
+    } catch (err) {
+      await emit(errorRecord('task-unreadable', (err as Error).message, { dump: this.dump, ...what }) as AnyRecord);
+      return;
+    }
+    const { prog, dump } = this;
+    const ts = struct(prog, 'task_struct');
+    const task = { pid: Number(intMember(prog, trace.task, ts, 'pid')), comm: stringMember(prog, trace.task, ts, 'comm') };
+    for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, dump, trace, trace.frames[i]!, trace.frames[i + 1], task, this.flags.frames, this.lines));
+    if (trace.end.reason === 'error' || trace.end.reason === 'depth') {
+      await emit(errorRecord(trace.end.code ?? 'unwind', trace.end.message ?? 'the trace stops here', {
+        dump, pid: task.pid, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}), ...(trace.end.addr !== undefined ? { addr: hex(trace.end.addr) } : {}),
+      }) as AnyRecord);
+    }
+  }
+
+  tellNotes(): void {
+    for (const n of this.unwinder.notes) process.stderr.write(`backtrace: ${n}\n`);
   }
 }
 
