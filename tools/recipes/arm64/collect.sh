@@ -5,10 +5,10 @@
 #   WORKDIR  make.sh's dir (default /work/refs/arm64/dumps/$KVER/$NAME)
 #   OUTDIR   default fixtures/arm64/$KVER/$NAME/expected
 # env: KVER (6.1.0-56-cloud-arm64), VMLINUX (/work/refs/arm64/$KVER/vmlinux, the -dbg vmlinux),
-#      DRGN (/work/refs/drgn-src/drgn-run: drgn built from source), OBJDUMP (aarch64-linux-gnu-objdump)
+#      DRGN (/work/refs/drgn-src/drgn-run: drgn built from source), 
 # Every NAME.txt has a NAME.cmd: the command as run (in a dir where the dump is qemu.elf and the
 # -dbg vmlinux is vmlinux), its exit status and the tool's version.
-# Kernel-wide references (pahole, objdump) go to fixtures/arm64/$KVER/expected (KOUT).
+# Kernel-wide references (pahole) go to fixtures/arm64/$KVER/expected (KOUT).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
@@ -52,20 +52,6 @@ if [ ! -f "$KOUT/pahole.txt" ] || [ "${FORCE_KERNEL:-0}" = 1 ]; then
   PAHOLE_V="pahole $(pahole --version)"
   STRUCTS=pt_regs,user_pt_regs,cpu_context,thread_struct,thread_info,task_struct,module,new_utsname,uts_namespace,list_head,printk_ringbuffer,prb_desc_ring,prb_data_ring,prb_desc,printk_info,mm_struct,kimage_arch,stackframe,stack_info
   ref "$KOUT" pahole "$PAHOLE_V (DWARF of the -dbg vmlinux)" pahole -C "$STRUCTS" vmlinux
-  log "objdump"
-  OBJDUMP_V=$($OBJDUMP --version | head -1)
-  # the functions on both dumps' stacks (console Call trace, drgn's traces of both CPUs)
-  FUNCS="panic sysrq_handle_crash sysrq_reset_seq_param_set __handle_sysrq write_sysrq_trigger proc_reg_write vfs_write ksys_write
-    __arm64_sys_write invoke_syscall el0_svc_common.constprop.0 do_el0_svc el0_svc el0t_64_sync_handler el0t_64_sync
-    dump_backtrace show_stack dump_stack_lvl dump_stack __delay __const_udelay el1h_64_irq el1h_64_irq_handler el1_interrupt
-    gic_handle_irq call_on_irq_stack do_interrupt_handler handle_percpu_devid_irq generic_handle_domain_irq arch_timer_handler_virt
-    hrtimer_interrupt clockevents_program_event ktime_get arch_counter_read arch_counter_get_cntvct ipi_handler do_handle_IPI local_cpu_stop
-    finish_task_switch.isra.0 __schedule schedule_idle do_idle cpu_startup_entry rest_init arch_call_rest_init start_kernel __primary_switched
-    __switch_to schedule default_idle_call cpu_do_idle arch_cpu_idle"
-  for f in $FUNCS; do
-    ref "$KOUT" "objdump.$f" "$OBJDUMP_V (binutils-aarch64-linux-gnu)" $OBJDUMP -d --no-show-raw-insn --disassemble="$f" vmlinux
-    # a function objdump does not find leaves only the file header: drop it
-    grep -q '>:$' "$KOUT/objdump.$f.txt" || { log "no symbol $f"; rm -f "$KOUT/objdump.$f.txt" "$KOUT/objdump.$f.cmd"; }
-  done
+  # objdump of the stack's functions: arm64bt's fixtures/arm64/$KVER/expected/objdump.vmlinux.stack.* (one listing)
 fi
 log "done: $(du -sh --apparent-size "$OUT" | cut -f1) in $OUT"
