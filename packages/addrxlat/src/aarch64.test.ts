@@ -238,6 +238,8 @@ test('addresses the kernel half cannot hold: user (TTBR0), non-canonical, PAC-si
   t.is(mem.stripPointerAuth(signed), v);
   t.is(ok(mem.translate(mem.stripPointerAuth(signed))).paddr, RAM + 0x1000n);
   t.is(mem.stripPointerAuth(0x0000aaaaf0000000n), 0x0000aaaaf0000000n, 'user pointers are left alone');
+  const noPac = await build({ granule: 4096, vaBits: 48, map: (pt) => pt.mapPage(v, RAM + 0x1000n) });
+  t.is((kernelMemory(openDump(noPac.path)) as Aarch64Memory).stripPointerAuth(signed), signed, "no KERNELPACMASK: nothing is signed");
   t.is(fail(mem.translate(0xdead000000000100n)).code, 'non-canonical', 'LIST_POISON1 (bit 55 set, bits 54..48 not all ones)');
 });
 

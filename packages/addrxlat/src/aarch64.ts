@@ -184,9 +184,9 @@ export class Aarch64Memory extends KernelMemoryBase {
    * For return addresses on the stack and addresses users copy from them.
    */
   stripPointerAuth(vaddr: bigint): bigint {
-    if (((vaddr >> 55n) & 1n) === 0n) return vaddr;
-    const mask = this.setup.pacMask !== 0n ? this.setup.pacMask : MASK64 ^ ((1n << BigInt(this.setup.vaBitsActual)) - 1n);
-    return (vaddr | mask) & MASK64;
+    // No KERNELPACMASK: the kernel signs nothing (and top-byte tags need KASAN_SW_TAGS, which VMCOREINFO does not tell).
+    if (((vaddr >> 55n) & 1n) === 0n || this.setup.pacMask === 0n) return vaddr;
+    return (vaddr | this.setup.pacMask) & MASK64;
   }
 
   /** PAGE_OFFSET: the linear map's start, -(1 << VA_BITS) (compile-time VA_BITS). */
@@ -250,7 +250,8 @@ export class Aarch64Memory extends KernelMemoryBase {
       if (typeof entry !== 'bigint') {
         return { vaddr, code: entry.code, level, levels, message: `${hexs(vaddr)}: the ${level.toUpperCase()} table page at ${hexs(table)} cannot be read: ${entry.message}` };
       }
-      levels.push({ level, addr, entry });
+      // crash's arm64 vtop prints the entries' kernel virtual addresses: the PGD's in swapper_pg_dir, the rest in the linear map.
+      levels.push({ level, addr, entry, vaddr: i === 0 ? this.setup.rootVaddr + (addr - this.setup.rootPaddr) : this.physToVirt(addr) });
       const type = entry & 3n;
       if ((entry & 1n) === 0n || (i === last && type !== 3n) || (i < last && type === 1n && shift > this.maxBlockShift)) {
         return { vaddr, code: 'not-mapped', level, levels, message: `${hexs(vaddr)} is not mapped: ${level.toUpperCase()} entry ${hexs(entry)} at ${hexs(addr)} is not a valid ${i === last ? 'page' : 'table or block'} descriptor` };

@@ -12,6 +12,8 @@ export interface TranslationLevel {
   /** physical address of the entry */
   addr: bigint;
   entry: bigint;
+  /** the entry's kernel virtual address, where the architecture's crash prints that (arm64: swapper_pg_dir, then the linear map) */
+  vaddr?: bigint;
 }
 
 export interface Translation {

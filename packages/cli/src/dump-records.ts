@@ -120,9 +120,10 @@ export function translationRecord(dump: Dump, t: Translation): TranslationRecord
     vaddr: hex(t.vaddr),
     paddr: hex(t.paddr),
     pageSize: t.pageSize,
-    levels: t.levels.map((l) => ({ level: l.level, addr: hex(l.addr), entry: hex(l.entry) })),
+    levels: t.levels.map((l) => ({ level: l.level, addr: hex(l.addr), entry: hex(l.entry), ...(l.vaddr !== undefined ? { vaddr: hex(l.vaddr) } : {}) })),
   };
   if (t.root !== undefined) record.root = hex(t.root);
+  if (dump.arch !== 'x86_64') record.arch = dump.arch;
   return record;
 }
 

@@ -30,3 +30,4 @@ export * from './xarray.js';
 export * from './maple.js';
 export * from './libraries.js';
 export * from './btf-locate.js';
+export * from './ptrauth.js';

@@ -9,6 +9,8 @@ export interface TranslationLevelRecord {
   level: 'pgd' | 'p4d' | 'pud' | 'pmd' | 'pte';
   addr: Hex;
   entry: Hex;
+  /** arm64: the entry's kernel virtual address, as crash's arm64 `vtop` prints it */
+  vaddr?: Hex;
 }
 
 export interface TranslationRecord {
@@ -22,4 +24,6 @@ export interface TranslationRecord {
   levels: TranslationLevelRecord[];
   /** virtual address of the top page table (init_top_pgt), crash's `PGD DIRECTORY`, when known */
   root?: Hex;
+  /** the dump's architecture when it is not x86_64 (`arm64`: root is swapper_pg_dir, levels carry vaddr) */
+  arch?: 'arm64';
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { isTranslation } from '@vmpipe/kernel';
+import { isTranslation, ptrauth_strip_kernel_insn_pac } from '@vmpipe/kernel';
 import { reassembleFlattened } from '@vmpipe/kernel';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
@@ -94,8 +94,12 @@ export default class VmcoreExtract extends VmpipeCommand {
           await out.write(errorRecord('bad-address', (err as Error).message, { dump: dump.path, input: text }));
           continue;
         }
-        const t = prog.mem.translate(addr);
-        await out.write(isTranslation(t) ? translationRecord(dump, t) : translationErrorRecord(dump, t));
+        let t = prog.mem.translate(addr);
+        // arm64: a PAC-signed return address (or a tagged pointer) translates as the kernel would use it.
+        const stripped = signedAddress(prog, addr);
+        if (!isTranslation(t) && t.code === 'non-canonical' && stripped !== addr) t = prog.mem.translate(stripped);
+        const rec = isTranslation(t) ? translationRecord(dump, t) : translationErrorRecord(dump, t);
+        await out.write(t.vaddr !== addr ? { ...rec, signed: '0x' + addr.toString(16) } : rec);
       }
     } else {
       const info = vmcoreinfoRecord(dump);
@@ -114,8 +118,10 @@ export default class VmcoreExtract extends VmpipeCommand {
       if (a === null) throw new FatalError(`--read: "${text}" is not a hex address`, EXIT.usage);
       return a;
     }
-    const addr = this.address(prog, text, '--read');
-    const t = prog.mem.translate(addr);
+    let addr = this.address(prog, text, '--read');
+    let t = prog.mem.translate(addr);
+    const stripped = signedAddress(prog, addr);
+    if (!isTranslation(t) && t.code === 'non-canonical' && stripped !== addr) t = prog.mem.translate((addr = stripped));
     if (!isTranslation(t) && t.code === 'non-canonical') throw new FatalError(`--read: ${t.message} (--physical reads physical addresses)`, EXIT.usage);
     return addr;
   }
@@ -128,4 +134,13 @@ export default class VmcoreExtract extends VmpipeCommand {
       return false;
     }
   }
+}
+
+/**
+ * A given address as the kernel would use it when it is PAC-signed (arm64 with KERNELPACMASK);
+ * the kernel's poison values (CONFIG_ILLEGAL_POINTER_VALUE 0xdead000000000000 + ...) are never
+ * signed pointers and stay unreadable, as they are to the kernel.
+ */
+function signedAddress(prog: Program, addr: bigint): bigint {
+  return addr >> 48n === 0xdeadn ? addr : ptrauth_strip_kernel_insn_pac(prog, addr);
 }
