@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { CodeFileError, Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
+import { aarch64EffectiveAddress, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, CodeFileError, Disassembler, around, vmlinuxArch, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Aarch64MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
 import { LineTable, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
@@ -43,7 +43,9 @@ export default class Disasm extends VmpipeCommand {
 
   private prog!: Program;
   private flags!: Awaited<ReturnType<typeof this.parseAll>>['flags'];
-  private dis!: Disassembler;
+  private dis!: Disassembler | Aarch64Disassembler;
+  /** the disassembler of each architecture met (filter mode reads records of any dump) */
+  private readonly disByArch = new Map<string, Disassembler | Aarch64Disassembler>();
   private memberType?: TypeMembers;
   /** --lines: the vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off) */
   private lineTable?: LineTable;
@@ -62,22 +64,47 @@ export default class Disasm extends VmpipeCommand {
       process.stderr.write(`disasm: reading the line tables of ${flags.vmlinux}...\n`);
       this.lineTable = new LineTable(flags.vmlinux!);
     }
-    this.dis = new Disassembler({ syntax: flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
     const out = new RecordWriter();
     if (args.dump !== undefined && (args.target !== undefined || flags.around !== undefined)) {
       this.prog = this.program(args.dump);
+      // The architecture: the vmlinux's ELF e_machine when the bytes come from it, else the dump's.
+      const fromFile = flags['from-vmlinux'] && !flags.diff ? flags['from-vmlinux'] : undefined;
+      await this.useArch(fromFile ? elfArch(fromFile) : this.prog.theDump.arch);
       // `disasm DUMP --around ADDR N`: N lands in the first free argument.
       const n = args.n ?? (args.target !== undefined && /^\d+$/.test(args.target) ? Number(args.target) : 5);
-      const records = flags.around !== undefined ? this.around(this.address(this.prog, flags.around), n, n, undefined) : this.generate(args.target!);
+      const records = flags.around !== undefined ? this.around(this.address(this.prog, flags.around), n, n, undefined) : await this.generate(args.target!);
       await out.write(this.source());
       for (const r of records) {
         if (out.closed) break;
         await out.write(r);
       }
     } else {
-      await this.filter(out, (record, prog) => this.annotate(record, prog), args.dump === undefined ? {} : { dump: args.dump });
+      await this.filter(out, (record, prog) => this.annotateAsync(record, prog), args.dump === undefined ? {} : { dump: args.dump });
     }
     await out.end();
+  }
+
+  /** x86_64 (iced-x86) or arm64 (capstone, loaded on first use). */
+  private async makeDisassembler(arch: string, symbolize: (a: bigint) => string | undefined): Promise<Disassembler | Aarch64Disassembler> {
+    if (arch === 'arm64') {
+      if (this.flags.intel) throw new FatalError('--intel is x86 syntax; arm64 code has one syntax', EXIT.usage);
+      return Aarch64Disassembler.create({ symbolize });
+    }
+    return new Disassembler({ syntax: this.flags.intel ? 'intel' : 'att', symbolize });
+  }
+
+  private async useArch(arch: string): Promise<void> {
+    let d = this.disByArch.get(arch);
+    if (!d) {
+      d = await this.makeDisassembler(arch, (a) => this.symbolize(a));
+      this.disByArch.set(arch, d);
+    }
+    this.dis = d;
+  }
+
+  private async *annotateAsync(record: AnyRecord, prog: Program): AsyncGenerator<AnyRecord> {
+    await this.useArch(prog.theDump.arch);
+    yield* this.annotate(record, prog);
   }
 
   /**
@@ -156,7 +183,7 @@ export default class Disasm extends VmpipeCommand {
   }
 
   /** Checks and reads eagerly (a bad target fails before any record is written); decodes lazily. */
-  private generate(target: string): Iterable<AnyRecord> {
+  private async generate(target: string): Promise<Iterable<AnyRecord>> {
     const f = this.flags;
     const addr = this.address(this.prog, target);
     const fn = this.functionAt(addr);
@@ -170,11 +197,14 @@ export default class Disasm extends VmpipeCommand {
     } else length = f.length ?? f.count! * 15;
     const errors: AnyRecord[] = [];
     const bytes = this.bytes(start, length, errors);
+    // --diff decodes the file's copy with a second disassembler of the same architecture.
+    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
+    const fileDis = f.diff ? await this.makeDisassembler(this.prog.theDump.arch, (a) => this.symbolize(a + offset)) : undefined;
     const body = function* (this: Disasm): Generator<AnyRecord> {
       if (!f.diff) {
         // Streamed: a whole kernel's text is millions of records, never held at once.
         let n = 0;
-        const limited = function* (all: Iterable<Instruction>) {
+        const limited = function* (all: Iterable<AnyInstruction>) {
           for (const i of all) {
             if (f.count !== undefined && n++ >= f.count) return;
             yield i;
@@ -187,10 +217,8 @@ export default class Disasm extends VmpipeCommand {
       let insns = this.dis.all(bytes, start);
       if (f.count !== undefined) insns = insns.slice(0, f.count);
       // The file's instructions sit at link-time addresses; name their targets as the running kernel's.
-      const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-      const fileDis = new Disassembler({ syntax: f.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a + offset) });
-      const file = fileDis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
-      fileDis.free();
+      const file = fileDis!.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
+      fileDis!.free();
       yield* this.records(insns, fn?.start ?? start, file);
       yield* errors;
     };
@@ -205,7 +233,7 @@ export default class Disasm extends VmpipeCommand {
     const start = fn ? fn.start : addr;
     const end = fn ? fn.start + BigInt(fn.size) : addr + BigInt(15 * (after + 1));
     const bytes = this.bytes(start, Number(end - start), errors);
-    const all = this.dis.all(bytes, start);
+    const all = this.dis.all(bytes, start) as Instruction[]; // around() reads addresses and lengths only
     // A return address: the call before it is what ran.
     const at = returnAddress ? addr - 1n : addr;
     const { insns, index } = around(all, at, before, after);
@@ -213,9 +241,9 @@ export default class Disasm extends VmpipeCommand {
     return [...this.records(insns, start, undefined, index, regs), ...errors];
   }
 
-  private *records(insns: Iterable<Instruction>, fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): Generator<AnyRecord> {
+  private *records(insns: Iterable<AnyInstruction>, fnStart: bigint, file?: AnyInstruction[], current = -1, regs?: RegisterValues): Generator<AnyRecord> {
     const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-    const rows = file ? diffInstructions([...insns], file, offset, (a) => this.symbolize(a)) : undefined;
+    const rows = file ? diffInstructions([...insns] as Instruction[], file as Instruction[], offset, (a) => this.symbolize(a)) : undefined;
     const gsBase = regs?.['gs_base'];
     let i = -1;
     for (const ins of rows ? rows.map((r) => r.memory!) : insns) {
@@ -238,15 +266,15 @@ export default class Disasm extends VmpipeCommand {
   }
 
   /** the instruction written before this one (an endbr64 before an ftrace nop) */
-  private previous?: Instruction;
+  private previous?: AnyInstruction;
 
-  private record(ins: Instruction, fnStart: bigint): AnyRecord {
+  private record(ins: AnyInstruction, fnStart: bigint): AnyRecord {
     const r: AnyRecord = { kind: 'insn', dump: this.prog.path, addr: hex(ins.addr), bytes: hexBytes(ins.bytes), text: ins.text, mnemonic: ins.mnemonic, length: ins.length };
     const sym = this.symbolize(ins.addr);
     if (sym) r.symbol = sym;
     if (ins.prefixes.length) r.prefixes = ins.prefixes;
     r.operandText = ins.operandText;
-    r.operands = ins.operands.map((o) => this.operand(o));
+    r.operands = this.dis instanceof Aarch64Disassembler ? (ins.operands as Aarch64Operand[]).map(aarch64Operand) : (ins.operands as Operand[]).map((o) => this.operand(o));
     r.flow = ins.flow;
     if (ins.target !== undefined) r.target = hex(ins.target);
     if (ins.targetSymbol) r.targetSym = ins.targetSymbol;
@@ -257,8 +285,8 @@ export default class Disasm extends VmpipeCommand {
     const own = this.resolve(ins.addr);
     const start = own && own.offset <= 4n ? own.symbol.addr : fnStart;
     const first = start === ins.addr ? ins : start + 4n === ins.addr ? this.previous : undefined;
-    if (isFtraceNop(ins, start, first ? [first] : [])) r.note = '[FTRACE NOP]';
-    else if (ins.mnemonic === 'ud2') r.note = 'BUG/WARN trap (__bug_table)';
+    if (isFtraceNop(ins as Instruction, start, first ? [first as Instruction] : [])) r.note = '[FTRACE NOP]';
+    else if (ins.mnemonic === 'ud2' || ins.text === 'brk #0x800') r.note = 'BUG/WARN trap (__bug_table)';
     this.previous = ins;
     r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
     if (this.lineTable && !(typeof sym === 'string' && sym.includes(' ['))) {
@@ -303,11 +331,12 @@ export default class Disasm extends VmpipeCommand {
     return membersAt(this.memberType, Number(o.displacement));
   }
 
-  private effective(r: AnyRecord, ins: Instruction, regs: RegisterValues, gsBase: bigint | undefined): void {
+  private effective(r: AnyRecord, ins: AnyInstruction, regs: RegisterValues, gsBase: bigint | undefined): void {
     const ops = r.operands as Record<string, unknown>[];
-    ins.operands.forEach((o, k) => {
+    const a64 = this.dis instanceof Aarch64Disassembler;
+    (ins.operands as (Operand | Aarch64Operand)[]).forEach((o, k) => {
       if (o.kind !== 'memory') return;
-      const ea = effectiveAddress(o, regs, (seg) => (seg === 'gs' ? gsBase : undefined));
+      const ea = a64 ? aarch64EffectiveAddress(o as Aarch64MemoryOperand, regs) : effectiveAddress(o as MemoryOperand, regs, (seg) => (seg === 'gs' ? gsBase : undefined));
       if (ea !== undefined) ops[k]!.addr = hex(ea);
       else ops[k]!.addrUnknown = 'a register it needs is not in the record';
     });
@@ -333,6 +362,24 @@ function fileError(err: unknown, hint: string): Error {
   return new FatalError(err.reason === 'not-found' ? `${err.message} (${hint})` : err.message, code);
 }
 
+type AnyInstruction = Instruction | Aarch64Instruction;
+
+/** An arm64 operand as a record: bigints as hex (displacements signed), the rest as decoded. */
+function aarch64Operand(o: Aarch64Operand): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = typeof v !== 'bigint' ? v : k === 'displacement' && v < 0n ? `-0x${(-v).toString(16)}` : hex(BigInt.asUintN(64, v));
+  return out;
+}
+
+/** The architecture of a vmlinux by its ELF e_machine; an unreadable file is exit 3 or 4. */
+function elfArch(path: string): string {
+  try {
+    return vmlinuxArch(path);
+  } catch (err) {
+    throw fileError(err, path);
+  }
+}
+
 function hexBytes(b: Uint8Array): string {
   return Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
@@ -350,7 +397,8 @@ function registers(obj: Record<string, unknown>): RegisterValues {
 function codeAddress(r: AnyRecord): { addr: bigint; regs?: RegisterValues; returnAddress?: boolean } | undefined {
   if (r.kind === 'cpu' && r.regs && typeof r.regs === 'object') {
     const regs = registers(r.regs as Record<string, unknown>);
-    return regs['rip'] !== undefined ? { addr: regs['rip'], regs } : undefined;
+    const pc = regs['rip'] ?? regs['pc']; // x86_64 / arm64
+    return pc !== undefined ? { addr: pc, regs } : undefined;
   }
   if (r.kind === 'frame' && typeof r.pc === 'string') {
     const a = parseAddress(r.pc);
