@@ -12,9 +12,10 @@
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 import { openDump, type Dump } from '@vmpipe/dump';
 import { symbolsFor, symbolSource, SymbolTable, withModules, type DumpSymbols, type SymbolSourceName } from '@vmpipe/symbols';
-import { btfCachePath, NoTypesError, readDumpBtfCached, typesFor, type TypeSource, type TypeTable } from '@vmpipe/types';
+import { btfCachePath, findType, NoTypesError, readDumpBtfCached, TypeLookupError, typesFor, type FoundType, type TypeSource, type TypeTable } from '@vmpipe/types';
 import { existsSync } from 'node:fs';
 import { readModules, type ModuleList } from './modules.js';
+import { ModuleTypes } from './modules-info.js';
 
 export interface ProgramOptions {
   /** the dump's vmlinux: symbols (ELF symtab) and types (.BTF, or DWARF) */
@@ -49,6 +50,27 @@ export interface ProgramParts {
   dump?: Dump;
 }
 
+/** A type found by `Program.findType`: the table to decode it with, and the module whose types hold it. */
+export interface TypeIn {
+  table: TypeTable;
+  found: FoundType;
+  module?: string;
+}
+
+/** `struct foo [mod]` -> the type's spelling and the module (a space before `[`, so `page[2]` is no module). */
+export function splitModuleSpelling(spelled: string): { name: string; module?: string } {
+  const m = /^(.*\S)\s+\[([\w-]+)\]\s*$/.exec(spelled);
+  return m ? { name: m[1]!, module: m[2]! } : { name: spelled };
+}
+
+/** findType's question without its "did you mean" search (which, over a split table, reads the kernel's 100k names). */
+function hasType(table: TypeTable, spelled: string): boolean {
+  const s = spelled.trim().replace(/\s+/g, ' ');
+  const m = /^(struct|union|enum)\s+(\S+)$/.exec(s);
+  if (m) return table.lookup(m[1] as 'struct' | 'union' | 'enum', m[2]!) !== undefined;
+  return (['struct', 'union', 'typedef', 'enum', 'int', 'float'] as const).some((k) => table.lookup(k, s) !== undefined);
+}
+
 type Lazy<T> = { value: T } | { error: Error };
 
 function once<T>(slot: { v?: Lazy<T> }, make: () => T): T {
@@ -74,6 +96,7 @@ export class Program {
   private readonly typesSlot: { v?: Lazy<TypeTable> } = {};
   private readonly modulesSlot: { v?: Lazy<ModuleList> } = {};
   private readonly symbolsSlot: { v?: Lazy<SymbolTable> } = {};
+  private readonly moduleTypesSlot: { v?: Lazy<ModuleTypes> } = {};
 
   private constructor(path: string, readonly dump: Dump | undefined, options: ProgramOptions) {
     this.path = path;
@@ -178,6 +201,50 @@ export class Program {
         ...(this.dump && !o.btf && !o.vmlinux ? { memory: this.mem, symbol: (n: string) => this.symbol(n) } : {}),
       });
     });
+  }
+
+  /**
+   * Each loaded module's own types (its split BTF on `btf_modules`), kept apart
+   * from `types`, the kernel's, which they are parsed over.
+   */
+  get moduleTypes(): ModuleTypes {
+    return once(this.moduleTypesSlot, () => new ModuleTypes(this));
+  }
+
+  /**
+   * A type by what a user types, and the table that decodes it, as drgn's
+   * `prog.type()`: the kernel's types first, then each module's in `modules`
+   * order; `TYPE [module]` (crash's spelling of a module symbol) asks one module.
+   * TypeLookupError when none has it.
+   */
+  findType(spelled: string): TypeIn {
+    const { name, module } = splitModuleSpelling(spelled);
+    if (module !== undefined) {
+      const table = this.moduleTypes.table(module);
+      return { table, found: findType(table, name), module };
+    }
+    const kernel = this.types;
+    try {
+      return { table: kernel, found: findType(kernel, name) };
+    } catch (err) {
+      if (!(err instanceof TypeLookupError) || !this.dump) throw err;
+      let mods: ModuleTypes;
+      try {
+        mods = this.moduleTypes;
+      } catch (why) {
+        throw new TypeLookupError(`${err.message}; the modules' types were not searched: ${(why as Error).message}`);
+      }
+      for (const m of mods.withBtf()) {
+        let table: TypeTable;
+        try {
+          table = mods.table(m);
+        } catch {
+          continue; // one module's unreadable BTF does not hide the others'
+        }
+        if (hasType(table, name)) return { table, found: findType(table, name), module: m };
+      }
+      throw err;
+    }
   }
 
   /** The types, or the error saying why there are none (for facts that are simply absent without them). */
