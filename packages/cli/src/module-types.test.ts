@@ -5,13 +5,17 @@
  * `TYPE [module]`). Against crash 8.0.2 after `mod -s MODULE MODULE.ko` (the
  * Debian -dbg package's DWARF .ko) and pahole -C on the same .ko, on the real
  * fixture (qemu_fw_cfg) and the scenarios' 6.1 seed (pvpanic); commands in
- * the .cmd files beside each expected file.
+ * the .cmd files beside each expected file. With `--modules DIR` (crash
+ * `mod -S`), a module without BTF (crashmod) gets its .ko's DWARF, and
+ * module-list names each module's .ko, checked by build-id.
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decompress } from 'fzstd';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -97,5 +101,67 @@ seed('seed: a module named in TYPE [module] that is not loaded is a usage error;
   t.regex(r.err, /no module nosuch is loaded/);
   const c = run('struct-decode', [seedDump, '--layout', 'vmpipe_item [crashmod]']);
   t.is(c.code, 2);
-  t.regex(c.err, /module crashmod has no BTF/);
+  t.regex(c.err, /module crashmod has no BTF.*give --modules DIR/);
+  const bare = run('struct-decode', [seedDump, '--layout', 'vmpipe_item']);
+  t.is(bare.code, 2);
+  t.regex(bare.err, /no type named "vmpipe_item".*not searched: crashmod \(no BTF; give --modules DIR/);
+});
+
+/** A directory holding the fixture's crashmod.ko (kept zstd-compressed), under a kernel-like path. */
+function koDir(fixture: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vmpipe-ko-'));
+  mkdirSync(join(dir, 'extra'));
+  writeFileSync(join(dir, 'extra', 'crashmod.ko'), decompress(readFileSync(join(fixture, 'crashmod.ko.zst'))));
+  return dir;
+}
+
+seed('--modules DIR: crashmod\'s types from its .ko\'s DWARF (crash mod -s): struct -o, pahole -C, the seed\'s queue and its freed entry', (t) => {
+  const dir = koDir(SEED);
+  const exp = (f: string) => readFileSync(join(SEED, 'expected', f), 'latin1');
+  const lay = run('struct-decode', [seedDump, '--layout', 'vmpipe_item', '--modules', dir, '--format', 'crash']);
+  t.is(lay.code, 0, lay.err);
+  t.is(lay.out, exp('crash.struct-vmpipe_item-o.txt'));
+  t.is(run('struct-decode', [seedDump, '--layout', 'vmpipe_item [crashmod]', '--modules', dir, '--format', 'pahole']).out, exp('pahole.crashmod.ko.C-vmpipe_item.txt'));
+  // list-walk -o TYPE.MEMBER: crash list -H vmpipe_queue's nodes, as entries of the module's type
+  const crashNodes = exp('crash.list-H-vmpipe_queue-s-vmpipe_item.txt').split('\n').filter((l) => /^[0-9a-f]{16}$/.test(l)).slice(0, -1);
+  const walk = run('list-walk', [seedDump, '--head', 'vmpipe_queue', '-o', 'vmpipe_item.node', '--fields', 'seq,flags', '--modules', dir]);
+  t.is(walk.code, 0, walk.err);
+  const entries = records(walk.out).filter((x) => x.kind === 'list-entry');
+  t.deepEqual(entries.map((x) => (x.entry as string).slice(2)), crashNodes);
+  t.deepEqual(entries.map((x) => (x.value as { seq: number }).seq), crashNodes.map((_, i) => i));
+  // the freed entry, as crash struct vmpipe_item ADDR shows it
+  const victim = /\(struct vmpipe_item \*\) (0x[0-9a-f]+)/.exec(exp('crash.p-vmpipe_victim.txt'))![1]!;
+  const shown = exp(`crash.struct-vmpipe_item-${victim}.txt`);
+  const obj = records(run('struct-decode', [seedDump, 'vmpipe_item', victim, '--modules', dir]).out).find((x) => x.kind === 'object')!;
+  t.like(obj, { type: 'struct vmpipe_item', module: 'crashmod', addr: victim });
+  const v = obj.value as { magic: string | number; seq: number; flags: number; node: { next: string; prev: string } };
+  t.is(BigInt(v.magic).toString(), /magic = (\d+),/.exec(shown)![1]);
+  t.is(v.seq, Number(/seq = (\d+),/.exec(shown)![1]));
+  t.is(v.flags, Number(/flags = (\d+),/.exec(shown)![1]));
+  t.is(v.node.next, /next = (0x[0-9a-f]+),/.exec(shown)![1]);
+});
+
+seed('module-list --modules DIR: crashmod.ko matched by the build-id in memory; another kernel\'s crashmod.ko is refused', (t) => {
+  const dir = koDir(SEED);
+  const mods = records(run('module-list', [seedDump, '--modules', dir]).out).filter((x) => x.kind === 'module');
+  const buildId = /Build ID: ([0-9a-f]+)/.exec(readFileSync(join(SEED, 'expected', 'readelf.crashmod.ko.n.txt'), 'latin1'))![1];
+  t.like(mods.find((m) => m.name === 'crashmod'), { ko: join(dir, 'extra', 'crashmod.ko'), koMatch: 'build-id' });
+  t.like(mods.find((m) => m.name === 'pvpanic'), { ko: null, koProblem: 'no pvpanic.ko' });
+  const other = koDir(join(root, 'fixtures', 'scenarios', '6.12.117+deb12-cloud-amd64', 'seed'));
+  const m = records(run('module-list', [seedDump, '--modules', other]).out).find((x) => x.name === 'crashmod')!;
+  t.is(m.ko, null);
+  t.regex(m.koProblem as string, new RegExp(`build-id [0-9a-f]{40}, the module's is ${buildId}`));
+});
+
+const DEBIAN = '/work/refs/6.1.0-56-cloud-amd64/root/lib/modules/6.1.0-56-cloud-amd64';
+if (!existsSync(DEBIAN)) console.log(`module-list --modules Debian test skipped: no ${DEBIAN} (linux-image-6.1.0-56-cloud-amd64-unsigned unpacked)`);
+(existsSync(DEBIAN) && existsSync(realDump) ? test : test.skip)('module-list --modules on Debian\'s lib/modules: each module\'s .ko, matched by the build-id in memory', (t) => {
+  const r = run('module-list', [realDump, '--modules', DEBIAN]);
+  t.is(r.code, 0, r.err);
+  const mods = records(r.out).filter((x) => x.kind === 'module');
+  t.deepEqual(mods.map((m) => [m.name, (m.ko as string).slice(DEBIAN.length), m.koMatch]), [
+    ['pvpanic_mmio', '/kernel/drivers/misc/pvpanic/pvpanic-mmio.ko', 'build-id'],
+    ['pvpanic', '/kernel/drivers/misc/pvpanic/pvpanic.ko', 'build-id'],
+    ['qemu_fw_cfg', '/kernel/drivers/firmware/qemu_fw_cfg.ko', 'build-id'],
+  ]);
 });

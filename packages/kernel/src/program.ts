@@ -31,6 +31,8 @@ export interface ProgramOptions {
   symbols?: 'auto' | 'kallsyms' | 'system-map' | 'vmlinux';
   /** read pages the dump level excluded as zeros (crash --zero_excluded) */
   zeroExcluded?: boolean;
+  /** a directory of the modules' .ko files (crash mod -S DIR): DWARF types for modules without BTF */
+  modules?: string;
 }
 
 /** What a source record says about the program: where symbols and types come from, and why not. */
@@ -214,7 +216,8 @@ export class Program {
   /**
    * A type by what a user types, and the table that decodes it, as drgn's
    * `prog.type()`: the kernel's types first, then each module's in `modules`
-   * order; `TYPE [module]` (crash's spelling of a module symbol) asks one module.
+   * order (its split BTF; with `modules` given, else its .ko's DWARF);
+   * `TYPE [module]` (crash's spelling of a module symbol) asks one module.
    * TypeLookupError when none has it.
    */
   findType(spelled: string): TypeIn {
@@ -234,15 +237,20 @@ export class Program {
       } catch (why) {
         throw new TypeLookupError(`${err.message}; the modules' types were not searched: ${(why as Error).message}`);
       }
-      for (const m of mods.withBtf()) {
+      const unread: string[] = [];
+      for (const m of mods.searchable()) {
         let table: TypeTable;
         try {
           table = mods.table(m);
-        } catch {
-          continue; // one module's unreadable BTF does not hide the others'
+        } catch (why) {
+          unread.push((why as Error).message); // one module's unreadable types do not hide the others'
+          continue;
         }
         if (hasType(table, name)) return { table, found: findType(table, name), module: m };
       }
+      const bare = mods.withoutTypes();
+      if (bare.length) unread.push(`${bare.join(', ')} (no BTF; give --modules DIR with the .ko)`);
+      if (unread.length) throw new TypeLookupError(`${err.message}; not searched: ${unread.join('; ')}`);
       throw err;
     }
   }
