@@ -35,9 +35,10 @@ export const programFlags = {
   dwarf: Flags.boolean({ description: 'with --vmlinux, read DWARF even when .BTF is present' }),
   force: Flags.boolean({ description: 'use a System.map or vmlinux that does not match the dump' }),
   'zero-excluded': Flags.boolean({ description: 'read pages the dump level excluded as zeros (crash --zero_excluded)' }),
+  modules: Flags.string({ description: 'a directory of the modules\' .ko files (crash mod -S DIR): their DWARF types where a module has no BTF', helpValue: 'DIR' }),
 };
 
-type ProgramFlagValues = { vmlinux?: string; 'system-map'?: string; btf?: string; dwarf?: boolean; force?: boolean; 'zero-excluded'?: boolean; symbols?: string };
+type ProgramFlagValues = { vmlinux?: string; 'system-map'?: string; btf?: string; dwarf?: boolean; force?: boolean; 'zero-excluded'?: boolean; symbols?: string; modules?: string };
 
 /** A writer of records (RecordWriter, or a text writer for --format). */
 export interface RecordSink {
@@ -72,6 +73,7 @@ export abstract class VmpipeCommand extends Command {
     if (flags.dwarf) o.preferDwarf = true;
     if (flags.force) o.force = true;
     if (flags['zero-excluded']) o.zeroExcluded = true;
+    if (flags.modules) o.modules = flags.modules;
     if (flags.symbols && flags.symbols !== 'auto') o.symbols = flags.symbols as ProgramOptions['symbols'];
     this.programOptions = o;
   }

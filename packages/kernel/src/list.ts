@@ -14,7 +14,7 @@
  * hand with crash `list` and `list -r`.
  */
 import { MemoryError } from '@vmpipe/addrxlat';
-import { Decoder, findType, memberAt, readObject, sizeOf, type FoundType, type Json } from '@vmpipe/types';
+import { Decoder, findType, memberAt, readObject, sizeOf, type FoundType, type Json, type TypeTable } from '@vmpipe/types';
 import type { Program } from './program.js';
 
 /**
@@ -484,20 +484,23 @@ export function* slist_for_each(prog: Program, start: bigint, offset: number, op
   }
 }
 
-/** An entry type as users spell it (`page`, `struct page`), for walks that turn nodes into entries. */
+/** An entry type as users spell it (`page`, `struct page`, `vmpipe_item [crashmod]`), for walks that turn nodes into entries. */
 export interface EntryType {
   name: string;
   found: FoundType;
+  /** the types that decode it: the kernel's, or the module's whose own type it is */
+  table: TypeTable;
+  module?: string;
 }
 
 export function entryType(prog: Program, spelled: string): EntryType {
-  const found = findType(prog.types, spelled);
-  return { name: found.name, found };
+  const t = prog.findType(spelled);
+  return { name: t.found.name, found: t.found, table: t.table, ...(t.module !== undefined ? { module: t.module } : {}) };
 }
 
 /** offsetof(type, member) for a dotted member path (TypeLookupError when there is none). */
 export function memberOffset(prog: Program, type: EntryType, member: string): number {
-  return memberAt(prog.types, type.found, member).offset;
+  return memberAt(type.table, type.found, member).offset;
 }
 
 /**
@@ -512,11 +515,11 @@ export class EntryFields {
   private readonly pages: PageReader;
   /** Checks every member exists (TypeLookupError otherwise) before anything is read. */
   constructor(private readonly prog: Program, type: EntryType, readonly fields: string[]) {
-    this.picks = fields.map((path) => ({ path, at: memberAt(prog.types, type.found, path) }));
-    const size = sizeOf(prog.types, type.found.id);
+    this.picks = fields.map((path) => ({ path, at: memberAt(type.table, type.found, path) }));
+    const size = sizeOf(type.table, type.found.id);
     const end = Math.max(0, ...this.picks.map(({ at }) => at.offset + Math.max(at.size, 1)));
     this.span = size > 0 ? Math.min(end, size) : end;
-    this.decoder = new Decoder(prog.types, { mem: prog.mem });
+    this.decoder = new Decoder(type.table, { mem: prog.mem });
     this.pages = new PageReader(prog);
   }
   decode(at: bigint): { [member: string]: Json } {

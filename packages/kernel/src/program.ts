@@ -12,10 +12,11 @@
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
 import { openDump, type Dump } from '@vmpipe/dump';
 import { symbolsFor, symbolSource, SymbolTable, withModules, type DumpSymbols, type SymbolSourceName } from '@vmpipe/symbols';
-import { btfCachePath, NoTypesError, readDumpBtfCached, typesFor, type TypeSource, type TypeTable } from '@vmpipe/types';
+import { btfCachePath, findType, NoTypesError, readDumpBtfCached, TypeLookupError, typesFor, type FoundType, type TypeSource, type TypeTable } from '@vmpipe/types';
 import { existsSync } from 'node:fs';
 import { readModules, type ModuleList } from './modules.js';
 import { find_btf_in_image } from './btf-locate.js';
+import { ModuleTypes } from './modules-info.js';
 
 export interface ProgramOptions {
   /** the dump's vmlinux: symbols (ELF symtab) and types (.BTF, or DWARF) */
@@ -31,6 +32,8 @@ export interface ProgramOptions {
   symbols?: 'auto' | 'kallsyms' | 'system-map' | 'vmlinux';
   /** read pages the dump level excluded as zeros (crash --zero_excluded) */
   zeroExcluded?: boolean;
+  /** a directory of the modules' .ko files (crash mod -S DIR): DWARF types for modules without BTF */
+  modules?: string;
 }
 
 /** What a source record says about the program: where symbols and types come from, and why not. */
@@ -48,6 +51,27 @@ export interface ProgramParts {
   types?: TypeTable;
   symbols?: SymbolTable | DumpSymbols;
   dump?: Dump;
+}
+
+/** A type found by `Program.findType`: the table to decode it with, and the module whose types hold it. */
+export interface TypeIn {
+  table: TypeTable;
+  found: FoundType;
+  module?: string;
+}
+
+/** `struct foo [mod]` -> the type's spelling and the module (a space before `[`, so `page[2]` is no module). */
+export function splitModuleSpelling(spelled: string): { name: string; module?: string } {
+  const m = /^(.*\S)\s+\[([\w-]+)\]\s*$/.exec(spelled);
+  return m ? { name: m[1]!, module: m[2]! } : { name: spelled };
+}
+
+/** findType's question without its "did you mean" search (which, over a split table, reads the kernel's 100k names). */
+function hasType(table: TypeTable, spelled: string): boolean {
+  const s = spelled.trim().replace(/\s+/g, ' ');
+  const m = /^(struct|union|enum)\s+(\S+)$/.exec(s);
+  if (m) return table.lookup(m[1] as 'struct' | 'union' | 'enum', m[2]!) !== undefined;
+  return (['struct', 'union', 'typedef', 'enum', 'int', 'float'] as const).some((k) => table.lookup(k, s) !== undefined);
 }
 
 type Lazy<T> = { value: T } | { error: Error };
@@ -75,6 +99,7 @@ export class Program {
   private readonly typesSlot: { v?: Lazy<TypeTable> } = {};
   private readonly modulesSlot: { v?: Lazy<ModuleList> } = {};
   private readonly symbolsSlot: { v?: Lazy<SymbolTable> } = {};
+  private readonly moduleTypesSlot: { v?: Lazy<ModuleTypes> } = {};
 
   private constructor(path: string, readonly dump: Dump | undefined, options: ProgramOptions) {
     this.path = path;
@@ -191,6 +216,56 @@ export class Program {
         ...(this.dump && !o.btf && !o.vmlinux ? { memory: this.mem, symbol: (n: string) => this.symbol(n) } : {}),
       });
     });
+  }
+
+  /**
+   * Each loaded module's own types (its split BTF on `btf_modules`), kept apart
+   * from `types`, the kernel's, which they are parsed over.
+   */
+  get moduleTypes(): ModuleTypes {
+    return once(this.moduleTypesSlot, () => new ModuleTypes(this));
+  }
+
+  /**
+   * A type by what a user types, and the table that decodes it, as drgn's
+   * `prog.type()`: the kernel's types first, then each module's in `modules`
+   * order (its split BTF; with `modules` given, else its .ko's DWARF);
+   * `TYPE [module]` (crash's spelling of a module symbol) asks one module.
+   * TypeLookupError when none has it.
+   */
+  findType(spelled: string): TypeIn {
+    const { name, module } = splitModuleSpelling(spelled);
+    if (module !== undefined) {
+      const table = this.moduleTypes.table(module);
+      return { table, found: findType(table, name), module };
+    }
+    const kernel = this.types;
+    try {
+      return { table: kernel, found: findType(kernel, name) };
+    } catch (err) {
+      if (!(err instanceof TypeLookupError) || !this.dump) throw err;
+      let mods: ModuleTypes;
+      try {
+        mods = this.moduleTypes;
+      } catch (why) {
+        throw new TypeLookupError(`${err.message}; the modules' types were not searched: ${(why as Error).message}`);
+      }
+      const unread: string[] = [];
+      for (const m of mods.searchable()) {
+        let table: TypeTable;
+        try {
+          table = mods.table(m);
+        } catch (why) {
+          unread.push((why as Error).message); // one module's unreadable types do not hide the others'
+          continue;
+        }
+        if (hasType(table, name)) return { table, found: findType(table, name), module: m };
+      }
+      const bare = mods.withoutTypes();
+      if (bare.length) unread.push(`${bare.join(', ')} (no BTF; give --modules DIR with the .ko)`);
+      if (unread.length) throw new TypeLookupError(`${err.message}; not searched: ${unread.join('; ')}`);
+      throw err;
+    }
   }
 
   /** The types, or the error saying why there are none (for facts that are simply absent without them). */

@@ -35,6 +35,12 @@ export interface ModuleRecord {
   symbols: number;
   /** module.taints as a hex mask */
   taintMask?: Hex;
+  /** with --modules DIR: the module's .ko there (crash mod -S's OBJECT FILE), null when none fits */
+  ko?: string | null;
+  /** how the .ko was matched: `build-id` (the note in memory), `vermagic` (the dump's release), `name` */
+  koMatch?: 'build-id' | 'vermagic' | 'name';
+  /** why no .ko fits (none of that name; build-id or release differs) */
+  koProblem?: string;
 }
 
 export interface TaskRecord {

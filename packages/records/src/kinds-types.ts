@@ -58,6 +58,8 @@ export interface TypeRecord {
   types: string;
   /** render hint: `pahole` prints like `pahole -C`, else crash's `struct -o` */
   style?: 'crash' | 'pahole';
+  /** the loaded module whose own types (its split BTF) hold the type; absent for the kernel's */
+  module?: string;
 }
 
 export interface OffsetRecord {
@@ -81,6 +83,8 @@ export interface OffsetRecord {
   /** how many anonymous structs/unions the member sits in (crash indents by it) */
   depth: number;
   types: string;
+  /** the loaded module whose own types (its split BTF) hold the type; absent for the kernel's */
+  module?: string;
 }
 
 export interface ObjectRecord {
@@ -97,4 +101,6 @@ export interface ObjectRecord {
   index?: number;
   /** the symbol the address was given as (`jiffies`), so a renderer can print crash's `p jiffies` */
   symbol?: string;
+  /** the loaded module whose own types (its split BTF) hold the type; absent for the kernel's */
+  module?: string;
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { module_btf, taint_letters, type KernelModule } from '@vmpipe/kernel';
+import { ko_index, module_btf, module_object_file, taint_letters, type KernelModule, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type AnyRecord, type ModuleRecord } from '@vmpipe/records';
 import { layoutOf } from '@vmpipe/kernel';
 import { VmpipeCommand } from '../base.js';
@@ -29,6 +29,21 @@ export function moduleTypeRecords(dump: string, module: string, table: ReturnTyp
     }
   }
   return out;
+}
+
+/** The .ko fields of each module's record, from one index of DIR's .ko files. */
+function koFinder(prog: Program, dir: string): (m: KernelModule) => Pick<ModuleRecord, 'ko' | 'koMatch' | 'koProblem'> {
+  let index;
+  try {
+    index = ko_index(dir);
+  } catch (err) {
+    throw new FatalError(`--modules ${dir}: ${(err as Error).message}`, EXIT.noInput);
+  }
+  const release = prog.theDump.vmcoreinfo?.get('OSRELEASE');
+  return (m) => {
+    const f = module_object_file(prog, m, index, release);
+    return 'path' in f ? { ko: f.path, koMatch: f.match } : { ko: null, koProblem: f.why };
+  };
 }
 
 export default class ModuleList extends VmpipeCommand {
@@ -77,9 +92,11 @@ export default class ModuleList extends VmpipeCommand {
       await out.end();
       return;
     }
+    const withKo = flags.modules === undefined ? undefined : koFinder(prog, flags.modules);
     for (const m of mods.modules) {
       if (out.closed) break;
-      await out.write(moduleRecord(args.dump, m));
+      const r = moduleRecord(args.dump, m);
+      await out.write(withKo ? { ...r, ...withKo(m) } : r);
     }
     for (const e of mods.errors) {
       await out.write(errorRecord('module-unreadable', e.message, { dump: args.dump, ...(e.addr !== undefined ? { addr: hex(e.addr) } : {}), ...(e.module ? { module: e.module } : {}) }));

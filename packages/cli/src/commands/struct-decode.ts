@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, type AnyRecord, type ObjectRecord, type OffsetRecord, type TypeRecord } from '@vmpipe/records';
-import { BtfError, Decoder, findType, layoutOf, memberAt, NoTypesError, readObject, sizeOf, splitOffsetQuery, TypeLookupError, type FoundType, type Json } from '@vmpipe/kernel';
+import { BtfError, Decoder, KernelReadError, layoutOf, memberAt, NoTypesError, readObject, sizeOf, splitModuleSpelling, splitOffsetQuery, TypeLookupError, type Json, type TypeIn } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
 import { writerFor, type Out } from '../writer.js';
@@ -71,33 +71,35 @@ export default class StructDecode extends VmpipeCommand {
     const f = this.flags;
     if (path === undefined && !f.btf && !f.vmlinux) throw new FatalError('layouts need a dump, --btf FILE or --vmlinux FILE', EXIT.usage);
     const prog = path === undefined ? this.debuginfoProgram() : this.program(path);
-    const table = prog.types;
     const where = path !== undefined ? { dump: path } : { debuginfo: f.btf ?? f.vmlinux ?? '' };
     let record: OffsetRecord | TypeRecord;
     if (f.offset !== undefined) {
-      const q = splitOffsetQuery(f.offset);
-      const found = findType(table, q.type);
+      const { name, module } = splitModuleSpelling(f.offset);
+      const q = splitOffsetQuery(name);
+      const { table, found, module: from } = findIn(prog, module === undefined ? q.type : `${q.type} [${module}]`);
       const m = memberAt(table, found, q.path, q.index);
       record = { kind: 'offset', ...where, type: found.name, member: m.path, offset: m.offset, size: m.size, memberType: m.type, typeSize: sizeOf(table, found.id), depth: m.depth, types: table.source };
       if (q.index) record.index = q.index;
       if (m.bitSize) Object.assign(record, { bitOffset: m.bitOffset, bitSize: m.bitSize });
+      if (from !== undefined) record.module = from;
     } else {
-      const lay = layoutOf(table, findType(table, f.layout!), { expand: f.expand });
+      const { table, found, module: from } = findIn(prog, f.layout!);
+      const lay = layoutOf(table, found, { expand: f.expand });
       record = { kind: 'type', ...where, name: lay.name, typeKind: lay.kind, size: lay.size, align: lay.align, members: lay.members, scopes: lay.scopes, types: table.source };
       if (lay.target) record.target = lay.target;
       if (lay.values) record.values = lay.values;
       if (lay.aligned) record.aligned = lay.aligned;
+      if (from !== undefined) record.module = from;
     }
     if (path !== undefined) await out.write(sourceRecord(prog) as unknown as AnyRecord);
     await out.write(record as unknown as AnyRecord);
   }
 
   private async decode(out: Out, prog: Program, type: string, addrText: string, fields: string[] | undefined): Promise<void> {
-    const table = prog.types;
     const addr = this.address(prog, addrText);
     // Type and fields are checked before anything is printed.
-    const found = findType(table, type);
-    for (const f of fields ?? []) memberAt(table, found, f);
+    const found = findIn(prog, type);
+    for (const f of fields ?? []) memberAt(found.table, found.found, f);
     await out.write(sourceRecord(prog) as unknown as AnyRecord);
     // An address given as a bare symbol names the object (crash's `p jiffies`).
     const symbol = /^[A-Za-z_][\w$]*$/.test(addrText) && prog.symbol(addrText) !== undefined ? addrText : undefined;
@@ -108,8 +110,8 @@ export default class StructDecode extends VmpipeCommand {
   }
 
   /** Decodes `count` objects at addr; per-object problems become error records. */
-  private *objects(prog: Program, found: FoundType, addr: bigint, count: number, fields: string[] | undefined): Generator<AnyRecord> {
-    const table = prog.types;
+  private *objects(prog: Program, t: TypeIn, addr: bigint, count: number, fields: string[] | undefined): Generator<AnyRecord> {
+    const { table, found } = t;
     const size = sizeOf(table, found.id);
     if (size === 0) throw new FatalError(`${found.name} has no size (a declaration only?)`, EXIT.usage);
     const picks = fields?.map((p) => ({ p, at: memberAt(table, found, p) }));
@@ -129,6 +131,7 @@ export default class StructDecode extends VmpipeCommand {
         for (const { p, at: m } of picks) value[p] = decoder.value(obj, m.typeId, 0, m.bitSize ? m.bitOffset! : m.offset * 8, m.bitSize ?? 0, 0, new Set([at]));
       } else value = decoder.value(obj, found.id, 0, 0, 0, 0, new Set([at])) as { [k: string]: Json };
       const r: ObjectRecord = { kind: 'object', dump: prog.path, type: found.name, addr: hex(at), value };
+      if (t.module !== undefined) r.module = t.module;
       if (fields) r.fields = fields;
       if (count > 1) r.index = i;
       yield r as unknown as AnyRecord;
@@ -145,11 +148,11 @@ export default class StructDecode extends VmpipeCommand {
       yield record;
       return;
     }
-    let found: FoundType;
+    let found: TypeIn;
     try {
-      found = findType(prog.types, typeText);
+      found = prog.findType(typeText);
     } catch (e) {
-      if (!(e instanceof TypeLookupError || e instanceof NoTypesError || e instanceof BtfError)) throw e;
+      if (!(e instanceof TypeLookupError || e instanceof NoTypesError || e instanceof BtfError || e instanceof KernelReadError)) throw e;
       yield record;
       yield errorRecord(e instanceof TypeLookupError ? 'unknown-type' : 'no-types', e.message, { dump: prog.path });
       return;
@@ -162,8 +165,18 @@ export default class StructDecode extends VmpipeCommand {
       }
       const annotated: AnyRecord = { ...record, value: r.value };
       if (fields) annotated.fields = fields;
-      if (this.flags.type) annotated.decodedType = found.name;
+      if (this.flags.type) annotated.decodedType = found.found.name;
       yield annotated;
     }
+  }
+}
+
+/** Program.findType, with a named module that is not loaded or has no BTF a usage error. */
+function findIn(prog: Program, spelled: string): TypeIn {
+  try {
+    return prog.findType(spelled);
+  } catch (err) {
+    if (err instanceof KernelReadError && splitModuleSpelling(spelled).module !== undefined) throw new FatalError(err.message, EXIT.usage);
+    throw err;
   }
 }
