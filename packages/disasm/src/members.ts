@@ -4,7 +4,7 @@
  * type's size the displacement is counted in whole objects, as
  * `struct-decode --offset page[2].deferred_list` counts them.
  */
-import { findType, layoutOf, sizeOf, type TypeTable } from '@vmpipe/types';
+import { findType, layoutOf, sizeOf, type FoundType, type TypeTable } from '@vmpipe/types';
 
 export interface TypeMembers {
   name: string;
@@ -12,9 +12,9 @@ export interface TypeMembers {
   members: readonly { path: string; offset: number; size: number }[];
 }
 
-/** The flattened members of a type (TypeLookupError for an unknown one). */
-export function typeMembers(table: TypeTable, type: string): TypeMembers {
-  const found = findType(table, type);
+/** The flattened members of a type, by name or as found (TypeLookupError for an unknown name). */
+export function typeMembers(table: TypeTable, type: string | FoundType): TypeMembers {
+  const found = typeof type === 'string' ? findType(table, type) : type;
   return { name: found.name.replace(/^(struct|union) /, ''), size: sizeOf(table, found.id), members: layoutOf(table, found, { expand: false }).members };
 }
 

@@ -33,7 +33,8 @@ function kmemAddr(r: AnyRecord): string[] {
       '  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE',
       `  ${hx16(slab.slab)}  ${hx16(slab.slabStart)}${'0'.padStart(6)}${String(objs).padStart(7)}${String(objs - free).padStart(11)}${String(free).padStart(6)}`,
       '  FREE / [ALLOCATED]',
-      slab.free === true ? `   ${hx(slab.object)}` : `  [${hx(slab.object)}]`,
+      // crash names the CPU whose slab holds a free object (its per-CPU freelist): `(cpu 0 cache)`
+      slab.free === true ? `   ${hx(slab.object)}${typeof slab.cpu === 'number' ? `  (cpu ${slab.cpu} cache)` : ''}` : `  [${hx(slab.object)}]`,
     ]);
   }
   const fb = r.free as Obj | undefined;

@@ -327,7 +327,10 @@ export default class Disasm extends VmpipeCommand {
     // TYPE, or TYPE:REG for operands based on that register only; stack and RIP-relative operands are never members.
     const [type, reg] = (this.flags['member-of'] ?? '').split(':');
     if (!type || !o.base || o.base === 'rip' || o.base === 'rsp' || o.displacement < 0n || (reg && o.base !== reg)) return undefined;
-    this.memberType ??= typeMembers(this.prog.types, type);
+    if (!this.memberType) {
+      const { table, found } = this.prog.findType(type); // the kernel's types, then the modules' (crashmod's vmpipe_item)
+      this.memberType = typeMembers(table, found);
+    }
     return membersAt(this.memberType, Number(o.displacement));
   }
 
