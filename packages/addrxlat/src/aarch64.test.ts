@@ -249,6 +249,9 @@ test('missing VMCOREINFO facts are one clear unsupported line each', async (t) =
   t.throws(() => kernelMemory(openDump(noVo)), { message: /NUMBER\(kimage_voffset\)/ });
   const noRoot = await write('OSRELEASE=6.1.0\nPAGESIZE=4096\nNUMBER(VA_BITS)=48\nNUMBER(kimage_voffset)=0xffff7fffc8000000\n');
   t.throws(() => kernelMemory(openDump(noRoot)), { message: /SYMBOL\(swapper_pg_dir\)/ });
+  // 5.4..5.8: NUMBER(vabits_actual) instead of TCR_EL1_T1SZ (a 52-bit 64K kernel on a 48-bit CPU)
+  const old = await write('OSRELEASE=5.4.0\nPAGESIZE=65536\nNUMBER(VA_BITS)=52\nNUMBER(vabits_actual)=48\nNUMBER(kimage_voffset)=0xffff7fffc8000000\nSYMBOL(swapper_pg_dir)=ffff80000a000000\n');
+  t.is(aarch64Setup(openDump(old)).vaBitsActual, 48);
   const badVa = await write('OSRELEASE=6.1.0\nPAGESIZE=4096\nNUMBER(VA_BITS)=60\nNUMBER(kimage_voffset)=0xffff7fffc8000000\nSYMBOL(swapper_pg_dir)=ffff80000a000000\n');
   t.throws(() => kernelMemory(openDump(badVa)), { message: /VA_BITS 60/ });
 });

@@ -18,7 +18,8 @@
  * arch/arm64/include/asm/pgtable-hwdef.h (the levels' shifts and names);
  * and what arm64 exports to VMCOREINFO (arch/arm64/kernel/crash_core.c,
  * vmcore_info.c from 6.10): NUMBER(VA_BITS) (%d), NUMBER(kimage_voffset),
- * NUMBER(PHYS_OFFSET), NUMBER(TCR_EL1_T1SZ) (vabits_actual = 64 - T1SZ),
+ * NUMBER(PHYS_OFFSET), NUMBER(TCR_EL1_T1SZ) (vabits_actual = 64 - T1SZ; 5.4..5.8
+ * exported NUMBER(vabits_actual) itself),
  * NUMBER(KERNELPACMASK) (all "0x%llx"), NUMBER(MODULES_VADDR) ..
  * NUMBER(VMEMMAP_END) ("0x%lx", 6.0+), KERNELOFFSET (%lx), and the generic
  * SYMBOL(swapper_pg_dir) and PAGESIZE from kernel/crash_core.c.
@@ -87,8 +88,10 @@ export function aarch64Setup(dump: Dump): Aarch64Setup {
   const vaBitsN = vmcoreinfoNumber(info, 'VA_BITS');
   if (vaBitsN === undefined) throw new DumpError('unsupported', 'cannot translate arm64 kernel addresses: VMCOREINFO has no NUMBER(VA_BITS)');
   const vaBits = Number(vaBitsN);
+  // 5.9+: TCR_EL1_T1SZ; 5.4..5.8 exported vabits_actual itself.
   const t1sz = vmcoreinfoNumber(info, 'TCR_EL1_T1SZ');
-  const vaBitsActual = t1sz !== undefined && t1sz > 0n && t1sz < 64n ? 64 - Number(t1sz) : vaBits;
+  const actual = vmcoreinfoNumber(info, 'vabits_actual');
+  const vaBitsActual = t1sz !== undefined && t1sz > 0n && t1sz < 64n ? 64 - Number(t1sz) : actual !== undefined ? Number(actual) : vaBits;
   if (vaBits < 36 || vaBits > 52 || vaBitsActual < 36 || vaBitsActual > vaBits) throw new DumpError('unsupported', `arm64 VA_BITS ${vaBits} (actual ${vaBitsActual}) is outside 36..52`);
   const kimageVoffset = vmcoreinfoNumber(info, 'kimage_voffset');
   if (kimageVoffset === undefined) throw new DumpError('unsupported', 'cannot translate arm64 kernel addresses: VMCOREINFO has no NUMBER(kimage_voffset)');

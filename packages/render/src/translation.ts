@@ -83,6 +83,56 @@ function levelsOf(record: AnyRecord): Level[] | null {
   return out;
 }
 
+// crash's arm64 `vtop` (arm64.c arm64_kvtop -> arm64_vtop_4level_4k and kin, arm64_translate_pte):
+//
+//   VIRTUAL           PHYSICAL
+//   ffff000008082080  48082080
+//                                         (blank)
+//   PAGE DIRECTORY: ffffa23e0178f000      swapper_pg_dir
+//      PGD: ffffa23e0178f000 => 180000004fff7003     each entry's kernel virtual address (linear map below the PGD)
+//      PUD: ffff00000fff7000 => 180000004fff6003
+//      PMD: ...   PTE: ...
+//     PAGE: 48082000                      then two spaces; a block says "(1GB)", "(2MB)", "(32MB)" or "(512MB)"
+//                                         (blank)
+//         PTE         PHYSICAL  FLAGS
+//   e8000048082707  48082000  (VALID|SHARED|AF|NG|PXN|UXN|DIRTY)
+
+// arch/arm64/include/asm/pgtable-hwdef.h / pgtable-prot.h bits, in crash's order; PROT_NONE is bit 58 on 5.19..6.9.
+const ARM64_FLAG_BITS: [string, bigint][] = [
+  ['VALID', 1n << 0n],
+  ['PROT_NONE', 1n << 58n],
+  ['USER', 1n << 6n],
+  ['RDONLY', 1n << 7n],
+  ['SHARED', 3n << 8n],
+  ['AF', 1n << 10n],
+  ['NG', 1n << 11n],
+  ['PXN', 1n << 53n],
+  ['UXN', 1n << 54n],
+  ['DIRTY', 1n << 55n],
+  ['SPECIAL', 1n << 56n],
+];
+
+function arm64Lines(vaddr: bigint, paddr: bigint, levels: (Level & { vaddr: bigint | null })[], pageSize: number, root: bigint | null): string[] {
+  const lines = [`${'VIRTUAL'.padEnd(16)}  ${'PHYSICAL'.padEnd(16)}`, `${x(vaddr).padEnd(16)}  ${x(paddr).padEnd(16)}`, ''];
+  if (root !== null) lines.push(`PAGE DIRECTORY: ${x(root)}`);
+  for (const l of levels) lines.push(`   ${l.level.toUpperCase()}: ${x(l.vaddr ?? l.addr)} => ${x(l.entry)}`);
+  const base = paddr & ~BigInt(pageSize - 1);
+  const last = levels[levels.length - 1]!;
+  const block = last.level !== 'pte';
+  const sizes: Record<number, string> = { [1 << 30]: '1GB', [1 << 21]: '2MB', [1 << 25]: '32MB', [1 << 29]: '512MB' };
+  lines.push(block ? `  PAGE: ${x(base)}  (${sizes[pageSize] ?? `${pageSize >> 20}MB`})` : `  PAGE: ${x(base)}  `, '');
+  const pte = last.entry;
+  const pteText = x(pte);
+  // PTE_TO_PHYS: bits 47..PAGE_SHIFT (crash's page shift: the granule; a block's low bits are zero anyway)
+  const physText = x(pte & ((1n << 48n) - 1n) & ~0xfffn);
+  const w1 = Math.max(pteText.length, 'PTE'.length);
+  const w2 = Math.max(physText.length, 'PHYSICAL'.length);
+  const names = pte === 0n ? 'no mapping' : ARM64_FLAG_BITS.filter(([, bit]) => (pte & bit) !== 0n).map(([n]) => n).join('|');
+  lines.push(`${center('PTE', w1, 'right')}  ${center('PHYSICAL', w2, 'right')}  FLAGS`);
+  lines.push(`${center(pteText, w1, 'left')}  ${center(physText, w2, 'left')}  (${names})`);
+  return lines;
+}
+
 export function translationLines(record: AnyRecord): string[] | null {
   const vaddr = parseHex(record.vaddr);
   const paddr = parseHex(record.paddr);
@@ -90,6 +140,10 @@ export function translationLines(record: AnyRecord): string[] | null {
   const pageSize = record.pageSize;
   if (vaddr === null || paddr === null || levels === null || typeof pageSize !== 'number') return null;
   const root = parseHex(record.root);
+  if (record.arch === 'arm64') {
+    const withV = levels.map((l, i) => ({ ...l, vaddr: parseHex(((record.levels as unknown[])[i] as Record<string, unknown>)?.vaddr) }));
+    return arm64Lines(vaddr, paddr, withV, pageSize, root);
+  }
   const lines = [`${'VIRTUAL'.padEnd(16)}  ${'PHYSICAL'.padEnd(16)}`, `${x(vaddr).padEnd(16)}  ${x(paddr).padEnd(16)}`, ''];
   if (root !== null) lines.push(`PGD DIRECTORY: ${x(root)}`);
   const [top, ...rest] = levels;
