@@ -124,8 +124,10 @@ export interface FrameRecord {
   text?: string;
   module?: string;
   reliable: boolean;
-  method: 'regs' | 'orc' | 'fp' | 'scan' | 'exception';
-  stack?: 'task' | 'irq' | 'nmi' | 'df' | 'db' | 'mce' | 'vc' | 'vc2' | 'entry';
+  /** `lr` (arm64): the caller of an interrupted function that had not stored its frame record, from lr */
+  method: 'regs' | 'orc' | 'fp' | 'scan' | 'exception' | 'lr';
+  /** `overflow`, `sdei-normal`, `sdei-critical`: arm64's */
+  stack?: 'task' | 'irq' | 'nmi' | 'df' | 'db' | 'mce' | 'vc' | 'vc2' | 'entry' | 'overflow' | 'sdei-normal' | 'sdei-critical';
   /** exception frames: the saved registers, named as cpu records name them */
   regs?: Record<string, Hex>;
   partial?: boolean;
@@ -135,4 +137,8 @@ export interface FrameRecord {
   /** --lines: the source file and line of pc (of pc - 1 for a return address), from the vmlinux's DWARF */
   file?: string;
   line?: number;
+  /** arm64: the return address as the stack held it, signed with pointer authentication (pc has the KERNELPACMASK bits restored) */
+  signedPc?: Hex;
+  /** arm64: how the kernel's own trace (%pS of the raw pc) prints a return address whose `bl` ends the previous function (a noreturn call): `sysrq_reset_seq_param_set+0x0/0xa0` */
+  printedAs?: string;
 }

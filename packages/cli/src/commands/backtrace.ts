@@ -3,7 +3,7 @@ import { cpuRecords, sourceRecord } from '../dump-records.js';
 import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
 import {
   cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
-  type Frame, type SourceLine, type TaskTrace,
+  type Arm64Frame, type Frame, type SourceLine, type TaskTrace,
 } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { kernelLogRecords, panicInfo, type KernelLog } from '../kernel-records.js';
@@ -249,7 +249,7 @@ function sourceLines(prog: Program, vmlinux: string): (f: Frame) => SourceLine |
   const slide = prog.theDump.vmcoreinfo?.kernelOffset ?? 0n; // validated at open: a damaged KERNELOFFSET is a vmcoreinfo-invalid error, not a crash here
   return (f) => {
     if (f.module || f.function === undefined || f.user) return undefined;
-    const returnAddress = f.method === 'orc' || f.method === 'fp' || f.method === 'scan' || (f.method === 'regs' && f.slot !== undefined);
+    const returnAddress = f.method === 'orc' || f.method === 'fp' || f.method === 'scan' || f.method === 'lr' || (f.method === 'regs' && f.slot !== undefined);
     return table.lookup((returnAddress ? f.pc - 1n : f.pc) - slide);
   };
 }
@@ -271,6 +271,13 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
   if (f.regs) r.regs = Object.fromEntries(Object.entries(f.regs).map(([k, v]) => [k, hex(v!)]));
   if (f.partial) r.partial = true;
   if (f.user) r.user = true;
+  // arm64: the return address as signed with pointer authentication, and the kernel's own %pS name of the raw pc
+  const a64 = f as Arm64Frame;
+  if (a64.signedPc !== undefined) r.signedPc = hex(a64.signedPc);
+  if (a64.printedAs) {
+    const p = a64.printedAs;
+    r.printedAs = `${p.function}+0x${p.offset.toString(16)}${p.size !== undefined ? `/0x${p.size.toString(16)}` : ''}`;
+  }
   if (words && next) {
     // The words between this frame's sp and where the next frame's pc was read (crash bt -f).
     const end = next.slot !== undefined && next.slot >= f.sp ? next.slot + 8n : next.sp;

@@ -10,6 +10,7 @@ import { struct } from '../read.js';
 import type { Program } from '../program.js';
 import { Unwinder, type StartRegs, type Trace } from './unwind.js';
 import type { Regs } from './ptregs.js';
+import { arm64CpuStart, arm64SleepingStart, arm64StacksFor, arm64Unwind } from './arm64.js';
 
 export * from './orc.js';
 export * from './ptregs.js';
@@ -18,6 +19,8 @@ export * from './fp.js';
 export * from './scan.js';
 export * from './unwind.js';
 export * from './lines.js';
+export * from './arm64.js';
+export * from './arm64-stacks.js';
 
 const cpuOffsets = new WeakMap<Program, number>();
 
@@ -73,6 +76,11 @@ export function taskRunningOn(prog: Program, task: bigint): number | undefined {
 export function cpu_stack_trace(unwinder: Unwinder, cpu: number, task?: bigint): TaskTrace {
   const prog = unwinder.prog;
   const t = task ?? currentTaskAddress(prog, cpu).task;
+  if (prog.dump?.arch === 'arm64') {
+    const s = arm64CpuStart(prog, cpu);
+    if (!s) throw new Error(`the dump saved no registers for CPU ${cpu}`);
+    return { ...arm64Unwind(prog, s, arm64StacksFor(prog, t, cpu, unwinder.notes)), task: t, cpu, start: 'cpu-registers' };
+  }
   const regs = cpuRegs(prog, cpu);
   if (!regs || regs.rip === undefined || regs.rsp === undefined) throw new Error(`the dump saved no registers for CPU ${cpu}`);
   const start: StartRegs = { pc: regs.rip, sp: regs.rsp, bp: regs.rbp ?? 0n, regs, signal: true };
@@ -84,13 +92,13 @@ export function stack_trace(unwinder: Unwinder, task: bigint): TaskTrace {
   const prog = unwinder.prog;
   const cpu = taskRunningOn(prog, task);
   if (cpu !== undefined && cpuRegs(prog, cpu)) return cpu_stack_trace(unwinder, cpu, task);
-  const stacks = unwinder.stacksFor(task);
+  const arm64 = prog.dump?.arch === 'arm64';
+  const stacks = arm64 ? arm64StacksFor(prog, task) : unwinder.stacksFor(task);
   if (stacks[0]!.start === 0n) {
     // An exited task (a zombie, or one being reaped) has given its stack back: task->stack is NULL.
     return { frames: [], end: { reason: 'error', code: 'no-stack', message: 'the task has exited: its stack is freed (task->stack is NULL)' }, task, start: 'inactive-task-frame' };
   }
-  const start = unwinder.sleepingStart(task);
-  const trace = unwinder.unwind(start, stacks);
+  const trace = arm64 ? arm64Unwind(prog, arm64SleepingStart(prog, task), stacks) : unwinder.unwind(unwinder.sleepingStart(task), stacks);
   // Running, but the dump saved no registers for its CPU: thread.sp is where it last switched
   // out, long ago; what is found from there is a guess.
   if (cpu !== undefined) for (const f of trace.frames) f.reliable = false;

@@ -21,7 +21,8 @@ import { per_cpu_ptr } from '../percpu.js';
 import { struct } from '../read.js';
 import type { Program } from '../program.js';
 
-export type StackKind = 'task' | 'irq' | 'nmi' | 'df' | 'db' | 'mce' | 'vc' | 'vc2' | 'entry';
+/** x86_64's stacks, then arm64's own (arm64-stacks.ts) */
+export type StackKind = 'task' | 'irq' | 'nmi' | 'df' | 'db' | 'mce' | 'vc' | 'vc2' | 'entry' | 'overflow' | 'sdei-normal' | 'sdei-critical';
 
 export interface StackRange {
   kind: StackKind;

@@ -35,7 +35,8 @@ import { scanForReturn } from './scan.js';
 import { IRET_FRAME_OFFSET, PT_REGS_SIZE, readPtRegs, userMode, type Regs } from './ptregs.js';
 import { cpuStacks, stackOf, taskStack, type StackKind, type StackRange } from './stacks.js';
 
-export type FrameMethod = 'regs' | 'orc' | 'fp' | 'scan' | 'exception';
+/** `lr`: arm64, the caller of an interrupted function that had not stored its frame record yet (arm64.ts) */
+export type FrameMethod = 'regs' | 'orc' | 'fp' | 'scan' | 'exception' | 'lr';
 
 export interface Frame {
   level: number;
