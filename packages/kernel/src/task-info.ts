@@ -287,3 +287,50 @@ export function totalram_pages(prog: Program): number {
   if (a === undefined) throw new KernelReadError('totalram_pages', 'no such kernel symbol');
   return Number(prog.mem.readU64(a));
 }
+
+/**
+ * The kernel's HZ, which nothing in a dump states: from `tick_nsec`, which
+ * kernel/time/ntp.c sets to TICK_NSEC = (NSEC_PER_SEC + HZ/2) / HZ (NTP may
+ * nudge it by a few ns; rounding undoes that). undefined when it cannot be read.
+ */
+export function kernel_hz(prog: Program): number | undefined {
+  const at = prog.symbol('tick_nsec');
+  if (at === undefined) return undefined;
+  try {
+    const tick = Number(prog.mem.readU64(at));
+    if (tick < 100_000 || tick > 100_000_000) return undefined; // HZ between 10 and 10000
+    return Math.round(1e9 / tick);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Jiffies since boot, as crash's get_uptime() takes them: `jiffies_64` less
+ * INITIAL_JIFFIES ((unsigned int)(-300*HZ), include/linux/jiffies.h), with the
+ * same correction for a counter that has wrapped past 32 bits.
+ */
+export function uptime_jiffies(prog: Program, hz: number): bigint | undefined {
+  const at = prog.symbol('jiffies_64');
+  if (at === undefined) return undefined;
+  let j: bigint;
+  try {
+    j = prog.mem.readU64(at);
+  } catch {
+    return undefined;
+  }
+  const initial = BigInt.asUintN(32, BigInt(-300 * hz));
+  const wrapped = j & 0xffffffff00000000n;
+  if (wrapped) return ((j & 0xffffffffn) | (wrapped - 0x100000000n)) + BigInt(300 * hz);
+  return BigInt.asUintN(64, j - initial);
+}
+
+/**
+ * crash `ps -t`'s RUN TIME in whole seconds (task.c convert_start_time()):
+ * the uptime in jiffies less the task's start_time (ns) cut to whole seconds
+ * times HZ, 0 for a task that started "after" that.
+ */
+export function task_run_time(uptimeJiffies: bigint, hz: number, startTimeNs: bigint): number {
+  const start = (startTimeNs / 1_000_000_000n) * BigInt(hz);
+  return start > uptimeJiffies ? 0 : Number((uptimeJiffies - start) / BigInt(hz));
+}

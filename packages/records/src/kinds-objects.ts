@@ -91,6 +91,10 @@ export interface TaskRecord {
   via: 'tasks' | 'idle';
   /** members that could not be read (the task_struct straddles a page the dump lacks; they read as 0) */
   missing?: string[];
+  /** crash ps -t's RUN TIME: whole seconds from the task's start to the crash (jiffies_64 and HZ from tick_nsec); absent when they cannot be read */
+  runTime?: number;
+  /** render hint: `ps-l` prints crash's `ps -l` line, `ps-t` its `ps -t` block; else a `ps` row */
+  style?: 'ps-l' | 'ps-t';
 }
 
 export interface PagesBytes {

@@ -11,7 +11,8 @@ import { digitsOf, X86_64_BLOCK } from './cpu.js';
  * register block. Frames a guess found end with `(unreliable: scan)`; with
  * --frames the stack words follow, two to a line, as `bt -f` shows them.
  */
-function taskHeader(r: AnyRecord): string {
+/** crash's print_task_header() line (bt, ps -l, ps -t). */
+export function taskHeader(r: AnyRecord): string {
   const task = parseHex(r.task);
   const cpu = r.cpu === undefined ? '-' : String(r.cpu);
   return `PID: ${String(r.pid ?? '-').padEnd(8)} TASK: ${task === null ? '?' : task.toString(16)}  CPU: ${cpu.padEnd(3)}  COMMAND: "${String(r.comm ?? '')}"`;

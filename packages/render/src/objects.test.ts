@@ -20,3 +20,21 @@ test('module rows by base address under one header, names padded to the longest 
     'ffffffffc0002000  b_long_name  ffffffffc0001000   8192  (not loaded)  [CONFIG_KALLSYMS]',
   ]);
 });
+
+test('task records with style ps-l: crash ps -l lines, the bracket as wide as the first (newest) value', (t) => {
+  const r = new Renderer({ color: false });
+  const task = (pid: number, addr: string, cpu: number, comm: string, state: string, lastArrival: number) => ({ kind: 'task', dump: 'd', style: 'ps-l', task: addr, pid, cpu, comm, state, lastArrival });
+  const lines = [...r.render(task(1, '0xffff8dce811f9800', 1, 'sh', 'RU', 2743427691)), ...r.render(task(0, '0xffffffff8ae1aa40', 0, 'swapper/0', 'RU', 0)), ...r.flush()];
+  // fixtures/real/expected/crash.vmcore.kdump-zlib.ps-l.txt's first two lines
+  t.deepEqual(lines, [
+    '[2743427691] [RU]  PID: 1        TASK: ffff8dce811f9800  CPU: 1    COMMAND: "sh"',
+    '[         0] [RU]  PID: 0        TASK: ffffffff8ae1aa40  CPU: 0    COMMAND: "swapper/0"',
+  ]);
+});
+
+test('task records with style ps-t: crash ps -t blocks; RUN TIME as convert_time() prints it past a day ("1 days")', (t) => {
+  const r = new Renderer({ color: false });
+  const block = (runTime: number) => [...r.render({ kind: 'task', dump: 'd', style: 'ps-t', task: '0xffff8dce811f9800', pid: 1, cpu: 1, comm: 'sh', runTime, startTime: 384000000, utime: 44000000, stime: 1252000000 }), ...r.flush()];
+  t.deepEqual(block(2), ['PID: 1        TASK: ffff8dce811f9800  CPU: 1    COMMAND: "sh"', '    RUN TIME: 00:00:02', '  START TIME: 384000000', '       UTIME: 44000000', '       STIME: 1252000000', '']);
+  t.is(block(86400 + 3723)[1], '    RUN TIME: 1 days, 01:02:03');
+});

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { for_each_task_info, totalram_pages, type TaskInfo } from '@vmpipe/kernel';
+import { for_each_task_info, kernel_hz, task_run_time, totalram_pages, uptime_jiffies, type Program, type TaskInfo } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type TaskRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
@@ -7,7 +7,7 @@ import { writerFor } from '../writer.js';
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : hex(v));
 
-export function taskRecord(dump: string, t: TaskInfo, pageSize: number, totalram: number | null): TaskRecord {
+export function taskRecord(dump: string, t: TaskInfo, pageSize: number, totalram: number | null, extra: Pick<TaskRecord, 'runTime' | 'style'> = {}): TaskRecord {
   return {
     kind: 'task', dump, task: hex(t.task), pid: t.pid, tgid: t.tgid, ppid: t.ppid, comm: t.comm, state: t.state, stateValue: t.stateValue, exitState: t.exitState,
     cpu: t.cpu, running: t.running, prio: t.prio, uid: t.uid, rssPages: t.rssPages, rss: t.rssPages * pageSize, vsz: t.vszPages * pageSize,
@@ -15,7 +15,18 @@ export function taskRecord(dump: string, t: TaskInfo, pageSize: number, totalram
     utime: num(t.utime), stime: num(t.stime), type: 'struct task_struct', addr: hex(t.task), via: t.via,
     memPercent: totalram ? (t.rssPages * 100) / totalram : null,
     ...(t.missing ? { missing: t.missing } : {}),
+    ...extra,
   };
+}
+
+/** crash's task order (task.c sort_by_pid): by PID, the idle tasks (PID 0) by CPU; a stable sort keeps it for ties of later sorts. */
+const byPid = (a: TaskInfo, b: TaskInfo) => a.pid - b.pid || (a.pid === 0 ? a.cpu - b.cpu : 0);
+
+/** crash ps -t's RUN TIME for each task, when HZ and jiffies_64 can be read. */
+function runTimes(prog: Program): ((t: TaskInfo) => number) | undefined {
+  const hz = kernel_hz(prog);
+  const up = hz === undefined ? undefined : uptime_jiffies(prog, hz);
+  return hz === undefined || up === undefined ? undefined : (t) => task_run_time(up, hz, t.startTime);
 }
 
 /** Which tasks a selection keeps (crash ps -G, -g, -c, -p). */
@@ -47,7 +58,7 @@ export default class TaskList extends VmpipeCommand {
   static override summary = 'Every task, like crash `ps`: one task record each, from the task lists (not the PID hash).';
   static override description = [
     'Walks init_task.tasks and every thread group (for_each_task), with each CPU\'s idle task, and reads each task_struct once: pid, tgid, ppid, comm, state (crash\'s RU/IN/UN/ID/ZO/... and the raw value), cpu, whether it was running at the crash (crash\'s `>`), prio, uid, rss, vsz, last-run and start times.',
-    '--leaders (ps -G), --threads PID (ps -g), --children PID (ps -c), --parents PID (ps -p); --sort last-run orders by sched_info.last_arrival, newest first (ps -l). See docs/task-list.md.',
+    '--leaders (ps -G), --threads PID (ps -g), --children PID (ps -c), --parents PID (ps -p); --sort last-run orders by sched_info.last_arrival, newest first. --last-run: crash ps -l (that order, rendered as crash\'s `[last_arrival] [ST]  PID: ...` lines); --times: crash ps -t (by start time, with each task\'s RUN TIME, START TIME, UTIME, STIME). See docs/task-list.md.',
     'Exit codes: 0 ok, 2 bad usage or no such PID, 3 missing file, 4 not a dump or no symbols/types.',
   ].join('\n\n');
   static override consumes: readonly string[] = [];
@@ -63,7 +74,9 @@ export default class TaskList extends VmpipeCommand {
     threads: Flags.integer({ description: 'the threads of PID\'s thread group (crash ps -g)', helpValue: 'PID' }),
     children: Flags.integer({ description: 'the children of PID (crash ps -c)', helpValue: 'PID' }),
     parents: Flags.integer({ description: 'PID and its parents up to init_task (crash ps -p)', helpValue: 'PID' }),
-    sort: Flags.string({ description: 'order: as walked, by pid (crash ps), or by last run, newest first (crash ps -l)', options: ['walk', 'pid', 'last-run'], default: 'walk' }),
+    sort: Flags.string({ description: 'order: as walked, by pid (crash ps), by last run, newest first (crash ps -l), or by start time (crash ps -t)', options: ['walk', 'pid', 'last-run', 'start'], default: 'walk' }),
+    'last-run': Flags.boolean({ description: 'crash ps -l: newest last_arrival first, rendered as crash does', exclusive: ['times'] }),
+    times: Flags.boolean({ description: 'crash ps -t: by start time, with run, start, user and system times, rendered as crash does', exclusive: ['last-run'] }),
   };
 
   async run(): Promise<void> {
@@ -90,14 +103,18 @@ export default class TaskList extends VmpipeCommand {
       totalram = null;
     }
     let shown = select(tasks, flags);
-    if (flags.sort === 'pid') shown = [...shown].sort((a, b) => a.pid - b.pid);
-    if (flags.sort === 'last-run') shown = [...shown].sort((a, b) => (a.lastArrival < b.lastArrival ? 1 : a.lastArrival > b.lastArrival ? -1 : 0));
+    const sort = flags['last-run'] ? 'last-run' : flags.times ? 'start' : flags.sort;
+    if (sort !== 'walk') shown = [...shown].sort(byPid);
+    if (sort === 'last-run') shown.sort((a, b) => (a.lastArrival < b.lastArrival ? 1 : a.lastArrival > b.lastArrival ? -1 : 0));
+    if (sort === 'start') shown.sort((a, b) => (a.startTime < b.startTime ? -1 : a.startTime > b.startTime ? 1 : 0));
+    const runTime = runTimes(prog);
+    const style: TaskRecord['style'] = flags['last-run'] ? 'ps-l' : flags.times ? 'ps-t' : undefined;
     await out.write(programSource(prog));
     for (const p of problems) await out.write(p);
     const pageSize = prog.theDump.pageSize;
     for (const t of shown) {
       if (out.closed) break;
-      await out.write(taskRecord(args.dump, t, pageSize, totalram));
+      await out.write(taskRecord(args.dump, t, pageSize, totalram, { ...(runTime ? { runTime: runTime(t) } : {}), ...(style ? { style } : {}) }));
     }
     await out.end();
   }
