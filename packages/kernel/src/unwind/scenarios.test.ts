@@ -91,10 +91,27 @@ function parseCrashBt(text: string): CrashTask[] {
 const text = (f: { function?: string; offset?: number; size?: number; module?: string }) =>
   `${f.function}+0x${f.offset!.toString(16)}${f.module ? '' : `/0x${f.size!.toString(16)}`}`;
 
-function compareWithCrash(t: import('ava').ExecutionContext, name: string, crash: CrashTask, ours: TaskTrace): void {
+/**
+ * A genuine kdump capture (pr_pid is a PID, not QEMU's CPU + 1) saved each CPU's registers where
+ * the capture began: the oops's pt_regs (crash_kexec(regs)) or the pt_regs an NMI interrupted
+ * (crash_nmi_callback). crash prints the capture path too, found by searching the stack
+ * (machine_kexec .. asm_exc_*, or crash_nmi_callback .. end_repeat_nmi on the NMI stack) and ending
+ * in an exception block with those registers; the unwinder, like drgn, starts at the registers.
+ * Those frames are logged, the block's registers must be the NT_PRSTATUS ones, the rest is compared.
+ */
+function captureFrames(t: import('ava').ExecutionContext, name: string, crash: CrashTask, prstatus: Record<string, bigint> | undefined): CrashFrame[] {
+  if (!prstatus) return crash.frames;
+  const k = crash.frames.findIndex((c) => c.exception?.['rip'] === prstatus['rip'] && c.exception?.['rsp'] === prstatus['rsp']);
+  if (k < 0) return crash.frames;
+  t.log(`${name}: crash's capture path (not unwound: the registers start after it): ${crash.frames.slice(0, k + 1).map((c) => c.fn).join(' ')}`);
+  for (const [r, v] of Object.entries(crash.frames[k]!.exception!)) t.is(prstatus[r], v, `${name}: crash's exception block ${r} is NT_PRSTATUS's`);
+  return crash.frames.slice(k + 1);
+}
+
+function compareWithCrash(t: import('ava').ExecutionContext, name: string, crash: CrashTask, ours: TaskTrace, prstatus?: Record<string, bigint>): void {
   t.is(ours.task, crash.task, `${name}: crash's TASK`);
   const exceptions = ours.frames.filter((f) => f.method === 'exception');
-  for (const c of crash.frames) {
+  for (const c of captureFrames(t, name, crash, prstatus)) {
     if (c.bogus) continue;
     if (c.afterBogus) {
       t.true(ours.frames.some((f) => f.function === c.fn), `${name}: ${c.fn} (after crash's bogus frame) is on our stack`);
@@ -102,7 +119,9 @@ function compareWithCrash(t: import('ava').ExecutionContext, name: string, crash
     }
     // crash sometimes prints the interrupted function of an exception frame as a frame of its own
     // (slot = its RSP - 8); ours is the exception frame, same pc.
-    const f = ours.frames.find((x) => x.slot === c.slot && x.method !== 'exception') ?? exceptions.find((x) => x.pc === c.pc && x.function === c.fn);
+    // So does a capture's interrupted function (slot = its RSP): ours is the frame of the registers.
+    const f = ours.frames.find((x) => x.slot === c.slot && x.method !== 'exception' && (x.function === c.fn || !prstatus))
+      ?? [...exceptions, ...(prstatus ? ours.frames.filter((x) => x.method === 'regs') : [])].find((x) => x.pc === c.pc && x.function === c.fn);
     t.truthy(f, `${name}: crash's [${c.slot.toString(16)}] ${c.fn} is one of our frames`);
     if (!f) continue;
     t.is(f.pc, c.pc, `${name}: ${c.fn} pc`);
@@ -244,11 +263,13 @@ for (const s of scenarios) {
     }
     if (haveCrash) t.is(cpu, bt[0]!.cpu, 'panic_cpu is the CPU crash names');
     const trace = cpu_stack_trace(u, cpu);
-    if (haveCrash) compareWithCrash(t, 'bt', bt[0]!, trace);
+    // a genuine kdump capture's registers (see captureFrames); QEMU's are the CPU's live state
+    const kdumpRegs = (c: number) => prog.dump?.cpus.find((x) => x.cpu === c && x.prPidMeaning === 'pid')?.regs;
+    if (haveCrash) compareWithCrash(t, 'bt', bt[0]!, trace, kdumpRegs(cpu));
     if (existsSync(s.dir + 'expected/crash.bt-a.txt')) {
       for (const task of parseCrashBt(readFileSync(s.dir + 'expected/crash.bt-a.txt', 'latin1'))) {
         if (task.frames.length === 0) continue; // crash could not unwind it ("read of stack ... failed")
-        compareWithCrash(t, `bt -a CPU ${task.cpu}`, task, cpu_stack_trace(u, task.cpu));
+        compareWithCrash(t, `bt -a CPU ${task.cpu}`, task, cpu_stack_trace(u, task.cpu), kdumpRegs(task.cpu));
       }
     }
     if (existsSync(s.dir + 'expected/drgn.scenario.txt')) compareWithDrgn(t, prog, u, trace, readFileSync(s.dir + 'expected/drgn.scenario.txt', 'latin1'), readFileSync(s.dir + 'expected/drgn.scenario.cmd', 'latin1'));
