@@ -1,10 +1,10 @@
-"""drgn script for the arm64 references (run: drgn-run -c DUMP.elf -s vmlinux drgn-arm64.py DUMP.elf).
+"""drgn script for the arm64 references (run: drgn-run -q -c DUMP.elf -s vmlinux drgn-arm64.py DUMP.elf).
 
-Prints, each under a '### NAME' line: what drgn's crashed_thread() picks and its stack (drgn takes
-the thread from NT_PRSTATUS pr_pid, which QEMU sets to vCPU + 1), then the trace of the CPU that
-really panicked (panic_cpu) started from that CPU's own NT_PRSTATUS registers as a struct pt_regs
-(arm64's pt_regs begins with user_pt_regs: x0..x30, sp, pc, pstate = pr_reg), the tasks, the
-modules and init_uts_ns.
+Prints, each under a '### NAME' line: drgn's crashed_thread() and its stack (drgn a2d50fd6 picks it
+from panic_cpu; Debian's 0.0.22 took NT_PRSTATUS pr_pid for a PID, and QEMU's pr_pid is vCPU + 1),
+then each CPU's trace started from that CPU's own NT_PRSTATUS registers as a struct pt_regs (arm64's
+pt_regs begins with user_pt_regs: x0..x30, sp, pc, pstate = pr_reg), the tasks, the modules and
+init_uts_ns.
 """
 import struct
 import sys
@@ -48,7 +48,7 @@ print("### version")
 import drgn  # noqa: E402
 print("drgn", drgn.__version__, prog.platform)
 
-print("### crashed_thread (drgn's choice: the thread whose PID is NT_PRSTATUS pr_pid; QEMU's pr_pid is vCPU+1)")
+print("### crashed_thread() (its choice and its trace; QEMU gives pr_pid = vCPU+1, not a PID)")
 t = prog.crashed_thread()
 print("tid", t.tid, "comm", t.object.comm.string_().decode() if t.object else None)
 try:
