@@ -68,6 +68,8 @@ for (const dump of ['pauth', 'nopauth']) {
     const s = setup(dump);
     if (typeof s === 'string') return void (t.log(`skipped: ${s}`), t.pass());
     if (!existsSync(systemMap)) return void (t.log(`skipped: ${systemMap} is not here`), t.pass());
+    const fresh = Program.open(s.path, { systemMap }).source();
+    t.deepEqual([fresh.symbols, fresh.types], ['system-map', 'btf-dump'], 'the source record, before anything is loaded');
     const prog = Program.open(s.path, { systemMap });
     const w = s.want;
     t.is(prog.kernelSymbols.source, 'system-map', 'kallsyms lacks init_task: the given System.map is used');

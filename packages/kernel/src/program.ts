@@ -311,7 +311,14 @@ export class Program {
     let symbols: SymbolSourceName;
     const ks = this.kernelSymbolsSlot.v;
     if (ks && 'value' in ks) symbols = ks.value.source;
-    else if (this.dump) symbols = symbolSource(this.dump, this.options);
+    else if (this.dump?.arch === 'arm64' && (this.options.systemMap || this.options.vmlinux) && symbolSource(this.dump, this.options) === 'kallsyms') {
+      // Whether kallsyms gives way to the file depends on what kallsyms holds (KALLSYMS_ALL): look.
+      try {
+        symbols = this.kernelSymbols.source;
+      } catch {
+        symbols = symbolSource(this.dump, this.options);
+      }
+    } else if (this.dump) symbols = symbolSource(this.dump, this.options);
     else symbols = 'none';
     let types: ProgramSource['types'] = 'none';
     const ts = this.typesSlot.v;
@@ -320,6 +327,7 @@ export class Program {
     else if (this.options.btf) types = 'btf-file';
     else if (this.options.vmlinux) types = this.options.preferDwarf ? 'dwarf' : 'btf-vmlinux';
     else if (this.dump && symbols === 'kallsyms' && (this.btfCached() || this.symbol('__start_BTF') !== undefined || (this.dump.arch === 'arm64' && this.symbol('_etext') !== undefined))) types = 'btf-dump';
+    else if (this.dump?.arch === 'arm64' && symbols !== 'none' && (this.btfCached() || this.symbol('__start_BTF') !== undefined)) types = 'btf-dump';
     return { symbols, types, notes };
   }
 
