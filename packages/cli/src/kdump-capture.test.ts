@@ -24,7 +24,8 @@ const dir = join(repo, 'fixtures', 'scenarios', '6.1.0-56-cloud-amd64', 'kdump-c
 const dump = join(dir, 'vmcore.kdump');
 const have = existsSync(dump) && existsSync(join(dir, 'expected', 'crash.bt-a.txt'));
 if (!have) console.log(`kdump-capture command tests skipped: no ${dump} (tools/recipes/kdump-capture)`);
-const capTest = have ? test : test.skip;
+// serial: each test spawns a command that reads the dump; one at a time keeps the suite light on 2 cores
+const capTest = have ? test.serial : test.skip;
 const lean = ['--system-map', join(repo, 'fixtures', 'real', 'System.map.gz'), '--btf', join(repo, 'fixtures', 'real', 'vmlinux.btf.zst')];
 const expected = (f: string) => readFileSync(join(dir, 'expected', f), 'latin1');
 
