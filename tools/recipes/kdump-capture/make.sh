@@ -7,7 +7,7 @@
 # usage: make.sh [WORKDIR]     (default /work/refs/scenarios/$KVER/kdump-capture)
 # env: KVER (default 6.1.0-56-cloud-amd64), KROOT, KDIR, KMAKE_ARGS as ../scenarios/make.sh
 #      MODE  crashmod mode (default seed)   MEM_MB (default 640)   CRASHKERNEL (default 256M)
-# out: WORKDIR/{console.log (both kernels), vmcore.kdump, crashmod.ko, guest.txt, disk.img,
+# out: WORKDIR/{console.log (both kernels), vmcore.kdump, crashmod.ko, guest.txt, first.cpio, capture.cpio,
 #      makedumpfile.capture.log (the capture kernel's makedumpfile output)}
 # needs (Debian 12): qemu-system-x86 busybox-static kexec-tools makedumpfile e2fsprogs cpio gcc make
 set -euo pipefail
