@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Benchmark: the kernel's objects, vmpipe against crash 8.0.2 and drgn 0.0.22, start-up included.
+// Benchmark: the kernel's objects, vmpipe against crash 8.0.2 and drgn (a build from source when
+// /work/refs/drgn-src has one, else Debian's 0.0.22; VMPIPE_BENCH_DRGN=CMD picks), start-up included.
 //
 //   node tools/bench/objects.mjs [DUMP [VMLINUX [MANYTASKS_DUMP]]]
 //     default DUMP: fixtures/real/vmcore.kdump-zlib
@@ -33,7 +34,9 @@ const many = process.argv[4] ?? '/work/refs/scenarios/6.1.0-56-cloud-amd64/manyt
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-bench-objects-'));
 const haveCrash = has('crash') && existsSync(vmlinux);
-const haveDrgn = has('drgn') && existsSync(vmlinux);
+// drgn: a current build from source when /work/refs has one (its C core is far faster than Debian's 0.0.22), else `drgn`.
+const DRGN = process.env.VMPIPE_BENCH_DRGN ?? (existsSync('/work/refs/drgn-src/drgn-run') ? '/work/refs/drgn-src/drgn-run' : 'drgn');
+const haveDrgn = (DRGN.includes('/') ? existsSync(DRGN) : has(DRGN)) && existsSync(vmlinux);
 
 function time(cmd, args, input) {
   const t0 = process.hrtime.bigint();
@@ -50,7 +53,7 @@ function drgn(script, on = dump) {
   if (!haveDrgn) return null;
   const f = join(tmp, `s${Math.random().toString(36).slice(2)}.py`);
   writeFileSync(f, script);
-  return time('drgn', ['-q', '-c', on, '-s', vmlinux, f]).s;
+  return time(DRGN, ['-q', '-c', on, '-s', vmlinux, f]).s;
 }
 const ratio = (ref, ours) => (ref === null ? '-' : (ref / ours).toFixed(1) + 'x');
 const secs = (v) => (v === null ? '-' : v.toFixed(2));

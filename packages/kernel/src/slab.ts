@@ -14,7 +14,7 @@
  * total_objects less the free objects of the partial slabs, the CPU slabs and
  * the CPU partial slabs.
  */
-import { list_for_each_entry } from './list.js';
+import { list_for_each_entry, PageReader } from './list.js';
 import { nr_cpu_ids, per_cpu_ptr } from './percpu.js';
 import { KernelReadError, need } from './read.js';
 import { StructLayout, type StructView } from './struct-view.js';
@@ -48,6 +48,8 @@ interface SlabLayouts {
   hardened: boolean;
   nodes: number;
   cpus: number;
+  /** the pages free pointers are read from (freelist_objects) */
+  pages: PageReader;
 }
 
 const layouts = new WeakMap<Program, SlabLayouts>();
@@ -64,28 +66,42 @@ function slabLayouts(prog: Program): SlabLayouts {
     hardened: cache.has('random'),
     nodes: nodesSym === undefined ? 1 : prog.mem.readU32(nodesSym),
     cpus: nr_cpu_ids(prog) ?? 1,
+    pages: new PageReader(prog),
   };
   layouts.set(prog, l);
   return l;
 }
 
+const swabView = new DataView(new ArrayBuffer(8));
+
 function swab64(v: bigint): bigint {
-  let out = 0n;
-  for (let i = 0; i < 8; i++) out = (out << 8n) | ((v >> BigInt(i * 8)) & 0xffn);
-  return out;
+  swabView.setBigUint64(0, v, true);
+  return swabView.getBigUint64(0, false);
 }
 
-/** freelist_ptr(): the next free object after the one at `obj`. */
 export function freelist_next(prog: Program, cache: StructView, obj: bigint): bigint {
   const at = obj + BigInt(cache.num('offset'));
   const raw = prog.mem.readU64(at);
   return cache.has('random') ? raw ^ cache.int('random') ^ swab64(at) : raw;
 }
 
-/** The objects of a freelist starting at `first`, bounded by `max` (a loop or garbage ends it). */
+/**
+ * The objects of a freelist starting at `first`, bounded by `max` (a loop or garbage ends it).
+ * The free pointers are read through the program's slab page reader: a slab's objects share a
+ * page or a few, so one page read serves the whole list (MemoryError when one cannot be read).
+ */
 export function freelist_objects(prog: Program, cache: StructView, first: bigint, max: number): bigint[] {
+  const pages = slabLayouts(prog).pages;
+  const offset = BigInt(cache.num('offset'));
+  const random = cache.has('random') ? cache.int('random') : undefined;
   const out: bigint[] = [];
-  for (let p = first; p !== 0n && out.length < max; p = freelist_next(prog, cache, p)) out.push(p);
+  for (let p = first; p !== 0n && out.length < max; ) {
+    out.push(p);
+    const at = p + offset;
+    const raw = pages.read(at);
+    if (typeof raw !== 'bigint') throw raw;
+    p = random === undefined ? raw : raw ^ random ^ swab64(at);
+  }
   return out;
 }
 
