@@ -178,3 +178,33 @@ test('--lines without --vmlinux is bad usage', (t) => {
   t.is(r.status, 2);
   t.regex(r.stderr, /--lines needs --vmlinux FILE/);
 });
+
+// BUG()/WARN() sites named from __bug_table, checked against what the kernel itself printed (report_bug) in the scenarios' console logs.
+const scenarios = join(here, '..', '..', '..', 'fixtures', 'scenarios', '6.1.0-56-cloud-amd64');
+const lean = ['--system-map', join(real, 'System.map.gz'), '--btf', join(real, 'vmlinux.btf.zst')];
+function reported(scenario: string): { report: string; file: string; line: number; rip: string } {
+  const log = readFileSync(join(scenarios, scenario, 'console.log'), 'latin1');
+  const m = /(kernel BUG at|WARNING: CPU: \d+ PID: \d+ at) (\S+):(\d+)/.exec(log)!;
+  const rip = /RIP: 0010:(\S+?)\/0x[0-9a-f]+/.exec(log)![1]!;
+  return { report: m[1]!, file: m[2]!, line: Number(m[3]), rip };
+}
+
+withDump('ud2 of BUG(): file and line from the kernel\'s __bug_table, as the listdel scenario\'s oops printed them (same build as the fixture)', async (t) => {
+  const want = reported('listdel');
+  t.is(want.rip, '__list_del_entry_valid.cold+0x37');
+  const recs = (await run([dump, want.rip, '--count', '1'])).records().filter((x) => x.kind === 'insn');
+  t.like(recs[0], { text: 'ud2', bug: { file: want.file, line: want.line, flags: ['BUG'], report: `kernel BUG at ${want.file}:${want.line}!` } });
+});
+
+for (const [scenario, flags] of [['warn', ['WARN']], ['bugirq', ['BUG']]] as const) {
+  const withScenario = existsSync(join(scenarios, scenario, 'vmcore.kdump')) ? test : test.skip;
+  withScenario(`ud2 in a module (${scenario}): the module's own __bug_table, as its console log printed it`, async (t) => {
+    const want = reported(scenario);
+    const r = await run([join(scenarios, scenario, 'vmcore.kdump'), want.rip.replace(/ \[\w+\]$/, ''), '--count', '1', ...lean]);
+    t.is(r.code, 0, r.err);
+    const [ins] = r.records().filter((x) => x.kind === 'insn');
+    t.is(ins.text, 'ud2');
+    t.like(ins.bug, { file: want.file, line: want.line, flags: [...flags] });
+    t.is(ins.bug.report.startsWith(flags[0] === 'WARN' ? 'WARNING: at ' : 'kernel BUG at '), true);
+  });
+}

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { CodeFileError, Disassembler, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
-import { LineTable, type Program } from '@vmpipe/kernel';
+import { BUG_ENTRY_RELATIVE, CodeFileError, Disassembler, InsnJson, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, hexBytes, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
+import { LineTable, StructLayout, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -47,6 +47,11 @@ export default class Disasm extends VmpipeCommand {
   private memberType?: TypeMembers;
   /** --lines: the vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off) */
   private lineTable?: LineTable;
+  /** insn records' JSON text; --member-of's names join memory operands */
+  private readonly json = new InsnJson((o) => {
+    const member = this.memberAt(o);
+    return member ? { member } : undefined;
+  });
 
   private parseAll() {
     return this.parse(Disasm);
@@ -72,7 +77,8 @@ export default class Disasm extends VmpipeCommand {
       await out.write(this.source());
       for (const r of records) {
         if (out.closed) break;
-        await out.write(r);
+        if (typeof r === 'string') await out.line(r);
+        else await out.write(r);
       }
     } else {
       await this.filter(out, (record, prog) => this.annotate(record, prog), args.dump === undefined ? {} : { dump: args.dump });
@@ -99,14 +105,46 @@ export default class Disasm extends VmpipeCommand {
 
   /** The kernel's own symbols resolve most addresses; module symbols (which need the types) are read only for the rest. */
   private resolve(addr: bigint) {
-    return this.prog.kernelSymbols.table.resolve(addr) ?? this.prog.symbols.resolve(addr);
+    // Modules live in the kernel half; per-CPU offsets (`%gs:0x1fb40`) never load the module list.
+    return this.prog.kernelSymbols.table.resolve(addr) ?? (addr >= 0xffff800000000000n ? this.prog.symbols.resolve(addr) : undefined);
   }
 
+  /** Branch targets repeat (`__fentry__`, `__x86_return_thunk`, a function's own labels): names by address, per program. */
+  private named = new Map<bigint, string | undefined>();
+  private namedFor?: Program;
   private symbolize(addr: bigint): string | undefined {
+    if (this.namedFor !== this.prog || this.named.size >= 1 << 16) {
+      this.named = new Map();
+      this.namedFor = this.prog;
+    }
+    if (this.named.has(addr)) return this.named.get(addr);
+    const r = this.resolve(addr);
+    const mod = r?.symbol.module ? ` [${r.symbol.module}]` : '';
+    const name = r ? `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}` : undefined;
+    this.named.set(addr, name);
+    return name;
+  }
+
+  /**
+   * The symbol an instruction of a walk sits in (its name and start), as `resolve` finds it, by
+   * a cursor: a walk goes through a function's instructions in order, and a kernel symbol
+   * without a size (kallsyms) owns every address up to the next one, so one search per function.
+   */
+  private cursor?: { table: unknown; start: bigint; end: bigint; name: string };
+  private symbolOf(addr: bigint): { text: string; start: bigint } | undefined {
+    const table = this.prog.kernelSymbols.table;
+    const c = this.cursor;
+    if (c !== undefined && c.table === table && addr >= c.start && addr < c.end) {
+      return { text: addr === c.start ? c.name : `${c.name}+0x${(addr - c.start).toString(16)}`, start: c.start };
+    }
     const r = this.resolve(addr);
     if (!r) return undefined;
+    if (!r.symbol.module && r.symbol.size === undefined && table.resolve(addr) !== undefined) {
+      const extent = table.extent(r.symbol);
+      if (extent !== undefined) this.cursor = { table, start: r.symbol.addr, end: r.symbol.addr + BigInt(extent), name: r.symbol.name };
+    }
     const mod = r.symbol.module ? ` [${r.symbol.module}]` : '';
-    return `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`;
+    return { text: `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`, start: r.symbol.addr };
   }
 
   /** The function containing addr: its start and extent (from the symbols). */
@@ -156,7 +194,7 @@ export default class Disasm extends VmpipeCommand {
   }
 
   /** Checks and reads eagerly (a bad target fails before any record is written); decodes lazily. */
-  private generate(target: string): Iterable<AnyRecord> {
+  private generate(target: string): Iterable<AnyRecord | string> {
     const f = this.flags;
     const addr = this.address(this.prog, target);
     const fn = this.functionAt(addr);
@@ -170,7 +208,7 @@ export default class Disasm extends VmpipeCommand {
     } else length = f.length ?? f.count! * 15;
     const errors: AnyRecord[] = [];
     const bytes = this.bytes(start, length, errors);
-    const body = function* (this: Disasm): Generator<AnyRecord> {
+    const body = function* (this: Disasm): Generator<AnyRecord | string> {
       if (!f.diff) {
         // Streamed: a whole kernel's text is millions of records, never held at once.
         let n = 0;
@@ -180,7 +218,7 @@ export default class Disasm extends VmpipeCommand {
             yield i;
           }
         };
-        yield* this.records(limited(this.dis.disassemble(bytes, start)), fn?.start ?? start);
+        yield* this.lines(limited(this.dis.disassemble(bytes, start)), fn?.start ?? start);
         yield* errors;
         return;
       }
@@ -240,58 +278,123 @@ export default class Disasm extends VmpipeCommand {
   /** the instruction written before this one (an endbr64 before an ftrace nop) */
   private previous?: Instruction;
 
-  private record(ins: Instruction, fnStart: bigint): AnyRecord {
-    const r: AnyRecord = { kind: 'insn', dump: this.prog.path, addr: hex(ins.addr), bytes: hexBytes(ins.bytes), text: ins.text, mnemonic: ins.mnemonic, length: ins.length };
-    const sym = this.symbolize(ins.addr);
-    if (sym) r.symbol = sym;
-    if (ins.prefixes.length) r.prefixes = ins.prefixes;
-    r.operandText = ins.operandText;
-    r.operands = ins.operands.map((o) => this.operand(o));
-    r.flow = ins.flow;
-    if (ins.target !== undefined) r.target = hex(ins.target);
-    if (ins.targetSymbol) r.targetSym = ins.targetSymbol;
-    if (ins.comment) r.comment = ins.comment;
-    if (ins.bad) r.bad = true;
-    if (ins.truncated) r.truncated = true;
-    // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
-    const own = this.resolve(ins.addr);
-    const start = own && own.offset <= 4n ? own.symbol.addr : fnStart;
-    const first = start === ins.addr ? ins : start + 4n === ins.addr ? this.previous : undefined;
-    if (isFtraceNop(ins, start, first ? [first] : [])) r.note = '[FTRACE NOP]';
-    else if (ins.mnemonic === 'ud2') r.note = 'BUG/WARN trap (__bug_table)';
-    this.previous = ins;
-    r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
-    if (this.lineTable && !(typeof sym === 'string' && sym.includes(' ['))) {
-      const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
-      if (at) Object.assign(r, { sourceFile: at.file, sourceLine: at.line });
-    }
-    return r;
-  }
-
-  private operand(o: Operand): Record<string, unknown> {
-    switch (o.kind) {
-      case 'register':
-        return { ...o };
-      case 'immediate':
-        return { kind: o.kind, value: hex(BigInt.asUintN(64, o.value)) };
-      case 'target':
-        return { kind: o.kind, target: hex(o.target) };
-      case 'string-memory':
-        return { ...o };
-      case 'memory': {
-        const m: Record<string, unknown> = { kind: 'memory' };
-        if (o.segment) m.segment = o.segment;
-        if (o.base) m.base = o.base;
-        if (o.index) m.index = o.index;
-        m.scale = o.scale;
-        m.displacement = o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : hex(o.displacement);
-        m.size = o.size;
-        if (o.target !== undefined) m.target = hex(BigInt.asUintN(64, o.target));
-        const member = this.memberAt(o);
-        if (member) m.member = member;
-        return m;
+  /** Instruction records as JSON lines, gathered into chunks of about 64 KiB (one write each). */
+  private *lines(insns: Iterable<Instruction>, fnStart: bigint): Generator<string> {
+    // joined, not concatenated: a flat string converts to the stream's bytes several times faster than a rope
+    let chunk: string[] = [];
+    let size = 0;
+    for (const ins of insns) {
+      const line = this.line(ins, fnStart);
+      chunk.push(line);
+      size += line.length;
+      if (size >= 65536) {
+        yield chunk.join('\n');
+        chunk = [];
+        size = 0;
       }
     }
+    if (chunk.length) yield chunk.join('\n');
+  }
+
+  private record(ins: Instruction, fnStart: bigint): AnyRecord {
+    return JSON.parse(this.line(ins, fnStart)) as AnyRecord;
+  }
+
+  private dumpJson?: { path: string; json: string };
+
+  /** One insn record's JSON text (fields in the order of docs/records.md's insn). */
+  private line(ins: Instruction, fnStart: bigint): string {
+    if (this.dumpJson?.path !== this.prog.path) this.dumpJson = { path: this.prog.path, json: JSON.stringify(this.prog.path) };
+    const own = this.symbolOf(ins.addr);
+    const p = this.json.parts(ins);
+    let s = `{"kind":"insn","dump":${this.dumpJson.json},"addr":"${hex(ins.addr)}"${p.head}`;
+    if (own) s += `,"symbol":${JSON.stringify(own.text)}`;
+    s += p.tail;
+    // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
+    const start = own && ins.addr - own.start <= 4n ? own.start : fnStart;
+    const first = start === ins.addr ? ins : start + 4n === ins.addr ? this.previous : undefined;
+    if (isFtraceNop(ins, start, first ? [first] : [])) s += ',"note":"[FTRACE NOP]"';
+    else if (ins.mnemonic === 'ud2') {
+      s += ',"note":"BUG/WARN trap (__bug_table)"';
+      const bug = this.bugAt(ins.addr);
+      if (bug) s += `,"bug":${JSON.stringify(bug)}`;
+    }
+    this.previous = ins;
+    s += this.flags['from-vmlinux'] && !this.flags.diff ? ',"bytesFrom":"vmlinux"' : this.flags['from-module'] ? ',"bytesFrom":"module"' : ',"bytesFrom":"memory"';
+    if (this.lineTable && !(own && own.text.includes(' ['))) {
+      const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
+      if (at) s += `,"sourceFile":${JSON.stringify(at.file)},"sourceLine":${JSON.stringify(at.line)}`;
+    }
+    return `${s}}`;
+  }
+
+  /** ud2 sites of the kernel's and the loaded modules' __bug_table, by address: read at the first ud2, per program. */
+  private bugs?: { prog: Program; sites: Map<bigint, BugSite> };
+
+  /** The BUG()/WARN() a ud2 is: file and line as report_bug() prints them, WARN/ONCE flags. */
+  private bugAt(addr: bigint): Record<string, unknown> | undefined {
+    if (this.bugs?.prog !== this.prog) this.bugs = { prog: this.prog, sites: this.readBugTables() };
+    const site = this.bugs.sites.get(addr);
+    if (!site) return undefined;
+    let file: string | undefined;
+    if (site.fileAddr !== undefined) {
+      const chunk = this.prog.mem.read(site.fileAddr, 256).find((c) => 'bytes' in c);
+      if (chunk && 'bytes' in chunk) file = Buffer.from(chunk.bytes).toString('latin1').split('\0')[0];
+    }
+    const flags = [site.warning ? 'WARN' : 'BUG', ...(site.once ? ['ONCE'] : []), ...(site.done ? ['DONE'] : [])];
+    const bug: Record<string, unknown> = { report: bugReport(site, file), flags };
+    if (file !== undefined) bug.file = file;
+    if (site.line !== undefined) bug.line = site.line;
+    return bug;
+  }
+
+  private readBugTables(): Map<bigint, BugSite> {
+    const prog = this.prog;
+    const sites = new Map<bigint, BugSite>();
+    let layout: BugEntryLayout = BUG_ENTRY_RELATIVE;
+    // The dump's types say where the fields are (BTF has struct bug_entry); without them, the 6.1/6.12 layout.
+    try {
+      const l = StructLayout.of(prog, 'bug_entry');
+      if (l.has('bug_addr_disp') && l.has('flags')) {
+        layout = { size: l.size, addr: l.offset('bug_addr_disp'), flags: l.offset('flags') };
+        if (l.has('file_disp')) layout.file = l.offset('file_disp');
+        if (l.has('line')) layout.line = l.offset('line');
+      }
+    } catch {
+      // no types: the default layout
+    }
+    const add = (start: bigint, length: number) => {
+      const bytes = this.bytesOrEmpty(start, length);
+      for (const site of parseBugTable(bytes, start, layout)) sites.set(site.addr, site);
+    };
+    const start = prog.kernelSymbols.table.lookup('__start___bug_table')[0]?.addr;
+    const stop = prog.kernelSymbols.table.lookup('__stop___bug_table')[0]?.addr;
+    if (start !== undefined && stop !== undefined && stop > start) add(start, Number(stop - start));
+    // Each module's own table: struct module { struct bug_entry *bug_table; unsigned int num_bugs; } (CONFIG_GENERIC_BUG).
+    try {
+      const mod = StructLayout.of(prog, 'module').only(['bug_table', 'num_bugs']);
+      if (mod.has('bug_table') && mod.has('num_bugs')) {
+        for (const m of prog.modules.modules) {
+          const v = mod.read(prog, m.addr);
+          const table = v.int('bug_table');
+          const n = v.num('num_bugs');
+          if (table !== 0n && n > 0 && n < 1 << 20) add(table, n * layout.size);
+        }
+      }
+    } catch {
+      // no types or no module list: the kernel's table only
+    }
+    return sites;
+  }
+
+  /** Bytes at addr, up to the first unreadable one. */
+  private bytesOrEmpty(addr: bigint, length: number): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (const c of this.prog.mem.read(addr, length)) {
+      if (!('bytes' in c)) break;
+      parts.push(c.bytes);
+    }
+    return Buffer.concat(parts);
   }
 
   /** Members of --member-of TYPE at a memory operand's displacement; past the type's size, the array element (page[2].deferred_list). */
@@ -331,10 +434,6 @@ function fileError(err: unknown, hint: string): Error {
   if (!(err instanceof CodeFileError)) return err as Error;
   const code = err.reason === 'no-input' ? EXIT.noInput : err.reason === 'bad-format' ? EXIT.badFormat : EXIT.usage;
   return new FatalError(err.reason === 'not-found' ? `${err.message} (${hint})` : err.message, code);
-}
-
-function hexBytes(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
 
 function registers(obj: Record<string, unknown>): RegisterValues {
