@@ -1,6 +1,8 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { decompress } from 'fzstd';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Renderer } from '@vmpipe/render';
@@ -208,3 +210,23 @@ for (const [scenario, flags] of [['warn', ['WARN']], ['bugirq', ['BUG']]] as con
     t.is(ins.bug.report.startsWith(flags[0] === 'WARN' ? 'WARNING: at ' : 'kernel BUG at '), true);
   });
 }
+
+const warnDir = join(scenarios, 'warn');
+(existsSync(join(warnDir, 'vmcore.kdump')) ? test : test.skip)('--diff --from-module: memory against the .ko with its relocations applied; every difference explained', async (t) => {
+  const ko = join(mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-')), 'crashmod.ko');
+  writeFileSync(ko, decompress(readFileSync(join(warnDir, 'crashmod.ko.zst'))));
+  const r = await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--diff', '--from-module', ko, ...lean]);
+  t.is(r.code, 0, r.err);
+  const recs = r.records().filter((x) => x.kind === 'insn');
+  // the call out of the module: `e8 00 00 00 00` plus an R_X86_64_PLT32 against msleep in the .ko, the real call in memory
+  t.like(recs.find((x) => x.text.startsWith('call ')), { same: true, relocated: true, targetSym: 'msleep', bytesFrom: 'memory' });
+  // a RIP-relative load of the module's own data: relocated against a section symbol
+  t.true(recs.some((x) => x.relocated && x.comment !== undefined));
+  t.like(recs[0], { same: false, reason: 'ftrace', note: '[FTRACE NOP]' });
+  t.regex(recs[0].file[0].text, /^call [0-9a-f]+ <__fentry__>$/);
+  const reasons = new Set(recs.filter((x) => !x.same).map((x) => x.reason));
+  t.deepEqual([...reasons].sort(), ['ftrace', 'return-thunk']);
+  // without relocations the .ko's bytes differ at every relocation: --from-module alone still reads them as stored
+  const stored = (await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
+  t.like(stored.find((x) => x.text.startsWith('call ') && x.bytes === 'e8 00 00 00 00' && x.symbol.endsWith('+0xa [crashmod]')), { bytesFrom: 'module' });
+});

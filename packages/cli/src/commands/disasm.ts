@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { BUG_ENTRY_RELATIVE, CodeFileError, Disassembler, InsnJson, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, hexBytes, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
+import { BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, InsnJson, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, hexBytes, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
 import { LineTable, StructLayout, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
@@ -34,8 +34,8 @@ export default class Disasm extends VmpipeCommand {
     context: Flags.integer({ description: 'filter mode: instructions before and after the current one', default: 5, min: 0 }),
     intel: Flags.boolean({ description: 'Intel syntax (objdump -M intel)' }),
     'from-vmlinux': Flags.string({ description: 'read the bytes from this vmlinux (as linked, before boot-time patching)', helpValue: 'FILE' }),
-    'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied)', helpValue: 'FILE.ko' }),
-    diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE, instruction by instruction' }),
+    'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied; with --diff they are)', helpValue: 'FILE.ko' }),
+    diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE or --from-module FILE.ko, instruction by instruction' }),
     'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
     lines: Flags.boolean({ description: 'source file and line of each instruction from the --vmlinux FILE\'s DWARF .debug_line (crash dis -l)' }),
     ...programFlags,
@@ -62,7 +62,7 @@ export default class Disasm extends VmpipeCommand {
     this.flags = flags;
     this.useProgramFlags(flags);
     if (flags.lines && !flags.vmlinux) throw new FatalError('--lines needs --vmlinux FILE (a vmlinux with DWARF, from the -dbg package)', EXIT.usage);
-    if (flags.diff && !flags['from-vmlinux']) throw new FatalError('--diff needs --from-vmlinux FILE', EXIT.usage);
+    if (flags.diff && !flags['from-vmlinux'] && !flags['from-module']) throw new FatalError('--diff needs --from-vmlinux FILE or --from-module FILE.ko', EXIT.usage);
     if (flags.lines) {
       process.stderr.write(`disasm: reading the line tables of ${flags.vmlinux}...\n`);
       this.lineTable = new LineTable(flags.vmlinux!);
@@ -160,7 +160,7 @@ export default class Disasm extends VmpipeCommand {
   private bytes(addr: bigint, length: number, errors: AnyRecord[]): Uint8Array {
     const f = this.flags;
     if (f['from-vmlinux'] && !f.diff) return this.vmlinuxBytes(f['from-vmlinux'], addr, length);
-    if (f['from-module']) return this.moduleBytes(f['from-module'], addr, length);
+    if (f['from-module'] && !f.diff) return this.moduleBytes(f['from-module'], addr, length);
     const chunks = this.prog.mem.read(addr, length);
     const parts: Uint8Array[] = [];
     for (const c of chunks) {
@@ -224,15 +224,59 @@ export default class Disasm extends VmpipeCommand {
       }
       let insns = this.dis.all(bytes, start);
       if (f.count !== undefined) insns = insns.slice(0, f.count);
+      if (f['from-module']) {
+        yield* this.records(insns, fn?.start ?? start, this.moduleFile(f['from-module'], start, bytes.length));
+        yield* errors;
+        return;
+      }
       // The file's instructions sit at link-time addresses; name their targets as the running kernel's.
       const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
       const fileDis = new Disassembler({ syntax: f.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a + offset) });
       const file = fileDis.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
       fileDis.free();
-      yield* this.records(insns, fn?.start ?? start, file);
+      yield* this.records(insns, fn?.start ?? start, { insns: file, offset, relocated: [], unresolved: [] });
       yield* errors;
     };
     return body.call(this);
+  }
+
+  /**
+   * A module function's code as its .ko holds it, relocated as the module loader did: section
+   * symbols and the module's own symbols are placed by where the module's symbols are in memory,
+   * undefined ones are the kernel's (or another module's) symbols of that name.
+   */
+  private moduleFile(path: string, addr: bigint, length: number): FileCode {
+    const fn = this.functionAt(addr);
+    if (!fn?.sym.module) throw new FatalError(`${hex(addr)} is not in a module function`, EXIT.usage);
+    const mod = fn.sym.module;
+    let code: ReturnType<typeof moduleCodeRelocations>;
+    try {
+      code = moduleCodeRelocations(path, fn.sym.name, Number(addr - fn.start), length);
+    } catch (err) {
+      throw fileError(err, `is it ${mod}.ko?`);
+    }
+    const own = (name: string) => this.prog.symbols.lookup(name).find((s) => s.module === mod)?.addr;
+    const bases = new Map<number, bigint | undefined>([[code.shndx, fn.start - code.value]]);
+    const base = (shndx: number) => {
+      if (!bases.has(shndx)) {
+        const named = code.symbols.find((s) => s.shndx === shndx && s.name !== '' && own(s.name) !== undefined);
+        bases.set(shndx, named ? own(named.name)! - named.value : undefined);
+      }
+      return bases.get(shndx);
+    };
+    const symbolAddress = (r: CodeRelocation): bigint | undefined => {
+      if (r.shndx === 0) return this.prog.kernelSymbols.table.lookup(r.symbol)[0]?.addr ?? this.prog.symbols.lookup(r.symbol).find((s) => s.module !== mod)?.addr;
+      if (r.shndx === 0xfff1) return r.value; // SHN_ABS
+      const b = base(r.shndx);
+      return b === undefined ? undefined : b + r.value;
+    };
+    const { bytes, unresolved } = applyCodeRelocations(code.bytes, code.relocations, addr, symbolAddress);
+    const span = (r: CodeRelocation): [bigint, bigint] => [addr + BigInt(r.at), addr + BigInt(r.at + r.size)];
+    const relocated = code.relocations.filter((r) => !unresolved.includes(r) && code.bytes.subarray(r.at, r.at + r.size).some((b, k) => b !== bytes[r.at + k])).map(span);
+    const fileDis = new Disassembler({ syntax: this.flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
+    const insns = fileDis.all(bytes, addr);
+    fileDis.free();
+    return { insns, offset: 0n, relocated, unresolved: unresolved.map(span) };
   }
 
   /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
@@ -251,9 +295,9 @@ export default class Disasm extends VmpipeCommand {
     return [...this.records(insns, start, undefined, index, regs), ...errors];
   }
 
-  private *records(insns: Iterable<Instruction>, fnStart: bigint, file?: Instruction[], current = -1, regs?: RegisterValues): Generator<AnyRecord> {
-    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-    const rows = file ? diffInstructions([...insns], file, offset, (a) => this.symbolize(a)) : undefined;
+  private *records(insns: Iterable<Instruction>, fnStart: bigint, file?: FileCode, current = -1, regs?: RegisterValues): Generator<AnyRecord> {
+    const rows = file ? diffInstructions([...insns], file.insns, file.offset, (a) => this.symbolize(a)) : undefined;
+    const overlaps = (spans: [bigint, bigint][], m: Instruction) => spans.some(([a, b]) => a < m.addr + BigInt(m.length) && b > m.addr);
     const gsBase = regs?.['gs_base'];
     let i = -1;
     for (const ins of rows ? rows.map((r) => r.memory!) : insns) {
@@ -266,8 +310,10 @@ export default class Disasm extends VmpipeCommand {
       const row = rows?.[i];
       if (row) {
         r.same = row.same;
+        // a .ko's bytes that only its relocations made equal to memory; and differences inside a relocation whose symbol is unknown
+        if (row.same && overlaps(file!.relocated, ins)) r.relocated = true;
         if (!row.same) {
-          r.reason = row.reason;
+          r.reason = row.reason === 'patched' && overlaps(file!.unresolved, ins) ? 'module-relocation' : row.reason;
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
@@ -320,7 +366,7 @@ export default class Disasm extends VmpipeCommand {
       if (bug) s += `,"bug":${JSON.stringify(bug)}`;
     }
     this.previous = ins;
-    s += this.flags['from-vmlinux'] && !this.flags.diff ? ',"bytesFrom":"vmlinux"' : this.flags['from-module'] ? ',"bytesFrom":"module"' : ',"bytesFrom":"memory"';
+    s += this.flags['from-vmlinux'] && !this.flags.diff ? ',"bytesFrom":"vmlinux"' : this.flags['from-module'] && !this.flags.diff ? ',"bytesFrom":"module"' : ',"bytesFrom":"memory"';
     if (this.lineTable && !(own && own.text.includes(' ['))) {
       const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
       if (at) s += `,"sourceFile":${JSON.stringify(at.file)},"sourceLine":${JSON.stringify(at.line)}`;
@@ -427,6 +473,14 @@ export default class Disasm extends VmpipeCommand {
     const n = this.flags.context;
     return [record, ...this.around(at.addr, n, n, at.regs, at.returnAddress)];
   }
+}
+
+/** The file's side of --diff: its instructions, the memory-minus-file address offset (KASLR), the relocated and unrelocatable byte spans. */
+interface FileCode {
+  insns: Instruction[];
+  offset: bigint;
+  relocated: [bigint, bigint][];
+  unresolved: [bigint, bigint][];
 }
 
 /** A file that cannot give code: missing (3), unusable (4), or no such address/symbol in it (2). */
