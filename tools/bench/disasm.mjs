@@ -75,7 +75,7 @@ function objdump(start, length) {
 }
 
 /** Our decode of the file bytes, each instruction turned into the record line the command writes. */
-function ours(start, length) {
+function ours(start, length, records = true) {
   const bytes = fileBytes(start, length);
   const table = new SymbolTable(readSystemMap(join(root, 'fixtures/real/System.map.gz')).symbols);
   return seconds(() => {
@@ -104,6 +104,10 @@ function ours(start, length) {
     };
     for (const i of d.disassemble(bytes, start)) {
       n++;
+      if (!records) {
+        out += i.text.length;
+        continue;
+      }
       // the symbol an instruction is in, by a cursor over the walk (as the command finds it)
       if (cur === undefined || i.addr < cur.start || i.addr >= cur.end) {
         const r = table.resolve(i.addr);
@@ -126,11 +130,14 @@ function row(name, insns, us, them) {
   rows.push({ name, insns, ours: insns / us, objdump: insns / them, ratio: them / us });
 }
 
-process.stderr.write('whole kernel text: vmpipe ...\n');
+process.stderr.write('whole kernel text: vmpipe, instructions only ...\n');
+const bare = ours(text.addr, text.size, false);
+process.stderr.write('whole kernel text: vmpipe, records ...\n');
 const whole = ours(text.addr, text.size);
 process.stderr.write('whole kernel text: objdump ...\n');
 const wholeObj = objdump(text.addr, text.size);
-row(`kernel .text (${(text.size / 2 ** 20).toFixed(1)} MiB)`, whole.r.n, whole.s, wholeObj.s);
+row(`kernel .text (${(text.size / 2 ** 20).toFixed(1)} MiB), library: instructions with their text, no records`, bare.r.n, bare.s, wholeObj.s);
+row(`kernel .text (${(text.size / 2 ** 20).toFixed(1)} MiB), library: insn records (JSON lines, UTF-8)`, whole.r.n, whole.s, wholeObj.s);
 
 // 1 MiB from _stext through the command, from the dump's memory.
 const MB = 1 << 20;

@@ -228,9 +228,10 @@ export class Disassembler {
     try {
       dec.ip = addr;
       let pos = 0;
+      let at = addr;
       while (pos < bytes.length) {
         dec.decodeOut(ins);
-        const at = addr + BigInt(pos);
+        if (pos > 0) at = addr + BigInt(pos);
         const code = ins.code;
         if (code === Code.INVALID) {
           // objdump prints `(bad)` and goes on from the next byte; so do we.
