@@ -1,6 +1,8 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { decompress } from 'fzstd';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Renderer } from '@vmpipe/render';
@@ -177,4 +179,54 @@ test('--lines without --vmlinux is bad usage', (t) => {
   const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'disasm.js'), dump, 'panic', '--lines'], { encoding: 'utf8' });
   t.is(r.status, 2);
   t.regex(r.stderr, /--lines needs --vmlinux FILE/);
+});
+
+// BUG()/WARN() sites named from __bug_table, checked against what the kernel itself printed (report_bug) in the scenarios' console logs.
+const scenarios = join(here, '..', '..', '..', 'fixtures', 'scenarios', '6.1.0-56-cloud-amd64');
+const lean = ['--system-map', join(real, 'System.map.gz'), '--btf', join(real, 'vmlinux.btf.zst')];
+function reported(scenario: string): { report: string; file: string; line: number; rip: string } {
+  const log = readFileSync(join(scenarios, scenario, 'console.log'), 'latin1');
+  const m = /(kernel BUG at|WARNING: CPU: \d+ PID: \d+ at) (\S+):(\d+)/.exec(log)!;
+  const rip = /RIP: 0010:(\S+?)\/0x[0-9a-f]+/.exec(log)![1]!;
+  return { report: m[1]!, file: m[2]!, line: Number(m[3]), rip };
+}
+
+withDump('ud2 of BUG(): file and line from the kernel\'s __bug_table, as the listdel scenario\'s oops printed them (same build as the fixture)', async (t) => {
+  const want = reported('listdel');
+  t.is(want.rip, '__list_del_entry_valid.cold+0x37');
+  const recs = (await run([dump, want.rip, '--count', '1'])).records().filter((x) => x.kind === 'insn');
+  t.like(recs[0], { text: 'ud2', bug: { file: want.file, line: want.line, flags: ['BUG'], report: `kernel BUG at ${want.file}:${want.line}!` } });
+});
+
+for (const [scenario, flags] of [['warn', ['WARN']], ['bugirq', ['BUG']]] as const) {
+  const withScenario = existsSync(join(scenarios, scenario, 'vmcore.kdump')) ? test : test.skip;
+  withScenario(`ud2 in a module (${scenario}): the module's own __bug_table, as its console log printed it`, async (t) => {
+    const want = reported(scenario);
+    const r = await run([join(scenarios, scenario, 'vmcore.kdump'), want.rip.replace(/ \[\w+\]$/, ''), '--count', '1', ...lean]);
+    t.is(r.code, 0, r.err);
+    const [ins] = r.records().filter((x) => x.kind === 'insn');
+    t.is(ins.text, 'ud2');
+    t.like(ins.bug, { file: want.file, line: want.line, flags: [...flags] });
+    t.is(ins.bug.report.startsWith(flags[0] === 'WARN' ? 'WARNING: at ' : 'kernel BUG at '), true);
+  });
+}
+
+const warnDir = join(scenarios, 'warn');
+(existsSync(join(warnDir, 'vmcore.kdump')) ? test : test.skip)('--diff --from-module: memory against the .ko with its relocations applied; every difference explained', async (t) => {
+  const ko = join(mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-')), 'crashmod.ko');
+  writeFileSync(ko, decompress(readFileSync(join(warnDir, 'crashmod.ko.zst'))));
+  const r = await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--diff', '--from-module', ko, ...lean]);
+  t.is(r.code, 0, r.err);
+  const recs = r.records().filter((x) => x.kind === 'insn');
+  // the call out of the module: `e8 00 00 00 00` plus an R_X86_64_PLT32 against msleep in the .ko, the real call in memory
+  t.like(recs.find((x) => x.text.startsWith('call ')), { same: true, relocated: true, targetSym: 'msleep', bytesFrom: 'memory' });
+  // a RIP-relative load of the module's own data: relocated against a section symbol
+  t.true(recs.some((x) => x.relocated && x.comment !== undefined));
+  t.like(recs[0], { same: false, reason: 'ftrace', note: '[FTRACE NOP]' });
+  t.regex(recs[0].file[0].text, /^call [0-9a-f]+ <__fentry__>$/);
+  const reasons = new Set(recs.filter((x) => !x.same).map((x) => x.reason));
+  t.deepEqual([...reasons].sort(), ['ftrace', 'return-thunk']);
+  // without relocations the .ko's bytes differ at every relocation: --from-module alone still reads them as stored
+  const stored = (await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
+  t.like(stored.find((x) => x.text.startsWith('call ') && x.bytes === 'e8 00 00 00 00' && x.symbol.endsWith('+0xa [crashmod]')), { bytesFrom: 'module' });
 });

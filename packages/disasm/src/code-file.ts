@@ -58,3 +58,88 @@ export function moduleCode(path: string, name: string, offset: number, length: n
   }
   throw new CodeFileError(`${path}: no symbol ${name}`, 'not-found');
 }
+
+/** A relocation inside code read from a .ko (ELF64 `Elf64_Rela`: offset u64, info u64 = sym << 32 | type, addend i64). */
+export interface CodeRelocation {
+  /** into the bytes returned */
+  at: number;
+  type: number;
+  size: number;
+  /** the symbol's name ('' for a section symbol) */
+  symbol: string;
+  /** the symbol's section (0: undefined, to be found in the kernel or another module) */
+  shndx: number;
+  /** the symbol's value in the .ko (its offset in shndx) */
+  value: bigint;
+  addend: bigint;
+}
+
+export const R_X86_64_64 = 1;
+export const R_X86_64_PC32 = 2;
+export const R_X86_64_PLT32 = 4;
+export const R_X86_64_32 = 10;
+export const R_X86_64_32S = 11;
+const RELOC_SIZE: Record<number, number> = { [R_X86_64_64]: 8, [R_X86_64_PC32]: 4, [R_X86_64_PLT32]: 4, [R_X86_64_32]: 4, [R_X86_64_32S]: 4 };
+
+/**
+ * A module function's bytes as `moduleCode` reads them, with the relocations of its section
+ * (`.rela<section>`) that fall inside them, and the function's own symbol (its section and value)
+ * so a caller can place the section in memory.
+ */
+export function moduleCodeRelocations(path: string, name: string, offset: number, length: number): { bytes: Uint8Array; relocations: CodeRelocation[]; shndx: number; value: bigint; symbols: { name: string; shndx: number; value: bigint }[] } {
+  const elf = open(path);
+  const symtab = elf.section('.symtab');
+  const strtab = symtab ? elf.sections[symtab.link] : undefined;
+  if (!symtab || !strtab) throw new CodeFileError(`${path}: no symbol table`, 'bad-format');
+  const syms = Buffer.from(elf.contentsRaw(symtab));
+  const names = Buffer.from(elf.contentsRaw(strtab));
+  const symbols: { name: string; shndx: number; value: bigint }[] = [];
+  for (let o = 0; o + 24 <= syms.length; o += 24) {
+    const nameOff = syms.readUInt32LE(o);
+    symbols.push({ name: names.toString('latin1', nameOff, names.indexOf(0, nameOff)), shndx: syms.readUInt16LE(o + 6), value: syms.readBigUInt64LE(o + 8) });
+  }
+  const own = symbols.find((s) => s.name === name && s.shndx !== 0);
+  const sec = own ? elf.sections[own.shndx] : undefined;
+  if (!own || !sec) throw new CodeFileError(`${path}: no symbol ${name}`, 'not-found');
+  const start = Number(own.value) + offset;
+  const bytes = elf.contentsRaw(sec).slice(start, start + length);
+  const relocations: CodeRelocation[] = [];
+  const rela = elf.sections.find((r) => r.type === 4 && r.info === own.shndx && r.link === symtab.index);
+  if (rela) {
+    const r = Buffer.from(elf.contentsRaw(rela));
+    for (let p = 0; p + 24 <= r.length; p += 24) {
+      const off = Number(r.readBigUInt64LE(p));
+      const info = r.readBigUInt64LE(p + 8);
+      const type = Number(info & 0xffffffffn);
+      const size = RELOC_SIZE[type] ?? 4;
+      if (off + size <= start || off >= start + bytes.length) continue;
+      const sym = symbols[Number(info >> 32n)];
+      relocations.push({ at: off - start, type, size, symbol: sym?.name ?? '', shndx: sym?.shndx ?? 0, value: sym?.value ?? 0n, addend: r.readBigInt64LE(p + 16) });
+    }
+  }
+  return { bytes, relocations, shndx: own.shndx, value: own.value, symbols };
+}
+
+/**
+ * The bytes with relocations applied as the module loader does (arch/x86/kernel/module.c
+ * apply_relocate_add: S + A, or S + A - P for PC32/PLT32), `addr` being where bytes[0] sits in
+ * memory; `symbolAddress` gives S (undefined when unknown: that relocation is left as stored).
+ * Returns the relocated copy and the relocations that could not be applied.
+ */
+export function applyCodeRelocations(bytes: Uint8Array, relocations: readonly CodeRelocation[], addr: bigint, symbolAddress: (r: CodeRelocation) => bigint | undefined): { bytes: Uint8Array; unresolved: CodeRelocation[] } {
+  const out = Uint8Array.from(bytes);
+  const v = new DataView(out.buffer);
+  const unresolved: CodeRelocation[] = [];
+  for (const r of relocations) {
+    const s = symbolAddress(r);
+    // a field cut by the range's ends cannot be written whole
+    if (s === undefined || r.at < 0 || r.at + r.size > out.length || RELOC_SIZE[r.type] === undefined) {
+      unresolved.push(r);
+      continue;
+    }
+    const value = r.type === R_X86_64_PC32 || r.type === R_X86_64_PLT32 ? s + r.addend - (addr + BigInt(r.at)) : s + r.addend;
+    if (r.size === 8) v.setBigUint64(r.at, BigInt.asUintN(64, value), true);
+    else v.setUint32(r.at, Number(BigInt.asUintN(32, value)), true);
+  }
+  return { bytes: out, unresolved };
+}

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readSystemMap, SymbolTable } from '@vmpipe/symbols';
-import { Disassembler, effectiveAddress, normalizeText, parseObjdump, splitComment, type Instruction, type MemoryOperand } from './index.js';
+import { Disassembler, effectiveAddress, InsnJson, normalizeText, parseObjdump, splitComment, type Instruction, type MemoryOperand } from './index.js';
 
 const EXPECTED = fileURLToPath(new URL('../../../fixtures/real/expected/', import.meta.url));
 const MAP = fileURLToPath(new URL('../../../fixtures/real/System.map.gz', import.meta.url));
@@ -117,4 +117,62 @@ test('--intel: objdump -M intel spelling for memory operands and targets', (t) =
   t.is(mov!.text, 'mov r8,QWORD PTR [rdx+0x98]');
   t.is(call!.text, 'call ffffffff8106b730 <__fentry__>');
   t.is(normalizeText(call!.operandText), 'ffffffff8106b730 <__fentry__>');
+});
+
+test('remembered forms: a branch and a RIP-relative operand at another address print as a fresh decode does', (t) => {
+  // call __fentry__ (rel32), jmp rel8, jne rel32, mov 0x98(%rdx),%r8, lea RIP-relative, incl %gs:RIP-relative
+  const code = Uint8Array.from([0xe8, 0x3b, 0x2d, 0x9c, 0xff, 0xeb, 0x10, 0x0f, 0x85, 0x00, 0x01, 0x00, 0x00, 0x4c, 0x8b, 0x82, 0x98, 0, 0, 0, 0x48, 0x8d, 0x25, 0x51, 0x3f, 0xa0, 0x01, 0x65, 0xff, 0x05, 0x9d, 0x2b, 0x65, 0x7e]);
+  const named = (a: bigint) => `f+0x${a.toString(16).slice(-3)}`;
+  const warm = new Disassembler({ symbolize: named });
+  const at = [0xffffffff816a89e9n, 0xffffffff81000000n, 0xffffffff81234567n];
+  warm.all(code, at[0]!);
+  const other = Uint8Array.from(code);
+  other[1] = 0x10; // another rel32: the same form
+  other[23] = 0x52; // another disp32
+  for (const [bytes, addr] of [[code, at[1]!], [code, at[2]!], [other, at[1]!]] as const) {
+    const fresh = new Disassembler({ symbolize: named }).all(bytes, addr);
+    const again = warm.all(bytes, addr);
+    t.deepEqual(again, fresh);
+  }
+  const [call] = warm.all(other, at[1]!);
+  t.is(call!.target, at[1]! + 5n + BigInt.asIntN(32, 0xff9c2d10n));
+  t.is(call!.text, `call ${call!.target!.toString(16)} <${named(call!.target!)}>`);
+});
+
+test('insn record JSON: the hand-written parts parse to the fields JSON.stringify wrote', (t) => {
+  const fns = parseObjdump(readFileSync(EXPECTED + 'objdump.vmlinux.sample.txt', 'latin1'));
+  const d = new Disassembler({ symbolize });
+  const json = new InsnJson();
+  const hex = (v: bigint) => `0x${BigInt.asUintN(64, v).toString(16)}`;
+  let n = 0;
+  for (const fn of fns.slice(0, 20)) {
+    for (const i of d.all(Uint8Array.from(fn.insns.flatMap((x) => [...x.bytes])), fn.addr)) {
+      const p = json.parts(i);
+      // what the command built before: an object per record and per operand, then JSON.stringify
+      const want: Record<string, unknown> = { bytes: Buffer.from(i.bytes).toString('hex').replace(/(..)(?!$)/g, '$1 '), text: i.text, mnemonic: i.mnemonic, length: i.length };
+      if (i.prefixes.length) want.prefixes = i.prefixes;
+      want.operandText = i.operandText;
+      want.operands = i.operands.map((o) => {
+        if (o.kind === 'immediate') return { kind: o.kind, value: hex(o.value) };
+        if (o.kind === 'target') return { kind: o.kind, target: hex(o.target) };
+        if (o.kind !== 'memory') return { ...o };
+        const m: Record<string, unknown> = { kind: 'memory' };
+        if (o.segment) m.segment = o.segment;
+        if (o.base) m.base = o.base;
+        if (o.index) m.index = o.index;
+        m.scale = o.scale;
+        m.displacement = o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : hex(o.displacement);
+        m.size = o.size;
+        if (o.target !== undefined) m.target = hex(o.target);
+        return m;
+      });
+      want.flow = i.flow;
+      if (i.target !== undefined) want.target = hex(i.target);
+      if (i.targetSymbol) want.targetSym = i.targetSymbol;
+      if (i.comment) want.comment = i.comment;
+      t.is(`{${(p.head + p.tail).slice(1)}}`, JSON.stringify(want));
+      n++;
+    }
+  }
+  t.log(`${n} instructions`);
 });

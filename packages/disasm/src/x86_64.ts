@@ -202,17 +202,36 @@ export class Disassembler {
     this.insn.free();
   }
 
-  /** Every instruction in bytes, in order; undecodable bytes become one-byte `(bad)` entries. */
+  /**
+   * What is known of an instruction from its bytes, so that the next one like it costs a map
+   * lookup instead of ~10 calls into iced's WASM and the formatting. Most of the kernel's
+   * instructions repeat: the 6.1 kernel's 6.7 M instructions are ~0.25 M distinct byte strings
+   * apart from branches and RIP-relative operands. Those two are kept by their form (the bytes
+   * without the rel8/rel32 or the disp32, whose place the opcode and ModRM fix): the text is the
+   * same around the number, and the target is the address plus the number plus the length.
+   */
+  private readonly exact = new Map<string, Instruction>();
+  private readonly branches = new Map<string, Template>();
+  private readonly ripRelative = new Map<string, Template>();
+
+  /**
+   * Every instruction in bytes, in order; undecodable bytes become one-byte `(bad)` entries.
+   * Instructions with the same bytes share their `bytes`, `prefixes` and `operands` arrays (and
+   * instructions of one form their `prefixes`): callers must not modify them.
+   */
   *disassemble(bytes: Uint8Array, addr: bigint): Generator<Instruction> {
     if (bytes.length === 0) return;
     const dec = new Decoder(64, bytes, DecoderOptions.None);
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const exact = this.exact;
+    const ins = this.insn;
     try {
       dec.ip = addr;
       let pos = 0;
+      let at = addr;
       while (pos < bytes.length) {
-        dec.decodeOut(this.insn);
-        const ins = this.insn;
-        const at = addr + BigInt(pos);
+        dec.decodeOut(ins);
+        if (pos > 0) at = addr + BigInt(pos);
         const code = ins.code;
         if (code === Code.INVALID) {
           // objdump prints `(bad)` and goes on from the next byte; so do we.
@@ -230,12 +249,110 @@ export class Disassembler {
           continue;
         }
         const length = ins.length;
-        yield this.describe(ins, code, at, bytes.subarray(pos, pos + length).slice());
-        pos += length;
+        const start = pos;
+        const end = pos + length;
+        pos = end;
+        const same = exact.get(buf.toString('latin1', start, end));
+        if (same !== undefined) {
+          yield { addr: at, length, bytes: same.bytes, mnemonic: same.mnemonic, prefixes: same.prefixes, operandText: same.operandText, text: same.text, operands: same.operands, flow: same.flow };
+          continue;
+        }
+        const form = formAt(bytes, start, end);
+        if (form.branch > 0) {
+          const t = this.branches.get(buf.toString('latin1', start, end - form.branch));
+          if (t !== undefined) {
+            yield this.branchLike(t, at, length, bytes.slice(start, end), form.branch === 1 ? (bytes[end - 1]! << 24) >> 24 : buf.readInt32LE(end - 4));
+            continue;
+          }
+        } else if (form.modrm >= 0) {
+          const t = this.ripRelative.get(buf.toString('latin1', start, form.modrm + 1) + buf.toString('latin1', form.modrm + 5, end));
+          if (t !== undefined) {
+            yield this.ripRelativeLike(t, at, length, bytes.slice(start, end), buf.readInt32LE(form.modrm + 1));
+            continue;
+          }
+        }
+        const out = this.describe(ins, code, at, bytes.slice(start, end));
+        this.learn(out, buf, start, end, form);
+        yield out;
       }
     } finally {
       dec.free();
     }
+  }
+
+  /** The form kinds of the instruction `describe` saw last (set by describe). */
+  private lastKinds: number[] = [];
+
+  /** Remembers how to print the next instruction with these bytes, or of this form, without iced. */
+  private learn(out: Instruction, buf: Buffer, start: number, end: number, form: { branch: number; modrm: number }): void {
+    if (this.exact.size + this.branches.size + this.ripRelative.size >= SEEN_MAX) return;
+    if (out.target === undefined && out.comment === undefined) {
+      this.exact.set(buf.toString('latin1', start, end), out);
+      return;
+    }
+    const length = end - start;
+    if (out.target !== undefined) {
+      // `jmp ffffffff81000000 <x>`: one 64-bit near-branch operand (16/32-bit ones wrap the target)
+      const kinds = this.lastKinds;
+      if (form.branch === 0 || kinds.length !== 1 || kinds[0] !== OpKind.NearBranch64 || out.comment !== undefined || out.operands.length !== 1) return;
+      const rel = form.branch === 1 ? (buf[end - 1]! << 24) >> 24 : buf.readInt32LE(end - 4);
+      if (BigInt.asIntN(64, out.target - out.addr - BigInt(length)) !== BigInt(rel)) return;
+      const head = out.text.slice(0, out.text.length - out.operandText.length);
+      if (!head.endsWith(' ')) return;
+      this.branches.set(buf.toString('latin1', start, end - form.branch), { insn: out, before: head, after: '', operandBefore: '', operandAfter: '', memory: 0 });
+      return;
+    }
+    // `mov 0x1a03f51(%rip),%rsp  # <target>`: the text around the displacement is the same everywhere
+    const m = form.modrm;
+    if (m < 0 || (buf[m]! & 0xc7) !== 0x05) return;
+    let memory = -1;
+    for (let k = 0; k < out.operands.length; k++) {
+      const o = out.operands[k]!;
+      if (o.kind === 'memory' && o.target !== undefined) {
+        if (memory >= 0 || o.base !== 'rip' || o.displacement !== BigInt(buf.readInt32LE(m + 1))) return;
+        memory = k;
+      }
+    }
+    if (memory < 0) return;
+    const needle = this.ripText(Number((out.operands[memory] as MemoryOperand).displacement));
+    const t = out.text.indexOf(needle);
+    const o = out.operandText.indexOf(needle);
+    if (t < 0 || o < 0 || out.text.indexOf(needle, t + 1) >= 0 || out.operandText.indexOf(needle, o + 1) >= 0) return;
+    this.ripRelative.set(buf.toString('latin1', start, m + 1) + buf.toString('latin1', m + 5, end), {
+      insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
+      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory,
+    });
+  }
+
+  /** How a RIP-relative operand's displacement is printed: `0x1a03f51(%rip)`, `[rip+0x1a03f51]`. */
+  private ripText(disp: number): string {
+    const h = disp < 0 ? `-0x${(-disp).toString(16)}` : `0x${disp.toString(16)}`;
+    return this.syntax === 'att' ? `${h}(%rip)` : `[rip${disp < 0 ? h : `+${h}`}]`;
+  }
+
+  private branchLike(t: Template, at: bigint, length: number, raw: Uint8Array, rel: number): Instruction {
+    const i = t.insn;
+    const target = BigInt.asUintN(64, at + BigInt(length + rel));
+    const sym = this.symbolize(target);
+    const operandText = sym !== undefined ? `${target.toString(16)} <${sym}>` : target.toString(16);
+    const out: Instruction = { addr: at, length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText, text: t.before + operandText, operands: [{ kind: 'target', target }], flow: i.flow };
+    out.target = target;
+    if (sym !== undefined) out.targetSymbol = sym;
+    return out;
+  }
+
+  private ripRelativeLike(t: Template, at: bigint, length: number, raw: Uint8Array, disp: number): Instruction {
+    const i = t.insn;
+    const target = BigInt.asUintN(64, at + BigInt(length + disp));
+    const operands = i.operands.slice();
+    operands[t.memory] = { ...(operands[t.memory] as MemoryOperand), displacement: BigInt(disp), target };
+    const needle = this.ripText(disp);
+    const sym = this.symbolize(target);
+    const out: Instruction = {
+      addr: at, length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
+    };
+    out.comment = sym !== undefined ? `${target.toString(16)} <${sym}>` : target.toString(16);
+    return out;
   }
 
   /** All of `disassemble` as an array. */
@@ -288,10 +405,13 @@ export class Disassembler {
     const f = this.formatter;
     const syntax = this.syntax;
     const fm = this.form(ins, code);
+    this.lastKinds = fm.kinds;
     const flow = fm.flow;
     const byIndex: Operand[] = [];
     let target: bigint | undefined;
     let comment: string | undefined;
+    let targetSymbol: string | undefined;
+    let named = false;
     const n = fm.kinds.length;
     for (let i = 0; i < n; i++) {
       const k = fm.kinds[i]!;
@@ -337,7 +457,9 @@ export class Disassembler {
       const k = io === undefined ? undefined : fm.kinds[io];
       if (fm.shiftBy1 && k !== undefined && k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64) continue; // objdump: `shr %eax`
       if (k === OpKind.NearBranch64 || k === OpKind.NearBranch32 || k === OpKind.NearBranch16) {
-        const sym = this.symbolize(target!);
+        targetSymbol = this.symbolize(target!);
+        named = true;
+        const sym = targetSymbol;
         parts.push(`${target!.toString(16)}${sym !== undefined ? ` <${sym}>` : ''}`);
       } else if (k === OpKind.Memory) {
         const m = byIndex[io!] as MemoryOperand;
@@ -389,7 +511,7 @@ export class Disassembler {
     if (comment !== undefined) out.comment = comment;
     if (target !== undefined) {
       out.target = target;
-      const sym = this.symbolize(target);
+      const sym = named ? targetSymbol : this.symbolize(target);
       if (sym !== undefined) out.targetSymbol = sym;
     }
     return out;
@@ -423,6 +545,50 @@ const IMPLICIT_ATT: Record<string, string[]> = {
   monitorx: ['%rax', '%ecx', '%edx'],
   mwaitx: ['%eax', '%ecx', '%ebx'],
 };
+
+/** distinct byte strings and forms remembered per Disassembler (the 6.1 kernel's whole text has ~0.3 M) */
+const SEEN_MAX = 1 << 20;
+
+/** A branch or RIP-relative form: the first instruction seen, and its text around the number that varies. */
+interface Template {
+  insn: Instruction;
+  before: string;
+  after: string;
+  operandBefore: string;
+  operandAfter: string;
+  /** the index of the RIP-relative operand */
+  memory: number;
+}
+
+const PREFIX_BYTE = new Uint8Array(256);
+for (const b of [0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]) PREFIX_BYTE[b] = 1;
+const NO_FORM = { branch: 0, modrm: -1 };
+
+/**
+ * Where the varying number of a branch or RIP-relative instruction sits, from its bytes
+ * (Intel SDM vol. 2, 2.1-2.2: legacy prefixes, REX, opcode, ModRM; mod=00 rm=101 is
+ * RIP+disp32): `branch` = the size of a trailing rel8/rel32 for jmp/call/jcc/loop/jrcxz,
+ * else `modrm` = the index of a ModRM byte that selects RIP+disp32. A guess only: a form is
+ * remembered after iced decoded an instruction of it and the number was where this says.
+ * VEX/EVEX/XOP encodings are left out.
+ */
+function formAt(b: Uint8Array, start: number, end: number): { branch: number; modrm: number } {
+  let i = start;
+  while (i < end && PREFIX_BYTE[b[i]!] === 1) i++;
+  if (i < end && (b[i]! & 0xf0) === 0x40) i++;
+  if (i >= end) return NO_FORM;
+  const op = b[i]!;
+  if (op === 0xe8 || op === 0xe9) return end - i === 5 ? { branch: 4, modrm: -1 } : NO_FORM;
+  if (op === 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3)) return end - i === 2 ? { branch: 1, modrm: -1 } : NO_FORM;
+  if (op === 0xc4 || op === 0xc5 || op === 0x62 || op === 0x8f) return NO_FORM;
+  let m = i + 1;
+  if (op === 0x0f) {
+    const op2 = b[i + 1];
+    if (op2 !== undefined && op2 >= 0x80 && op2 <= 0x8f) return end - i === 6 ? { branch: 4, modrm: -1 } : NO_FORM;
+    m = op2 === 0x38 || op2 === 0x3a ? i + 3 : i + 2;
+  }
+  return m + 5 <= end && (b[m]! & 0xc7) === 0x05 ? { branch: 0, modrm: m } : NO_FORM;
+}
 
 interface Form {
   kinds: number[];

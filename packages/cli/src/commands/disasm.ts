@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { aarch64EffectiveAddress, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, CodeFileError, Disassembler, around, vmlinuxArch, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Aarch64MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
-import { LineTable, type Program } from '@vmpipe/kernel';
+import { aarch64EffectiveAddress, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, InsnJson, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, hexBytes, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers } from '@vmpipe/disasm';
+import { LineTable, StructLayout, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -34,8 +34,8 @@ export default class Disasm extends VmpipeCommand {
     context: Flags.integer({ description: 'filter mode: instructions before and after the current one', default: 5, min: 0 }),
     intel: Flags.boolean({ description: 'Intel syntax (objdump -M intel)' }),
     'from-vmlinux': Flags.string({ description: 'read the bytes from this vmlinux (as linked, before boot-time patching)', helpValue: 'FILE' }),
-    'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied)', helpValue: 'FILE.ko' }),
-    diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE, instruction by instruction' }),
+    'from-module': Flags.string({ description: 'read a module function\'s bytes from this .ko (relocations not applied; with --diff they are)', helpValue: 'FILE.ko' }),
+    diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE or --from-module FILE.ko, instruction by instruction' }),
     'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
     lines: Flags.boolean({ description: 'source file and line of each instruction from the --vmlinux FILE\'s DWARF .debug_line (crash dis -l)' }),
     ...programFlags,
@@ -49,6 +49,11 @@ export default class Disasm extends VmpipeCommand {
   private memberType?: TypeMembers;
   /** --lines: the vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off) */
   private lineTable?: LineTable;
+  /** insn records' JSON text; --member-of's names join memory operands */
+  private readonly json = new InsnJson((o) => {
+    const member = this.memberAt(o);
+    return member ? { member } : undefined;
+  });
 
   private parseAll() {
     return this.parse(Disasm);
@@ -59,7 +64,7 @@ export default class Disasm extends VmpipeCommand {
     this.flags = flags;
     this.useProgramFlags(flags);
     if (flags.lines && !flags.vmlinux) throw new FatalError('--lines needs --vmlinux FILE (a vmlinux with DWARF, from the -dbg package)', EXIT.usage);
-    if (flags.diff && !flags['from-vmlinux']) throw new FatalError('--diff needs --from-vmlinux FILE', EXIT.usage);
+    if (flags.diff && !flags['from-vmlinux'] && !flags['from-module']) throw new FatalError('--diff needs --from-vmlinux FILE or --from-module FILE.ko', EXIT.usage);
     if (flags.lines) {
       process.stderr.write(`disasm: reading the line tables of ${flags.vmlinux}...\n`);
       this.lineTable = new LineTable(flags.vmlinux!);
@@ -76,7 +81,8 @@ export default class Disasm extends VmpipeCommand {
       await out.write(this.source());
       for (const r of records) {
         if (out.closed) break;
-        await out.write(r);
+        if (typeof r === 'string') await out.line(r);
+        else await out.write(r);
       }
     } else {
       await this.filter(out, (record, prog) => this.annotateAsync(record, prog), args.dump === undefined ? {} : { dump: args.dump });
@@ -126,14 +132,46 @@ export default class Disasm extends VmpipeCommand {
 
   /** The kernel's own symbols resolve most addresses; module symbols (which need the types) are read only for the rest. */
   private resolve(addr: bigint) {
-    return this.prog.kernelSymbols.table.resolve(addr) ?? this.prog.symbols.resolve(addr);
+    // Modules live in the kernel half; per-CPU offsets (`%gs:0x1fb40`) never load the module list.
+    return this.prog.kernelSymbols.table.resolve(addr) ?? (addr >= 0xffff800000000000n ? this.prog.symbols.resolve(addr) : undefined);
   }
 
+  /** Branch targets repeat (`__fentry__`, `__x86_return_thunk`, a function's own labels): names by address, per program. */
+  private named = new Map<bigint, string | undefined>();
+  private namedFor?: Program;
   private symbolize(addr: bigint): string | undefined {
+    if (this.namedFor !== this.prog || this.named.size >= 1 << 16) {
+      this.named = new Map();
+      this.namedFor = this.prog;
+    }
+    if (this.named.has(addr)) return this.named.get(addr);
+    const r = this.resolve(addr);
+    const mod = r?.symbol.module ? ` [${r.symbol.module}]` : '';
+    const name = r ? `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}` : undefined;
+    this.named.set(addr, name);
+    return name;
+  }
+
+  /**
+   * The symbol an instruction of a walk sits in (its name and start), as `resolve` finds it, by
+   * a cursor: a walk goes through a function's instructions in order, and a kernel symbol
+   * without a size (kallsyms) owns every address up to the next one, so one search per function.
+   */
+  private cursor?: { table: unknown; start: bigint; end: bigint; name: string };
+  private symbolOf(addr: bigint): { text: string; start: bigint } | undefined {
+    const table = this.prog.kernelSymbols.table;
+    const c = this.cursor;
+    if (c !== undefined && c.table === table && addr >= c.start && addr < c.end) {
+      return { text: addr === c.start ? c.name : `${c.name}+0x${(addr - c.start).toString(16)}`, start: c.start };
+    }
     const r = this.resolve(addr);
     if (!r) return undefined;
+    if (!r.symbol.module && r.symbol.size === undefined && table.resolve(addr) !== undefined) {
+      const extent = table.extent(r.symbol);
+      if (extent !== undefined) this.cursor = { table, start: r.symbol.addr, end: r.symbol.addr + BigInt(extent), name: r.symbol.name };
+    }
     const mod = r.symbol.module ? ` [${r.symbol.module}]` : '';
-    return `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`;
+    return { text: `${r.symbol.name}${r.offset === 0n ? '' : `+0x${r.offset.toString(16)}`}${mod}`, start: r.symbol.addr };
   }
 
   /** The function containing addr: its start and extent (from the symbols). */
@@ -149,7 +187,7 @@ export default class Disasm extends VmpipeCommand {
   private bytes(addr: bigint, length: number, errors: AnyRecord[]): Uint8Array {
     const f = this.flags;
     if (f['from-vmlinux'] && !f.diff) return this.vmlinuxBytes(f['from-vmlinux'], addr, length);
-    if (f['from-module']) return this.moduleBytes(f['from-module'], addr, length);
+    if (f['from-module'] && !f.diff) return this.moduleBytes(f['from-module'], addr, length);
     const chunks = this.prog.mem.read(addr, length);
     const parts: Uint8Array[] = [];
     for (const c of chunks) {
@@ -183,7 +221,7 @@ export default class Disasm extends VmpipeCommand {
   }
 
   /** Checks and reads eagerly (a bad target fails before any record is written); decodes lazily. */
-  private async generate(target: string): Promise<Iterable<AnyRecord>> {
+  private async generate(target: string): Promise<Iterable<AnyRecord | string>> {
     const f = this.flags;
     const addr = this.address(this.prog, target);
     const fn = this.functionAt(addr);
@@ -199,8 +237,8 @@ export default class Disasm extends VmpipeCommand {
     const bytes = this.bytes(start, length, errors);
     // --diff decodes the file's copy with a second disassembler of the same architecture.
     const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-    const fileDis = f.diff ? await this.makeDisassembler(this.prog.theDump.arch, (a) => this.symbolize(a + offset)) : undefined;
-    const body = function* (this: Disasm): Generator<AnyRecord> {
+    const fileDis = f.diff && f['from-vmlinux'] ? await this.makeDisassembler(this.prog.theDump.arch, (a) => this.symbolize(a + offset)) : undefined;
+    const body = function* (this: Disasm): Generator<AnyRecord | string> {
       if (!f.diff) {
         // Streamed: a whole kernel's text is millions of records, never held at once.
         let n = 0;
@@ -210,19 +248,64 @@ export default class Disasm extends VmpipeCommand {
             yield i;
           }
         };
-        yield* this.records(limited(this.dis.disassemble(bytes, start)), fn?.start ?? start);
+        yield* this.lines(limited(this.dis.disassemble(bytes, start)), fn?.start ?? start);
         yield* errors;
         return;
       }
       let insns = this.dis.all(bytes, start);
       if (f.count !== undefined) insns = insns.slice(0, f.count);
+      if (f['from-module']) {
+        yield* this.records(insns, fn?.start ?? start, this.moduleFile(f['from-module'], start, bytes.length));
+        yield* errors;
+        return;
+      }
       // The file's instructions sit at link-time addresses; name their targets as the running kernel's.
-      const file = fileDis!.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset);
+      const file = fileDis!.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset) as Instruction[];
       fileDis!.free();
-      yield* this.records(insns, fn?.start ?? start, file);
+      yield* this.records(insns, fn?.start ?? start, { insns: file, offset, relocated: [], unresolved: [] });
       yield* errors;
     };
     return body.call(this);
+  }
+
+  /**
+   * A module function's code as its .ko holds it, relocated as the module loader did: section
+   * symbols and the module's own symbols are placed by where the module's symbols are in memory,
+   * undefined ones are the kernel's (or another module's) symbols of that name.
+   */
+  private moduleFile(path: string, addr: bigint, length: number): FileCode {
+    const fn = this.functionAt(addr);
+    if (!fn?.sym.module) throw new FatalError(`${hex(addr)} is not in a module function`, EXIT.usage);
+    if (this.dis instanceof Aarch64Disassembler) throw new FatalError('--diff --from-module relocates x86_64 modules only (arm64 relocation types are not applied yet)', EXIT.usage);
+    const mod = fn.sym.module;
+    let code: ReturnType<typeof moduleCodeRelocations>;
+    try {
+      code = moduleCodeRelocations(path, fn.sym.name, Number(addr - fn.start), length);
+    } catch (err) {
+      throw fileError(err, `is it ${mod}.ko?`);
+    }
+    const own = (name: string) => this.prog.symbols.lookup(name).find((s) => s.module === mod)?.addr;
+    const bases = new Map<number, bigint | undefined>([[code.shndx, fn.start - code.value]]);
+    const base = (shndx: number) => {
+      if (!bases.has(shndx)) {
+        const named = code.symbols.find((s) => s.shndx === shndx && s.name !== '' && own(s.name) !== undefined);
+        bases.set(shndx, named ? own(named.name)! - named.value : undefined);
+      }
+      return bases.get(shndx);
+    };
+    const symbolAddress = (r: CodeRelocation): bigint | undefined => {
+      if (r.shndx === 0) return this.prog.kernelSymbols.table.lookup(r.symbol)[0]?.addr ?? this.prog.symbols.lookup(r.symbol).find((s) => s.module !== mod)?.addr;
+      if (r.shndx === 0xfff1) return r.value; // SHN_ABS
+      const b = base(r.shndx);
+      return b === undefined ? undefined : b + r.value;
+    };
+    const { bytes, unresolved } = applyCodeRelocations(code.bytes, code.relocations, addr, symbolAddress);
+    const span = (r: CodeRelocation): [bigint, bigint] => [addr + BigInt(r.at), addr + BigInt(r.at + r.size)];
+    const relocated = code.relocations.filter((r) => !unresolved.includes(r) && code.bytes.subarray(r.at, r.at + r.size).some((b, k) => b !== bytes[r.at + k])).map(span);
+    const fileDis = new Disassembler({ syntax: this.flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
+    const insns = fileDis.all(bytes, addr);
+    fileDis.free();
+    return { insns, offset: 0n, relocated, unresolved: unresolved.map(span) };
   }
 
   /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
@@ -241,9 +324,9 @@ export default class Disasm extends VmpipeCommand {
     return [...this.records(insns, start, undefined, index, regs), ...errors];
   }
 
-  private *records(insns: Iterable<AnyInstruction>, fnStart: bigint, file?: AnyInstruction[], current = -1, regs?: RegisterValues): Generator<AnyRecord> {
-    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
-    const rows = file ? diffInstructions([...insns] as Instruction[], file as Instruction[], offset, (a) => this.symbolize(a)) : undefined;
+  private *records(insns: Iterable<AnyInstruction>, fnStart: bigint, file?: FileCode, current = -1, regs?: RegisterValues): Generator<AnyRecord> {
+    const rows = file ? diffInstructions([...insns] as Instruction[], file.insns, file.offset, (a) => this.symbolize(a)) : undefined;
+    const overlaps = (spans: [bigint, bigint][], m: AnyInstruction) => spans.some(([a, b]) => a < m.addr + BigInt(m.length) && b > m.addr);
     const gsBase = regs?.['gs_base'];
     let i = -1;
     for (const ins of rows ? rows.map((r) => r.memory!) : insns) {
@@ -256,8 +339,10 @@ export default class Disasm extends VmpipeCommand {
       const row = rows?.[i];
       if (row) {
         r.same = row.same;
+        // a .ko's bytes that only its relocations made equal to memory; and differences inside a relocation whose symbol is unknown
+        if (row.same && overlaps(file!.relocated, ins)) r.relocated = true;
         if (!row.same) {
-          r.reason = row.reason;
+          r.reason = row.reason === 'patched' && overlaps(file!.unresolved, ins) ? 'module-relocation' : row.reason;
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
@@ -268,58 +353,144 @@ export default class Disasm extends VmpipeCommand {
   /** the instruction written before this one (an endbr64 before an ftrace nop) */
   private previous?: AnyInstruction;
 
+  /** Instruction records as JSON lines, gathered into chunks of about 64 KiB (one write each). */
+  private *lines(insns: Iterable<AnyInstruction>, fnStart: bigint): Generator<string> {
+    // joined, not concatenated: a flat string converts to the stream's bytes several times faster than a rope
+    let chunk: string[] = [];
+    let size = 0;
+    for (const ins of insns) {
+      const line = this.line(ins, fnStart);
+      chunk.push(line);
+      size += line.length;
+      if (size >= 65536) {
+        yield chunk.join('\n');
+        chunk = [];
+        size = 0;
+      }
+    }
+    if (chunk.length) yield chunk.join('\n');
+  }
+
   private record(ins: AnyInstruction, fnStart: bigint): AnyRecord {
+    return JSON.parse(this.line(ins, fnStart)) as AnyRecord;
+  }
+
+  /** An arm64 insn record as an object (the x86 path writes its JSON text directly, for speed). */
+  private arm64Record(ins: Aarch64Instruction): AnyRecord {
     const r: AnyRecord = { kind: 'insn', dump: this.prog.path, addr: hex(ins.addr), bytes: hexBytes(ins.bytes), text: ins.text, mnemonic: ins.mnemonic, length: ins.length };
-    const sym = this.symbolize(ins.addr);
-    if (sym) r.symbol = sym;
+    const own = this.symbolOf(ins.addr);
+    if (own) r.symbol = own.text;
     if (ins.prefixes.length) r.prefixes = ins.prefixes;
     r.operandText = ins.operandText;
-    r.operands = this.dis instanceof Aarch64Disassembler ? (ins.operands as Aarch64Operand[]).map(aarch64Operand) : (ins.operands as Operand[]).map((o) => this.operand(o));
+    r.operands = (ins.operands as Aarch64Operand[]).map(aarch64Operand);
     r.flow = ins.flow;
     if (ins.target !== undefined) r.target = hex(ins.target);
     if (ins.targetSymbol) r.targetSym = ins.targetSymbol;
     if (ins.comment) r.comment = ins.comment;
     if (ins.bad) r.bad = true;
     if (ins.truncated) r.truncated = true;
-    // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
-    const own = this.resolve(ins.addr);
-    const start = own && own.offset <= 4n ? own.symbol.addr : fnStart;
-    const first = start === ins.addr ? ins : start + 4n === ins.addr ? this.previous : undefined;
-    if (isFtraceNop(ins as Instruction, start, first ? [first as Instruction] : [])) r.note = '[FTRACE NOP]';
-    else if (ins.mnemonic === 'ud2' || ins.text === 'brk #0x800') r.note = 'BUG/WARN trap (__bug_table)';
-    this.previous = ins;
-    r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : this.flags['from-module'] ? 'module' : 'memory';
-    if (this.lineTable && !(typeof sym === 'string' && sym.includes(' ['))) {
-      const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
-      if (at) Object.assign(r, { sourceFile: at.file, sourceLine: at.line });
-    }
+    if (ins.text === 'brk #0x800') r.note = 'BUG/WARN trap (__bug_table)'; // arm64's BUG_BRK_IMM
+    r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : 'memory';
     return r;
   }
 
-  private operand(o: Operand): Record<string, unknown> {
-    switch (o.kind) {
-      case 'register':
-        return { ...o };
-      case 'immediate':
-        return { kind: o.kind, value: hex(BigInt.asUintN(64, o.value)) };
-      case 'target':
-        return { kind: o.kind, target: hex(o.target) };
-      case 'string-memory':
-        return { ...o };
-      case 'memory': {
-        const m: Record<string, unknown> = { kind: 'memory' };
-        if (o.segment) m.segment = o.segment;
-        if (o.base) m.base = o.base;
-        if (o.index) m.index = o.index;
-        m.scale = o.scale;
-        m.displacement = o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : hex(o.displacement);
-        m.size = o.size;
-        if (o.target !== undefined) m.target = hex(BigInt.asUintN(64, o.target));
-        const member = this.memberAt(o);
-        if (member) m.member = member;
-        return m;
-      }
+  private dumpJson?: { path: string; json: string };
+
+  /** One insn record's JSON text (fields in the order of docs/records.md's insn). */
+  private line(anyIns: AnyInstruction, fnStart: bigint): string {
+    if (this.dis instanceof Aarch64Disassembler) return JSON.stringify(this.arm64Record(anyIns as Aarch64Instruction));
+    const ins = anyIns as Instruction;
+    if (this.dumpJson?.path !== this.prog.path) this.dumpJson = { path: this.prog.path, json: JSON.stringify(this.prog.path) };
+    const own = this.symbolOf(ins.addr);
+    const p = this.json.parts(ins);
+    let s = `{"kind":"insn","dump":${this.dumpJson.json},"addr":"${hex(ins.addr)}"${p.head}`;
+    if (own) s += `,"symbol":${JSON.stringify(own.text)}`;
+    s += p.tail;
+    // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
+    const start = own && ins.addr - own.start <= 4n ? own.start : fnStart;
+    const first = start === ins.addr ? ins : start + 4n === ins.addr ? this.previous : undefined;
+    if (isFtraceNop(ins, start, first ? [first as Instruction] : [])) s += ',"note":"[FTRACE NOP]"';
+    else if (ins.mnemonic === 'ud2') {
+      s += ',"note":"BUG/WARN trap (__bug_table)"';
+      const bug = this.bugAt(ins.addr);
+      if (bug) s += `,"bug":${JSON.stringify(bug)}`;
     }
+    this.previous = ins;
+    s += this.flags['from-vmlinux'] && !this.flags.diff ? ',"bytesFrom":"vmlinux"' : this.flags['from-module'] && !this.flags.diff ? ',"bytesFrom":"module"' : ',"bytesFrom":"memory"';
+    if (this.lineTable && !(own && own.text.includes(' ['))) {
+      const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
+      if (at) s += `,"sourceFile":${JSON.stringify(at.file)},"sourceLine":${JSON.stringify(at.line)}`;
+    }
+    return `${s}}`;
+  }
+
+  /** ud2 sites of the kernel's and the loaded modules' __bug_table, by address: read at the first ud2, per program. */
+  private bugs?: { prog: Program; sites: Map<bigint, BugSite> };
+
+  /** The BUG()/WARN() a ud2 is: file and line as report_bug() prints them, WARN/ONCE flags. */
+  private bugAt(addr: bigint): Record<string, unknown> | undefined {
+    if (this.bugs?.prog !== this.prog) this.bugs = { prog: this.prog, sites: this.readBugTables() };
+    const site = this.bugs.sites.get(addr);
+    if (!site) return undefined;
+    let file: string | undefined;
+    if (site.fileAddr !== undefined) {
+      const chunk = this.prog.mem.read(site.fileAddr, 256).find((c) => 'bytes' in c);
+      if (chunk && 'bytes' in chunk) file = Buffer.from(chunk.bytes).toString('latin1').split('\0')[0];
+    }
+    const flags = [site.warning ? 'WARN' : 'BUG', ...(site.once ? ['ONCE'] : []), ...(site.done ? ['DONE'] : [])];
+    const bug: Record<string, unknown> = { report: bugReport(site, file), flags };
+    if (file !== undefined) bug.file = file;
+    if (site.line !== undefined) bug.line = site.line;
+    return bug;
+  }
+
+  private readBugTables(): Map<bigint, BugSite> {
+    const prog = this.prog;
+    const sites = new Map<bigint, BugSite>();
+    let layout: BugEntryLayout = BUG_ENTRY_RELATIVE;
+    // The dump's types say where the fields are (BTF has struct bug_entry); without them, the 6.1/6.12 layout.
+    try {
+      const l = StructLayout.of(prog, 'bug_entry');
+      if (l.has('bug_addr_disp') && l.has('flags')) {
+        layout = { size: l.size, addr: l.offset('bug_addr_disp'), flags: l.offset('flags') };
+        if (l.has('file_disp')) layout.file = l.offset('file_disp');
+        if (l.has('line')) layout.line = l.offset('line');
+      }
+    } catch {
+      // no types: the default layout
+    }
+    const add = (start: bigint, length: number) => {
+      const bytes = this.bytesOrEmpty(start, length);
+      for (const site of parseBugTable(bytes, start, layout)) sites.set(site.addr, site);
+    };
+    const start = prog.kernelSymbols.table.lookup('__start___bug_table')[0]?.addr;
+    const stop = prog.kernelSymbols.table.lookup('__stop___bug_table')[0]?.addr;
+    if (start !== undefined && stop !== undefined && stop > start) add(start, Number(stop - start));
+    // Each module's own table: struct module { struct bug_entry *bug_table; unsigned int num_bugs; } (CONFIG_GENERIC_BUG).
+    try {
+      const mod = StructLayout.of(prog, 'module').only(['bug_table', 'num_bugs']);
+      if (mod.has('bug_table') && mod.has('num_bugs')) {
+        for (const m of prog.modules.modules) {
+          const v = mod.read(prog, m.addr);
+          const table = v.int('bug_table');
+          const n = v.num('num_bugs');
+          if (table !== 0n && n > 0 && n < 1 << 20) add(table, n * layout.size);
+        }
+      }
+    } catch {
+      // no types or no module list: the kernel's table only
+    }
+    return sites;
+  }
+
+  /** Bytes at addr, up to the first unreadable one. */
+  private bytesOrEmpty(addr: bigint, length: number): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (const c of this.prog.mem.read(addr, length)) {
+      if (!('bytes' in c)) break;
+      parts.push(c.bytes);
+    }
+    return Buffer.concat(parts);
   }
 
   /** Members of --member-of TYPE at a memory operand's displacement; past the type's size, the array element (page[2].deferred_list). */
@@ -358,33 +529,19 @@ export default class Disasm extends VmpipeCommand {
   }
 }
 
+/** The file's side of --diff: its instructions, the memory-minus-file address offset (KASLR), the relocated and unrelocatable byte spans. */
+interface FileCode {
+  insns: Instruction[];
+  offset: bigint;
+  relocated: [bigint, bigint][];
+  unresolved: [bigint, bigint][];
+}
+
 /** A file that cannot give code: missing (3), unusable (4), or no such address/symbol in it (2). */
 function fileError(err: unknown, hint: string): Error {
   if (!(err instanceof CodeFileError)) return err as Error;
   const code = err.reason === 'no-input' ? EXIT.noInput : err.reason === 'bad-format' ? EXIT.badFormat : EXIT.usage;
   return new FatalError(err.reason === 'not-found' ? `${err.message} (${hint})` : err.message, code);
-}
-
-type AnyInstruction = Instruction | Aarch64Instruction;
-
-/** An arm64 operand as a record: bigints as hex (displacements signed), the rest as decoded. */
-function aarch64Operand(o: Aarch64Operand): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = typeof v !== 'bigint' ? v : k === 'displacement' && v < 0n ? `-0x${(-v).toString(16)}` : hex(BigInt.asUintN(64, v));
-  return out;
-}
-
-/** The architecture of a vmlinux by its ELF e_machine; an unreadable file is exit 3 or 4. */
-function elfArch(path: string): string {
-  try {
-    return vmlinuxArch(path);
-  } catch (err) {
-    throw fileError(err, path);
-  }
-}
-
-function hexBytes(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
 
 function registers(obj: Record<string, unknown>): RegisterValues {
@@ -415,4 +572,22 @@ function codeAddress(r: AnyRecord): { addr: bigint; regs?: RegisterValues; retur
     return m ? { addr: BigInt(`0x${m[1]}`) } : undefined;
   }
   return undefined;
+}
+
+type AnyInstruction = Instruction | Aarch64Instruction;
+
+/** An arm64 operand as a record: bigints as hex (displacements signed), the rest as decoded. */
+function aarch64Operand(o: Aarch64Operand): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = typeof v !== 'bigint' ? v : k === 'displacement' && v < 0n ? `-0x${(-v).toString(16)}` : hex(BigInt.asUintN(64, v));
+  return out;
+}
+
+/** The architecture of a vmlinux by its ELF e_machine; an unreadable file is exit 3 or 4. */
+function elfArch(path: string): string {
+  try {
+    return vmlinuxArch(path);
+  } catch (err) {
+    throw fileError(err, path);
+  }
 }
