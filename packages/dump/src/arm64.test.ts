@@ -101,7 +101,8 @@ for (const name of NAMES) {
   const cut = join(dir, 'vmcore.kdump');
   test(`arm64 ${name}: the cut QEMU kdump (fixtures/arm64) against QEMU's registers and the console`, (t) => {
     if (!existsSync(cut)) {
-      t.log(`no ${cut}: make it with tools/recipes/arm64/make.sh ${name} && tools/recipes/arm64/cut.sh ${name}`);
+      // only pauth is committed (the fixture budget): nopauth's cut is made on demand
+      t.log(`no ${cut}: make it with tools/recipes/arm64/make.sh ${name} && LEAN=1 tools/recipes/arm64/cut.sh ${name}`);
       t.pass();
       return;
     }

@@ -6,9 +6,10 @@
 #   WORKDIR  make.sh's dir (default /work/refs/arm64/dumps/$KVER/$NAME)
 #   FIXDIR   default fixtures/arm64/$KVER/$NAME
 # env: KVER (6.1.0-56-cloud-arm64); VMPIPE (the vmpipe checkout whose built commands record the
-#      pages, default this one); LEAN=1 leaves out the pages of the dump's own kallsyms and BTF
-#      (sym-resolve --list, struct-decode, --sys/--panic): the fixture is then read with the
-#      committed System.map/BTF (--system-map/--btf), as the lean x86 scenarios are.
+#      pages, default this one); LEAN=1 gives every command --btf (the committed vmlinux.btf.zst), so
+#      the dump's own BTF pages (4 MB in memory, ~1.5 MB of 64K zlib blocks) are not kept: the
+#      fixture is then read with --system-map and --btf, as the lean x86 scenarios are; MINIMAL=1 keeps
+#      only what the dump readers' tests read (the fixture budget: see fixtures/README.md).
 # The recorded pfns are the kdump file's own blocks (64 KiB: QEMU's block_size for every aarch64
 # guest), which is what mkdump --cut keeps.
 set -euo pipefail
@@ -42,7 +43,7 @@ CMDS=(
   "backtrace"
   "backtrace --all-cpus"
 )
-[ "$LEAN" = 1 ] || CMDS+=(
+CMDS+=(
   "vmcore-extract --sys"
   "vmcore-extract --panic"
   "sym-resolve --list"
@@ -54,6 +55,8 @@ UTS=$(node -e '
   const v=BigInt("0x"+/SYMBOL\(init_uts_ns\)=([0-9a-f]+)/.exec(t)[1]); const k=BigInt(/NUMBER\(kimage_voffset\)=(0x[0-9a-f]+)/.exec(t)[1]);
   console.log("0x"+((v-k)&((1n<<64n)-1n)).toString(16));' < <(strings -n 8 "$WORK/qemu.elf" | head -400))
 CMDS+=("vmcore-extract --physical --read $UTS --length 390")
+# MINIMAL=1: only what the dump readers' tests read (notes, VMCOREINFO, init_uts_ns by physical address)
+[ "${MINIMAL:-0}" = 1 ] && CMDS=("vmcore-extract" "vmcore-extract --physical --read $UTS --length 390")
 
 log "vmpipe on the uncut dump (VMPIPE_RECORD_PAGES; $VMPIPE)"
 export VMPIPE_RECORD_PAGES=$TR/pfns
@@ -62,7 +65,8 @@ mkdir -p "$TR/uncut" "$TR/cut"
 i=0
 for c in "${CMDS[@]}"; do
   set -- $c
-  rc=0; node "$BIN/$1.js" "$D" "${@:2}" "${EXTRA[@]}" > "$TR/uncut/$i.out" 2> "$TR/uncut/$i.err" || rc=$?
+  # a cold cache for every run: a BTF or kallsyms kept by build-id from an earlier run would hide its pages
+  rc=0; VMPIPE_CACHE=$(mktemp -d "$TR/cache.XXXXXX") node "$BIN/$1.js" "$D" "${@:2}" "${EXTRA[@]}" > "$TR/uncut/$i.out" 2> "$TR/uncut/$i.err" || rc=$?
   echo "$i: $c (exit $rc)" >> "$TR/commands"
   i=$((i+1))
 done
@@ -80,7 +84,7 @@ i=0
 : > "$FIX/expected/CUT-DIFF.txt"
 for c in "${CMDS[@]}"; do
   set -- $c
-  rc=0; node "$BIN/$1.js" "$FIX/vmcore.kdump" "${@:2}" "${EXTRA[@]}" > "$TR/cut/$i.out" 2> "$TR/cut/$i.err" || rc=$?
+  rc=0; VMPIPE_CACHE=$(mktemp -d "$TR/cache.XXXXXX") node "$BIN/$1.js" "$FIX/vmcore.kdump" "${@:2}" "${EXTRA[@]}" > "$TR/cut/$i.out" 2> "$TR/cut/$i.err" || rc=$?
   # the dump path is in every record, and the source record counts the pages the file holds:
   # compare with those taken out
   norm() { sed -e "s|$2|DUMP|g" -e 's/"pagesPresent":[0-9]*,"pagesExcluded":[0-9]*/"pagesPresent":N,"pagesExcluded":N/' "$1"; }
@@ -104,6 +108,6 @@ sed 's/^/  /' "$TR/commands" >> "$FIX/expected/CUT-DIFF.txt"
   echo "BUILD-ID (vmlinux): $(readelf -n "/work/refs/arm64/$KVER/vmlinux" | awk '/Build ID/{print $3; exit}')"
   echo "guest: $(cat "$WORK/guest.txt")"
   echo "vmpipe (recorded the pages): $(git -C "$VMPIPE" log -1 --format='%h %s' | cut -c1-100)"
-  echo "cut: $(wc -l < "$WORK/keep.pfns") blocks of 65536 bytes kept by tools/recipes/arm64/cut.sh (mkdump --cut), LEAN=$LEAN"
+  echo "cut: $(wc -l < "$WORK/keep.pfns") blocks of 65536 bytes kept by tools/recipes/arm64/cut.sh (mkdump --cut), LEAN=$LEAN MINIMAL=${MINIMAL:-0}"
 } > "$FIX/VERSIONS"
 log "done: $(ls -l "$FIX/vmcore.kdump" | awk '{print $5}') bytes ($(wc -l < "$WORK/keep.pfns") blocks)"
