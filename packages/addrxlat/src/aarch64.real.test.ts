@@ -6,6 +6,7 @@
  * ELF and on its kdump, with and without pointer authentication; and
  * __phys_to_virt must agree with drgn's phys_to_virt (the nopauth dump's
  * PHYS_OFFSET is "negative": linear-map randomisation).
+ * The fixture cut of each dump (fixtures/arm64/.../vmcore.kdump) is walked too, where present.
  * Expected: fixtures/arm64/6.1.0-56-cloud-arm64/<dump>/expected/drgn.arm64xlat.json (command in .cmd beside it).
  */
 import test from 'ava';
@@ -27,11 +28,13 @@ interface Expected {
 
 for (const dump of ['pauth', 'nopauth']) {
   const expectedFile = join(root, 'fixtures', 'arm64', KERNEL, dump, 'expected', 'drgn.arm64xlat.json');
-  for (const form of ['qemu.elf', 'qemu.kdump-zlib']) {
-    const path = join(dumps, dump, form);
+  // QEMU's ELF and kdump, uncut; and the fixture cut from the kdump (the pages the commands read), whose
+  // missing pages may only say page-excluded.
+  const cut = join(root, 'fixtures', 'arm64', KERNEL, dump, 'vmcore.kdump');
+  for (const [form, path] of [['qemu.elf', join(dumps, dump, 'qemu.elf')], ['qemu.kdump-zlib', join(dumps, dump, 'qemu.kdump-zlib')], ['fixture cut', cut]] as const) {
     test(`${dump}/${form}: drgn's follow_phys() addresses, through swapper_pg_dir`, (t) => {
       if (!existsSync(path) || !existsSync(expectedFile)) {
-        t.log(`skipped: ${existsSync(path) ? expectedFile : path} is not here (the uncut arm64 dumps live outside the repo)`);
+        t.log(`skipped: ${existsSync(path) ? expectedFile : path} is not here (uncut arm64 dumps live outside the repo, in /work/refs/arm64; the cut comes with the arm64 fixtures)`);
         t.pass();
         return;
       }
@@ -46,11 +49,18 @@ for (const dump of ['pauth', 'nopauth']) {
       const mem = kernelMemory(d) as Aarch64Memory;
       t.true(mem instanceof Aarch64Memory);
       t.is(mem.setup.physOffset, BigInt(want.memstart_addr), 'PHYS_OFFSET read as signed = memstart_addr');
+      let checked = 0;
       for (const x of want.translate) {
         const tr = mem.translate(BigInt(x.vaddr));
+        if (path === cut && !isTranslation(tr) && tr.code === 'page-excluded') {
+          t.log(`${x.name}: a table page is not in the cut`);
+          continue;
+        }
         t.true(isTranslation(tr), `${x.name} ${x.vaddr}: ${'message' in tr ? tr.message : ''}`);
         if (isTranslation(tr)) t.is('0x' + tr.paddr.toString(16), x.paddr, x.name);
+        checked++;
       }
+      t.true(checked > 0, 'at least one translation checked');
       for (const [p, v] of Object.entries(want.phys_to_virt)) t.is('0x' + mem.physToVirt(BigInt(p)).toString(16), v, `__va(${p})`);
       // The kernel image: the walk and __kimg_to_phys agree.
       t.is(mem.kimageToPhys(BigInt(swapper.vaddr)), BigInt(swapper.paddr));

@@ -16,8 +16,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const KERNEL = '6.1.0-56-cloud-arm64';
 const dump = join(process.env['VMPIPE_ARM64_DUMPS'] ?? `/work/refs/arm64/dumps/${KERNEL}`, 'pauth', 'qemu.kdump-zlib');
-const systemMap = process.env['VMPIPE_ARM64_SYSTEM_MAP'] ?? `/work/refs/arm64/${KERNEL}/System.map`;
-const expectedFile = join(here, '..', '..', '..', 'fixtures', 'arm64', KERNEL, 'pauth', 'expected', 'drgn.arm64xlat.json');
+const fixtures = join(here, '..', '..', '..', 'fixtures', 'arm64', KERNEL);
+const systemMap = process.env['VMPIPE_ARM64_SYSTEM_MAP'] ?? [`/work/refs/arm64/${KERNEL}/System.map`, join(fixtures, 'System.map.gz')].find((f) => existsSync(f)) ?? `/work/refs/arm64/${KERNEL}/System.map`;
+const expectedFile = join(fixtures, 'pauth', 'expected', 'drgn.arm64xlat.json');
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [bin('vmcore-extract'), ...args], { encoding: 'utf8' });

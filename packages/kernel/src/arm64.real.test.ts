@@ -16,7 +16,7 @@ import { currentTask, find_btf_in_image, for_each_task_info, mem_map, page_to_pf
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const KERNEL = '6.1.0-56-cloud-arm64';
 const dumps = process.env['VMPIPE_ARM64_DUMPS'] ?? `/work/refs/arm64/dumps/${KERNEL}`;
-const systemMap = process.env['VMPIPE_ARM64_SYSTEM_MAP'] ?? `/work/refs/arm64/${KERNEL}/System.map`;
+const systemMap = process.env['VMPIPE_ARM64_SYSTEM_MAP'] ?? [`/work/refs/arm64/${KERNEL}/System.map`, join(root, 'fixtures', 'arm64', KERNEL, 'System.map.gz')].find((f) => existsSync(f)) ?? `/work/refs/arm64/${KERNEL}/System.map`;
 
 interface Expected {
   translate: { name: string; vaddr: string; paddr: string }[];

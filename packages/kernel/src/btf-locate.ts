@@ -17,13 +17,19 @@ const CHUNK = 1 << 20;
 /** A kernel's BTF is a few MB; anything past this is not a header. */
 const MAX_BTF = 256 << 20;
 
-/** The BTF bounds found by scanning the kernel image's read-only data, or undefined. */
+/**
+ * The BTF bounds found by scanning the kernel image's read-only data, or undefined.
+ * The scan runs down from `__init_begin`: `.BTF` ends the read-only data (only `.BTF_ids` and
+ * padding follow it), so it reads little more than the BTF itself, which loading it reads anyway.
+ */
 export function find_btf_in_image(prog: Program): { start: bigint; stop: bigint } | undefined {
   const from = prog.symbol('_etext');
   const to = prog.symbol('__init_begin');
   if (from === undefined || to === undefined || to <= from || to - from > 1n << 30n) return undefined;
-  for (let at = from; at < to; at += BigInt(CHUNK)) {
-    const len = Number(to - at < BigInt(CHUNK + 32) ? to - at : BigInt(CHUNK + 32));
+  for (let end = to; end > from; end -= BigInt(CHUNK)) {
+    const at = end - BigInt(CHUNK) > from ? end - BigInt(CHUNK) : from;
+    // 8 bytes past the chunk, so a header across two chunks is seen whole.
+    const len = Number((end + 8n < to ? end + 8n : to) - at);
     let bytes: Buffer;
     try {
       bytes = Buffer.from(prog.mem.readBytes(at, len));
@@ -31,15 +37,15 @@ export function find_btf_in_image(prog: Program): { start: bigint; stop: bigint 
       if (err instanceof MemoryError) continue;
       throw err;
     }
-    for (let i = bytes.indexOf(HEADER); i >= 0 && i < CHUNK; i = bytes.indexOf(HEADER, i + 1)) {
-      const hit = check(prog, at + BigInt(i));
+    for (let i = bytes.lastIndexOf(HEADER); i >= 0; i = i > 0 ? bytes.lastIndexOf(HEADER, i - 1) : -1) {
+      const hit = check(prog, at + BigInt(i), to);
       if (hit) return hit;
     }
   }
   return undefined;
 }
 
-function check(prog: Program, start: bigint): { start: bigint; stop: bigint } | undefined {
+function check(prog: Program, start: bigint, limit: bigint): { start: bigint; stop: bigint } | undefined {
   try {
     const h = Buffer.from(prog.mem.readBytes(start, 24));
     const typeOff = h.readUInt32LE(8);
@@ -48,7 +54,8 @@ function check(prog: Program, start: bigint): { start: bigint; stop: bigint } | 
     const strLen = h.readUInt32LE(20);
     if (typeOff !== 0 || strOff !== typeLen || typeLen === 0 || strLen === 0 || typeLen + strLen > MAX_BTF) return undefined;
     if (prog.mem.readU8(start + 24n + BigInt(strOff)) !== 0) return undefined;
-    return { start, stop: start + 24n + BigInt(strOff) + BigInt(strLen) };
+    const stop = start + 24n + BigInt(strOff) + BigInt(strLen);
+    return stop <= limit ? { start, stop } : undefined;
   } catch {
     return undefined;
   }
