@@ -21,6 +21,7 @@ export default class Backtrace extends VmpipeCommand {
   static override description = [
     'One frame record per frame: level, pc, sp, function, offset, text (symbol+0xoff/0xsize as the kernel prints it), module, reliable, method (regs, orc, fp, scan, exception); exception frames carry the whole pt_regs as regs. The crashing CPU comes from panic_cpu (else the log\'s CPU line), never from NT_PRSTATUS pr_pid.',
     'Unwinding uses the kernel\'s ORC tables read through kallsyms (every ORC format), module ORC, IRQ/NMI/exception stacks; where ORC has no entry, frame pointers, then a scan for return addresses (reliable: false). A trace that cannot go on ends with an error record saying why. See docs/backtrace.md.',
+    'arm64 dumps: frame records (x29), return addresses with pointer authentication stripped (KERNELPACMASK; the signed value as signedPc), pt_regs exception frames, IRQ/overflow/SDEI stacks; a return address past a noreturn call is named by pc - 4, the kernel\'s own name kept as printedAs. Give --system-map: the per-CPU symbols are not in an arm64 kallsyms without KALLSYMS_ALL.',
     'Without DUMP, a filter: a panic record is followed by the crashing CPU\'s trace (crash bt), a cpu record by that CPU\'s (bt -a), a task record by that task\'s (task-list --state UN | backtrace is foreach UN bt); other records pass through.',
     'Exit codes: 0 ok, 2 bad usage (an unknown PID, no crashing CPU), 3 missing file, 4 not a dump, or no symbols or types to unwind with.',
   ].join('\n\n');

@@ -12,7 +12,7 @@ export default class Disasm extends VmpipeCommand {
   static override description = [
     'disasm DUMP SYMBOL: the whole function (its extent from the symbols). disasm DUMP ADDR --count N | --length N. disasm DUMP --around ADDR [N]: N instructions before and after ADDR, boundaries found by decoding from the function\'s start (crash dis -r/-f).',
     'Without a target, a filter: each cpu record (rip), frame record (pc) and panic record (rip) is passed on followed by the instructions around it; the instruction at that address has "current": true and, with the cpu record\'s registers, the effective address of its memory operands.',
-    'Bytes come from the dump\'s memory (what ran); --from-vmlinux/--from-module read the file instead and --diff puts both side by side. AT&T syntax as objdump/crash print it; --intel for Intel. See docs/disasm.md.',
+    'Bytes come from the dump\'s memory (what ran); --from-vmlinux/--from-module read the file instead and --diff puts both side by side. AT&T syntax as objdump/crash print it; --intel for Intel. arm64 dumps (or an arm64 --from-vmlinux): AArch64 as aarch64-linux-gnu-objdump prints it (capstone). See docs/disasm.md.',
     'Exit codes: 0 ok, 2 bad usage or unknown symbol, 3 missing file, 4 not a dump.',
   ].join('\n\n');
   static override examples = [

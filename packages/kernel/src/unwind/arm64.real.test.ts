@@ -9,8 +9,9 @@
  * - drgn built from source (expected/drgn.backtrace.json): every task's
  *   reliable frames, pc and symbol+offset alike (drgn's inlined frames, which
  *   repeat a pc, counted once).
- * The dumps: a cut of them in the fixture directory when there is one, else
- * the uncut ones outside the repo (/work/refs/arm64/dumps or VMPIPE_ARM64_DUMPS);
+ * The dumps: the uncut ones outside the repo (/work/refs/arm64/dumps or
+ * VMPIPE_ARM64_DUMPS) when present, else the cut fixture if it kept the pages
+ * backtrace reads (/work/refs/arm64/pages/FOR-CUT);
  * the System.map (per-CPU data symbols: kallsyms has no data symbols on this
  * kernel) beside them or VMPIPE_ARM64_SYSTEM_MAP. Skips with a log line when absent.
  */
@@ -51,17 +52,21 @@ const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 function setup(dump: string): { prog: Program; drgn: Drgn; console: string[] } | string {
   const expected = join(fixtures, dump, 'expected');
-  const cut = ['vmcore.kdump', 'qemu.kdump-zlib', 'vmcore'].map((n) => join(fixtures, dump, n)).find(existsSync);
-  const path = cut ?? join(dumps, dump, 'qemu.kdump-zlib');
-  if (!existsSync(path)) return `${path} is not here (the uncut arm64 dumps live outside the repo)`;
+  // The uncut dump when it is here (every page), else the cut fixture, if it kept the pages backtrace reads.
+  const uncut = join(dumps, dump, 'qemu.kdump-zlib');
+  const path = existsSync(uncut) ? uncut : ['vmcore.kdump', 'qemu.kdump-zlib'].map((n) => join(fixtures, dump, n)).find(existsSync);
+  if (!path) return `neither ${uncut} nor a cut dump in ${join(fixtures, dump)} is here`;
   const systemMap = maps.find((m) => m !== undefined && existsSync(m));
   if (!systemMap) return `no System.map of ${KERNEL} (per-CPU data symbols are not in its kallsyms)`;
   const drgn = JSON.parse(readFileSync(join(expected, 'drgn.backtrace.json'), 'utf8')) as Drgn;
   const prog = Program.open(path, { systemMap });
   // A dump remade since the references (a new KASLR offset) is another crash.
   const cur = drgn.cpus.find((c) => c.cpu === drgn.panic_cpu)!;
-  if (hex(prog.symbols.lookup('panic')[0]!.addr) !== hex(BigInt(cur.frames!.find((f) => f.symbol === 'panic')!.pc) - BigInt(cur.frames!.find((f) => f.symbol === 'panic')!.offset!))) {
-    return `${path} was remade since ${expected}; rerun the .cmd files there`;
+  const panicFrame = cur.frames!.find((f) => f.symbol === 'panic')!;
+  if (prog.symbols.lookup('panic')[0]!.addr !== BigInt(panicFrame.pc) - BigInt(panicFrame.offset!)) return `${path} was remade since ${expected}; rerun the .cmd files there`;
+  if (path !== uncut) {
+    const end = cpu_stack_trace(new Unwinder(prog), drgn.panic_cpu).end;
+    if (end.reason === 'error') return `the cut ${path} lacks pages backtrace reads (${end.message}): see /work/refs/arm64/pages/FOR-CUT`;
   }
   const console = readFileSync(join(expected, 'console.calltrace.txt'), 'latin1')
     .split('\n')
