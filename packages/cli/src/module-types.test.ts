@@ -165,3 +165,11 @@ if (!existsSync(DEBIAN)) console.log(`module-list --modules Debian test skipped:
     ['qemu_fw_cfg', '/kernel/drivers/firmware/qemu_fw_cfg.ko', 'build-id'],
   ]);
 });
+
+const DEBIAN_DBG = '/work/refs/6.1.0-56-cloud-amd64/root/usr/lib/debug/lib/modules/6.1.0-56-cloud-amd64';
+if (!existsSync(DEBIAN_DBG)) console.log(`module-list --modules crash mod -S test skipped: no ${DEBIAN_DBG} (linux-image-6.1.0-56-cloud-amd64-dbg unpacked)`);
+(existsSync(DEBIAN_DBG) && existsSync(realDump) ? test : test.skip)('module-list --modules DIR --format crash: crash mod after mod -S DIR, byte for byte (the OBJECT FILE paths)', (t) => {
+  const r = run('module-list', [realDump, '--modules', DEBIAN_DBG, '--format', 'crash']);
+  t.is(r.code, 0, r.err);
+  t.is(r.out, readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.mod-S.txt'), 'latin1'));
+});

@@ -4,9 +4,9 @@ import { parseHex, hexDigits, type LayoutFactory } from './layout.js';
 // crash's `mod` (kernel.c: cmd_mod/do_module_cmd): a header, then per module
 // the struct module address, the name left-justified to the longest name,
 // BASE and SIZE (decimal) of the core layout, and the object file column.
-// vmpipe loads no module objects, so every row says `(not loaded)` as crash
-// does without `mod -S`; crash adds `[CONFIG_KALLSYMS]` when the symbols came
-// from the module's kallsyms, which is where vmpipe's come from too.
+// A row whose record names its .ko (module-list --modules) shows that path as
+// crash `mod -S` does; the others say `(not loaded)` as crash does without
+// `mod -S`, with `[CONFIG_KALLSYMS]` as the symbols came from the module's kallsyms.
 // Rows are sorted by base address, as crash's module table is.
 
 function center(text: string, width: number): string {
@@ -33,9 +33,11 @@ export const moduleLayout: LayoutFactory = () => {
       for (const r of rows) {
         const addr = parseHex(r.addr) ?? 0n;
         const base = parseHex(r.base) ?? 0n;
-        lines.push(`${hexDigits(addr, 16)}  ${String(r.name).padEnd(nameWidth)}  ${hexDigits(base, 16)}  ${String(r.size).padStart(sizeWidth)}  (not loaded)  [CONFIG_KALLSYMS]`);
+        // With module-list --modules, the .ko found: crash `mod -S` prints the path and a space after it.
+        const file = typeof r.ko === 'string' ? `${r.ko} ` : '(not loaded)  [CONFIG_KALLSYMS]';
+        lines.push(`${hexDigits(addr, 16)}  ${String(r.name).padEnd(nameWidth)}  ${hexDigits(base, 16)}  ${String(r.size).padStart(sizeWidth)}  ${file}`);
       }
-      return lines.map((l) => l.trimEnd());
+      return lines;
     },
   };
 };

@@ -50,7 +50,7 @@ export default class ModuleList extends VmpipeCommand {
   static override summary = 'Loaded kernel modules, like crash `mod`: one module record each.';
   static override description = [
     'Walks the kernel\'s `modules` list with the dump\'s own types (BTF) and kallsyms: name, the struct module address, base and size of the core (crash mod\'s BASE/SIZE), every region (core_layout/init_layout up to 6.3, mem[] from 6.4), state, taint letters and refcount.',
-    'Consumes nothing; produces source, module and error records. --format crash prints crash\'s `mod` table. --types MODULE: the structs and unions of the module\'s own split BTF (kept by the kernel on btf_modules), as type records (crash struct -o, or pahole -C with --format pahole). See docs/module-list.md.',
+    'Consumes nothing; produces source, module and error records. --format crash prints crash\'s `mod` table. --types MODULE: the structs and unions of the module\'s own split BTF (kept by the kernel on btf_modules), as type records (crash struct -o, or pahole -C with --format pahole). --modules DIR (crash mod -S): each module\'s .ko under DIR in `ko`, checked by the build-id in memory or by vermagic (`koMatch`, `koProblem`). See docs/module-list.md.',
     'Exit codes: 0 ok, 3 missing file, 4 not a dump, or no symbols/types to find the modules with.',
   ].join('\n\n');
   static override consumes: readonly string[] = [];

@@ -11,7 +11,7 @@ export default class StructDecode extends VmpipeCommand {
   static override description = [
     'struct-decode DUMP --layout TYPE: a type record (members with path, offset, size, type; bitfields with bitOffset/bitSize). --offset TYPE.MEMBER[.MEMBER...] answers one offset (page[2].deferred_list counts whole objects). Layouts need no dump: --btf FILE or --vmlinux FILE.',
     'struct-decode DUMP TYPE ADDR [--count N]: object records, one value per member (crash `struct page ADDR N`); ADDR is hex, a symbol or SYMBOL.member. Without TYPE ADDR and with records on stdin: a filter that decodes every record carrying addr (or a list-entry\'s entry) and type in place (--type overrides).',
-    'Types come from --btf FILE, else --vmlinux FILE (its .BTF; DWARF with --dwarf), else the dump\'s own BTF (__start_BTF..__stop_BTF via kallsyms). See docs/struct-decode.md.',
+    'Types come from --btf FILE, else --vmlinux FILE (its .BTF; DWARF with --dwarf), else the dump\'s own BTF (__start_BTF..__stop_BTF via kallsyms). A type the kernel lacks is looked for in each loaded module\'s split BTF in memory; TYPE [module] names the module; --modules DIR gives a module without BTF its .ko\'s DWARF. See docs/struct-decode.md.',
     'Exit codes: 0 ok, 2 bad usage or unknown type/member, 3 missing file, 4 not a dump or corrupt type information.',
   ].join('\n\n');
   static override examples = [
@@ -20,6 +20,7 @@ export default class StructDecode extends VmpipeCommand {
     '<%= config.bin %> struct-decode fixtures/real/vmcore.kdump-zlib --offset page[2].deferred_list',
     '<%= config.bin %> struct-decode fixtures/real/vmcore.kdump-zlib task_struct init_task --fields pid,comm | vmpipe-render',
     '<%= config.bin %> struct-decode fixtures/real/vmcore.kdump-zlib page 0xfffffc93c0040000 --count 5 --fields flags,_refcount',
+    '<%= config.bin %> struct-decode fixtures/real/vmcore.kdump-zlib --layout \'fw_cfg_sysfs_entry [qemu_fw_cfg]\' --format crash',
   ];
   static override consumes = ['*'];
   static override produces = ['source', 'type', 'offset', 'object', 'error'];
