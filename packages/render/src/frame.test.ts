@@ -51,3 +51,35 @@ test('frames a guess found are marked; another task starts a new header after a 
   t.is(lines[2], '');
   t.regex(lines[3]!, /^PID: 7 +TASK: ffff8e1500000000 /);
 });
+
+/**
+ * arm64 exception frames as crash's arm64_print_exception_frame() (crash 9.0 arm64.c) prints
+ * them: its printf formats, row by row. The registers are the pauth arm64 dump's (fixtures/arm64):
+ * the timer IRQ that interrupted panic's delay loop, and the crashing shell's user-mode entry.
+ */
+test('arm64: crash\'s exception-frame block, kernel mode (PC/LR with names, SP/PSTATE) and user mode (ORIG_X0/SYSCALLNO)', (t) => {
+  const a64 = { kind: 'frame', dump: 'pauth', pid: 101, comm: 'sh', task: '0xffff000008082080', cpu: 1 };
+  const xs = (f: (i: number) => string) => Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`x${i}`, f(i)]));
+  const kernel = {
+    ...a64, level: 16, pc: '0xffffa23e00f70644', sp: '0xffff8000082bb770', slot: '0xffff8000082bb620', function: '__delay', offset: 100, reliable: true, method: 'exception',
+    regs: { ...xs((i) => `0x${(i + 1).toString(16)}`), x30: '0x9f7da23e00f70644', sp: '0xffff8000082bb770', pc: '0xffffa23e00f70644', pstate: '0x80400005' },
+    lr: '0xffffa23e00f70644', lrText: '__delay+100',
+  };
+  const user = {
+    ...a64, level: 32, pc: '0x44a7cc', sp: '0xffffc4593f40', slot: '0xffff8000082bbeb0', function: null, offset: null, reliable: true, method: 'exception', user: true,
+    regs: { ...xs(() => '0x0'), x30: '0x4ba534', sp: '0xffffc4593f40', pc: '0x44a7cc', pstate: '0x80001000', orig_x0: '0x1', syscallno: '0x40' },
+  };
+  const r = new Renderer({ color: false });
+  const lines = [kernel, user].flatMap((x) => r.render(x as AnyRecord));
+  t.deepEqual(lines.slice(1, 5), [
+    '     PC: ffffa23e00f70644  [__delay+100]',
+    '     LR: ffffa23e00f70644  [__delay+100]',
+    '     SP: ffff8000082bb770  PSTATE: 80400005',
+    '    X29: 000000000000001e  X28: 000000000000001d  X27: 000000000000001c',
+  ]);
+  t.is(lines[10], '    X11: 000000000000000c  X10: 000000000000000b   X9: 000000000000000a');
+  t.is(lines[13], '     X2: 0000000000000003   X1: 0000000000000002   X0: 0000000000000001');
+  const u = lines.indexOf('     PC: 000000000044a7cc   LR: 00000000004ba534   SP: 0000ffffc4593f40');
+  t.true(u > 0);
+  t.is(lines[u + 11], '    ORIG_X0: 0000000000000001  SYSCALLNO: 40  PSTATE: 80001000');
+});

@@ -29,6 +29,29 @@ function regBlock(regs: Record<string, unknown>): string[] {
   return X86_64_BLOCK.map((row) => '    ' + row.map((c) => `${c.label}: ${digitsOf(regs[c.names.find((n) => n in regs) ?? c.names[0]!], c.digits)}`).join('  '));
 }
 
+/**
+ * An arm64 exception frame as crash's arm64_print_exception_frame prints it
+ * (64-bit): kernel mode `PC:`/`LR:` with their symbols and `SP:`/`PSTATE:`, user
+ * mode `PC: LR: SP:` on one line; X29..X0 three to a row; user mode ends with
+ * `ORIG_X0: SYSCALLNO: PSTATE:`.
+ */
+function arm64RegBlock(r: AnyRecord, regs: Record<string, unknown>): string[] {
+  const reg = (name: string) => digitsOf(regs[name], 16);
+  const pstate = digitsOf(regs['pstate'], 8);
+  const lines: string[] = [];
+  if (r.user) lines.push(`     PC: ${reg('pc')}   LR: ${reg('x30')}   SP: ${reg('sp')}`);
+  else {
+    const pcName = typeof r.function === 'string' ? `[${decimalName(r)}]` : '[unknown or invalid address]';
+    const lrName = typeof r.lrText === 'string' ? `[${r.lrText}]` : '[unknown or invalid address]';
+    lines.push(`     PC: ${reg('pc')}  ${pcName}`, `     LR: ${r.lr !== undefined ? digitsOf(r.lr, 16) : reg('x30')}  ${lrName}`, `     SP: ${reg('sp')}  PSTATE: ${pstate}`);
+  }
+  for (let top = 29; top >= 0; top -= 3) {
+    lines.push('    ' + [top, top - 1, top - 2].map((i) => `${i < 10 ? ' ' : ''}X${i}: ${reg(`x${i}`)}`).join('  '));
+  }
+  if (r.user) lines.push(`    ORIG_X0: ${reg('orig_x0')}  SYSCALLNO: ${(parseHex(regs['syscallno']) ?? 0n).toString(16)}  PSTATE: ${pstate}`);
+  return lines;
+}
+
 export const frameLayout: LayoutFactory = () => {
   let lastTask: string | undefined;
   let level = 0;
@@ -44,8 +67,12 @@ export const frameLayout: LayoutFactory = () => {
         level = 0;
       }
       if (r.method === 'exception' && typeof r.regs === 'object' && r.regs !== null) {
-        if (!r.user) lines.push(`    [exception RIP: ${decimalName(r)}]`);
-        lines.push(...regBlock(r.regs as Record<string, unknown>));
+        const regs = r.regs as Record<string, unknown>;
+        if ('pstate' in regs) lines.push(...arm64RegBlock(r, regs));
+        else {
+          if (!r.user) lines.push(`    [exception RIP: ${decimalName(r)}]`);
+          lines.push(...regBlock(regs));
+        }
         if (r.user) return lines;
         // The interrupted function has no line of its own in crash; its frame goes on from here.
       }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { cpuRecords, sourceRecord } from '../dump-records.js';
 import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
 import {
-  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, stack_trace, stringMember, struct, Unwinder,
+  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, ptrauth_strip_kernel_insn_pac, stack_trace, stringMember, struct, Unwinder,
   type Arm64Frame, type Frame, type SourceLine, type TaskTrace,
 } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand } from '../base.js';
@@ -270,6 +270,14 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
   }
   if (f.stack) r.stack = f.stack;
   if (f.regs) r.regs = Object.fromEntries(Object.entries(f.regs).map(([k, v]) => [k, hex(v!)]));
+  // arm64: the link register as the kernel uses it (PAC stripped) and named, as crash's exception frame prints LR
+  const a64regs = f.regs as Record<string, bigint | undefined> | undefined;
+  if (a64regs?.['x30'] !== undefined && a64regs['pstate'] !== undefined && f.method === 'exception' && !f.user) {
+    const lr = ptrauth_strip_kernel_insn_pac(prog, a64regs['x30']);
+    (r as unknown as Record<string, unknown>)['lr'] = hex(lr);
+    const at = prog.symbols.resolve(lr);
+    if (at) (r as unknown as Record<string, unknown>)['lrText'] = `${at.symbol.name}${at.offset ? `+${at.offset}` : ''}`;
+  }
   if (f.partial) r.partial = true;
   if (f.user) r.user = true;
   // arm64: the return address as signed with pointer authentication, and the kernel's own %pS name of the raw pc

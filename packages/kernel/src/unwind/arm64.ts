@@ -76,6 +76,8 @@ interface Layout {
   pc: bigint;
   pstate: bigint;
   stackframe: bigint;
+  origX0?: bigint;
+  syscallno?: bigint;
   stack: bigint;
   threadSize: bigint;
   cpuContext?: { fp: bigint; sp: bigint; pc: bigint };
@@ -98,24 +100,36 @@ function layout(prog: Program): Layout {
   } catch {
     cpuContext = undefined;
   }
+  const optional = (p: string) => {
+    try {
+      return off(p);
+    } catch {
+      return undefined;
+    }
+  };
   l = {
     size: BigInt(sizeOf(t, pr.id)), regs: off('regs'), sp: off('sp'), pc: off('pc'), pstate: off('pstate'), stackframe: off('stackframe'),
+    origX0: optional('orig_x0'), syscallno: optional('syscallno'),
     stack: BigInt(memberAt(t, ts, 'stack').offset), threadSize: BigInt(arm64ThreadSize(prog)), cpuContext,
   };
   layouts.set(prog, l);
   return l;
 }
 
-/** A pt_regs as the record's registers: x0..x30, sp, pc, pstate. Throws MemoryError. */
+/** A pt_regs as the record's registers: x0..x30, sp, pc, pstate, and orig_x0, syscallno (crash prints them for a user-mode frame). Throws MemoryError. */
 export function readArm64PtRegs(prog: Program, addr: bigint): Arm64Regs {
   const l = layout(prog);
-  const b = prog.mem.readBytes(addr, Number(l.pstate) + 8);
+  const end = Math.max(Number(l.pstate) + 8, l.origX0 !== undefined ? Number(l.origX0) + 8 : 0, l.syscallno !== undefined ? Number(l.syscallno) + 4 : 0);
+  const b = prog.mem.readBytes(addr, end);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const out: Arm64Regs = {};
   for (let i = 0; i < 31; i++) out[`x${i}`] = dv.getBigUint64(Number(l.regs) + i * 8, true);
   out['sp'] = dv.getBigUint64(Number(l.sp), true);
   out['pc'] = dv.getBigUint64(Number(l.pc), true);
   out['pstate'] = dv.getBigUint64(Number(l.pstate), true);
+  if (l.origX0 !== undefined) out['orig_x0'] = dv.getBigUint64(Number(l.origX0), true);
+  // an int (-1: no system call), shown as the 64-bit value crash prints
+  if (l.syscallno !== undefined) out['syscallno'] = BigInt.asUintN(64, BigInt(dv.getInt32(Number(l.syscallno), true)));
   return out;
 }
 
