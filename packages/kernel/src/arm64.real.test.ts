@@ -11,7 +11,7 @@ import { sizeOf } from '@vmpipe/types';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { currentTask, find_btf_in_image, for_each_task_info, mem_map, page_to_pfn, panicCpu, panicTask, pfn_to_page, phys_to_virt, Program, si_meminfo, type TaskInfo } from './index.js';
+import { addr_info, currentTask, find_btf_in_image, for_each_runqueue, for_each_task_info, mem_map, page_to_pfn, panicCpu, panicTask, pfn_to_page, phys_to_virt, Program, si_meminfo, type TaskInfo } from './index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const KERNEL = '6.1.0-56-cloud-arm64';
@@ -103,6 +103,10 @@ for (const dump of ['pauth', 'nopauth']) {
     for (const [p, v] of Object.entries(w.phys_to_virt)) t.is(hex(phys_to_virt(prog, BigInt(p))), v, `phys_to_virt(${p})`);
     const m = mem_map(prog);
     for (const [page, flags] of Object.entries(w.page_flags)) t.is(hex(prog.mem.readU64(BigInt(page) + BigInt(m.page.offset('flags')))), flags);
+    // run-queue: each CPU's rq.curr; addr-info: the crashed task is an object of the task_struct slab cache.
+    t.deepEqual([...for_each_runqueue(prog)].map((q) => ({ cpu: q.cpu, curr: hex(q.curr.task) })), w.all_cpus.map((c) => ({ cpu: c.cpu, curr: c.rq_curr })));
+    const info = addr_info(prog, BigInt(w.crashed.task));
+    t.like(info, { what: 'slab-object', slab: { cacheName: 'task_struct', object: BigInt(w.crashed.task) }, task: { pid: w.crashed.pid, comm: w.crashed.comm } });
     const mi = si_meminfo(prog);
     t.is(mi.total, w.totalram_pages);
     t.is(mi.free, w.nr_free_pages);

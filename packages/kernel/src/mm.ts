@@ -1,5 +1,6 @@
 /**
- * What a kernel address is, as crash `kmem ADDR` answers it, on x86_64:
+ * What a kernel address is, as crash `kmem ADDR` answers it, on x86_64 and arm64 (page.ts's
+ * mem_map() gives each its memory map):
  *  - a `struct page` in the memory map (vmemmap_base ...): that page;
  *  - a direct-map address (page_offset_base ...): the page it lies in and, for a
  *    slab page, the slab object holding it (slab_object_info), or, for a page in

@@ -1,7 +1,7 @@
 /**
  * Per-CPU variables (include/linux/percpu-defs.h): a per-CPU symbol's address
  * is an offset into each CPU's area, which starts at `__per_cpu_offset[cpu]`
- * (per_cpu_ptr(ptr, cpu) = ptr + __per_cpu_offset[cpu] on x86_64 SMP).
+ * (per_cpu_ptr(ptr, cpu) = ptr + __per_cpu_offset[cpu] on x86_64 and arm64 SMP).
  */
 import { KernelReadError, need } from './read.js';
 import type { Program } from './program.js';
