@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { panicCpu } from '../panic-task.js';
 import { Program } from '../program.js';
 import { for_each_task, idle_task } from '../tasks.js';
-import { cpu_stack_trace, stack_trace, stripPac, Unwinder, type Arm64Frame } from './index.js';
+import { ptrauth_strip_kernel_insn_pac } from '../ptrauth.js';
+import { cpu_stack_trace, stack_trace, Unwinder, type Arm64Frame } from './index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const KERNEL = '6.1.0-56-cloud-arm64';
@@ -154,7 +155,7 @@ for (const dump of ['pauth', 'nopauth']) {
       for (const f of signed) {
         t.not(f.signedPc, f.pc);
         t.is(f.signedPc! | mask, f.pc);
-        t.is(stripPac(s.prog, f.signedPc!), f.pc);
+        t.is(ptrauth_strip_kernel_insn_pac(s.prog, f.signedPc!), f.pc);
       }
     } else {
       t.is(mask, 0n);

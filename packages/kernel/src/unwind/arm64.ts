@@ -23,8 +23,8 @@
  *   (EL0) it is shown as an exception frame with `user: true`, as on x86.
  *
  * Return addresses are signed with pointer authentication (paciasp) when the
- * CPU has it: the bits NUMBER(KERNELPACMASK) names are restored (a kernel
- * address has them all set) and the signed value kept as `signedPc`. A
+ * CPU has it: the bits NUMBER(KERNELPACMASK) names are restored
+ * (ptrauth_strip_kernel_insn_pac) and the signed value kept as `signedPc`. A
  * return address names its caller by pc - 4, the `bl` itself: a call to a
  * noreturn function can be the last instruction of a function, its return
  * address the next function's first byte (sysrq_handle_crash ends in `bl
@@ -39,6 +39,7 @@
 import { MemoryError } from '@vmpipe/addrxlat';
 import { findType, memberAt, sizeOf } from '@vmpipe/types';
 import { struct } from '../read.js';
+import { ptrauth_strip_kernel_insn_pac } from '../ptrauth.js';
 import type { Program } from '../program.js';
 import type { Frame, Trace } from './unwind.js';
 import type { Regs } from './ptregs.js';
@@ -135,33 +136,6 @@ export function readArm64PtRegs(prog: Program, addr: bigint): Arm64Regs {
 
 /** PSTATE.M[3:0]: 0 = EL0t (user), 4 = EL1t, 5 = EL1h. */
 const elOf = (pstate: bigint) => Number((pstate >> 2n) & 3n);
-
-/**
- * Pointer authentication off a code address: a kernel address (bit 55 set)
- * gets the KERNELPACMASK bits set, a user one cleared (ptrauth_strip_insn_pac).
- * Without KERNELPACMASK (older kernels, or no PAC) the bits above VA_BITS are used.
- */
-export function stripPac(prog: Program, addr: bigint): bigint {
-  const mask = pacMask(prog);
-  if (mask === 0n) return addr;
-  return (addr >> 55n) & 1n ? addr | mask : addr & ~mask & ((1n << 64n) - 1n);
-}
-
-const masks = new WeakMap<Program, bigint>();
-function pacMask(prog: Program): bigint {
-  let m = masks.get(prog);
-  if (m === undefined) {
-    const info = prog.dump?.vmcoreinfo;
-    m = info?.numberOf('KERNELPACMASK');
-    if (m === undefined || m === 0n) {
-      // No mask written: PAC off (0), or a kernel before 5.x's KERNELPACMASK; bits above VA_BITS are never address bits.
-      const va = info?.numberOf('VA_BITS');
-      m = m === 0n ? 0n : va !== undefined ? ((1n << 64n) - 1n) ^ ((1n << va) - 1n) : 0n;
-    }
-    masks.set(prog, m);
-  }
-  return m;
-}
 
 /** task_stack_page(task): [task->stack, + THREAD_SIZE). */
 export function arm64TaskStack(prog: Program, task: bigint): StackRange {
@@ -335,7 +309,7 @@ export function arm64Unwind(prog: Program, start: Arm64Start, stacks: StackRange
     if (!fn || lr === undefined) return;
     const p = prologue(prog, fn.addr, pc);
     if (p.setUp) return;
-    const ret = stripPac(prog, lr);
+    const ret = ptrauth_strip_kernel_insn_pac(prog, lr);
     if (!functionStart(ret - 4n)) return;
     // The exception vectors are no function: lr there is the interrupted code's, maybe stale.
     const vectors = fn.name === 'vectors' || fn.name.startsWith('__bp_harden_el1_vectors');
@@ -391,7 +365,7 @@ export function arm64Unwind(prog: Program, start: Arm64Start, stacks: StackRange
         }
       }
       if (rawPc === 0n) return { frames, end: { reason: 'end-of-stack' } };
-      const ret = stripPac(prog, rawPc);
+      const ret = ptrauth_strip_kernel_insn_pac(prog, rawPc);
       // The caller's sp: the CFA of the function whose record this is (the newest frame's: its prologue says how far above the record).
       const last = frames[frames.length - 1]!;
       const lastInterrupted = last.method === 'exception' || (last.method === 'regs' && start.interrupted);
