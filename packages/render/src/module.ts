@@ -3,7 +3,7 @@ import { parseHex, hexDigits, type LayoutFactory } from './layout.js';
 
 // crash's `mod` (kernel.c: cmd_mod/do_module_cmd): a header, then per module
 // the struct module address, the name left-justified to the longest name,
-// BASE and SIZE (decimal) of the core layout, and the object file column.
+// BASE (TEXT_BASE on 6.4+) and SIZE (decimal) of the core layout, and the object file column.
 // A row whose record names its .ko (module-list --modules) shows that path as
 // crash `mod -S` does; the others say `(not loaded)` as crash does without
 // `mod -S`, with `[CONFIG_KALLSYMS]` as the symbols came from the module's kallsyms.
@@ -29,7 +29,9 @@ export const moduleLayout: LayoutFactory = () => {
       held = [];
       const nameWidth = Math.max(4, ...rows.map((r) => String(r.name ?? '').length));
       const sizeWidth = Math.max(4, ...rows.map((r) => String(r.size ?? '').length));
-      const lines = [`${center('MODULE', 16)}  ${'NAME'.padEnd(nameWidth)}  ${center('BASE', 16)}  ${'SIZE'.padStart(sizeWidth)}  OBJECT FILE`];
+      // crash 9 heads the column TEXT_BASE where modules have mem[] regions (6.4+, its MODULE_MEMORY())
+      const memory = rows.some((r) => Array.isArray(r.regions) && r.regions.some((g: { name?: string }) => String(g.name).startsWith('mem[')));
+      const lines = [`${center('MODULE', 16)}  ${'NAME'.padEnd(nameWidth)}  ${center(memory ? 'TEXT_BASE' : 'BASE', 16)}  ${'SIZE'.padStart(sizeWidth)}  OBJECT FILE`];
       for (const r of rows) {
         const addr = parseHex(r.addr) ?? 0n;
         const base = parseHex(r.base) ?? 0n;
