@@ -14,7 +14,7 @@ import { digitsOf, X86_64_BLOCK } from './cpu.js';
 /** crash's print_task_header() line (bt, ps -l, ps -t). */
 export function taskHeader(r: AnyRecord): string {
   const task = parseHex(r.task);
-  const cpu = r.cpu === undefined ? '-' : String(r.cpu);
+  const cpu = r.cpu !== undefined ? String(r.cpu) : r.taskCpu !== undefined ? String(r.taskCpu) : '-'; // a sleeping task: the CPU it last ran on, as crash shows
   return `PID: ${String(r.pid ?? '-').padEnd(8)} TASK: ${task === null ? '?' : task.toString(16)}  CPU: ${cpu.padEnd(3)}  COMMAND: "${String(r.comm ?? '')}"`;
 }
 
@@ -82,7 +82,11 @@ export const frameLayout: LayoutFactory = () => {
       const module = typeof r.module === 'string' ? ` [${r.module}]` : '';
       if (r.method !== 'exception') {
         const mark = r.reliable === false ? `  (unreliable: ${String(r.method)})` : '';
-        lines.push(`${`#${level}`.padStart(3)} [${at === null ? '?' : hexDigits(at, 16)}] ${name} at ${pc === null ? '?' : hexDigits(pc, 16)}${module}${mark}`);
+        // arm64 (crash's arm64_print_stackframe_entry): the frame pointer in brackets and the branch, pc - 4
+        const fp = parseHex(r.fp);
+        const shownAt = fp ?? at;
+        const shownPc = fp !== null && pc !== null ? pc - 4n : pc;
+        lines.push(`${`#${level}`.padStart(3)} [${shownAt === null ? '?' : hexDigits(shownAt, 16)}] ${name} at ${shownPc === null ? '?' : hexDigits(shownPc, 16)}${module}${mark}`);
         level++;
       }
       // crash bt -l: the source line under the frame

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { cpuRecords, sourceRecord } from '../dump-records.js';
 import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
 import {
-  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, ptrauth_strip_kernel_insn_pac, stack_trace, stringMember, struct, Unwinder,
+  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, ptrauth_strip_kernel_insn_pac, stack_trace, StructLayout, stringMember, struct, Unwinder,
   type Arm64Frame, type Frame, type SourceLine, type TaskTrace,
 } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand } from '../base.js';
@@ -156,7 +156,16 @@ class Tracer {
     }
     const { prog, dump } = this;
     const ts = struct(prog, 'task_struct');
-    const task = { pid: Number(intMember(prog, trace.task, ts, 'pid')), comm: stringMember(prog, trace.task, ts, 'comm') };
+    const task: TaskFacts = { pid: Number(intMember(prog, trace.task, ts, 'pid')), comm: stringMember(prog, trace.task, ts, 'comm') };
+    // task_cpu(): the CPU a task last ran on, which crash's bt header shows for a sleeping task too
+    for (const path of ['cpu', 'thread_info.cpu']) {
+      try {
+        task.taskCpu = Number(intMember(prog, trace.task, ts, path));
+        break;
+      } catch {
+        /* the other spelling, or none */
+      }
+    }
     for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, dump, trace, trace.frames[i]!, trace.frames[i + 1], task, this.flags.frames, this.lines));
     if (trace.end.reason === 'error' || trace.end.reason === 'depth') {
       await emit(errorRecord(trace.end.code ?? 'unwind', trace.end.message ?? 'the trace stops here', {
@@ -255,14 +264,23 @@ function sourceLines(prog: Program, vmlinux: string): (f: Frame) => SourceLine |
   };
 }
 
-function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, next: Frame | undefined, task: { pid: number; comm: string }, words: boolean, lines?: (f: Frame) => SourceLine | undefined): AnyRecord {
+interface TaskFacts {
+  pid: number;
+  comm: string;
+  taskCpu?: number;
+}
+
+function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, next: Frame | undefined, task: TaskFacts, words: boolean, lines?: (f: Frame) => SourceLine | undefined): AnyRecord {
   const r: FrameRecord = {
     kind: 'frame', dump, pid: task.pid, comm: task.comm, task: hex(trace.task), ...(trace.cpu !== undefined ? { cpu: trace.cpu } : {}),
+    ...(trace.cpu === undefined && task.taskCpu !== undefined ? { taskCpu: task.taskCpu } : {}),
     level: f.level, pc: hex(f.pc), sp: hex(f.sp), ...(f.slot !== undefined ? { slot: hex(f.slot) } : {}),
     function: f.function ?? null, offset: f.offset ?? null, reliable: f.reliable, method: f.method,
   };
   if (f.function !== undefined) r.text = `${f.function}+0x${f.offset!.toString(16)}${f.size !== undefined ? `/0x${f.size.toString(16)}` : ''}`;
   if (f.module) r.module = f.module;
+  const fp = prog.theDump.arch === 'arm64' && f.method !== 'exception' ? arm64FramePointer(prog, next) : undefined;
+  if (fp !== undefined) (r as unknown as Record<string, unknown>)['fp'] = hex(fp);
   const src = lines?.(f);
   if (src) {
     r.file = src.file;
@@ -302,4 +320,19 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
     }
   }
   return r as unknown as AnyRecord;
+}
+
+/**
+ * arm64: the frame pointer (x29) while in a frame, the address of the frame record it set up,
+ * which crash's arm64 bt prints in brackets: where the next frame's return address was read,
+ * less 8 (a record is {fp, lr}), or for an exception frame next, its pt_regs' stackframe.
+ */
+function arm64FramePointer(prog: Program, next: Frame | undefined): bigint | undefined {
+  if (next?.slot === undefined) return undefined;
+  if (next.method !== 'exception') return next.method === 'fp' || next.method === 'regs' ? next.slot - 8n : undefined;
+  try {
+    return next.slot + BigInt(StructLayout.of(prog, 'pt_regs').offset('stackframe'));
+  } catch {
+    return undefined;
+  }
 }
