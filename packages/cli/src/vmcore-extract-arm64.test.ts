@@ -80,4 +80,35 @@ test('arm64 --read: the bytes at drgn\'s physical address; --sys: crash\'s TASKS
   if (!existsSync(systemMap)) return void t.log(`--sys skipped: ${systemMap} is not here`);
   const sys = run([dump, '--sys', '--system-map', systemMap]).records.find((r) => r['kind'] === 'system')!;
   t.like(sys, { machine: 'aarch64', cpus: 2, panic: 'Kernel panic - not syncing: sysrq triggered crash', tasks: want.tasks.length + 2 });
+  // crash 9.0.2 (target=ARM64) sys on the same dump: CPUS 2 [OFFLINE: 1], DATE, LOAD AVERAGE, TASKS, MEMORY, PANIC.
+  // Its UPTIME (00:00:18, from jiffies) is not compared: the timekeeper, as /proc/uptime, says 20 s, and so
+  // does the log's own panic timestamp ([   20.047366]).
+  const crash = readFileSync(join(fixtures, 'pauth', 'expected', 'crash.session.txt'), 'utf8');
+  const field = (name: string) => new RegExp(`^ *${name}: (.*)$`, 'm').exec(crash)![1]!;
+  t.is(`${sys['cpus']} [OFFLINE: ${sys['cpusOffline']}]`, field('CPUS'));
+  t.is(new Date(sys['crashTime'] as string).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 UTC $4'), field('DATE'));
+  t.is((sys['loadAverage'] as number[]).map((x) => x.toFixed(2)).join(', '), field('LOAD AVERAGE'));
+  t.is(String(sys['tasks']), field('TASKS'));
+  t.is(`${Number(sys['memoryBytes']) / (1 << 20)} MB`, field('MEMORY'));
+  t.is(`"${sys['panic']}"`, field('PANIC'));
+});
+
+test('arm64 --vtop | render is crash\'s arm64 vtop (crash 9.0.2 built for ARM64), byte for byte up to its struct page table', (t) => {
+  const want = ready(t);
+  if (!want) return;
+  const crashFile = join(fixtures, 'pauth', 'expected', 'crash.vtop.txt');
+  // One block per address: from its VIRTUAL header to the blank line before crash's `kmem -p` table (which needs the types).
+  const theirs = readFileSync(crashFile, 'utf8').split(/^(?=VIRTUAL )/m).filter((b) => b.startsWith('VIRTUAL'));
+  const addrs = theirs.map((b) => b.split('\n')[1]!.split(/\s+/)[0]!);
+  t.is(addrs.length, want.translate.length);
+  const r = run([dump, '--vtop', ...addrs]);
+  t.is(r.code, 0, r.err);
+  const records = r.records.filter((x) => x['kind'] === 'translation');
+  t.is(records.length, addrs.length);
+  records.forEach((rec, i) => {
+    const rendered = spawnSync(process.execPath, [bin('vmpipe-render')], { input: JSON.stringify(rec) + '\n', encoding: 'utf8' }).stdout;
+    const block = theirs[i]!;
+    const upToPageTable = block.slice(0, block.indexOf('\n\n      PAGE       PHYSICAL') + 1);
+    t.is(rendered, upToPageTable, addrs[i]);
+  });
 });
