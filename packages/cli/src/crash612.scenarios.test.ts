@@ -8,7 +8,7 @@
  * from the bytes; the tests assert that.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,15 +22,24 @@ const dumpOf = (scen: string) => join(dir(scen), 'vmcore.kdump');
 const crash = (scen: string, name: string) => readFileSync(join(dir(scen), 'expected', `${VER}.${name}.txt`), 'latin1');
 const have = (scen: string, name: string) => existsSync(dumpOf(scen)) && existsSync(join(dir(scen), 'expected', `${VER}.${name}.txt`));
 
-function run(name: string, args: string[], input?: string): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { encoding: 'utf8', input, maxBuffer: 1 << 26 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+/** Runs a bin asynchronously (spawnSync would hold ava's worker past its timeout on a busy machine). */
+function run(name: string, args: string[], input?: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin(name), ...args]);
+    let out = '';
+    let err = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    p.on('close', (code) => resolve({ code, out, err }));
+    p.stdin.on('error', () => {});
+    p.stdin.end(input ?? '');
+  });
 }
 
 /** `CMD ARGS | vmpipe-render`, as a user types it. */
-function rendered(name: string, args: string[]): string {
-  const r = run(name, args);
-  return run('vmpipe-render', [], r.out).out;
+async function rendered(name: string, args: string[]): Promise<string> {
+  const r = await run(name, args);
+  return (await run('vmpipe-render', [], r.out)).out;
 }
 
 const seed = have('seed', 'sys') ? test : test.skip;
@@ -41,8 +50,8 @@ const frames = (text: string) => [...text.matchAll(/^\s*#\d+ \[([0-9a-f]+)\] (\S
 /** The register lines of every `[exception RIP: ...]` block. */
 const exceptionBlocks = (text: string) => text.split('\n').filter((l) => /^\s+(\[exception RIP:|RIP:|RAX:|RDX:|RBP:|R10:|R13:|ORIG_RAX:|CS:)/.test(l)).map((l) => l.trimEnd());
 
-seed('backtrace | vmpipe-render: crash bt\'s frames (panic down to ret_from_fork_asm) and exception frame; ours start where the CPU stopped, in pvpanic', (t) => {
-  const ours = rendered('backtrace', [dumpOf('seed')]);
+seed('backtrace | vmpipe-render: crash bt\'s frames (panic down to ret_from_fork_asm) and exception frame; ours start where the CPU stopped, in pvpanic', async (t) => {
+  const ours = await rendered('backtrace', [dumpOf('seed')]);
   const theirs = crash('seed', 'bt');
   t.is(ours.split('\n')[0], theirs.split('\n')[0], 'PID/TASK/CPU/COMMAND line');
   const o = frames(ours);
@@ -55,8 +64,8 @@ seed('backtrace | vmpipe-render: crash bt\'s frames (panic down to ret_from_fork
   t.deepEqual(exceptionBlocks(ours), exceptionBlocks(theirs));
 });
 
-seed('backtrace --all-cpus | vmpipe-render: crash bt -a\'s frames of both CPUs from the interrupted idle loop and the walker down; CPU 0\'s IRQ-stack top as NOTES.md says', (t) => {
-  const ours = rendered('backtrace', [dumpOf('seed'), '--all-cpus']);
+seed('backtrace --all-cpus | vmpipe-render: crash bt -a\'s frames of both CPUs from the interrupted idle loop and the walker down; CPU 0\'s IRQ-stack top as NOTES.md says', async (t) => {
+  const ours = await rendered('backtrace', [dumpOf('seed'), '--all-cpus']);
   const theirs = crash('seed', 'bt-a');
   const [o0, o1] = ours.split(/\n\n/);
   const [c0, c1] = theirs.split(/\n\n/);
@@ -75,8 +84,8 @@ seed('backtrace --all-cpus | vmpipe-render: crash bt -a\'s frames of both CPUs f
   t.deepEqual(frames(o1!).slice(4), frames(c1!));
 });
 
-seed('task-list --format crash: crash ps\'s 64 lines; user tasks\' %MEM/VSZ/RSS aside (their mm pages are not in the cut)', (t) => {
-  const r = run('task-list', [dumpOf('seed'), '--format', 'crash']);
+seed('task-list --format crash: crash ps\'s 64 lines; user tasks\' %MEM/VSZ/RSS aside (their mm pages are not in the cut)', async (t) => {
+  const r = await run('task-list', [dumpOf('seed'), '--format', 'crash']);
   t.is(r.code, 0, r.err);
   const ours = r.out.split('\n').filter(Boolean);
   const theirs = crash('seed', 'ps').split('\n').filter(Boolean);
@@ -94,8 +103,8 @@ seed('task-list --format crash: crash ps\'s 64 lines; user tasks\' %MEM/VSZ/RSS 
   t.deepEqual(theirs.slice(1).filter((l) => !/ 0\.0 +0 +0 /.test(l)).map((l) => cols(l).slice(5, 9)), [['1.1', '2260', '1728', 'init'], ['0.9', '2260', '1440', 'sleep']]);
 });
 
-seed('module-list --format crash: crash mod\'s lines; the TEXT_BASE header of crash 9 on 6.4+; the crashmod.ko crash was given aside', (t) => {
-  const r = run('module-list', [dumpOf('seed'), '--format', 'crash']);
+seed('module-list --format crash: crash mod\'s lines; the TEXT_BASE header of crash 9 on 6.4+; the crashmod.ko crash was given aside', async (t) => {
+  const r = await run('module-list', [dumpOf('seed'), '--format', 'crash']);
   t.is(r.code, 0, r.err);
   const ours = r.out.split('\n');
   const theirs = crash('seed', 'mod').split('\n');
@@ -108,14 +117,14 @@ seed('module-list --format crash: crash mod\'s lines; the TEXT_BASE header of cr
   }
 });
 
-seed('struct-decode --layout page --format crash: crash struct page -o, byte for byte (6.12: page_type, pp_ref_count, memcg_data)', (t) => {
-  const r = run('struct-decode', [dumpOf('seed'), '--layout', 'page', '--format', 'crash']);
+seed('struct-decode --layout page --format crash: crash struct page -o, byte for byte (6.12: page_type, pp_ref_count, memcg_data)', async (t) => {
+  const r = await run('struct-decode', [dumpOf('seed'), '--layout', 'page', '--format', 'crash']);
   t.is(r.code, 0, r.err);
   t.is(r.out, crash('seed', 'struct-page-o'));
 });
 
-seed('vmcore-extract --sys | vmpipe-render: crash sys\'s lines; UPTIME from the console (crash 9 says 00:03:46)', (t) => {
-  const ours = rendered('vmcore-extract', [dumpOf('seed'), '--sys']);
+seed('vmcore-extract --sys | vmpipe-render: crash sys\'s lines; UPTIME from the console (crash 9 says 00:03:46)', async (t) => {
+  const ours = await rendered('vmcore-extract', [dumpOf('seed'), '--sys']);
   const theirs = crash('seed', 'sys');
   for (const key of ['CPUS', 'DATE', 'NODENAME', 'RELEASE', 'VERSION', 'MEMORY']) {
     const line = theirs.split('\n').find((l) => l.trimStart().startsWith(`${key}:`));
@@ -127,20 +136,21 @@ seed('vmcore-extract --sys | vmpipe-render: crash sys\'s lines; UPTIME from the 
   t.regex(theirs, /UPTIME: 00:03:46\n/);
 });
 
-seed('disasm DUMP FN | vmpipe-render: crash dis FN, line for line, for every function on the stacks whose code the cut kept (crashmod\'s, at least)', (t) => {
+seed('disasm DUMP FN | vmpipe-render: crash dis FN, line for line, for every function on the stacks whose code the cut kept (crashmod\'s, at least)', async (t) => {
   const exp = join(dir('seed'), 'expected');
+  t.timeout(8 * 60_000); // one disasm per stack function, most refused at once (page-excluded)
   const fns = readdirSync(exp).flatMap((f) => (f.startsWith(`${VER}.dis-`) && f.endsWith('.txt') ? [f.slice(`${VER}.dis-`.length, -4)] : []));
   t.true(fns.length >= 20, `${fns.length} dis references`);
   const compared: string[] = [];
   for (const fn of fns) {
-    const r = run('disasm', [dumpOf('seed'), fn]);
+    const r = await run('disasm', [dumpOf('seed'), fn]);
     // the lean parts of the cut: vmlinux text pages nobody read stay excluded (page-excluded error record)
     if (r.out.includes('"code":"page-excluded"')) continue;
     // gdb 16 (crash 9) ends an operand-less line at its mnemonic (`ret`), gdb 10 (crash 8.0.2, whose
     // text the render follows byte for byte on 6.1) pads it (`ret    `); crash marks [FTRACE NOP] only
     // at a symbol's first byte, vmpipe also at the fentry site after an endbr64 (IBT: +4), which is
     // where the kernel's ftrace site is (NOTES.md)
-    const ours = run('vmpipe-render', [], r.out).out.split('\n').map((l) => l.trimEnd());
+    const ours = (await run('vmpipe-render', [], r.out)).out.split('\n').map((l) => l.trimEnd());
     const ibt = ours[0]!.endsWith('>:\tendbr64');
     const normalized = ours.map((l) => (ibt ? l.replace(/(\+4>:\tnopl {3}0x0\(%rax,%rax,1\)) \[FTRACE NOP\]$/, '$1') : l));
     t.deepEqual(normalized, crash('seed', `dis-${fn}`).split('\n').map((l) => l.trimEnd()), fn);
