@@ -28,8 +28,8 @@
  * computed by formula is the root (swapper_pg_dir, in the kernel image:
  * physical = virtual - kimage_voffset).
  */
-import { DumpError, type Dump, type PageProblem, type ReadOptions, type Vmcoreinfo } from '@vmpipe/dump';
-import { KernelMemoryBase, type Translation, type TranslationFailure, type TranslationLevel, type TranslationProblemCode, type VirtChunk } from './kernel-memory.js';
+import { DumpError, type Dump, type PageProblem, type Vmcoreinfo } from '@vmpipe/dump';
+import { PageTableMemory, type Translation, type TranslationFailure, type TranslationLevel } from './kernel-memory.js';
 
 type Level = TranslationLevel['level'];
 
@@ -136,13 +136,13 @@ interface CachedMapping {
 const hexs = (v: bigint) => '0x' + v.toString(16);
 const MASK64 = (1n << 64n) - 1n;
 
-export class Aarch64Memory extends KernelMemoryBase {
+export class Aarch64Memory extends PageTableMemory {
   readonly arch = 'arm64' as const;
   readonly pageSize: number;
   readonly setup: Aarch64Setup;
   private readonly pageShift: bigint;
-  private readonly levelNames: Level[];
-  private readonly shifts: bigint[];
+  protected readonly levelNames: Level[];
+  protected readonly shifts: bigint[];
   private readonly indexMasks: bigint[];
   private readonly cache = new Map<string, CachedMapping>();
   private readonly tables = new Map<bigint, DataView>();
@@ -281,49 +281,6 @@ export class Aarch64Memory extends KernelMemoryBase {
     return low;
   }
 
-  read(vaddr: bigint, length: number, options?: ReadOptions): VirtChunk[] {
-    const out: VirtChunk[] = [];
-    let run: { vaddr: bigint; parts: Uint8Array[] } | null = null;
-    const endRun = () => {
-      if (run) out.push({ vaddr: run.vaddr, bytes: run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts) });
-      run = null;
-    };
-    const problem = (at: bigint, len: number, p: (PageProblem | { code: TranslationProblemCode; message: string }) & { level?: Level }) => {
-      endRun();
-      const lastChunk = out[out.length - 1];
-      if (lastChunk && 'problem' in lastChunk && lastChunk.problem.code === p.code && lastChunk.vaddr + BigInt(lastChunk.length) === at) lastChunk.length += len;
-      else out.push({ vaddr: at, length: len, problem: p });
-    };
-    let addr = vaddr;
-    let left = length;
-    while (left > 0) {
-      const t = this.translate(addr);
-      if (!('paddr' in t)) {
-        // Everything the failed level's entry covers fails alike: skip it whole.
-        const i = t.level ? this.levelNames.indexOf(t.level) : -1;
-        const span = i >= 0 ? 1n << this.shifts[i]! : BigInt(this.pageSize);
-        const take = Math.min(left, Number(span - (addr & (span - 1n))));
-        problem(addr, take, t.level ? { code: t.code, message: t.message, level: t.level } : { code: t.code, message: t.message });
-        addr += BigInt(take);
-        left -= take;
-        continue;
-      }
-      const take = Math.min(left, t.pageSize - Number(addr & BigInt(t.pageSize - 1)));
-      for (const c of this.dump.readPhysical(t.paddr, take, options)) {
-        const at = addr + (c.paddr - t.paddr);
-        if ('problem' in c) {
-          problem(at, c.length, { code: c.problem.code, message: `${hexs(at)} (physical ${hexs(c.paddr)}): ${c.problem.message}` });
-        } else {
-          run ??= { vaddr: at, parts: [] };
-          run.parts.push(c.bytes);
-        }
-      }
-      addr += BigInt(take);
-      left -= take;
-    }
-    endRun();
-    return out;
-  }
 
   private key(vaddr: bigint): string {
     return (vaddr >> this.pageShift).toString(36);

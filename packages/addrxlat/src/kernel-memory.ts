@@ -127,6 +127,66 @@ export abstract class KernelMemoryBase implements KernelMemory {
 }
 
 /**
+ * Kernel memory read through the kernel's page tables: each architecture says how one
+ * address translates (`translate`) and what its levels are; the read loop, which runs
+ * a translation per mapping and turns every unreadable span into a problem in place, is
+ * this one for all of them.
+ */
+export abstract class PageTableMemory extends KernelMemoryBase {
+  abstract readonly dump: Dump;
+  /** the walk's levels, top first, and the address bit each one indexes from */
+  protected abstract readonly levelNames: readonly TranslationLevel['level'][];
+  protected abstract readonly shifts: readonly bigint[];
+
+  read(vaddr: bigint, length: number, options?: ReadOptions): VirtChunk[] {
+    const out: VirtChunk[] = [];
+    let run: { vaddr: bigint; parts: Uint8Array[] } | null = null;
+    const endRun = () => {
+      if (run) out.push({ vaddr: run.vaddr, bytes: run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts) });
+      run = null;
+    };
+    const problem = (at: bigint, len: number, p: (PageProblem | { code: TranslationProblemCode; message: string }) & { level?: TranslationLevel['level'] }) => {
+      endRun();
+      const last = out[out.length - 1];
+      if (last && 'problem' in last && last.problem.code === p.code && last.vaddr + BigInt(last.length) === at) last.length += len;
+      else out.push({ vaddr: at, length: len, problem: p });
+    };
+    let addr = vaddr;
+    let left = length;
+    while (left > 0) {
+      const t = this.translate(addr);
+      if (!('paddr' in t)) {
+        // A walk that stopped at a level fails alike for everything that level's entry covers
+        // (a missing PGD entry: 512 GiB), so a long read over a hole does not walk it 4K by 4K.
+        const i = t.level ? this.levelNames.indexOf(t.level) : -1;
+        const span = i >= 0 ? 1n << this.shifts[i]! : BigInt(this.pageSize);
+        const take = Math.min(left, Number(span - (addr & (span - 1n))));
+        problem(addr, take, t.level ? { code: t.code, message: t.message, level: t.level } : { code: t.code, message: t.message });
+        addr += BigInt(take);
+        left -= take;
+        continue;
+      }
+      const inMapping = t.pageSize - Number(addr & BigInt(t.pageSize - 1));
+      const take = Math.min(left, inMapping);
+      for (const c of this.dump.readPhysical(t.paddr, take, options)) {
+        const at = addr + (c.paddr - t.paddr);
+        if ('problem' in c) {
+          problem(at, c.length, { code: c.problem.code, message: `${hexs(at)} (physical ${hexs(c.paddr)}): ${c.problem.message}` });
+        } else {
+          run ??= { vaddr: at, parts: [] };
+          run.parts.push(c.bytes);
+        }
+      }
+      addr += BigInt(take);
+      left -= take;
+    }
+    endRun();
+    return out;
+  }}
+
+const hexs = (v: bigint) => '0x' + v.toString(16);
+
+/**
  * Kernel memory made of byte segments at virtual addresses, identity-"translated".
  * For unit tests of readers above this layer (printk, types, lists) without a dump.
  */

@@ -19,8 +19,8 @@
  * vmemmap, modules and the fixmap translate without knowing where KASLR put
  * them; `regions()` reports those bases when a symbol lookup is given.
  */
-import { DumpError, type Dump, type PageProblem, type ReadOptions } from '@vmpipe/dump';
-import { KernelMemoryBase, type Translation, type TranslationFailure, type TranslationLevel, type TranslationProblemCode, type VirtChunk } from './kernel-memory.js';
+import { DumpError, type Dump, type PageProblem } from '@vmpipe/dump';
+import { PageTableMemory, type Translation, type TranslationFailure, type TranslationLevel } from './kernel-memory.js';
 
 /** The kernel image is mapped here (before KASLR's KERNELOFFSET). */
 export const START_KERNEL_MAP = 0xffffffff80000000n;
@@ -121,13 +121,13 @@ interface CachedMapping {
 
 const hexs = (v: bigint) => '0x' + v.toString(16);
 
-export class X86_64Memory extends KernelMemoryBase {
+export class X86_64Memory extends PageTableMemory {
   readonly arch = 'x86_64' as const;
   readonly pageSize: number;
   readonly setup: X86_64Setup;
   private readonly physMask: bigint;
-  private readonly levelNames: Level[];
-  private readonly shifts: bigint[];
+  protected readonly levelNames: Level[];
+  protected readonly shifts: bigint[];
   // Keyed by page number as a JS number (vaddr >> 12 fits in 52 bits): number keys hash far faster than bigints.
   private readonly cache4k = new Map<number, CachedMapping>();
   private readonly cache2m = new Map<number, CachedMapping>();
@@ -197,51 +197,6 @@ export class X86_64Memory extends KernelMemoryBase {
     throw new Error('unreachable: the walk ends at the PTE');
   }
 
-  read(vaddr: bigint, length: number, options?: ReadOptions): VirtChunk[] {
-    const out: VirtChunk[] = [];
-    let run: { vaddr: bigint; parts: Uint8Array[] } | null = null;
-    const endRun = () => {
-      if (run) out.push({ vaddr: run.vaddr, bytes: run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts) });
-      run = null;
-    };
-    const problem = (at: bigint, len: number, p: (PageProblem | { code: TranslationProblemCode; message: string }) & { level?: Level }) => {
-      endRun();
-      const last = out[out.length - 1];
-      if (last && 'problem' in last && last.problem.code === p.code && last.vaddr + BigInt(last.length) === at) last.length += len;
-      else out.push({ vaddr: at, length: len, problem: p });
-    };
-    let addr = vaddr;
-    let left = length;
-    while (left > 0) {
-      const t = this.translate(addr);
-      if (!('paddr' in t)) {
-        // A walk that stopped at a level fails alike for everything that level's entry covers
-        // (a missing PGD entry: 512 GiB), so a long read over a hole does not walk it 4K by 4K.
-        const i = t.level ? this.levelNames.indexOf(t.level) : -1;
-        const span = i >= 0 ? 1n << this.shifts[i]! : 4096n;
-        const take = Math.min(left, Number(span - (addr & (span - 1n))));
-        problem(addr, take, t.level ? { code: t.code, message: t.message, level: t.level } : { code: t.code, message: t.message });
-        addr += BigInt(take);
-        left -= take;
-        continue;
-      }
-      const inMapping = t.pageSize - Number(addr & BigInt(t.pageSize - 1));
-      const take = Math.min(left, inMapping);
-      for (const c of this.dump.readPhysical(t.paddr, take, options)) {
-        const at = addr + (c.paddr - t.paddr);
-        if ('problem' in c) {
-          problem(at, c.length, { code: c.problem.code, message: `${hexs(at)} (physical ${hexs(c.paddr)}): ${c.problem.message}` });
-        } else {
-          run ??= { vaddr: at, parts: [] };
-          run.parts.push(c.bytes);
-        }
-      }
-      addr += BigInt(take);
-      left -= take;
-    }
-    endRun();
-    return out;
-  }
 
   /**
    * The kernel's memory map (Documentation/x86/x86_64/mm.rst). The direct map,
