@@ -65,3 +65,17 @@ const have = existsSync(expected) && existsSync(systemMap);
   t.true(compared >= 40, `${compared} tasks compared`);
   t.log(`${compared} tasks compared on ${got.dump}`);
 });
+
+const pauthDump = join(kernel, 'pauth', 'vmcore.kdump');
+const realDump = join(here, '..', '..', '..', 'fixtures', 'real', 'vmcore.kdump-zlib');
+(existsSync(pauthDump) && existsSync(realDump) ? test : test.skip)('arm64 triage: the noreturn call the kernel printed as sysrq_reset_seq_param_set+0x0 is sysrq_handle_crash, one hash with the x86 sysrq crash', (t) => {
+  const sig = (dump: string) => JSON.parse(run('triage', [dump]).stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  const console = readFileSync(join(kernel, 'pauth', 'console.log'), 'latin1');
+  t.regex(console, / sysrq_reset_seq_param_set\+0x0\/0xa0\b/, 'what the kernel printed');
+  const arm = sig(pauthDump);
+  t.is(arm['guilty'], 'sysrq_handle_crash');
+  t.is(arm['hash'], sig(realDump)['hash']);
+  const panic = run('vmcore-extract', [pauthDump, '--panic', '--system-map', systemMap]).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).find((r) => r['kind'] === 'panic')!;
+  const frame = (panic['callTrace'] as Record<string, unknown>[]).find((f) => f['function'] === 'sysrq_reset_seq_param_set')!;
+  t.like(frame, { offset: 0, caller: 'sysrq_handle_crash' });
+});

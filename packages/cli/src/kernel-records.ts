@@ -96,6 +96,7 @@ export function panicRecords(prog: Program, info: PanicInfo): (PanicRecord | Err
   const note = typedFactsUnavailable(prog);
   const who = panicTask(note === undefined ? prog : null, info);
   const record = panicRecord(dump, { ...info, cpu: who.cpu, pid: who.pid, comm: who.comm });
+  nameNoreturnCallers(prog, record);
   const out: (PanicRecord | ErrorRecord)[] = [record];
   if (who.task !== undefined) record.task = hex(who.task);
   if (who.taskSource) record.taskSource = who.taskSource;
@@ -103,6 +104,27 @@ export function panicRecords(prog: Program, info: PanicInfo): (PanicRecord | Err
   if (who.mismatch) out.push(errorRecord('panic-task-mismatch', `the log's task and the CPU's current task differ: ${who.mismatch}`, { dump: dump.path }));
   if (who.problem) out.push(errorRecord('panic-task-unreadable', `current task: ${who.problem.message}`, { dump: dump.path }));
   return out;
+}
+
+/**
+ * A printed call trace's `name+0x0/...` below its first frame is a return address at a
+ * function's first byte: the call before it was the last instruction of the function in front
+ * (a call to a noreturn function such as panic). arm64 prints return addresses with %pS, not
+ * x86's %pB, so its trace names the next function (`sysrq_reset_seq_param_set+0x0/0xa0` for
+ * `sysrq_handle_crash`). With the dump's symbols at hand, such a frame gets `caller`: the
+ * function that made the call, which triage takes for the frame.
+ */
+export function nameNoreturnCallers(prog: Program, record: PanicRecord): void {
+  record.callTrace.forEach((f, i) => {
+    if (i === 0 || f.offset !== 0 || typeof f.function !== 'string') return;
+    try {
+      const at = prog.symbols.lookup(f.function).find((s) => (f.module ? s.module === f.module : !s.module));
+      const before = at ? prog.symbols.resolve(at.addr - 1n) : undefined;
+      if (before && before.symbol.name !== f.function) f.caller = before.symbol.name;
+    } catch {
+      /* no symbols: the frame stays as printed */
+    }
+  });
 }
 
 export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {

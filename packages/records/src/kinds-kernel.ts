@@ -34,6 +34,8 @@ export interface TraceFrameRecord {
   reliable: boolean;
   addr?: Hex;
   line: string;
+  /** a return address printed as `name+0x0`: the function that made the (noreturn) call, from the dump's symbols */
+  caller?: string;
 }
 
 export interface PanicRecord {

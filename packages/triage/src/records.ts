@@ -34,7 +34,11 @@ export function reportOfPanic(p: AnyRecord): CrashReport {
     comm: str(p.comm),
     callTrace: trace
       .filter((f) => typeof f.function === 'string')
-      .map((f) => (typeof f.module === 'string' ? { function: f.function as string, module: f.module, reliable: f.reliable !== false } : { function: f.function as string, reliable: f.reliable !== false })),
+      // `caller`: the function that made a noreturn call, where the trace printed the next one (arm64's %pS)
+      .map((f) => {
+        const name = typeof f.caller === 'string' ? f.caller : (f.function as string);
+        return typeof f.module === 'string' ? { function: name, module: f.module, reliable: f.reliable !== false } : { function: name, reliable: f.reliable !== false };
+      }),
   };
 }
 

@@ -7,7 +7,7 @@ import { errorRecord, EXIT, FatalError, readRecords, RecordWriter, type AnyRecor
 import { bucketReport } from '@vmpipe/render';
 import { Buckets, consoleLines, RecordTriage, textSignatures, unreadSignature } from '@vmpipe/triage';
 import { VmpipeCommand } from '../base.js';
-import { kernelLogRecords, panicInfo, panicRecord, systemRecords, type KernelLog } from '../kernel-records.js';
+import { kernelLogRecords, nameNoreturnCallers, panicInfo, panicRecord, systemRecords, type KernelLog } from '../kernel-records.js';
 import { sourceRecord } from '../dump-records.js';
 
 export default class Triage extends VmpipeCommand {
@@ -107,7 +107,11 @@ export async function dumpRecords(path: string): Promise<AnyRecord[]> {
     const records: AnyRecord[] = [source as unknown as AnyRecord];
     for (const r of kernelLogRecords(prog, log)) if (r.kind === 'error') records.push(r as AnyRecord);
     const info = panicInfo(log);
-    if (!log.unavailable) records.push(panicRecord(dump, info) as unknown as AnyRecord);
+    if (!log.unavailable) {
+      const panic = panicRecord(dump, info);
+      nameNoreturnCallers(prog, panic);
+      records.push(panic as unknown as AnyRecord);
+    }
     const crashTime = dump.crashTime ?? (dump.vmcoreinfo?.crashTime !== undefined ? new Date(dump.vmcoreinfo.crashTime * 1000) : undefined);
     if (crashTime) records.push({ kind: 'system', dump: path, release: source.release, crashTime: crashTime.toISOString() });
     else records.push(...(systemRecords(prog, log, info) as unknown as AnyRecord[]));
