@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import { QueueConnectionError } from '@vmpipe/batch';
 import { DumpError, type DumpErrorReason } from '@vmpipe/kernel';
-import { AddressError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
+import { AddressError, MemoryError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
 import { KallsymsError, SymbolFileError } from '@vmpipe/kernel';
 import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/kernel';
@@ -21,6 +21,9 @@ export function exitCodeFor(err: unknown): number | undefined {
   if (err instanceof NoTypesError || err instanceof BtfError || err instanceof DwarfError || err instanceof PrintkUnavailable) return EXIT.badFormat;
   // Damage found in the dump's own kernel structures (kallsyms tables that do not decode): the dump, not the run, is at fault.
   if (err instanceof KallsymsError || err instanceof TypeLoopError) return EXIT.badFormat;
+  // A kernel structure the run cannot do without lies in memory the dump does not hold (an
+  // excluded or cut page, an unmapped address): the dump cannot answer, said in one line.
+  if (err instanceof MemoryError) return EXIT.badFormat;
   return undefined;
 }
 

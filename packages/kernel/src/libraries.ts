@@ -7,7 +7,7 @@
  */
 export { readUint } from '@vmpipe/bytes';
 export { DumpError, reassembleFlattened, type Dump, type DumpErrorReason, type PhysChunk } from '@vmpipe/dump';
-export { isTranslation, type Translation, type TranslationFailure, type VirtChunk } from '@vmpipe/addrxlat';
+export { isTranslation, MemoryError, type Translation, type TranslationFailure, type VirtChunk } from '@vmpipe/addrxlat';
 export { annotate, HexResolver, KallsymsError, SymbolFileError, type KernelSymbol } from '@vmpipe/symbols';
 export {
   BtfError, Decoder, DwarfError, findType, layoutOf, memberAt, NoTypesError, readObject, sizeOf, SourceFileError, splitOffsetQuery, TypeLookupError, TypeLoopError,
