@@ -18,7 +18,7 @@
  * This file knows no dump, no flags, no records.
  */
 import MCapstone from '@alexaltea/capstone-js';
-import type { Flow, Symbolizer, RegisterValues } from './x86_64.js';
+import type { DecodedInstruction, Flow, Symbolizer, RegisterValues } from './x86_64.js';
 
 /** A memory operand `[base, #disp]`, `[base, index, lsl #3]`, `[sp, #-16]!`, `[sp], #16`, or a literal (`ldr x0, <addr>`: base `pc`). */
 export interface Aarch64MemoryOperand {
@@ -54,25 +54,7 @@ export type Aarch64Operand =
   | { kind: 'name'; name: string };
 
 /** Same shape as x86's `Instruction` (the `insn` record), operands as A64 has them. */
-export interface Aarch64Instruction {
-  addr: bigint;
-  length: number;
-  bytes: Uint8Array;
-  mnemonic: string;
-  /** always empty on A64 (x86's prefixes), kept for the record's shape */
-  prefixes: string[];
-  operandText: string;
-  /** the instruction as objdump prints it, single-spaced, without its comment: `b.ne ffff800008853060 <foo+0x160>` */
-  text: string;
-  /** what objdump prints after `//`: `b.any`, `#-1`, `ne = any` */
-  comment?: string;
-  operands: Aarch64Operand[];
-  flow: Flow;
-  target?: bigint;
-  targetSymbol?: string;
-  bad?: boolean;
-  truncated?: boolean;
-}
+export type Aarch64Instruction = DecodedInstruction<Aarch64Operand>;
 
 export interface Aarch64Options {
   symbolize?: Symbolizer;

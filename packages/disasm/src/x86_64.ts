@@ -52,21 +52,22 @@ export type Operand =
 
 export type Flow = 'next' | 'jump' | 'cond-jump' | 'indirect-jump' | 'call' | 'indirect-call' | 'return' | 'interrupt' | 'exception' | 'xbegin';
 
-export interface Instruction {
+/** One decoded instruction as objdump prints it, whatever the architecture; `O` is its operand model. */
+export interface DecodedInstruction<O> {
   addr: bigint;
   length: number;
   bytes: Uint8Array;
   /** the mnemonic as printed, without prefixes (`mov`, `cmpxchg`, `(bad)`) */
   mnemonic: string;
-  /** prefixes printed before the mnemonic (`lock`, `rep`, `cs`, `data16`, `notrack`) */
+  /** prefixes printed before the mnemonic (`lock`, `rep`, `cs`, `data16`, `notrack`); always empty on A64 */
   prefixes: string[];
   /** the operands as printed */
   operandText: string;
-  /** the whole instruction as printed, single-spaced: `lock cmpxchg %edx,0x107ea8b(%rip)` */
+  /** the whole instruction as printed, single-spaced, without its comment: `lock cmpxchg %edx,0x107ea8b(%rip)` */
   text: string;
-  /** what objdump prints after `#`: a RIP-relative operand's address and symbol */
+  /** what objdump prints after `#` (x86: a RIP-relative operand's address and symbol) or `//` (A64: `b.any`, `#-1`) */
   comment?: string;
-  operands: Operand[];
+  operands: O[];
   flow: Flow;
   /** direct branch/call target */
   target?: bigint;
@@ -77,6 +78,8 @@ export interface Instruction {
   /** the bytes end before the instruction does */
   truncated?: boolean;
 }
+
+export type Instruction = DecodedInstruction<Operand>;
 
 /** addr -> `name` or `name+0xoff` (objdump's text inside `<>`), or undefined. */
 export type Symbolizer = (addr: bigint) => string | undefined;
