@@ -75,6 +75,10 @@ const realDump = join(here, '..', '..', '..', 'fixtures', 'real', 'vmcore.kdump-
   const arm = sig(pauthDump);
   t.is(arm['guilty'], 'sysrq_handle_crash');
   t.is(arm['hash'], sig(realDump)['hash']);
+  // this kernel's kallsyms has no data symbols: with its System.map the crash time and the task list are read too
+  const withMap = run('triage', [pauthDump, '--system-map', systemMap]).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.deepEqual(withMap.filter((r) => r['kind'] === 'error').map((r) => r['code']), []);
+  t.is(withMap.at(-1)!['guilty'], 'sysrq_handle_crash');
   const panic = run('vmcore-extract', [pauthDump, '--panic', '--system-map', systemMap]).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).find((r) => r['kind'] === 'panic')!;
   const frame = (panic['callTrace'] as Record<string, unknown>[]).find((f) => f['function'] === 'sysrq_reset_seq_param_set')!;
   t.like(frame, { offset: 0, caller: 'sysrq_handle_crash' });

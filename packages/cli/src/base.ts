@@ -65,7 +65,7 @@ export abstract class VmpipeCommand extends Command {
   static produces: readonly string[] = [];
 
   private readonly programs = new Map<string, Program | Error>();
-  private programOptions: ProgramOptions = {};
+  protected programOptions: ProgramOptions = {};
 
   /** Sets how dumps are opened from the parsed flags (call once, before `program`). */
   protected useProgramFlags(flags: ProgramFlagValues): void {

@@ -2,11 +2,11 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { SingleBar } from 'cli-progress';
 import { DumpError } from '@vmpipe/kernel';
-import { Program } from '@vmpipe/kernel';
+import { Program, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, RecordWriter, type AnyRecord, type BucketRecord, type SignatureRecord } from '@vmpipe/records';
 import { bucketReport } from '@vmpipe/render';
 import { Buckets, consoleLines, RecordTriage, textSignatures, unreadSignature } from '@vmpipe/triage';
-import { VmpipeCommand } from '../base.js';
+import { programFlags, VmpipeCommand } from '../base.js';
 import { kernelLogRecords, nameNoreturnCallers, panicInfo, panicRecord, systemRecords, type KernelLog } from '../kernel-records.js';
 import { sourceRecord } from '../dump-records.js';
 
@@ -31,10 +31,12 @@ export default class Triage extends VmpipeCommand {
     log: Flags.boolean({ description: 'the inputs are console text (dmesg, netconsole, pstore, syslog, vmcore-extract --text), several oopses each' }),
     group: Flags.boolean({ description: 'bucket records (one per hash, most frequent first) instead of signatures' }),
     report: Flags.string({ description: 'write the buckets as a self-contained HTML page to FILE (implies --group)', helpValue: 'FILE' }),
+    ...programFlags,
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Triage);
+    this.useProgramFlags(flags);
     const inputs = argv as string[];
     const group = flags.group || flags.report !== undefined;
     const out = new RecordWriter();
@@ -60,7 +62,7 @@ export default class Triage extends VmpipeCommand {
       bar?.increment({ file: input });
       try {
         if (flags.log) for await (const s of textSignatures(consoleLines(input === '-' ? process.stdin : createReadStream(input)), input)) await emit(s);
-        else for (const r of await dumpRecords(input)) await emit(r);
+        else for (const r of await dumpRecords(input, this.programOptions)) await emit(r);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (!(err instanceof DumpError) && e.code === undefined) throw err;
@@ -91,8 +93,8 @@ export default class Triage extends VmpipeCommand {
  * dump. Types (the dump's BTF, the slow part) are read only when the crash time must come
  * from the timekeeper: the kdump header or VMCOREINFO usually has it.
  */
-export async function dumpRecords(path: string): Promise<AnyRecord[]> {
-  const prog = Program.open(path);
+export async function dumpRecords(path: string, options: ProgramOptions = {}): Promise<AnyRecord[]> {
+  const prog = Program.open(path, options);
   try {
     const dump = prog.theDump;
     const source = sourceRecord(prog);
