@@ -39,24 +39,40 @@ export function vmlinuxCode(path: string, addr: bigint, length: number): Uint8Ar
   return elf.readIn(s, at, Math.min(length, s.size - at), 'code');
 }
 
-/** Up to `length` bytes at `offset` into function `name` of a .ko. */
-export function moduleCode(path: string, name: string, offset: number, length: number): Uint8Array {
-  const elf = open(path);
+interface KoSymbol {
+  name: string;
+  shndx: number;
+  value: bigint;
+}
+
+/** A .ko's symbol table (Elf64_Sym, 24 bytes each), in table order: relocations name symbols by index. */
+function koSymbols(elf: ElfFile, path: string): { symtabIndex: number; symbols: KoSymbol[] } {
   const symtab = elf.section('.symtab');
   const strtab = symtab ? elf.sections[symtab.link] : undefined;
   if (!symtab || !strtab) throw new CodeFileError(`${path}: no symbol table`, 'bad-format');
   const syms = Buffer.from(elf.contentsRaw(symtab));
   const names = Buffer.from(elf.contentsRaw(strtab));
+  const symbols: KoSymbol[] = [];
   for (let o = 0; o + 24 <= syms.length; o += 24) {
     const nameOff = syms.readUInt32LE(o);
-    const end = names.indexOf(0, nameOff);
-    if (names.toString('latin1', nameOff, end) !== name) continue;
-    const sec = elf.sections[syms.readUInt16LE(o + 6)];
-    if (!sec) break;
-    const at = Number(syms.readBigUInt64LE(o + 8)) + offset;
-    return elf.contentsRaw(sec).slice(at, at + length);
+    symbols.push({ name: names.toString('latin1', nameOff, names.indexOf(0, nameOff)), shndx: syms.readUInt16LE(o + 6), value: syms.readBigUInt64LE(o + 8) });
   }
-  throw new CodeFileError(`${path}: no symbol ${name}`, 'not-found');
+  return { symtabIndex: symtab.index, symbols };
+}
+
+/** The function `name` defined in the .ko (not an undefined reference to it), and its bytes from `offset`. */
+function koFunction(elf: ElfFile, path: string, symbols: KoSymbol[], name: string, offset: number, length: number): { own: KoSymbol; start: number; bytes: Uint8Array } {
+  const own = symbols.find((s) => s.name === name && s.shndx !== 0);
+  const sec = own ? elf.sections[own.shndx] : undefined;
+  if (!own || !sec) throw new CodeFileError(`${path}: no symbol ${name}`, 'not-found');
+  const start = Number(own.value) + offset;
+  return { own, start, bytes: elf.contentsRaw(sec).slice(start, start + length) };
+}
+
+/** Up to `length` bytes at `offset` into function `name` of a .ko. */
+export function moduleCode(path: string, name: string, offset: number, length: number): Uint8Array {
+  const elf = open(path);
+  return koFunction(elf, path, koSymbols(elf, path).symbols, name, offset, length).bytes;
 }
 
 /** A relocation inside code read from a .ko (ELF64 `Elf64_Rela`: offset u64, info u64 = sym << 32 | type, addend i64). */
@@ -86,25 +102,12 @@ const RELOC_SIZE: Record<number, number> = { [R_X86_64_64]: 8, [R_X86_64_PC32]: 
  * (`.rela<section>`) that fall inside them, and the function's own symbol (its section and value)
  * so a caller can place the section in memory.
  */
-export function moduleCodeRelocations(path: string, name: string, offset: number, length: number): { bytes: Uint8Array; relocations: CodeRelocation[]; shndx: number; value: bigint; symbols: { name: string; shndx: number; value: bigint }[] } {
+export function moduleCodeRelocations(path: string, name: string, offset: number, length: number): { bytes: Uint8Array; relocations: CodeRelocation[]; shndx: number; value: bigint; symbols: KoSymbol[] } {
   const elf = open(path);
-  const symtab = elf.section('.symtab');
-  const strtab = symtab ? elf.sections[symtab.link] : undefined;
-  if (!symtab || !strtab) throw new CodeFileError(`${path}: no symbol table`, 'bad-format');
-  const syms = Buffer.from(elf.contentsRaw(symtab));
-  const names = Buffer.from(elf.contentsRaw(strtab));
-  const symbols: { name: string; shndx: number; value: bigint }[] = [];
-  for (let o = 0; o + 24 <= syms.length; o += 24) {
-    const nameOff = syms.readUInt32LE(o);
-    symbols.push({ name: names.toString('latin1', nameOff, names.indexOf(0, nameOff)), shndx: syms.readUInt16LE(o + 6), value: syms.readBigUInt64LE(o + 8) });
-  }
-  const own = symbols.find((s) => s.name === name && s.shndx !== 0);
-  const sec = own ? elf.sections[own.shndx] : undefined;
-  if (!own || !sec) throw new CodeFileError(`${path}: no symbol ${name}`, 'not-found');
-  const start = Number(own.value) + offset;
-  const bytes = elf.contentsRaw(sec).slice(start, start + length);
+  const { symtabIndex, symbols } = koSymbols(elf, path);
+  const { own, start, bytes } = koFunction(elf, path, symbols, name, offset, length);
   const relocations: CodeRelocation[] = [];
-  const rela = elf.sections.find((r) => r.type === 4 && r.info === own.shndx && r.link === symtab.index);
+  const rela = elf.sections.find((r) => r.type === 4 && r.info === own.shndx && r.link === symtabIndex);
   if (rela) {
     const r = Buffer.from(elf.contentsRaw(rela));
     for (let p = 0; p + 24 <= r.length; p += 24) {
