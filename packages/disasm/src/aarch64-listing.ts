@@ -6,30 +6,18 @@
  * objdump's comments after `//` (`b.ne ... // b.any`). The A64 counterpart
  * of objdump-listing.ts, used by the tests and the benchmark.
  */
-import type { ListedFunction } from './objdump-listing.js';
+import { parseListing, splitComment, type ListedFunction } from './objdump-listing.js';
 
 export function parseObjdumpAarch64(listing: string): ListedFunction[] {
-  const out: ListedFunction[] = [];
-  let cur: ListedFunction | undefined;
-  for (const line of listing.split('\n')) {
-    const h = /^([0-9a-f]+) <(.+)>:$/.exec(line);
-    if (h) {
-      cur = { name: h[2]!, addr: BigInt(`0x${h[1]}`), insns: [] };
-      out.push(cur);
-      continue;
-    }
+  return parseListing(listing, (line) => {
     const m = /^ *([0-9a-f]+):\t([0-9a-f]{8}) \t(.*)$/.exec(line);
-    if (!m || !cur) continue;
+    if (!m) return undefined;
     const w = parseInt(m[2]!, 16);
-    const bytes = Uint8Array.from([w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24]);
-    cur.insns.push({ addr: BigInt(`0x${m[1]}`), bytes, text: m[3]! });
-  }
-  return out;
+    return { addr: BigInt(`0x${m[1]}`), bytes: Uint8Array.from([w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24]), text: m[3]! };
+  });
 }
 
 /** objdump's A64 instruction text split into the instruction and its `// comment`, single-spaced. */
 export function splitAarch64Comment(text: string): { insn: string; comment?: string } {
-  const t = text.replace(/\s+/g, ' ').trim();
-  const j = t.indexOf(' // ');
-  return j < 0 ? { insn: t } : { insn: t.slice(0, j), comment: t.slice(j + 4) };
+  return splitComment(text, '//');
 }

@@ -17,7 +17,11 @@ export interface ListedFunction {
   insns: ListedInstruction[];
 }
 
-export function parseObjdump(listing: string): ListedFunction[] {
+/**
+ * A listing's functions: a header line (`ADDR <name>:`) opens a function, and each line that
+ * `instruction` reads as an instruction is added to it (the x86 and A64 lines differ only there).
+ */
+export function parseListing(listing: string, instruction: (line: string) => ListedInstruction | undefined): ListedFunction[] {
   const out: ListedFunction[] = [];
   let cur: ListedFunction | undefined;
   for (const line of listing.split('\n')) {
@@ -27,12 +31,19 @@ export function parseObjdump(listing: string): ListedFunction[] {
       out.push(cur);
       continue;
     }
-    const m = /^ *([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$/.exec(line) ?? /^ *([0-9a-f]+):\t([0-9a-f ]+?)\s*$/.exec(line);
-    if (!m || !cur) continue;
-    const bytes = Uint8Array.from(m[2]!.trim().split(/\s+/).map((b) => parseInt(b, 16)));
-    cur.insns.push({ addr: BigInt(`0x${m[1]}`), bytes, text: m[3] ?? '' });
+    const insn = cur && instruction(line);
+    if (insn) cur!.insns.push(insn);
   }
   return out;
+}
+
+export function parseObjdump(listing: string): ListedFunction[] {
+  return parseListing(listing, (line) => {
+    const m = /^ *([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$/.exec(line) ?? /^ *([0-9a-f]+):\t([0-9a-f ]+?)\s*$/.exec(line);
+    if (!m) return undefined;
+    const bytes = Uint8Array.from(m[2]!.trim().split(/\s+/).map((b) => parseInt(b, 16)));
+    return { addr: BigInt(`0x${m[1]}`), bytes, text: m[3] ?? '' };
+  });
 }
 
 /** One space between words, no trailing blanks: objdump pads the mnemonic to a column, we do not. */
@@ -40,9 +51,10 @@ export function normalizeText(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-/** objdump's instruction text split into the instruction and its `# comment`. */
-export function splitComment(text: string): { insn: string; comment?: string } {
+/** objdump's instruction text split into the instruction and its comment (`# ...` on x86, `// ...` on A64). */
+export function splitComment(text: string, marker = '#'): { insn: string; comment?: string } {
   const t = normalizeText(text);
-  const j = t.indexOf(' # ');
-  return j < 0 ? { insn: t } : { insn: t.slice(0, j), comment: t.slice(j + 3) };
+  const sep = ` ${marker} `;
+  const j = t.indexOf(sep);
+  return j < 0 ? { insn: t } : { insn: t.slice(0, j), comment: t.slice(j + sep.length) };
 }
