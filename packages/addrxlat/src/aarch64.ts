@@ -28,15 +28,13 @@
  * computed by formula is the root (swapper_pg_dir, in the kernel image:
  * physical = virtual - kimage_voffset).
  */
-import { DumpError, type Dump, type PageProblem, type Vmcoreinfo } from '@vmpipe/dump';
+import { DumpError, type Dump, type Vmcoreinfo } from '@vmpipe/dump';
 import { PageTableMemory, type Translation, type TranslationFailure, type TranslationLevel } from './kernel-memory.js';
 
 type Level = TranslationLevel['level'];
 
 /** How many translations the cache keeps before it starts over. */
 const CACHE_ENTRIES = 4096;
-/** Page-table pages kept decoded. */
-const TABLE_PAGES = 64;
 
 export interface Aarch64Setup {
   /** The translation granule: PAGESIZE (4096, 16384 or 65536). */
@@ -145,7 +143,6 @@ export class Aarch64Memory extends PageTableMemory {
   protected readonly shifts: bigint[];
   private readonly indexMasks: bigint[];
   private readonly cache = new Map<string, CachedMapping>();
-  private readonly tables = new Map<bigint, DataView>();
 
   constructor(readonly dump: Dump, setup?: Aarch64Setup) {
     super();
@@ -292,26 +289,4 @@ export class Aarch64Memory extends PageTableMemory {
     this.cache.set(this.key(vaddr), m);
   }
 
-  /** One 8-byte descriptor, through a small cache of table pages (a table is one granule). */
-  private entryAt(addr: bigint): bigint | PageProblem {
-    const page = addr & ~BigInt(this.pageSize - 1);
-    let view = this.tables.get(page);
-    if (!view) {
-      const chunks = this.dump.readPhysical(page, this.pageSize);
-      const bad = chunks.find((c) => 'problem' in c);
-      if (bad && 'problem' in bad) {
-        // A table smaller than a page (the top level) may sit in a page that is only partly in the dump.
-        const one = this.dump.readPhysical(addr, 8);
-        const b = one.find((c) => 'bytes' in c) as { bytes: Uint8Array } | undefined;
-        if (one.length === 1 && b) return new DataView(b.bytes.buffer, b.bytes.byteOffset, 8).getBigUint64(0, true);
-        return bad.problem;
-      }
-      const parts = chunks.map((c) => (c as { bytes: Uint8Array }).bytes);
-      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (this.tables.size >= TABLE_PAGES) this.tables.delete(this.tables.keys().next().value as bigint);
-      this.tables.set(page, view);
-    }
-    return view.getBigUint64(Number(addr & BigInt(this.pageSize - 1)), true);
-  }
 }

@@ -137,6 +137,31 @@ export abstract class PageTableMemory extends KernelMemoryBase {
   /** the walk's levels, top first, and the address bit each one indexes from */
   protected abstract readonly levelNames: readonly TranslationLevel['level'][];
   protected abstract readonly shifts: readonly bigint[];
+  /** table pages (a table is one page: 4K on x86_64, the granule on arm64) kept decoded, oldest dropped first */
+  private readonly tables = new Map<bigint, DataView>();
+
+  /** One 8-byte table entry, through a small cache of table pages. */
+  protected entryAt(addr: bigint): bigint | PageProblem {
+    const page = addr & ~BigInt(this.pageSize - 1);
+    let view = this.tables.get(page);
+    if (!view) {
+      const chunks = this.dump.readPhysical(page, this.pageSize);
+      const bad = chunks.find((c) => 'problem' in c);
+      if (bad && 'problem' in bad) {
+        // A table smaller than a page (arm64's top level) may sit in a page that is only partly in the dump.
+        const one = this.dump.readPhysical(addr, 8);
+        const b = one.find((c) => 'bytes' in c) as { bytes: Uint8Array } | undefined;
+        if (one.length === 1 && b) return new DataView(b.bytes.buffer, b.bytes.byteOffset, 8).getBigUint64(0, true);
+        return bad.problem;
+      }
+      const parts = chunks.map((c) => (c as { bytes: Uint8Array }).bytes);
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (this.tables.size >= TABLE_PAGES) this.tables.delete(this.tables.keys().next().value as bigint);
+      this.tables.set(page, view);
+    }
+    return view.getBigUint64(Number(addr & BigInt(this.pageSize - 1)), true);
+  }
 
   read(vaddr: bigint, length: number, options?: ReadOptions): VirtChunk[] {
     const out: VirtChunk[] = [];
@@ -185,6 +210,8 @@ export abstract class PageTableMemory extends KernelMemoryBase {
   }}
 
 const hexs = (v: bigint) => '0x' + v.toString(16);
+/** Page-table pages kept decoded per memory. */
+const TABLE_PAGES = 64;
 
 /**
  * Kernel memory made of byte segments at virtual addresses, identity-"translated".

@@ -19,7 +19,7 @@
  * vmemmap, modules and the fixmap translate without knowing where KASLR put
  * them; `regions()` reports those bases when a symbol lookup is given.
  */
-import { DumpError, type Dump, type PageProblem } from '@vmpipe/dump';
+import { DumpError, type Dump } from '@vmpipe/dump';
 import { PageTableMemory, type Translation, type TranslationFailure, type TranslationLevel } from './kernel-memory.js';
 
 /** The kernel image is mapped here (before KASLR's KERNELOFFSET). */
@@ -48,8 +48,6 @@ const SIZE_1G = 1024 * 1024 * 1024;
 
 /** How many translations each size's cache keeps before it starts over. */
 const CACHE_ENTRIES = 4096;
-/** Page-table pages kept decoded (entries are read 8 bytes at a time). */
-const TABLE_PAGES = 64;
 
 type Level = TranslationLevel['level'];
 
@@ -132,7 +130,6 @@ export class X86_64Memory extends PageTableMemory {
   private readonly cache4k = new Map<number, CachedMapping>();
   private readonly cache2m = new Map<number, CachedMapping>();
   private readonly cache1g = new Map<number, CachedMapping>();
-  private readonly tables = new Map<bigint, DataView>();
 
   constructor(readonly dump: Dump, setup?: X86_64Setup) {
     super();
@@ -262,20 +259,4 @@ export class X86_64Memory extends PageTableMemory {
     map.set(key, m);
   }
 
-  /** One 8-byte entry, through a small cache of page-table pages. */
-  private entryAt(addr: bigint): bigint | PageProblem {
-    const page = addr & ~0xfffn;
-    let view = this.tables.get(page);
-    if (!view) {
-      const chunks = this.dump.readPhysical(page, SIZE_4K);
-      const bad = chunks.find((c) => 'problem' in c);
-      if (bad && 'problem' in bad) return bad.problem;
-      const parts = chunks.map((c) => (c as { bytes: Uint8Array }).bytes);
-      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (this.tables.size >= TABLE_PAGES) this.tables.delete(this.tables.keys().next().value as bigint);
-      this.tables.set(page, view);
-    }
-    return view.getBigUint64(Number(addr & 0xfffn), true);
-  }
 }
