@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { cpuRecords, sourceRecord } from '../dump-records.js';
 import { errorRecord, EXIT, FatalError, hex, RecordWriter, type AnyRecord, type FrameRecord } from '@vmpipe/records';
 import {
-  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, ptrauth_strip_kernel_insn_pac, stack_trace, StructLayout, stringMember, struct, Unwinder,
+  cpu_stack_trace, cpuOnline, for_each_task, idle_task, intMember, LineTable, panicCpu, Program, ptrauth_strip_kernel_insn_pac, stack_trace, StructLayout, task_cpu, stringMember, struct, Unwinder,
   type Arm64Frame, type Frame, type SourceLine, type TaskTrace,
 } from '@vmpipe/kernel';
 import { programFlags, VmpipeCommand } from '../base.js';
@@ -157,14 +157,11 @@ class Tracer {
     const { prog, dump } = this;
     const ts = struct(prog, 'task_struct');
     const task: TaskFacts = { pid: Number(intMember(prog, trace.task, ts, 'pid')), comm: stringMember(prog, trace.task, ts, 'comm') };
-    // task_cpu(): the CPU a task last ran on, which crash's bt header shows for a sleeping task too
-    for (const path of ['cpu', 'thread_info.cpu']) {
-      try {
-        task.taskCpu = Number(intMember(prog, trace.task, ts, path));
-        break;
-      } catch {
-        /* the other spelling, or none */
-      }
+    // the CPU a task last ran on, which crash's bt header shows for a sleeping task too
+    try {
+      task.taskCpu = task_cpu(prog, trace.task);
+    } catch {
+      /* the types have no task_struct.cpu nor thread_info.cpu: the header says '-' */
     }
     for (let i = 0; i < trace.frames.length; i++) await emit(frameRecord(prog, dump, trace, trace.frames[i]!, trace.frames[i + 1], task, this.flags.frames, this.lines));
     if (trace.end.reason === 'error' || trace.end.reason === 'depth') {
