@@ -115,6 +115,8 @@ export interface FrameRecord {
   task: Hex;
   /** the CPU the task was running on at the crash */
   cpu?: number;
+  /** a task that was not running: the CPU it last ran on (task_cpu()), as crash's bt header shows it */
+  taskCpu?: number;
   level: number;
   pc: Hex;
   sp: Hex;
@@ -143,4 +145,9 @@ export interface FrameRecord {
   signedPc?: Hex;
   /** arm64: how the kernel's own trace (%pS of the raw pc) prints a return address whose `bl` ends the previous function (a noreturn call): `sysrq_reset_seq_param_set+0x0/0xa0` */
   printedAs?: string;
+  /** arm64: the frame pointer in this frame (the frame record it set up), crash's arm64 bt bracket */
+  fp?: Hex;
+  /** arm64 kernel-mode exception frames: x30 with its PAC stripped, and its symbol+decimal (crash's LR:) */
+  lr?: Hex;
+  lrText?: string;
 }

@@ -277,7 +277,7 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
   if (f.function !== undefined) r.text = `${f.function}+0x${f.offset!.toString(16)}${f.size !== undefined ? `/0x${f.size.toString(16)}` : ''}`;
   if (f.module) r.module = f.module;
   const fp = prog.theDump.arch === 'arm64' && f.method !== 'exception' ? arm64FramePointer(prog, next) : undefined;
-  if (fp !== undefined) (r as unknown as Record<string, unknown>)['fp'] = hex(fp);
+  if (fp !== undefined) r.fp = hex(fp);
   const src = lines?.(f);
   if (src) {
     r.file = src.file;
@@ -289,9 +289,9 @@ function frameRecord(prog: Program, dump: string, trace: TaskTrace, f: Frame, ne
   const a64regs = f.regs as Record<string, bigint | undefined> | undefined;
   if (a64regs?.['x30'] !== undefined && a64regs['pstate'] !== undefined && f.method === 'exception' && !f.user) {
     const lr = ptrauth_strip_kernel_insn_pac(prog, a64regs['x30']);
-    (r as unknown as Record<string, unknown>)['lr'] = hex(lr);
+    r.lr = hex(lr);
     const at = prog.symbols.resolve(lr);
-    if (at) (r as unknown as Record<string, unknown>)['lrText'] = `${at.symbol.name}${at.offset ? `+${at.offset}` : ''}`;
+    if (at) r.lrText = `${at.symbol.name}${at.offset ? `+${at.offset}` : ''}`;
   }
   if (f.partial) r.partial = true;
   if (f.user) r.user = true;
