@@ -17,7 +17,8 @@
  * as objdump does (`.inst 0xffffffff ; undefined`) and the walk goes on.
  * This file knows no dump, no flags, no records.
  */
-import MCapstone from '@alexaltea/capstone-js';
+import type MCapstone from '@alexaltea/capstone-js';
+import { createRequire } from 'node:module';
 import type { DecodedInstruction, Flow, Symbolizer, RegisterValues } from './x86_64.js';
 
 /** A memory operand `[base, #disp]`, `[base, index, lsl #3]`, `[sp, #-16]!`, `[sp], #16`, or a literal (`ldr x0, <addr>`: base `pc`). */
@@ -64,7 +65,8 @@ type Capstone = Awaited<ReturnType<typeof MCapstone>>;
 let loaded: Promise<Capstone> | undefined;
 /** The WASM module, compiled once per process (~3 MB, all of capstone's architectures). */
 function capstone(): Promise<Capstone> {
-  loaded ??= MCapstone();
+  // required on first use, not imported: an x86 dump never pays for capstone's 0.3 MB of CommonJS glue
+  loaded ??= (createRequire(import.meta.url)('@alexaltea/capstone-js') as typeof MCapstone)();
   return loaded;
 }
 

@@ -2,11 +2,11 @@
  * The parts of an `insn` record (docs/records.md) that an instruction alone
  * decides, as JSON text, written by hand: a disassembly of the kernel's text
  * is millions of records, and building an object per record and per operand
- * for JSON.stringify was most of the `disasm` command's time. Instructions
- * with the same bytes (which share their `bytes` array, see
- * `Disassembler.disassemble`) and no address in their text share the text made
- * here. Field order and spelling are the record's, as the command wrote them
- * with JSON.stringify before (a test compares the two).
+ * for JSON.stringify was most of the `disasm` command's time. The command
+ * keeps these parts per remembered instruction (Disassembler.walk), and fills
+ * a branch form's holes (branchTemplate). Field order and spelling are the
+ * record's, as the command wrote them with JSON.stringify before (a test
+ * compares the two).
  */
 import type { Instruction, MemoryOperand, Operand } from './x86_64.js';
 
@@ -58,17 +58,10 @@ export interface InsnParts {
 }
 
 export class InsnJson {
-  private readonly shared = new WeakMap<Uint8Array, InsnParts>();
-
   constructor(private readonly extra?: MemoryExtra) {}
 
   /** `,"bytes":…,"length":N` and `[,"prefixes":…],"operandText":…,"flow":…[,"target":…][,"targetSym":…][,"comment":…][,"bad":true][,"truncated":true]` */
   parts(ins: Instruction): InsnParts {
-    const fixed = ins.target === undefined && ins.comment === undefined && !ins.bad && !ins.truncated;
-    if (fixed) {
-      const p = this.shared.get(ins.bytes);
-      if (p !== undefined) return p;
-    }
     const head = `,"bytes":"${hexBytes(ins.bytes)}","text":${JSON.stringify(ins.text)},"mnemonic":${JSON.stringify(ins.mnemonic)},"length":${ins.length}`;
     let tail = ins.prefixes.length ? `,"prefixes":${JSON.stringify(ins.prefixes)}` : '';
     tail += `,"operandText":${JSON.stringify(ins.operandText)},"operands":[`;
@@ -79,8 +72,72 @@ export class InsnJson {
     if (ins.comment) tail += `,"comment":${JSON.stringify(ins.comment)}`;
     if (ins.bad) tail += ',"bad":true';
     if (ins.truncated) tail += ',"truncated":true';
-    const p = { head, tail };
-    if (fixed) this.shared.set(ins.bytes, p);
-    return p;
+    return { head, tail };
   }
+}
+
+/** What goes into a hole of a `RecordTemplate`. */
+export const Hole = {
+  /** the instruction's bytes as the record spells them (`e8 1b 2c 3d 4e`) */
+  Bytes: 0,
+  /** the branch target in hex without `0x` */
+  Target: 1,
+  /** the target's symbol (`name+0x1a`), JSON-escaped */
+  TargetSymbol: 2,
+} as const;
+export type Hole = (typeof Hole)[keyof typeof Hole];
+
+/** A record's JSON text as literal pieces with holes between them: `pieces.length === holes.length + 1`. */
+export interface RecordTemplate {
+  pieces: string[];
+  holes: Hole[];
+}
+
+const SENTINEL_TARGET = 0x5e5e5e5e5e5e5e5en;
+const SENTINEL_BYTE = 0x5e;
+const SENTINEL_SYMBOL = '\u0001';
+
+/**
+ * The record parts of every direct branch of one form (the same bytes apart from rel8/rel32):
+ * `parts()` of the form's first instruction with sentinels for its bytes, target and target
+ * symbol, cut where they are. So the field layout stays `parts()`'s alone, and the `disasm`
+ * command writes a branch's record by filling three holes, without making the instruction.
+ * `withSymbol`: the target has a symbol (`call ffffffff81000000 <__fentry__>`, `"targetSym"`).
+ */
+export function branchTemplate(json: InsnJson, form: Instruction, withSymbol: boolean): { head: RecordTemplate; tail: RecordTemplate } {
+  const targetHex = SENTINEL_TARGET.toString(16);
+  const operandText = withSymbol ? `${targetHex} <${SENTINEL_SYMBOL}>` : targetHex;
+  const before = form.text.slice(0, form.text.length - form.operandText.length);
+  const fake: Instruction = {
+    ...form, bytes: new Uint8Array(form.length).fill(SENTINEL_BYTE), operandText, text: before + operandText,
+    operands: [{ kind: 'target', target: SENTINEL_TARGET }], target: SENTINEL_TARGET,
+  };
+  if (withSymbol) fake.targetSymbol = SENTINEL_SYMBOL;
+  else delete fake.targetSymbol;
+  const p = json.parts(fake);
+  const markers: [string, Hole][] = [[hexBytes(fake.bytes), Hole.Bytes], [targetHex, Hole.Target], [JSON.stringify(SENTINEL_SYMBOL).slice(1, -1), Hole.TargetSymbol]];
+  return { head: cut(p.head, markers), tail: cut(p.tail, markers) };
+}
+
+function cut(text: string, markers: [string, Hole][]): RecordTemplate {
+  const pieces: string[] = [];
+  const holes: Hole[] = [];
+  let from = 0;
+  for (;;) {
+    let at = -1;
+    let which: [string, Hole] | undefined;
+    for (const m of markers) {
+      const i = text.indexOf(m[0], from);
+      if (i >= 0 && (at < 0 || i < at)) {
+        at = i;
+        which = m;
+      }
+    }
+    if (which === undefined) break;
+    pieces.push(text.slice(from, at));
+    holes.push(which[1]);
+    from = at + which[0].length;
+  }
+  pieces.push(text.slice(from));
+  return { pieces, holes };
 }

@@ -16,8 +16,14 @@
  * effective address of a memory operand from a register set
  * (`effectiveAddress`). This file knows no dump, no flags, no records.
  */
-import iced from 'iced-x86';
+import { createRequire } from 'node:module';
+import type * as Iced from 'iced-x86';
+import { ByteStringMap } from './byte-map.js';
+import { x86InstructionLength } from './x86-length.js';
 
+// iced-x86 is CommonJS: required, not imported, because Node's ESM loader first scans a CommonJS
+// module's whole source for its export names, 0.1 s of CPU on every start-up for iced's 0.9 MB of glue.
+const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, FlowControl, OpKind, Register, Code, Mnemonic } = iced;
 type IcedInstruction = InstanceType<typeof iced.Instruction>;
 type IcedFormatter = InstanceType<typeof iced.Formatter>;
@@ -201,21 +207,24 @@ export class Disassembler {
   }
 
   free(): void {
+    this.dropWindow();
     this.formatter.free();
     this.insn.free();
   }
 
   /**
-   * What is known of an instruction from its bytes, so that the next one like it costs a map
+   * What is known of an instruction from its bytes, so that the next one like it costs a table
    * lookup instead of ~10 calls into iced's WASM and the formatting. Most of the kernel's
    * instructions repeat: the 6.1 kernel's 6.7 M instructions are ~0.25 M distinct byte strings
    * apart from branches and RIP-relative operands. Those two are kept by their form (the bytes
    * without the rel8/rel32 or the disp32, whose place the opcode and ModRM fix): the text is the
    * same around the number, and the target is the address plus the number plus the length.
+   * An instruction's length is guessed from its bytes (x86InstructionLength) to find it here;
+   * only what is not found goes to iced.
    */
-  private readonly exact = new Map<string, Instruction>();
-  private readonly branches = new Map<string, Template>();
-  private readonly ripRelative = new Map<string, Template>();
+  private readonly exact = new ByteStringMap<Instruction>();
+  private readonly branches = new ByteStringMap<Template>();
+  private readonly ripRelative = new ByteStringMap<Template>();
 
   /**
    * Every instruction in bytes, in order; undecodable bytes become one-byte `(bad)` entries.
@@ -223,108 +232,200 @@ export class Disassembler {
    * instructions of one form their `prefixes`): callers must not modify them.
    */
   *disassemble(bytes: Uint8Array, addr: bigint): Generator<Instruction> {
-    if (bytes.length === 0) return;
-    const dec = new Decoder(64, bytes, DecoderOptions.None);
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    const exact = this.exact;
-    const ins = this.insn;
+    const walk = newWalk(bytes, addr, 0, false);
     try {
-      dec.ip = addr;
-      let pos = 0;
-      let at = addr;
-      while (pos < bytes.length) {
-        dec.decodeOut(ins);
-        if (pos > 0) at = addr + BigInt(pos);
-        const code = ins.code;
-        if (code === Code.INVALID) {
-          // objdump prints `(bad)` and goes on from the next byte; so do we.
-          const truncated = dec.lastError === iced.DecoderError.NoMoreBytes;
-          const length = truncated ? bytes.length - pos : 1;
-          yield {
-            addr: at, length, bytes: bytes.slice(pos, pos + length), mnemonic: '(bad)', prefixes: [], operandText: '', text: '(bad)', operands: [], flow: 'exception',
-            ...(truncated ? { truncated: true } : { bad: true }),
-          };
-          pos += length;
-          if (pos < bytes.length) {
-            dec.position = pos;
-            dec.ip = addr + BigInt(pos);
-          }
-          continue;
-        }
-        const length = ins.length;
-        const start = pos;
-        const end = pos + length;
-        pos = end;
-        const same = exact.get(buf.toString('latin1', start, end));
-        if (same !== undefined) {
-          yield { addr: at, length, bytes: same.bytes, mnemonic: same.mnemonic, prefixes: same.prefixes, operandText: same.operandText, text: same.text, operands: same.operands, flow: same.flow };
-          continue;
-        }
-        const form = formAt(bytes, start, end);
-        if (form.branch > 0) {
-          const t = this.branches.get(buf.toString('latin1', start, end - form.branch));
-          if (t !== undefined) {
-            yield this.branchLike(t, at, length, bytes.slice(start, end), form.branch === 1 ? (bytes[end - 1]! << 24) >> 24 : buf.readInt32LE(end - 4));
-            continue;
-          }
-        } else if (form.modrm >= 0) {
-          const t = this.ripRelative.get(buf.toString('latin1', start, form.modrm + 1) + buf.toString('latin1', form.modrm + 5, end));
-          if (t !== undefined) {
-            yield this.ripRelativeLike(t, at, length, bytes.slice(start, end), buf.readInt32LE(form.modrm + 1));
-            continue;
-          }
-        }
-        const out = this.describe(ins, code, at, bytes.slice(start, end));
-        this.learn(out, buf, start, end, form);
-        yield out;
+      while (walk.pos < bytes.length) yield this.instructionAt(this.step(walk));
+    } finally {
+      this.dropWindow();
+    }
+  }
+
+  /** The instruction a step of `walk` found, as its own object (what `disassemble` yields). */
+  instructionAt(s: WalkStep): Instruction {
+    const i = s.insn;
+    if (s.remembered >= 0) {
+      return { addr: s.walkAddr + BigInt(s.offset), length: i.length, bytes: i.bytes, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: i.operandText, text: i.text, operands: i.operands, flow: i.flow };
+    }
+    if (s.branch >= 0) {
+      const end = s.offset + i.length;
+      return this.branchLike(this.templates[s.branch]!, s.walkAddr + BigInt(s.offset), i.length, this.copy(s.bytes, s.offset, end), s.target - end);
+    }
+    return i;
+  }
+
+  /**
+   * The walk for consumers of millions of instructions (the `disasm` command's records): no
+   * object and no BigInt per remembered instruction or remembered branch form. `visit(step)`
+   * is called for each instruction from `bytes[from]` until the bytes end or it returns false;
+   * the offset reached is returned (call again from there to go on). The step object is reused:
+   * see WalkStep for what it holds; `instructionAt(step)` makes the instruction itself.
+   */
+  walk(bytes: Uint8Array, addr: bigint, visit: (step: WalkStep) => boolean | void, from = 0): number {
+    const walk = newWalk(bytes, addr, from, true);
+    try {
+      while (walk.pos < bytes.length) {
+        this.step(walk);
+        if (visit(walk) === false) break;
       }
     } finally {
-      dec.free();
+      this.dropWindow();
     }
+    return walk.pos;
+  }
+
+  /** The remembered branch forms, by WalkStep.branch. */
+  private readonly templates: Template[] = [];
+
+  /** The instruction at walk.pos, remembered or decoded, into walk; moves walk.pos past it. */
+  private step(walk: Walk): Walk {
+    const { bytes, walkAddr: addr } = walk;
+    const pos = walk.pos;
+    walk.offset = pos;
+    walk.remembered = -1;
+    walk.branch = -1;
+    const guess = x86InstructionLength(bytes, pos, bytes.length);
+    if (guess > 0) {
+      const end = pos + guess;
+      const same = this.exact.find(bytes, pos, end);
+      if (same >= 0) {
+        walk.pos = end;
+        walk.remembered = same;
+        walk.insn = this.exact.at(same);
+        return walk;
+      }
+      const form = formAt(bytes, pos, end);
+      if (form.branch > 0) {
+        const t = this.branches.get(bytes, pos, end - form.branch);
+        if (t !== undefined && t.insn.length === guess) {
+          walk.pos = end;
+          const rel = form.branch === 1 ? (bytes[end - 1]! << 24) >> 24 : readInt32(bytes, end - 4);
+          if (walk.lean) {
+            walk.branch = t.id;
+            walk.target = end + rel;
+            walk.insn = t.insn;
+          } else walk.insn = this.branchLike(t, addr + BigInt(pos), guess, this.copy(bytes, pos, end), rel);
+          return walk;
+        }
+      } else if (form.modrm >= 0) {
+        const t = this.ripRelative.get(bytes, pos, end, form.modrm + 1, form.modrm + 5);
+        if (t !== undefined && t.insn.length === guess) {
+          walk.pos = end;
+          walk.insn = this.ripRelativeLike(t, addr + BigInt(pos), guess, this.copy(bytes, pos, end), readInt32(bytes, form.modrm + 1));
+          return walk;
+        }
+      }
+    }
+    const at = addr + BigInt(pos);
+    const dec = this.decoderAt(bytes, pos, at);
+    const ins = this.insn;
+    dec.decodeOut(ins);
+    const code = ins.code;
+    if (code === Code.INVALID) {
+      // objdump prints `(bad)` and goes on from the next byte; so do we.
+      const truncated = dec.lastError === iced.DecoderError.NoMoreBytes;
+      const length = truncated ? bytes.length - pos : 1;
+      walk.pos = pos + length;
+      walk.insn = {
+        addr: at, length, bytes: this.copy(bytes, pos, pos + length), mnemonic: '(bad)', prefixes: [], operandText: '', text: '(bad)', operands: [], flow: 'exception',
+        ...(truncated ? { truncated: true } : { bad: true }),
+      };
+      return walk;
+    }
+    const length = ins.length;
+    const end = pos + length;
+    walk.pos = end;
+    const out = this.describe(ins, code, at, this.copy(bytes, pos, end));
+    // Remembered now: the caller may treat it as it treats the ones to come (its addr is this one's).
+    walk.remembered = this.learn(out, bytes, pos, end, formAt(bytes, pos, end));
+    walk.insn = out;
+    return walk;
+  }
+
+  /**
+   * An instruction's own copy of its bytes, cut from a shared slab: a `slice` per instruction is
+   * an ArrayBuffer each, which V8 tracks one by one in every garbage collection.
+   */
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
+  private copy(b: Uint8Array, from: number, to: number): Uint8Array {
+    const n = to - from;
+    if (this.slabUsed + n > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB, n));
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + n);
+    out.set(b.subarray(from, to));
+    this.slabUsed += n;
+    return out;
+  }
+
+  /**
+   * iced's decoder over a window of the bytes: a Decoder copies its bytes into WASM memory, so
+   * one over a whole walk's bytes would be copied again on every resumed `walk`.
+   */
+  private window?: { bytes: Uint8Array; from: number; to: number; dec: InstanceType<typeof Decoder> };
+  private decoderAt(bytes: Uint8Array, pos: number, at: bigint): InstanceType<typeof Decoder> {
+    let w = this.window;
+    if (w === undefined || w.bytes !== bytes || pos < w.from || (pos + 15 > w.to && w.to < bytes.length)) {
+      this.dropWindow();
+      const to = Math.min(bytes.length, pos + DECODER_WINDOW);
+      w = this.window = { bytes, from: pos, to, dec: new Decoder(64, bytes.subarray(pos, to), DecoderOptions.None) };
+    }
+    w.dec.position = pos - w.from;
+    w.dec.ip = at;
+    return w.dec;
+  }
+
+  private dropWindow(): void {
+    this.window?.dec.free();
+    this.window = undefined;
   }
 
   /** The form kinds of the instruction `describe` saw last (set by describe). */
   private lastKinds: number[] = [];
 
-  /** Remembers how to print the next instruction with these bytes, or of this form, without iced. */
-  private learn(out: Instruction, buf: Buffer, start: number, end: number, form: { branch: number; modrm: number }): void {
-    if (this.exact.size + this.branches.size + this.ripRelative.size >= SEEN_MAX) return;
-    if (out.target === undefined && out.comment === undefined) {
-      this.exact.set(buf.toString('latin1', start, end), out);
-      return;
-    }
+  /**
+   * Remembers how to print the next instruction with these bytes, or of this form, without iced.
+   * Returns its number when it is remembered by its bytes (WalkStep.remembered), else -1.
+   */
+  private learn(out: Instruction, b: Uint8Array, start: number, end: number, form: { branch: number; modrm: number }): number {
+    if (this.exact.size + this.branches.size + this.ripRelative.size >= SEEN_MAX) return -1;
+    if (out.target === undefined && out.comment === undefined) return this.exact.set(b, start, end, out);
     const length = end - start;
     if (out.target !== undefined) {
       // `jmp ffffffff81000000 <x>`: one 64-bit near-branch operand (16/32-bit ones wrap the target)
       const kinds = this.lastKinds;
-      if (form.branch === 0 || kinds.length !== 1 || kinds[0] !== OpKind.NearBranch64 || out.comment !== undefined || out.operands.length !== 1) return;
-      const rel = form.branch === 1 ? (buf[end - 1]! << 24) >> 24 : buf.readInt32LE(end - 4);
-      if (BigInt.asIntN(64, out.target - out.addr - BigInt(length)) !== BigInt(rel)) return;
+      if (form.branch === 0 || kinds.length !== 1 || kinds[0] !== OpKind.NearBranch64 || out.comment !== undefined || out.operands.length !== 1) return -1;
+      const rel = form.branch === 1 ? (b[end - 1]! << 24) >> 24 : readInt32(b, end - 4);
+      if (BigInt.asIntN(64, out.target - out.addr - BigInt(length)) !== BigInt(rel)) return -1;
       const head = out.text.slice(0, out.text.length - out.operandText.length);
-      if (!head.endsWith(' ')) return;
-      this.branches.set(buf.toString('latin1', start, end - form.branch), { insn: out, before: head, after: '', operandBefore: '', operandAfter: '', memory: 0 });
-      return;
+      if (!head.endsWith(' ')) return -1;
+      const t = { id: this.templates.length, insn: out, before: head, after: '', operandBefore: '', operandAfter: '', memory: 0 };
+      this.templates.push(t);
+      this.branches.set(b, start, end - form.branch, t);
+      return -1;
     }
     // `mov 0x1a03f51(%rip),%rsp  # <target>`: the text around the displacement is the same everywhere
     const m = form.modrm;
-    if (m < 0 || (buf[m]! & 0xc7) !== 0x05) return;
+    if (m < 0 || (b[m]! & 0xc7) !== 0x05) return -1;
     let memory = -1;
     for (let k = 0; k < out.operands.length; k++) {
       const o = out.operands[k]!;
       if (o.kind === 'memory' && o.target !== undefined) {
-        if (memory >= 0 || o.base !== 'rip' || o.displacement !== BigInt(buf.readInt32LE(m + 1))) return;
+        if (memory >= 0 || o.base !== 'rip' || o.displacement !== BigInt(readInt32(b, m + 1))) return -1;
         memory = k;
       }
     }
-    if (memory < 0) return;
+    if (memory < 0) return -1;
     const needle = this.ripText(Number((out.operands[memory] as MemoryOperand).displacement));
     const t = out.text.indexOf(needle);
     const o = out.operandText.indexOf(needle);
-    if (t < 0 || o < 0 || out.text.indexOf(needle, t + 1) >= 0 || out.operandText.indexOf(needle, o + 1) >= 0) return;
-    this.ripRelative.set(buf.toString('latin1', start, m + 1) + buf.toString('latin1', m + 5, end), {
-      insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
+    if (t < 0 || o < 0 || out.text.indexOf(needle, t + 1) >= 0 || out.operandText.indexOf(needle, o + 1) >= 0) return -1;
+    this.ripRelative.set(b, start, end, {
+      id: -1, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
       operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory,
-    });
+    }, m + 1, m + 5);
+    return -1;
   }
 
   /** How a RIP-relative operand's displacement is printed: `0x1a03f51(%rip)`, `[rip+0x1a03f51]`. */
@@ -549,11 +650,56 @@ const IMPLICIT_ATT: Record<string, string[]> = {
   mwaitx: ['%eax', '%ecx', '%ebx'],
 };
 
+/** instructions' bytes are cut from slabs of this size (see copy) */
+const SLAB = 64 * 1024;
+
+/** bytes copied into iced's decoder at a time (see decoderAt) */
+const DECODER_WINDOW = 4096;
+
+/**
+ * One step of `Disassembler.walk`: the instruction at `bytes[offset]` (at `walkAddr + offset`).
+ * - `remembered` >= 0: the instruction is remembered by its bytes (seen before, or now for the
+ *   first time); `insn` is the first one seen, so its `addr` may not be this one's; the number
+ *   (0, 1, 2... per Disassembler) lets a caller keep what it derives from it in an array.
+ * - `branch` >= 0: a direct jmp/call/jcc of a form seen before; `insn` is that form's first
+ *   instruction, so its `addr`, `bytes`, text and target are not this one's; this one's target
+ *   is `walkAddr + target` (target is an offset from the walk's start, like `offset`), its
+ *   length is `insn.length`.
+ * - otherwise `insn` is this instruction, made for it.
+ */
+export interface WalkStep {
+  bytes: Uint8Array;
+  walkAddr: bigint;
+  offset: number;
+  insn: Instruction;
+  remembered: number;
+  branch: number;
+  target: number;
+}
+
+/** Where `disassemble`/`walk` are in their bytes; `lean`: report branch forms (WalkStep.branch) instead of making instructions. */
+interface Walk extends WalkStep {
+  pos: number;
+  lean: boolean;
+}
+
+const NO_INSTRUCTION: Instruction = { addr: 0n, length: 0, bytes: new Uint8Array(0), mnemonic: '', prefixes: [], operandText: '', text: '', operands: [], flow: 'next' };
+
+function newWalk(bytes: Uint8Array, walkAddr: bigint, pos: number, lean: boolean): Walk {
+  return { bytes, walkAddr, offset: pos, insn: NO_INSTRUCTION, remembered: -1, branch: -1, target: 0, pos, lean };
+}
+
+function readInt32(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+}
+
 /** distinct byte strings and forms remembered per Disassembler (the 6.1 kernel's whole text has ~0.3 M) */
 const SEEN_MAX = 1 << 20;
 
 /** A branch or RIP-relative form: the first instruction seen, and its text around the number that varies. */
 interface Template {
+  /** a branch form's number (WalkStep.branch); -1 for RIP-relative forms */
+  id: number;
   insn: Instruction;
   before: string;
   after: string;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
-import { hex, parseAddress, parseSize, readLimits, readRecords, RecordWriter } from './index.js';
+import { hex, parseAddress, parseSize, readLimits, readRecords, RecordWriter, ByteLines } from './index.js';
 
 async function collect(text: string) {
   const input = new PassThrough();
@@ -105,4 +105,30 @@ test('readLimits: VMPIPE_MAX_LINE raises the line limit (bytes, k/M/G suffixes)'
   t.is(readLimits({}).maxLine, 16 * 1024 * 1024);
   t.is(readLimits({ VMPIPE_MAX_LINE: '64M' }).maxLine, 64 * 1024 * 1024);
   t.is(readLimits({ VMPIPE_MAX_LINE: '1000' }).maxLine, 1000);
+});
+
+test('ByteLines: hex64 spells values as bigint toString(16) does; text is UTF-8; LineWriter.bytes keeps order with text lines', async (t) => {
+  const values = [0n, 1n, 0xfn, 0x10n, 0xffffffffn, 0x100000000n, 0xffffffff89400000n, 0x7fff00001234n, 0xffffffffffffffffn];
+  const lines = new ByteLines(8); // small: growth is exercised
+  for (const v of values) {
+    lines.hex64(Number(v >> 32n), Number(v & 0xffffffffn));
+    lines.byte(0x0a);
+  }
+  lines.text('{"dump":"dümp"}\n');
+  const got = Buffer.from(lines.take()).toString('utf8').split('\n');
+  t.deepEqual(got.slice(0, values.length), values.map((v) => v.toString(16)));
+  t.is(got[values.length], '{"dump":"dümp"}');
+  t.is(lines.length, 0);
+
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  const w = new RecordWriter(sink);
+  await w.write({ kind: 'source' });
+  const insns = new ByteLines();
+  insns.text('{"kind":"insn"}\n');
+  await w.bytes(insns.take());
+  await w.write({ kind: 'error' });
+  await w.end();
+  t.is(Buffer.concat(chunks).toString(), '{"kind":"source"}\n{"kind":"insn"}\n{"kind":"error"}\n');
 });
