@@ -198,7 +198,7 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
         for (const [i, d] of deltas) c.set(i, (c.get(i) ?? 0n) + d);
         cachedByMm.set(mm, c);
       } catch {
-        // a task_struct partly missing from the dump: its deltas are lost (its info says which members)
+        // a task_struct partly missing from the dump: its deltas are lost, and its mm's rss is short by them
       }
     }
   }
