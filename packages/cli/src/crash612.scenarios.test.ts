@@ -84,7 +84,7 @@ seed('backtrace --all-cpus | vmpipe-render: crash bt -a\'s frames of both CPUs f
   t.deepEqual(frames(o1!).slice(4), frames(c1!));
 });
 
-seed('task-list --format crash: crash ps\'s 64 lines; user tasks\' %MEM/VSZ/RSS aside (their mm pages are not in the cut)', async (t) => {
+seed('task-list --format crash: crash ps\'s 64 lines; user tasks\' %MEM/VSZ/RSS aside: their mm_structs are not in the cut, and the records say so', async (t) => {
   const r = await run('task-list', [dumpOf('seed'), '--format', 'crash']);
   t.is(r.code, 0, r.err);
   const ours = r.out.split('\n').filter(Boolean);
@@ -99,8 +99,12 @@ seed('task-list --format crash: crash ps\'s 64 lines; user tasks\' %MEM/VSZ/RSS 
     t.deepEqual([...o.slice(0, 5), ...o.slice(8)], [...c.slice(0, 5), ...c.slice(8)], theirs[i]);
     if (c[6] === '0') t.is(ours[i], theirs[i]);
   }
-  // the two user tasks (busybox init and sleep): crash 9 from the uncut dump, 1728 and 1440 KB RSS
+  // the two user tasks (busybox init and sleep): crash 9 from the uncut dump, 1728 and 1440 KB RSS, which
+  // task-list gives on the uncut dump too (task-rss.scenarios.test.ts); on the cut it names what it lacks
   t.deepEqual(theirs.slice(1).filter((l) => !/ 0\.0 +0 +0 /.test(l)).map((l) => cols(l).slice(5, 9)), [['1.1', '2260', '1728', 'init'], ['0.9', '2260', '1440', 'sleep']]);
+  const json = await run('task-list', [dumpOf('seed')]);
+  const users = json.out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; comm?: string; kernelThread?: boolean; missing?: string[] }).filter((r) => r.kind === 'task' && !r.kernelThread);
+  t.deepEqual(users.map((u) => [u.comm, u.missing]), [['init', ['mm->rss_stat', 'mm->total_vm']], ['sleep', ['mm->rss_stat', 'mm->total_vm']]]);
 });
 
 seed('module-list --format crash: crash mod\'s lines; the TEXT_BASE header of crash 9 on 6.4+; the crashmod.ko crash was given aside', async (t) => {

@@ -91,11 +91,9 @@ for (const dump of ['pauth', 'nopauth']) {
       }
       t.deepEqual([o.pid, o.comm, o.state, o.cpu], [x.pid, x.comm, crashState[x.state], x.cpu], `task ${x.pid}`);
     }
-    // crash's ps (crash 9.0.2 built for ARM64, pauth dump only): every line, `>` and all, but RSS:
-    // crash 9 adds MM_SHMEMPAGES, as the kernel's get_mm_rss() does (init's busybox sits on the
-    // initramfs: 325 shmem pages, drgn says), while task-list still counts file + anon as crash
-    // 8.0.2 does on the x86 fixtures: a difference left for the task-list owner, not hidden here.
-
+    // crash's ps (crash 9.0.2 built for ARM64, pauth dump only): every line, `>` and all, RSS too: both
+    // count what the kernel's get_mm_rss() counts, MM_SHMEMPAGES with file and anon (init's busybox sits
+    // on the initramfs). Not %MEM: crash divides by high_memory's PFN, task-list by totalram_pages.
     const ps = join(root, 'fixtures', 'arm64', KERNEL, dump, 'expected', 'crash.session.txt');
     if (existsSync(ps)) {
       const lines = [...readFileSync(ps, 'utf8').matchAll(/^([> ]) +(\d+) +(\d+) +(\d+) +([0-9a-f]{16}) +([A-Z]{2}) +[\d.]+ +(\d+) +(\d+) +\[?(.*?)\]?$/gm)];
@@ -103,8 +101,8 @@ for (const dump of ['pauth', 'nopauth']) {
       for (const m of lines) {
         const o = ours.get(BigInt('0x' + m[5]));
         t.deepEqual(
-          o && [o.running ? '>' : ' ', o.pid, o.ppid, o.cpu, o.state, o.vszPages * 4, o.comm],
-          [m[1], Number(m[2]), Number(m[3]), Number(m[4]), m[6], Number(m[7]), m[9]],
+          o && [o.running ? '>' : ' ', o.pid, o.ppid, o.cpu, o.state, o.vszPages * 4, o.rssPages * 4, o.comm],
+          [m[1], Number(m[2]), Number(m[3]), Number(m[4]), m[6], Number(m[7]), Number(m[8]), m[9]],
           `crash ps: ${m[0]}`,
         );
       }

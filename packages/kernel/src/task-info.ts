@@ -8,10 +8,10 @@
  *    TASK_PARKED 0x40, TASK_DEAD 0x80, TASK_WAKEKILL 0x100, TASK_WAKING 0x200,
  *    TASK_NOLOAD 0x400, TASK_NEW 0x800);
  *  - cpu: `task_struct.cpu` or `thread_info.cpu` (task_cpu());
- *  - rss: as crash's get_task_mem_usage(): MM_FILEPAGES + MM_ANONPAGES of
- *    `mm->rss_stat` (atomic counters up to 6.1; percpu_counters from 6.2, whose
- *    per-CPU deltas are added), plus, with SPLIT_RSS_COUNTING (6.1's
- *    `task_struct.rss_stat`), every thread's cached deltas for the same mm;
+ *  - rss: what the kernel's get_mm_rss() (include/linux/mm.h) counts,
+ *    MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES of `mm->rss_stat`, each counter
+ *    summed exactly and clamped at 0 (see get_mm_counter_sum below), as crash 9
+ *    prints it (crash 8.0.2 left MM_SHMEMPAGES out);
  *  - vsz: `mm->total_vm` pages.
  * Kernel threads have no mm: rss and vsz 0 (crash prints their comm in brackets).
  */
@@ -48,14 +48,17 @@ export interface TaskInfo {
   utime: bigint;
   stime: bigint;
   via: 'tasks' | 'idle';
-  /** members that could not be read (the task_struct straddles a page the dump lacks); they read as 0 */
+  /** members that could not be read (the task_struct straddles a page the dump lacks; `mm->rss_stat`, `mm->total_vm`: its mm_struct or a CPU's rss counters is not in the dump); they read as 0 */
   missing?: string[];
 }
 
 export type TaskInfoStep = { info: TaskInfo } | { corrupt: ListCorruption } | { unreadable: bigint; message: string };
 
+// The mm counters, include/linux/mm_types_task.h: an anonymous enum, so not
+// looked up by name; MM_SHMEMPAGES (3) exists since 4.5, when NR_MM_COUNTERS became 4.
 const MM_FILEPAGES = 0;
 const MM_ANONPAGES = 1;
+const MM_SHMEMPAGES = 3;
 
 /** crash's ps ST letters for a task's state and exit_state. */
 export function task_state_letters(state: number, exitState: number): string {
@@ -81,6 +84,10 @@ class Layouts {
   readonly cred: StructLayout | undefined;
   readonly statePath: string;
   readonly cpuPath: string | undefined;
+  /** the counters get_mm_rss() adds up, those this kernel has */
+  readonly rssCounters: number[];
+  /** SPLIT_RSS_COUNTING (up to 6.1): each task caches deltas in task_struct.rss_stat */
+  readonly splitRss: boolean;
   constructor(prog: Program) {
     this.task = StructLayout.of(prog, 'task_struct');
     this.mm = StructLayout.of(prog, 'mm_struct');
@@ -89,21 +96,38 @@ class Layouts {
     this.cpuPath = this.task.has('cpu') ? 'cpu' : this.task.has('thread_info.cpu') ? 'thread_info.cpu' : undefined;
     this.task.only([
       'pid', 'tgid', 'comm', this.statePath, 'exit_state', ...(this.cpuPath ? [this.cpuPath] : []), 'prio', 'mm', 'real_parent', 'group_leader', 'cred',
-      'sched_info.last_arrival', 'start_time', 'utime', 'stime', `rss_stat.count[${MM_FILEPAGES}]`, `rss_stat.count[${MM_ANONPAGES}]`,
+      'sched_info.last_arrival', 'start_time', 'utime', 'stime', ...[MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES].map((i) => `rss_stat.count[${i}]`),
     ]);
+    this.rssCounters = [MM_FILEPAGES, MM_ANONPAGES];
+    if (this.mm.has(`rss_stat.count[${MM_SHMEMPAGES}]`) || this.mm.has(`rss_stat[${MM_SHMEMPAGES}]`)) this.rssCounters.push(MM_SHMEMPAGES);
+    this.splitRss = this.task.has(`rss_stat.count[${MM_ANONPAGES}]`);
   }
 }
 
-/** The counter `i` of mm->rss_stat: an atomic_long_t (up to 6.1) or a percpu_counter with per-CPU deltas (6.2+). */
-function mmCounter(prog: Program, l: Layouts, mm: StructView, i: number, cpus: number[]): bigint {
-  if (l.mm.has(`rss_stat.count[${i}].counter`)) return mm.int(`rss_stat.count[${i}].counter`);
-  if (l.mm.has(`rss_stat[${i}].count`)) {
-    let v = mm.int(`rss_stat[${i}].count`);
+/**
+ * Counter `i` of mm->rss_stat, exactly: an atomic_long_t up to 6.1 (plus `cached`, the
+ * per-task SPLIT_RSS_COUNTING deltas not yet folded in by sync_mm_rss()), a percpu_counter
+ * from 6.2 whose per-CPU deltas are added as percpu_counter_sum() does, over every CPU
+ * below nr_cpu_ids (a panic stops the other CPUs without folding their deltas).
+ * The kernel's get_mm_counter() reads only the atomic, or only percpu_counter.count
+ * (percpu_counter_read_positive: off by up to the batch per CPU); its
+ * get_mm_counter_sum() and crash 9's get_task_mem_usage() sum the per-CPU deltas too.
+ * Clamped at 0, as get_mm_counter() and percpu_counter_sum_positive() clamp.
+ */
+function get_mm_counter_sum(prog: Program, l: Layouts, mm: StructView, i: number, cpus: number[], cached: bigint): bigint {
+  let v: bigint;
+  if (l.mm.has(`rss_stat.count[${i}].counter`)) v = mm.int(`rss_stat.count[${i}].counter`) + cached;
+  else if (l.mm.has(`rss_stat[${i}].count`)) {
+    v = mm.int(`rss_stat[${i}].count`);
     const counters = mm.int(`rss_stat[${i}].counters`);
     if (counters !== 0n) for (const cpu of cpus) v += BigInt.asIntN(32, BigInt(prog.mem.readU32(per_cpu_ptr(prog, counters, cpu))));
-    return v;
-  }
-  throw new KernelReadError('mm_struct.rss_stat', 'neither count[] (up to 6.1) nor percpu counters (6.2+) in these types');
+  } else throw new KernelReadError('mm_struct.rss_stat', 'neither count[] (up to 6.1) nor percpu counters (6.2+) in these types');
+  return v < 0n ? 0n : v;
+}
+
+/** get_mm_rss(): the resident pages of the mm, each counter as get_mm_counter_sum() reads it; `cached`: SPLIT_RSS_COUNTING deltas by counter. */
+function get_mm_rss(prog: Program, l: Layouts, mm: StructView, cpus: number[], cached: Map<number, bigint> | undefined): bigint {
+  return l.rssCounters.reduce((sum, i) => sum + get_mm_counter_sum(prog, l, mm, i, cpus, cached?.get(i) ?? 0n), 0n);
 }
 
 /**
@@ -160,21 +184,26 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
       for (const t of idle) take(t, 'idle');
     }
   }
-  // rss: the mm's counters and, with SPLIT_RSS_COUNTING, the cached deltas of every task on that mm.
-  const split = l.task.has(`rss_stat.count[${MM_ANONPAGES}]`);
-  const perMm = new Map<bigint, bigint>();
-  if (split) {
+  // rss, with SPLIT_RSS_COUNTING: every task on an mm caches deltas of that mm's counters
+  // (add_mm_counter_fast() when task->mm == mm), so they are summed by mm, not by thread
+  // group (crash 9 sums by tgid, and clamps each task's delta at 0 before adding it).
+  const cachedByMm = new Map<bigint, Map<number, bigint>>();
+  if (l.splitRss) {
     for (const { v } of views) {
       try {
         const mm = v.int('mm');
         if (mm === 0n) continue;
-        perMm.set(mm, (perMm.get(mm) ?? 0n) + v.int(`rss_stat.count[${MM_FILEPAGES}]`) + v.int(`rss_stat.count[${MM_ANONPAGES}]`));
+        const deltas = l.rssCounters.map((i) => [i, v.int(`rss_stat.count[${i}]`)] as const);
+        const c = cachedByMm.get(mm) ?? new Map<number, bigint>();
+        for (const [i, d] of deltas) c.set(i, (c.get(i) ?? 0n) + d);
+        cachedByMm.set(mm, c);
       } catch {
-        // a task_struct partly missing from the dump: its deltas are lost (its info says which members)
+        // a task_struct partly missing from the dump: its deltas are lost, and its mm's rss is short by them
       }
     }
   }
-  const mms = new Map<bigint, { rss: bigint; vsz: bigint } | Error>();
+  // per mm: undefined where the dump lacks what is needed (the mm_struct, or a CPU's counters)
+  const mms = new Map<bigint, { rss?: bigint; vsz?: bigint }>();
   const pidOf = new Map<bigint, number>();
   for (const { v } of views) {
     try {
@@ -216,18 +245,20 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
     if (mmAddr !== 0n) {
       let m = mms.get(mmAddr);
       if (!m) {
+        m = {};
         try {
           const mm = l.mm.read(prog, mmAddr);
-          m = { rss: mmCounter(prog, l, mm, MM_FILEPAGES, cpus) + mmCounter(prog, l, mm, MM_ANONPAGES, cpus) + (perMm.get(mmAddr) ?? 0n), vsz: mm.int('total_vm') };
-        } catch (err) {
-          m = err as Error;
+          m.vsz = mm.int('total_vm');
+          m.rss = get_mm_rss(prog, l, mm, cpus, cachedByMm.get(mmAddr));
+        } catch {
+          // the mm_struct or a per-CPU counter is not in the dump: named in `missing`, read as 0
         }
         mms.set(mmAddr, m);
       }
-      if (!(m instanceof Error)) {
-        rss = m.rss;
-        vsz = m.vsz;
-      }
+      if (m.rss === undefined) missing.push('mm->rss_stat');
+      if (m.vsz === undefined) missing.push('mm->total_vm');
+      rss = m.rss ?? 0n;
+      vsz = m.vsz ?? 0n;
     }
     const parent = v.int('real_parent');
     let uid: number | null = null;
@@ -263,7 +294,7 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
         running: current.has(v.addr),
         prio: v.num('prio'),
         uid,
-        rssPages: Number(rss < 0n ? 0n : rss),
+        rssPages: Number(rss),
         vszPages: Number(vsz),
         kernelThread: mmAddr === 0n,
         leader: v.int('group_leader'),

@@ -64,7 +64,7 @@ export interface TaskRecord {
   prio: number;
   /** cred->uid */
   uid: number | null;
-  /** resident pages (MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES), 0 for kernel threads */
+  /** resident pages as get_mm_rss() counts them (MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES, per-CPU and per-task deltas summed in), 0 for kernel threads */
   rssPages: number;
   /** bytes: rssPages * page size (crash's RSS column is KiB) */
   rss: number;
@@ -89,7 +89,7 @@ export interface TaskRecord {
   addr: Hex;
   /** where the task was found: tasks (init_task.tasks and thread lists) or idle (a runqueue's idle task) */
   via: 'tasks' | 'idle';
-  /** members that could not be read (the task_struct straddles a page the dump lacks; they read as 0) */
+  /** members that could not be read (the task_struct straddles a page the dump lacks; `mm->rss_stat`, `mm->total_vm`: its mm_struct or a CPU's rss counters is not in the dump); they read as 0 */
   missing?: string[];
   /** crash ps -t's RUN TIME: whole seconds from the task's start to the crash (jiffies_64 and HZ from tick_nsec); absent when they cannot be read */
   runTime?: number;
