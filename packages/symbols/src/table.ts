@@ -47,20 +47,50 @@ export function aliasRank(s: KernelSymbol): number {
 }
 
 /**
- * Stable sort by address. kallsyms and System.map come sorted already, so
- * that is checked first; otherwise indexes are sorted over a typed array of
- * the addresses, which costs far less than comparing objects' bigints.
+ * Stable sort by address, and where each symbol went (undefined when nowhere).
+ * kallsyms and System.map come sorted already, or nearly (a System.map's few
+ * absolute aliases inside the image stay put while KASLR moves the rest), so
+ * the symbols that keep the order are kept as they are and only the others
+ * (few) are sorted, then merged in.
  */
-function sortedByAddress(symbols: KernelSymbol[]): KernelSymbol[] {
+function sortedByAddress(symbols: KernelSymbol[]): { sorted: KernelSymbol[]; from?: Uint32Array } {
+  const n = symbols.length;
   let inOrder = true;
-  for (let i = 1; i < symbols.length && inOrder; i++) inOrder = symbols[i - 1]!.addr <= symbols[i]!.addr;
-  if (inOrder) return symbols.slice();
-  const addrs = new BigUint64Array(symbols.length);
-  for (let i = 0; i < symbols.length; i++) addrs[i] = symbols[i]!.addr;
+  for (let i = 1; i < n && inOrder; i++) inOrder = symbols[i - 1]!.addr <= symbols[i]!.addr;
+  if (inOrder) return { sorted: symbols.slice() };
+  // The symbols' own bigints: reading a BigUint64Array would allocate one per read.
+  const addr = (i: number) => symbols[i]!.addr;
+  const kept: number[] = [];
+  const aside: number[] = [];
+  let top = symbols[0]!.addr;
+  for (let i = 0; i < n; i++) {
+    if (kept.length === 0 || addr(i) >= top) {
+      kept.push(i);
+      top = addr(i);
+    } else aside.push(i);
+  }
+  const before = (a: number, b: number) => addr(a) < addr(b) || (addr(a) === addr(b) && a < b);
+  aside.sort((a, b) => (before(a, b) ? -1 : 1));
+  const from = new Uint32Array(n);
+  for (let k = 0, i = 0, j = 0; k < n; k++) from[k] = j >= aside.length || (i < kept.length && before(kept[i]!, aside[j]!)) ? kept[i++]! : aside[j++]!;
+  return { sorted: Array.from(from, (i) => symbols[i]!), from };
+}
+
+/**
+ * Indexes of `symbols` sorted by name (ties in index order): what a table
+ * needs to find names by binary search instead of building a Map of ~90k names
+ * (~40 ms at start-up). Made once per build and kept in the caches.
+ */
+export function nameOrder(symbols: readonly { name: string }[]): Uint32Array {
   const order = new Uint32Array(symbols.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => (addrs[a]! < addrs[b]! ? -1 : addrs[a]! > addrs[b]! ? 1 : a - b));
-  return Array.from(order, (i) => symbols[i]!);
+  const names = symbols.map((s) => s.name);
+  return order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : a - b));
+}
+
+export interface SymbolTableHints {
+  /** nameOrder(symbols), for symbols given in address order (ignored otherwise) */
+  nameOrder?: Uint32Array;
 }
 
 export class SymbolTable {
@@ -73,6 +103,8 @@ export class SymbolTable {
    * at the end); no array per name, since names almost never repeat.
    */
   private nameIndex: { first: Map<string, number>; next: Int32Array } | undefined;
+  /** indexes sorted by name, when the source gave them (SymbolTableHints): lookups search it instead */
+  private readonly byNameOrder: Uint32Array | undefined;
   private readonly ranges: SymbolRange[];
   /** index of the first symbol in each run of aliases, for every index */
   private readonly firstAlias: Uint32Array;
@@ -83,9 +115,19 @@ export class SymbolTable {
    * @param symbols any order; sorted here, stably, so aliases keep the source's order
    * @param ranges where addresses resolve; default: the kernel image from `_text`/`_stext` to `_end`
    */
-  constructor(symbols: KernelSymbol[], ranges?: SymbolRange[]) {
-    const sorted = sortedByAddress(symbols);
+  constructor(symbols: KernelSymbol[], ranges?: SymbolRange[], hints: SymbolTableHints = {}) {
+    const { sorted, from } = sortedByAddress(symbols);
     this.symbols = sorted;
+    const order = hints.nameOrder;
+    if (order && order.length === sorted.length) {
+      if (!from) this.byNameOrder = order;
+      else {
+        // The hint counts the symbols as given: renumber it in the sorted order.
+        const to = new Uint32Array(from.length);
+        for (let k = 0; k < from.length; k++) to[from[k]!] = k;
+        this.byNameOrder = order.map((i) => to[i]!);
+      }
+    }
     this.addrs = new BigUint64Array(sorted.length);
     for (let i = 0; i < sorted.length; i++) this.addrs[i] = sorted[i]!.addr;
     this.ranges = (ranges ?? this.imageRanges()).slice().sort((a, b) => (a.start < b.start ? -1 : 1));
@@ -200,6 +242,20 @@ export class SymbolTable {
 
   /** Every symbol of that name (static functions may repeat), in address order. */
   lookup(name: string): readonly KernelSymbol[] {
+    const order = this.byNameOrder;
+    if (order) {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.symbols[order[mid]!]!.name < name) lo = mid + 1;
+        else hi = mid;
+      }
+      const found: number[] = [];
+      for (let k = lo; k < order.length && this.symbols[order[k]!]!.name === name; k++) found.push(order[k]!);
+      // Symbols of one name in address order (renumbering may have swapped them).
+      return found.sort((a, b) => a - b).map((i) => this.symbols[i]!);
+    }
     const { first, next } = this.byName;
     const out: KernelSymbol[] = [];
     for (let i = first.get(name) ?? -1; i >= 0; i = next[i]!) out.push(this.symbols[i]!);
