@@ -142,10 +142,10 @@ export function readSystemMap(path: string, opts: SystemMapCacheOptions = {}): S
   }
   const useCache = opts.cache !== false;
   const sha = createHash('sha256').update(file).digest('hex');
-  const key = `${file.length}:${sha}`;
+  const cachePath = systemMapCachePath(sha, opts.cacheDir ?? cacheDir());
+  const key = `${file.length}:${cachePath}`;
   const seen = useCache ? parsedInProcess.get(key) : undefined;
   if (seen) return seen;
-  const cachePath = systemMapCachePath(sha, opts.cacheDir ?? cacheDir());
   if (useCache) {
     const entry = readCacheEntry<MapHead>(cachePath, MAP_FORMAT);
     const hit = entry && entry.head.fileSize === file.length && entry.head.fileSha256 === sha ? decodeMap(entry.head, entry.payload) : undefined;
