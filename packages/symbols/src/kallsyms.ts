@@ -32,11 +32,11 @@
  *   `kallsyms_markers` and `kallsyms_seqs_of_names` (6.2+) only speed up the
  *   kernel's own searches and are not needed here.
  */
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, isBuildId, readCacheEntry, writeCacheEntry } from '@vmpipe/cache';
 import type { Vmcoreinfo } from '@vmpipe/dump';
-import { endianness } from 'node:os';
-import { nameOrder, type KernelSymbol } from './table.js';
+import { nameOrder, type KernelSymbol, type PackedSymbols } from './table.js';
 
 /** What the reader needs of kernel memory (KernelMemory from @vmpipe/addrxlat has it). */
 export interface SymbolMemory {
@@ -58,6 +58,8 @@ export interface Kallsyms {
   bigLengths: boolean;
   /** nameOrder(symbols), when the cache had it (a SymbolTable hint) */
   nameOrder?: Uint32Array;
+  /** the same symbols packed, from the cache (a SymbolTable over them makes objects only for what is asked) */
+  packed?: PackedSymbols;
 }
 
 const KALLSYMS_LOCATIONS = ['kallsyms_names', 'kallsyms_num_syms', 'kallsyms_token_table', 'kallsyms_token_index'] as const;
@@ -156,8 +158,8 @@ function readTokens(memory: SymbolMemory, tableAddr: bigint, indexAddr: bigint):
  * Expands every symbol's text (type letter first) with one length rule, as
  * one latin1 string with a newline after each (a name never holds one), and
  * how many bytes of `kallsyms_names` that took; null when the table does not
- * parse under the rule. Bytes are joined first and
- * decoded once: string concatenation token by token makes ~90k rope strings.
+ * parse under the rule. Bytes are joined first and decoded once: string
+ * concatenation token by token makes ~90k rope strings.
  */
 function expandNames(names: ChunkedReader, count: number, tokens: Uint8Array[], big: boolean): { joined: string; end: number } | null {
   let out: Buffer = Buffer.allocUnsafe(count * 24);
@@ -223,11 +225,12 @@ const TWO32 = 2 ** 32;
 
 /**
  * The same rules as decodeAddresses' over 32-bit halves in Numbers, written
- * into a BigUint64Array: one bigint made per symbol (when it is read) instead
- * of four or five, ~30 ms of a start-up. Each rule is a 64-bit base plus a
- * delta that fits a Number exactly. Undefined on a big-endian host.
+ * into a BigUint64Array: at most one bigint made per symbol (when it is read)
+ * instead of four or five, ~30 ms of a start-up. Each rule is a 64-bit base plus a
+ * delta that fits a Number exactly. Undefined on a big-endian host (the
+ * caller then uses the bigint rule).
  */
-function wordRule(encoding: KallsymsEncoding, offsets: DataView, relativeBase: bigint | undefined, offsetsAddr: bigint, count: number): bigint[] | undefined {
+function wordRule(encoding: KallsymsEncoding, offsets: DataView, relativeBase: bigint | undefined, offsetsAddr: bigint, count: number): BigUint64Array | undefined {
   if (endianness() !== 'LE') return undefined;
   const out = new BigUint64Array(count);
   const words = new Uint32Array(out.buffer);
@@ -251,9 +254,8 @@ function wordRule(encoding: KallsymsEncoding, offsets: DataView, relativeBase: b
     const atLo = Number(offsetsAddr & 0xffffffffn);
     const atHi = Number(offsetsAddr >> 32n);
     for (let i = 0; i < count; i++) set(i, i * 4 + offsets.getInt32(i * 4, true), atHi, atLo);
-  }
-  else return undefined;
-  return Array.from(out);
+  } else return undefined;
+  return out;
 }
 
 function decodeAddresses(
@@ -262,7 +264,7 @@ function decodeAddresses(
   count: number,
   stextIndex: number,
   only?: KallsymsEncoding,
-): { addrs: bigint[]; encoding: KallsymsEncoding } {
+): { addrs: bigint[] | BigUint64Array; encoding: KallsymsEncoding } {
   const stext = info.symbol('_stext');
   if (table.absolute) {
     const bytes = view(table.bytes);
@@ -384,26 +386,53 @@ function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buil
   } catch {
     return undefined; // the dump cannot show the probes: read it as if there were no cache
   }
-  // Names and type letters apart: no string per symbol to slice the letter off (most of a hit's garbage).
-  const names = splitNames(payload.toString('latin1', 0, head.namesLength));
-  if (names.length !== count || names[head.stextIndex] !== '_stext') return undefined;
+  // Names and type letters apart: no string per symbol to slice the letter off.
+  if (!namesCheck(payload.subarray(0, head.namesLength), count, head.stextIndex)) return undefined;
   const types = payload.subarray(head.namesLength, head.namesLength + count);
-  let decoded: { addrs: bigint[]; encoding: KallsymsEncoding };
+  let decoded: { addrs: bigint[] | BigUint64Array; encoding: KallsymsEncoding };
   try {
     decoded = decodeAddresses(table, info, count, head.stextIndex, head.encoding);
   } catch {
     return undefined;
   }
   const { addrs, encoding } = decoded;
-  const letters = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
-  const symbols: KernelSymbol[] = new Array(count);
-  for (let i = 0; i < count; i++) symbols[i] = { name: names[i]!, type: letters[types[i]!]!, addr: addrs[i]! };
-  const hit: Kallsyms = { symbols, encoding, bigLengths: head.bigLengths };
+  let symbols: KernelSymbol[] | undefined;
+  const made = () => {
+    const letters = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
+    const names = splitNames(payload.toString('latin1', 0, head.namesLength));
+    symbols = new Array(count);
+    for (let i = 0; i < count; i++) symbols[i] = { name: names[i]!, type: letters[types[i]!]!, addr: addrs[i]! };
+    return symbols;
+  };
+  // The symbol objects only when asked for: a table over `packed` makes the few it is asked.
+  const hit: Kallsyms = {
+    get symbols() {
+      return symbols ?? made();
+    },
+    encoding,
+    bigLengths: head.bigLengths,
+  };
   if (head.endian === endianness()) {
-    hit.nameOrder = new Uint32Array(count); // an aligned copy
-    new Uint8Array(hit.nameOrder.buffer).set(payload.subarray(head.namesLength + count, head.namesLength + count * 5));
+    const order = new Uint32Array(count); // an aligned copy
+    new Uint8Array(order.buffer).set(payload.subarray(head.namesLength + count, head.namesLength + count * 5));
+    hit.nameOrder = order;
+    if (addrs instanceof BigUint64Array) hit.packed = { names: payload.subarray(0, head.namesLength), types, addrs, nameOrder: order };
   }
   return hit;
+}
+
+/** The packed names hold `count` names, `_stext` at its index (checked without a string per name). */
+function namesCheck(names: Buffer, count: number, stextIndex: number): boolean {
+  let lines = 0;
+  let stextAt = -1;
+  for (let at = 0; at < names.length; ) {
+    if (lines === stextIndex) stextAt = at;
+    const nl = names.indexOf(10, at);
+    if (nl < 0) return false;
+    lines++;
+    at = nl + 1;
+  }
+  return lines === count && names[names.length - 1] === 10 && stextAt >= 0 && names.toString('latin1', stextAt, stextAt + 7) === '_stext\n';
 }
 
 /**

@@ -309,6 +309,19 @@ test('kallsyms comes from the cache by build-id on the second run: the same whol
   const plain = new SymbolTable(uncached.symbols);
   const names = [...new Set(uncached.symbols.map((s) => s.name)), 'no_such_symbol', ''];
   t.deepEqual(names.map((n) => whole({ symbols: hinted.lookup(n) })), names.map((n) => whole({ symbols: plain.lookup(n) })));
+  // The table over the packed symbols (what symbolsFor builds on a hit): the same names, addresses, resolutions and extents.
+  t.truthy(second.packed, 'the hit is packed');
+  const packed = new SymbolTable(second.packed!);
+  t.is(packed.size, plain.size);
+  t.deepEqual(names.map((n) => whole({ symbols: packed.lookup(n) })), names.map((n) => whole({ symbols: plain.lookup(n) })));
+  const at = (tb: SymbolTable, a: bigint) => {
+    const r = tb.resolve(a);
+    return r ? `${formatResolved(r)} ${tb.extent(r.symbol)}` : '-';
+  };
+  const probes = plain.symbols.filter((_, i) => i % 97 === 0).flatMap((s) => [s.addr, s.addr + 1n, s.addr - 1n]);
+  t.deepEqual(probes.map((a) => at(packed, a)), probes.map((a) => at(plain, a)));
+  t.deepEqual(packed.resolvableRanges, plain.resolvableRanges);
+  t.is(whole(packed), whole(plain));
 });
 
 test('a kallsyms cache entry of another kernel under this build-id is not used, nor a damaged one', (t) => {

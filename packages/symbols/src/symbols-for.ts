@@ -111,7 +111,7 @@ export function symbolsFor(dump: Dump, opts: SymbolOptions = {}): DumpSymbols {
       if (k.bigLengths !== bigLengthsByRelease(dump.vmcoreinfo!.osrelease)) {
         notes.push(`kallsyms_names uses ${k.bigLengths ? 'two-byte' : 'one-byte'} long-name lengths, unlike most kernels of release ${dump.vmcoreinfo!.osrelease}`);
       }
-      return { table: new SymbolTable(k.symbols, undefined, k.nameOrder ? { nameOrder: k.nameOrder } : {}), source: 'kallsyms', notes, kallsymsEncoding: k.encoding };
+      return { table: new SymbolTable(k.packed ?? k.symbols, undefined, k.nameOrder ? { nameOrder: k.nameOrder } : {}), source: 'kallsyms', notes, kallsymsEncoding: k.encoding };
     } catch (err) {
       if (prefer === 'kallsyms') throw new SymbolFileError(`kallsyms: ${(err as Error).message}`, 'bad-format');
       notes.push(`kallsyms from the dump could not be read: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SymbolTable, formatResolved, nameOrder, type KernelSymbol } from './table.js';
+import { SymbolTable, formatResolved, nameOrder, type KernelSymbol, type PackedSymbols } from './table.js';
 import { annotate, HexResolver } from './annotate.js';
 import { parseSystemMap } from './system-map.js';
 
@@ -112,6 +112,24 @@ test('symbols out of address order are sorted stably, as a plain stable sort doe
       const b = table.lookup(name);
       if (a.length !== b.length || a.some((s, i) => s !== b[i])) return t.fail(`trial ${trial}: lookup(${name}) differs with the hint`);
     }
+    // Packed (as a cache holds them; out of address order they are made into objects and sorted): the same answers.
+    const packed: PackedSymbols = {
+      names: Buffer.from(symbols.map((s) => `${s.name}\n`).join(''), 'latin1'),
+      types: Buffer.from(symbols.map((s) => s.type).join(''), 'latin1'),
+      addrs: BigUint64Array.from(symbols.map((s) => s.addr)),
+      nameOrder: nameOrder(symbols),
+    };
+    const fromPacked = new SymbolTable(packed);
+    const text = (list: readonly KernelSymbol[]) => list.map((s) => `${s.type} ${s.name} ${s.addr}`).join(',');
+    for (const name of [...new Set(symbols.map((s) => s.name)), 'absent', 's']) {
+      if (text(fromPacked.lookup(name)) !== text(table.lookup(name))) return t.fail(`trial ${trial}: packed lookup(${name}) differs`);
+    }
+    for (let a = -2n; a < BigInt(n * 16 + 2); a += 3n) {
+      const x = fromPacked.resolve(a);
+      const y = table.resolve(a);
+      if ((x && formatResolved(x)) !== (y && formatResolved(y)) || (x && fromPacked.extent(x.symbol)) !== (y && table.extent(y.symbol))) return t.fail(`trial ${trial}: packed resolve(${a}) differs`);
+    }
+    if (text(fromPacked.symbols) !== text(table.symbols)) return t.fail(`trial ${trial}: packed symbols differ`);
   }
   t.pass();
 });
