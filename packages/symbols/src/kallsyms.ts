@@ -306,7 +306,7 @@ export interface KallsymsCacheOptions {
 
 /**
  * The decoded table is kept by VMCOREINFO BUILD-ID (@vmpipe/cache,
- * `kallsyms-<build-id>.bin`): expanding ~90k names and reading the ~90 pages of
+ * `kallsyms-table-<build-id>.bin`): expanding ~90k names and reading the ~90 pages of
  * `kallsyms_offsets` are most of the work, and every boot of a build has the
  * same names and the same `kallsyms_offsets[]` (link-time values: KASLR moves
  * only what they are relative to, `kallsyms_relative_base` or the table's own
@@ -322,7 +322,7 @@ export interface KallsymsCacheOptions {
  * reads the dump as if there were no cache. A damaged entry (size or sha256)
  * is a miss (@vmpipe/cache).
  */
-const TABLE_FORMAT = 'vmpipe-kallsyms/2';
+const TABLE_FORMAT = 'vmpipe-kallsyms/3';
 const PROBE = 512;
 const SAMPLES = 16;
 
@@ -340,7 +340,8 @@ interface TableHead {
   /**
    * bytes of the names (without type letters, each followed by a newline) at
    * the payload's start; then the type letters (one byte each); then
-   * nameOrder(symbols) (u32 each, in `endian` order); then the raw
+   * nameOrder(symbols) (u32 each) and where each name starts (count + 1 u32),
+   * both in `endian` order (another host's entry is a miss); then the raw
    * kallsyms_offsets (none for 'absolute')
    */
   namesLength: number;
@@ -348,7 +349,8 @@ interface TableHead {
 }
 
 export function kallsymsCachePath(buildId: string, dir = cacheDir()): string {
-  return join(dir, `kallsyms-${buildId}.bin`);
+  // Its own name, not the names-only entry's (`kallsyms-<id>.bin`): older and newer vmpipe sharing a cache do not overwrite each other.
+  return join(dir, `kallsyms-table-${buildId}.bin`);
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -367,7 +369,10 @@ function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buil
   const absolute = info.symbol('kallsyms_addresses') !== undefined;
   if (head.buildId !== buildId || head.count !== count || typeof head.probe !== 'string' || typeof head.tailProbe !== 'string') return undefined;
   if (!Number.isInteger(head.stextIndex) || !Number.isInteger(head.namesEnd) || !Number.isInteger(head.namesLength) || head.namesEnd < head.tailProbe.length / 2) return undefined;
-  if ((head.encoding === 'absolute') !== absolute || payload.length !== head.namesLength + count * 5 + (absolute ? 0 : count * 4)) return undefined;
+  const orderAt = head.namesLength + count;
+  const startsAt = orderAt + count * 4;
+  const offsetsAt = startsAt + (count + 1) * 4;
+  if (head.endian !== endianness() || (head.encoding === 'absolute') !== absolute || payload.length !== offsetsAt + (absolute ? 0 : count * 4)) return undefined;
   const namesAddr = info.symbol('kallsyms_names')!;
   let table: AddressTable;
   try {
@@ -375,7 +380,7 @@ function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buil
     if (hex(memory.readBytes(namesAddr + BigInt(head.namesEnd - head.tailProbe.length / 2), head.tailProbe.length / 2)) !== head.tailProbe) return undefined;
     if (absolute) table = readAddressTable(memory, info, count);
     else {
-      const offsets = payload.subarray(head.namesLength + count * 5);
+      const offsets = payload.subarray(offsetsAt);
       const offsetsAddr = info.symbol('kallsyms_offsets')!;
       for (const i of sampleIndexes(count, head.stextIndex)) {
         const got = memory.readBytes(offsetsAddr + BigInt(i * 4), 4);
@@ -387,7 +392,12 @@ function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buil
     return undefined; // the dump cannot show the probes: read it as if there were no cache
   }
   // Names and type letters apart: no string per symbol to slice the letter off.
-  if (!namesCheck(payload.subarray(0, head.namesLength), count, head.stextIndex)) return undefined;
+  const names = payload.subarray(0, head.namesLength);
+  const starts = new Uint32Array(count + 1); // aligned copies
+  new Uint8Array(starts.buffer).set(payload.subarray(startsAt, offsetsAt));
+  if (!namesCheck(names, starts, head.stextIndex)) return undefined;
+  const order = new Uint32Array(count);
+  new Uint8Array(order.buffer).set(payload.subarray(orderAt, startsAt));
   const types = payload.subarray(head.namesLength, head.namesLength + count);
   let decoded: { addrs: bigint[] | BigUint64Array; encoding: KallsymsEncoding };
   try {
@@ -399,9 +409,9 @@ function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buil
   let symbols: KernelSymbol[] | undefined;
   const made = () => {
     const letters = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
-    const names = splitNames(payload.toString('latin1', 0, head.namesLength));
+    const texts = splitNames(names.toString('latin1'));
     symbols = new Array(count);
-    for (let i = 0; i < count; i++) symbols[i] = { name: names[i]!, type: letters[types[i]!]!, addr: addrs[i]! };
+    for (let i = 0; i < count; i++) symbols[i] = { name: texts[i]!, type: letters[types[i]!]!, addr: addrs[i]! };
     return symbols;
   };
   // The symbol objects only when asked for: a table over `packed` makes the few it is asked.
@@ -411,28 +421,18 @@ function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buil
     },
     encoding,
     bigLengths: head.bigLengths,
+    nameOrder: order,
   };
-  if (head.endian === endianness()) {
-    const order = new Uint32Array(count); // an aligned copy
-    new Uint8Array(order.buffer).set(payload.subarray(head.namesLength + count, head.namesLength + count * 5));
-    hit.nameOrder = order;
-    if (addrs instanceof BigUint64Array) hit.packed = { names: payload.subarray(0, head.namesLength), types, addrs, nameOrder: order };
-  }
+  if (addrs instanceof BigUint64Array) hit.packed = { names, types, addrs, nameOrder: order, nameStarts: starts };
   return hit;
 }
 
-/** The packed names hold `count` names, `_stext` at its index (checked without a string per name). */
-function namesCheck(names: Buffer, count: number, stextIndex: number): boolean {
-  let lines = 0;
-  let stextAt = -1;
-  for (let at = 0; at < names.length; ) {
-    if (lines === stextIndex) stextAt = at;
-    const nl = names.indexOf(10, at);
-    if (nl < 0) return false;
-    lines++;
-    at = nl + 1;
-  }
-  return lines === count && names[names.length - 1] === 10 && stextAt >= 0 && names.toString('latin1', stextAt, stextAt + 7) === '_stext\n';
+/** The names end where `starts` say, each with a newline, and `_stext` is at its index. */
+function namesCheck(names: Buffer, starts: Uint32Array, stextIndex: number): boolean {
+  const count = starts.length - 1;
+  if (starts[0] !== 0 || starts[count] !== names.length || stextIndex >= count) return false;
+  for (let i = 0; i < count; i++) if (starts[i + 1]! <= starts[i]! || names[starts[i + 1]! - 1] !== 10) return false;
+  return names.toString('latin1', starts[stextIndex]!, starts[stextIndex + 1]!) === '_stext\n';
 }
 
 /**
@@ -491,7 +491,10 @@ export function readKallsyms(memory: SymbolMemory, info: Vmcoreinfo, opts: Kalls
       };
       const order = nameOrder(symbols);
       const orderBytes = new Uint8Array(order.buffer, order.byteOffset, order.byteLength);
-      if (typeBytes.length === count) writeCacheEntry(kallsymsCachePath(buildId!, dir), TABLE_FORMAT, head, Buffer.concat(table.absolute ? [namesBytes, typeBytes, orderBytes] : [namesBytes, typeBytes, orderBytes, table.bytes]));
+      const starts = new Uint32Array(count + 1);
+      for (let i = 0, at = 0; i < count; i++) starts[i + 1] = at += Buffer.byteLength(symbols[i]!.name, 'latin1') + 1;
+      const startBytes = new Uint8Array(starts.buffer);
+      if (typeBytes.length === count) writeCacheEntry(kallsymsCachePath(buildId!, dir), TABLE_FORMAT, head, Buffer.concat(table.absolute ? [namesBytes, typeBytes, orderBytes, startBytes] : [namesBytes, typeBytes, orderBytes, startBytes, table.bytes]));
     }
     return { symbols, encoding, bigLengths: big };
   }

@@ -109,11 +109,14 @@ export interface PackedSymbols {
   addrs: BigUint64Array;
   /** nameOrder() of these symbols */
   nameOrder: Uint32Array;
+  /** where each name starts in `names`, count + 1 entries (the last: its length), when the source has them */
+  nameStarts?: Uint32Array;
 }
 
 /** Where each packed name starts (count + 1 entries: the last is the end), or undefined when the names are not one per symbol. */
 function nameStarts(p: PackedSymbols): Uint32Array | undefined {
   const n = p.addrs.length;
+  if (p.nameStarts && p.nameStarts.length === n + 1 && p.nameStarts[n] === p.names.length) return p.nameStarts;
   const starts = new Uint32Array(n + 1);
   let at = 0;
   for (let i = 0; i < n; i++) {
