@@ -12,6 +12,7 @@
 import { hostname } from 'node:os';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { QueueConnectionError } from './errors.js';
 import type { Job } from './jobs.js';
 import { resultRecords, runJob, type RunOptions } from './run.js';
 
@@ -31,13 +32,7 @@ interface JobData {
 
 const DEFAULT_NAME = 'vmpipe';
 
-/** Redis cannot be reached (a one-shot command gives up after a few seconds; workers keep trying). */
-export class QueueConnectionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueueConnectionError';
-  }
-}
+export { QueueConnectionError };
 
 function redis(cfg: QueueConfig, extra: RedisOptions = {}): Redis {
   // maxRetriesPerRequest: null: BullMQ's blocking calls wait across reconnects (a Redis restart) instead of failing.

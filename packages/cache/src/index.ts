@@ -2,7 +2,8 @@
  * What vmpipe keeps between runs about one kernel build, so that the second
  * command on a dump of that build (or on any other dump of it: a fleet's
  * crashes share a handful of builds) skips the slow part of the first: the
- * dump's BTF, the expanded kallsyms names, a vmlinux's DWARF name index.
+ * dump's BTF, the decoded kallsyms table, a parsed System.map, a vmlinux's
+ * DWARF name index.
  *
  * Where: `$VMPIPE_CACHE`, else `$XDG_CACHE_HOME/vmpipe`, else
  * `~/.cache/vmpipe`; never next to the dump (nothing is ever written there).

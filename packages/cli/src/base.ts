@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { QueueConnectionError } from '@vmpipe/batch';
+import { QueueConnectionError } from '@vmpipe/batch/errors';
 import { DumpError, type DumpErrorReason } from '@vmpipe/kernel';
 import { AddressError, MemoryError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';

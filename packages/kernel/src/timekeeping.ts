@@ -15,13 +15,9 @@ import type { Program } from './program.js';
  * named `timekeeper`. Failing that, C layout: `seq` rounded up to timekeeper's alignment.
  */
 export function tkCoreTimekeeperOffset(table: TypeTable, timekeeper: TypeId): number {
-  for (let id = 1; ; id++) {
-    let t;
-    try {
-      t = table.get(id);
-    } catch {
-      break;
-    }
+  // BTF finds the few anonymous two-member structs without decoding its ~100k types (0.1 s of `--sys`).
+  for (const id of table.structsShaped ? table.structsShaped('', 2) : allIds(table)) {
+    const t = table.get(id);
     if (t.kind !== 'struct' || t.name !== '' || t.members.length !== 2) continue;
     const [a, b] = t.members;
     if (a!.name === 'seq' && b!.name === 'timekeeper' && resolve(table, b!.type).id === timekeeper) return b!.bitOffset / 8;
@@ -30,6 +26,18 @@ export function tkCoreTimekeeperOffset(table: TypeTable, timekeeper: TypeId): nu
   if (seq === undefined) throw new KernelReadError('tk_core', 'its type (seq + timekeeper) is not in the type information');
   const align = alignOf(table, timekeeper);
   return Math.ceil(sizeOf(table, seq) / align) * align;
+}
+
+/** Every type id of a table that cannot search by shape (DWARF), in order, up to the first it does not have. */
+function* allIds(table: TypeTable): Iterable<TypeId> {
+  for (let id = 1; ; id++) {
+    try {
+      table.get(id);
+    } catch {
+      return;
+    }
+    yield id;
+  }
 }
 
 /** `tk_core.timekeeper.xtime_sec`: seconds since the epoch (UTC) at the last timekeeping update before the crash. */

@@ -32,10 +32,11 @@
  *   `kallsyms_markers` and `kallsyms_seqs_of_names` (6.2+) only speed up the
  *   kernel's own searches and are not needed here.
  */
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, isBuildId, readCacheEntry, writeCacheEntry } from '@vmpipe/cache';
 import type { Vmcoreinfo } from '@vmpipe/dump';
-import type { KernelSymbol } from './table.js';
+import { nameOrder, type KernelSymbol, type PackedSymbols } from './table.js';
 
 /** What the reader needs of kernel memory (KernelMemory from @vmpipe/addrxlat has it). */
 export interface SymbolMemory {
@@ -55,6 +56,10 @@ export interface Kallsyms {
   symbols: KernelSymbol[];
   encoding: KallsymsEncoding;
   bigLengths: boolean;
+  /** nameOrder(symbols), when the cache had it (a SymbolTable hint) */
+  nameOrder?: Uint32Array;
+  /** the same symbols packed, from the cache (a SymbolTable over them makes objects only for what is asked) */
+  packed?: PackedSymbols;
 }
 
 const KALLSYMS_LOCATIONS = ['kallsyms_names', 'kallsyms_num_syms', 'kallsyms_token_table', 'kallsyms_token_index'] as const;
@@ -151,11 +156,12 @@ function readTokens(memory: SymbolMemory, tableAddr: bigint, indexAddr: bigint):
 
 /**
  * Expands every symbol's text (type letter first) with one length rule, as
- * one latin1 string with a newline after each (a name never holds one); null
- * when the table does not parse under the rule. Bytes are joined first and
- * decoded once: string concatenation token by token makes ~90k rope strings.
+ * one latin1 string with a newline after each (a name never holds one), and
+ * how many bytes of `kallsyms_names` that took; null when the table does not
+ * parse under the rule. Bytes are joined first and decoded once: string
+ * concatenation token by token makes ~90k rope strings.
  */
-function expandNames(names: ChunkedReader, count: number, tokens: Uint8Array[], big: boolean): string | null {
+function expandNames(names: ChunkedReader, count: number, tokens: Uint8Array[], big: boolean): { joined: string; end: number } | null {
   let out: Buffer = Buffer.allocUnsafe(count * 24);
   let at = 0;
   let off = 0;
@@ -180,7 +186,7 @@ function expandNames(names: ChunkedReader, count: number, tokens: Uint8Array[], 
     if (at + 1 > out.length) out = grow(out, at + 1);
     out[at++] = 10;
   }
-  return out.toString('latin1', 0, at);
+  return { joined: out.toString('latin1', 0, at), end: off };
 }
 
 function grow(buf: Buffer, need: number): Buffer {
@@ -196,23 +202,78 @@ function splitNames(joined: string): string[] {
   return texts;
 }
 
+/** What addresses are decoded from: the table as the dump holds it, and the one pointer it may be relative to. */
+interface AddressTable {
+  /** kallsyms_offsets[] (count * 4 bytes) or kallsyms_addresses[] (count * 8) */
+  bytes: Uint8Array;
+  absolute: boolean;
+  relativeBase: bigint | undefined;
+}
+
+function readAddressTable(memory: SymbolMemory, info: Vmcoreinfo, count: number): AddressTable {
+  const absolute = info.symbol('kallsyms_addresses');
+  if (absolute !== undefined) return { bytes: memory.readBytes(absolute, count * 8), absolute: true, relativeBase: undefined };
+  return { bytes: memory.readBytes(info.symbol('kallsyms_offsets')!, count * 4), absolute: false, relativeBase: readRelativeBase(memory, info) };
+}
+
+function readRelativeBase(memory: SymbolMemory, info: Vmcoreinfo): bigint | undefined {
+  const baseAddr = info.symbol('kallsyms_relative_base');
+  return baseAddr !== undefined ? view(memory.readBytes(baseAddr, 8)).getBigUint64(0, true) : undefined;
+}
+
+const TWO32 = 2 ** 32;
+
+/**
+ * The same rules as decodeAddresses' over 32-bit halves in Numbers, written
+ * into a BigUint64Array: at most one bigint made per symbol (when it is read)
+ * instead of four or five, ~30 ms of a start-up. Each rule is a 64-bit base plus a
+ * delta that fits a Number exactly. Undefined on a big-endian host (the
+ * caller then uses the bigint rule).
+ */
+function wordRule(encoding: KallsymsEncoding, offsets: DataView, relativeBase: bigint | undefined, offsetsAddr: bigint, count: number): BigUint64Array | undefined {
+  if (endianness() !== 'LE') return undefined;
+  const out = new BigUint64Array(count);
+  const words = new Uint32Array(out.buffer);
+  const rb = relativeBase ?? 0n;
+  const baseLo = Number(rb & 0xffffffffn);
+  const baseHi = Number(rb >> 32n);
+  const set = (i: number, delta: number, hiBase: number, loBase: number) => {
+    const lo = loBase + delta;
+    const carry = Math.floor(lo / TWO32);
+    words[i * 2] = lo - carry * TWO32;
+    words[i * 2 + 1] = (hiBase + carry) >>> 0;
+  };
+  if (encoding === 'base-relative') for (let i = 0; i < count; i++) set(i, offsets.getUint32(i * 4, true), baseHi, baseLo);
+  else if (encoding === 'absolute-percpu') {
+    for (let i = 0; i < count; i++) {
+      const o = offsets.getInt32(i * 4, true);
+      if (o >= 0) set(i, o, 0, 0);
+      else set(i, -1 - o, baseHi, baseLo);
+    }
+  } else if (encoding === 'place-relative') {
+    const atLo = Number(offsetsAddr & 0xffffffffn);
+    const atHi = Number(offsetsAddr >> 32n);
+    for (let i = 0; i < count; i++) set(i, i * 4 + offsets.getInt32(i * 4, true), atHi, atLo);
+  } else return undefined;
+  return out;
+}
+
 function decodeAddresses(
-  memory: SymbolMemory,
+  table: AddressTable,
   info: Vmcoreinfo,
   count: number,
   stextIndex: number,
-): { addrs: bigint[]; encoding: KallsymsEncoding } {
+  only?: KallsymsEncoding,
+): { addrs: bigint[] | BigUint64Array; encoding: KallsymsEncoding } {
   const stext = info.symbol('_stext');
-  const absolute = info.symbol('kallsyms_addresses');
-  if (absolute !== undefined) {
-    const bytes = view(memory.readBytes(absolute, count * 8));
+  if (table.absolute) {
+    const bytes = view(table.bytes);
     const addrs = Array.from({ length: count }, (_, i) => bytes.getBigUint64(i * 8, true));
     return { addrs, encoding: 'absolute' };
   }
   const offsetsAddr = info.symbol('kallsyms_offsets')!;
-  const baseAddr = info.symbol('kallsyms_relative_base');
-  const offsets = view(memory.readBytes(offsetsAddr, count * 4));
-  const relativeBase = baseAddr !== undefined ? view(memory.readBytes(baseAddr, 8)).getBigUint64(0, true) : undefined;
+  const offsets = view(table.bytes);
+  const relativeBase = table.relativeBase;
   const mask = (1n << 64n) - 1n;
   const rules: [KallsymsEncoding, (i: number) => bigint][] = [];
   if (relativeBase !== undefined) {
@@ -228,57 +289,150 @@ function decodeAddresses(
   rules.push(['place-relative', (i) => (offsetsAddr + BigInt(i * 4) + BigInt(offsets.getInt32(i * 4, true))) & mask]);
   if (stext === undefined) throw new KallsymsError('VMCOREINFO has no SYMBOL(_stext): cannot tell how kallsyms_offsets are encoded');
   for (const [encoding, rule] of rules) {
-    if (rule(stextIndex) === stext) return { addrs: Array.from({ length: count }, (_, i) => rule(i)), encoding };
+    if (only !== undefined && encoding !== only) continue;
+    if (rule(stextIndex) !== stext) continue;
+    const fast = wordRule(encoding, offsets, relativeBase, offsetsAddr, count);
+    return { addrs: fast && fast[stextIndex] === stext ? fast : Array.from({ length: count }, (_, i) => rule(i)), encoding };
   }
   throw new KallsymsError(`kallsyms_offsets: no known encoding gives _stext = 0x${stext.toString(16)} (VMCOREINFO)`);
 }
 
 export interface KallsymsCacheOptions {
-  /** false: neither read nor write the names cache. Default true. */
+  /** false: neither read nor write the cache. Default true. */
   cache?: boolean;
   /** directory instead of @vmpipe/cache's */
   cacheDir?: string;
 }
 
 /**
- * The expanded names are kept by VMCOREINFO BUILD-ID (@vmpipe/cache,
- * `kallsyms-<build-id>.bin`): expanding ~90k names is most of the work, and
- * every boot of a build has the same names in the same order. Addresses are
- * always decoded from this dump (KASLR moves them). A hit is used only when
- * this dump's symbol count and the first bytes of its `kallsyms_names` are the
- * cached ones, and `_stext` then decodes to VMCOREINFO's; anything else reads
- * the dump as if there were no cache.
+ * The decoded table is kept by VMCOREINFO BUILD-ID (@vmpipe/cache,
+ * `kallsyms-table-<build-id>.bin`): expanding ~90k names and reading the ~90 pages of
+ * `kallsyms_offsets` are most of the work, and every boot of a build has the
+ * same names and the same `kallsyms_offsets[]` (link-time values: KASLR moves
+ * only what they are relative to, `kallsyms_relative_base` or the table's own
+ * address, which are read from this dump each time). So the entry holds the
+ * names and the raw offsets, and a hit decodes addresses with the kernel's
+ * rule exactly as a miss does. (`kallsyms_addresses[]`, absolute and relocated
+ * at boot, is never cached: only the names are.)
+ *
+ * A hit is used only when this dump agrees with the entry where it is cheap to
+ * look: the symbol count, the first and last bytes of `kallsyms_names`, a
+ * spread of sampled `kallsyms_offsets` entries (among them `_stext`'s), and
+ * `_stext` decoding to VMCOREINFO's under the cached encoding; anything else
+ * reads the dump as if there were no cache. A damaged entry (size or sha256)
+ * is a miss (@vmpipe/cache).
  */
-const NAMES_FORMAT = 'vmpipe-kallsyms-names/1';
+const TABLE_FORMAT = 'vmpipe-kallsyms/3';
 const PROBE = 512;
+const SAMPLES = 16;
 
-interface NamesHead {
+interface TableHead {
   buildId: string;
   count: number;
   bigLengths: boolean;
   stextIndex: number;
+  encoding: KallsymsEncoding;
+  /** hex of the first PROBE bytes of kallsyms_names */
   probe: string;
+  /** bytes of kallsyms_names the symbols take, and hex of the last PROBE of them */
+  namesEnd: number;
+  tailProbe: string;
+  /**
+   * bytes of the names (without type letters, each followed by a newline) at
+   * the payload's start; then the type letters (one byte each); then
+   * nameOrder(symbols) (u32 each) and where each name starts (count + 1 u32),
+   * both in `endian` order (another host's entry is a miss); then the raw
+   * kallsyms_offsets (none for 'absolute')
+   */
+  namesLength: number;
+  endian: string;
 }
 
 export function kallsymsCachePath(buildId: string, dir = cacheDir()): string {
-  return join(dir, `kallsyms-${buildId}.bin`);
+  // Its own name, not the names-only entry's (`kallsyms-<id>.bin`): older and newer vmpipe sharing a cache do not overwrite each other.
+  return join(dir, `kallsyms-table-${buildId}.bin`);
 }
 
-function cachedNames(memory: SymbolMemory, info: Vmcoreinfo, count: number, buildId: string, dir: string): { texts: string[]; head: NamesHead } | undefined {
-  const entry = readCacheEntry<NamesHead>(kallsymsCachePath(buildId, dir), NAMES_FORMAT);
+const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+/** Indexes of the offsets compared on a hit: the ends, `_stext`'s, and an even spread between. */
+function sampleIndexes(count: number, stextIndex: number): number[] {
+  const out = new Set([0, count - 1, stextIndex]);
+  for (let k = 1; k < SAMPLES - 2; k++) out.add(Math.floor((k * (count - 1)) / (SAMPLES - 2)));
+  return [...out];
+}
+
+function cachedTable(memory: SymbolMemory, info: Vmcoreinfo, count: number, buildId: string, dir: string): Kallsyms | undefined {
+  const entry = readCacheEntry<TableHead>(kallsymsCachePath(buildId, dir), TABLE_FORMAT);
   if (!entry) return undefined;
-  const { head } = entry;
-  if (head.buildId !== buildId || head.count !== count || typeof head.probe !== 'string' || typeof head.stextIndex !== 'number') return undefined;
-  let probe: string;
+  const { head, payload } = entry;
+  const absolute = info.symbol('kallsyms_addresses') !== undefined;
+  if (head.buildId !== buildId || head.count !== count || typeof head.probe !== 'string' || typeof head.tailProbe !== 'string') return undefined;
+  if (!Number.isInteger(head.stextIndex) || !Number.isInteger(head.namesEnd) || !Number.isInteger(head.namesLength) || head.namesEnd < head.tailProbe.length / 2) return undefined;
+  const orderAt = head.namesLength + count;
+  const startsAt = orderAt + count * 4;
+  const offsetsAt = startsAt + (count + 1) * 4;
+  if (head.endian !== endianness() || (head.encoding === 'absolute') !== absolute || payload.length !== offsetsAt + (absolute ? 0 : count * 4)) return undefined;
+  const namesAddr = info.symbol('kallsyms_names')!;
+  let table: AddressTable;
   try {
-    probe = Buffer.from(memory.readBytes(info.symbol('kallsyms_names')!, head.probe.length / 2)).toString('hex');
+    if (hex(memory.readBytes(namesAddr, head.probe.length / 2)) !== head.probe) return undefined;
+    if (hex(memory.readBytes(namesAddr + BigInt(head.namesEnd - head.tailProbe.length / 2), head.tailProbe.length / 2)) !== head.tailProbe) return undefined;
+    if (absolute) table = readAddressTable(memory, info, count);
+    else {
+      const offsets = payload.subarray(offsetsAt);
+      const offsetsAddr = info.symbol('kallsyms_offsets')!;
+      for (const i of sampleIndexes(count, head.stextIndex)) {
+        const got = memory.readBytes(offsetsAddr + BigInt(i * 4), 4);
+        for (let b = 0; b < 4; b++) if (got[b] !== offsets[i * 4 + b]) return undefined;
+      }
+      table = { bytes: offsets, absolute: false, relativeBase: readRelativeBase(memory, info) };
+    }
+  } catch {
+    return undefined; // the dump cannot show the probes: read it as if there were no cache
+  }
+  // Names and type letters apart: no string per symbol to slice the letter off.
+  const names = payload.subarray(0, head.namesLength);
+  const starts = new Uint32Array(count + 1); // aligned copies
+  new Uint8Array(starts.buffer).set(payload.subarray(startsAt, offsetsAt));
+  if (!namesCheck(names, starts, head.stextIndex)) return undefined;
+  const order = new Uint32Array(count);
+  new Uint8Array(order.buffer).set(payload.subarray(orderAt, startsAt));
+  const types = payload.subarray(head.namesLength, head.namesLength + count);
+  let decoded: { addrs: bigint[] | BigUint64Array; encoding: KallsymsEncoding };
+  try {
+    decoded = decodeAddresses(table, info, count, head.stextIndex, head.encoding);
   } catch {
     return undefined;
   }
-  if (probe !== head.probe) return undefined;
-  const texts = splitNames(entry.payload.toString('latin1'));
-  if (texts.length !== count || texts[head.stextIndex]?.slice(1) !== '_stext') return undefined;
-  return { texts, head };
+  const { addrs, encoding } = decoded;
+  let symbols: KernelSymbol[] | undefined;
+  const made = () => {
+    const letters = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
+    const texts = splitNames(names.toString('latin1'));
+    symbols = new Array(count);
+    for (let i = 0; i < count; i++) symbols[i] = { name: texts[i]!, type: letters[types[i]!]!, addr: addrs[i]! };
+    return symbols;
+  };
+  // The symbol objects only when asked for: a table over `packed` makes the few it is asked.
+  const hit: Kallsyms = {
+    get symbols() {
+      return symbols ?? made();
+    },
+    encoding,
+    bigLengths: head.bigLengths,
+    nameOrder: order,
+  };
+  if (addrs instanceof BigUint64Array) hit.packed = { names, types, addrs, nameOrder: order, nameStarts: starts };
+  return hit;
+}
+
+/** The names end where `starts` say, each with a newline, and `_stext` is at its index. */
+function namesCheck(names: Buffer, starts: Uint32Array, stextIndex: number): boolean {
+  const count = starts.length - 1;
+  if (starts[0] !== 0 || starts[count] !== names.length || stextIndex >= count) return false;
+  for (let i = 0; i < count; i++) if (starts[i + 1]! <= starts[i]! || names[starts[i + 1]! - 1] !== 10) return false;
+  return names.toString('latin1', starts[stextIndex]!, starts[stextIndex + 1]!) === '_stext\n';
 }
 
 /**
@@ -294,39 +448,53 @@ export function readKallsyms(memory: SymbolMemory, info: Vmcoreinfo, opts: Kalls
   const useCache = opts.cache !== false && isBuildId(buildId);
   const dir = opts.cacheDir ?? cacheDir();
   if (useCache) {
-    const hit = cachedNames(memory, info, count, buildId, dir);
-    if (hit) {
-      try {
-        const { addrs, encoding } = decodeAddresses(memory, info, count, hit.head.stextIndex);
-        return { symbols: hit.texts.map((t, i) => ({ name: t.slice(1), type: t[0]!, addr: addrs[i]! })), encoding, bigLengths: hit.head.bigLengths };
-      } catch {
-        /* not this build after all: read the dump */
-      }
-    }
+    const hit = cachedTable(memory, info, count, buildId, dir);
+    if (hit) return hit;
   }
   const tokens = readTokens(memory, info.symbol('kallsyms_token_table')!, info.symbol('kallsyms_token_index')!);
   const names = new ChunkedReader(memory, info.symbol('kallsyms_names')!);
   const guess = bigLengthsByRelease(info.osrelease);
   let readError: unknown;
   for (const big of [guess, !guess]) {
-    let joined: string | null;
+    let expanded: { joined: string; end: number } | null;
     try {
-      joined = expandNames(names, count, tokens, big);
+      expanded = expandNames(names, count, tokens, big);
     } catch (err) {
       // The wrong length rule walks off the end of the table; the right one may not.
       readError = err;
       continue;
     }
-    if (joined === null) continue;
+    if (expanded === null) continue;
+    const { joined, end } = expanded;
     const texts = splitNames(joined);
     const stextIndex = texts.findIndex((t) => t.length > 1 && t.slice(1) === '_stext');
     if (stextIndex < 0) continue;
-    const { addrs, encoding } = decodeAddresses(memory, info, count, stextIndex);
+    const table = readAddressTable(memory, info, count);
+    const { addrs, encoding } = decodeAddresses(table, info, count, stextIndex);
     const symbols: KernelSymbol[] = texts.map((t, i) => ({ name: t.slice(1), type: t[0]!, addr: addrs[i]! }));
     if (useCache) {
-      const probe = Buffer.from(names.upTo(1).subarray(0, PROBE)).toString('hex');
-      const head: NamesHead = { buildId: buildId!, count, bigLengths: big, stextIndex, probe };
-      writeCacheEntry(kallsymsCachePath(buildId!, dir), NAMES_FORMAT, head, Buffer.from(joined, 'latin1'));
+      const bytes = names.upTo(end);
+      const tail = Math.min(PROBE, end);
+      const namesBytes = Buffer.from(symbols.map((x) => `${x.name}\n`).join(''), 'latin1');
+      const typeBytes = Buffer.from(symbols.map((x) => x.type).join(''), 'latin1');
+      const head: TableHead = {
+        buildId: buildId!,
+        count,
+        bigLengths: big,
+        stextIndex,
+        encoding,
+        probe: hex(bytes.subarray(0, Math.min(PROBE, end))),
+        namesEnd: end,
+        tailProbe: hex(bytes.subarray(end - tail, end)),
+        namesLength: namesBytes.length,
+        endian: endianness(),
+      };
+      const order = nameOrder(symbols);
+      const orderBytes = new Uint8Array(order.buffer, order.byteOffset, order.byteLength);
+      const starts = new Uint32Array(count + 1);
+      for (let i = 0, at = 0; i < count; i++) starts[i + 1] = at += Buffer.byteLength(symbols[i]!.name, 'latin1') + 1;
+      const startBytes = new Uint8Array(starts.buffer);
+      if (typeBytes.length === count) writeCacheEntry(kallsymsCachePath(buildId!, dir), TABLE_FORMAT, head, Buffer.concat(table.absolute ? [namesBytes, typeBytes, orderBytes, startBytes] : [namesBytes, typeBytes, orderBytes, startBytes, table.bytes]));
     }
     return { symbols, encoding, bigLengths: big };
   }

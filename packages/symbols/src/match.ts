@@ -44,6 +44,18 @@ export function imageStart(symbols: KernelSymbol[]): bigint | undefined {
  * says (and the match fails).
  */
 export function matchSymbols(symbols: KernelSymbol[], info: Vmcoreinfo | undefined): MatchResult {
+  if (!info) return compare(symbols, info);
+  // A run checks one file up to three times (validation, then loading, as the Program falls back): once is enough.
+  let byInfo = matched.get(symbols);
+  if (!byInfo) matched.set(symbols, (byInfo = new WeakMap()));
+  let result = byInfo.get(info);
+  if (!result) byInfo.set(info, (result = compare(symbols, info)));
+  return result;
+}
+
+const matched = new WeakMap<KernelSymbol[], WeakMap<Vmcoreinfo, MatchResult>>();
+
+function compare(symbols: KernelSymbol[], info: Vmcoreinfo | undefined): MatchResult {
   const kaslr = info?.kernelOffset ?? 0n;
   if (!info) return { ok: true, offset: 0n, checked: [], reason: 'the dump has no VMCOREINFO to check against' };
   const fileStext = firstAddr(symbols, '_stext');

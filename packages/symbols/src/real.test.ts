@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDump, type Dump } from '@vmpipe/dump';
-import { formatResolved, HexResolver, annotate, parseSystemMap, readSystemMap, symbolsFor, SymbolFileError, SymbolTable, relocate, matchSymbols, readKallsyms, kallsymsCachePath, type DumpSymbols } from './index.js';
+import { formatResolved, HexResolver, annotate, parseSystemMap, readSystemMap, symbolsFor, SymbolFileError, SymbolTable, relocate, matchSymbols, readKallsyms, kallsymsCachePath, systemMapCachePath, type DumpSymbols } from './index.js';
+import { createHash } from 'node:crypto';
 import { writeCacheEntry } from '@vmpipe/cache';
 import { gunzipSync } from 'node:zlib';
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
@@ -268,33 +269,144 @@ real('annotate: rd -s of the panic stack gets wordsSym like crash\'s, records wi
   t.is(annotate(log, resolver).record, log);
 });
 
-test('kallsyms names come from the cache by build-id on the second run, the same symbols, and a cache of another build is not used', (t) => {
+/** Every symbol of a table as one text: name, type letter, address (whole tables compared). */
+const whole = (k: { symbols: readonly { name: string; type: string; addr: bigint; module?: string }[] }) =>
+  k.symbols.map((s) => `${s.type} ${s.name} ${s.addr.toString(16)}${s.module ? ` [${s.module}]` : ''}`).join('\n');
+
+/** A memory that counts the bytes read through it. */
+function counting(mem: KernelMemory) {
+  const c = { bytes: 0, readBytes: (a: bigint, n: number) => ((c.bytes += n), mem.readBytes(a, n)) };
+  return c;
+}
+
+const headOf = (path: string) => {
+  const file = readFileSync(path);
+  const first = file.indexOf(10);
+  return { format: file.subarray(0, first).toString(), head: JSON.parse(file.subarray(first + 1, file.indexOf(10, first + 1)).toString()) as Record<string, unknown>, payload: file.subarray(file.indexOf(10, first + 1) + 1) };
+};
+
+test('kallsyms comes from the cache by build-id on the second run: the same whole table, encoding and name lookups, reading a fraction of the dump', (t) => {
   if (!have) return t.pass('fixture absent');
   const dump = openDump(DUMP);
-  const mem = kernelMemory(dump);
-  let bytesRead = 0;
-  const counting = { readBytes: (a: bigint, n: number) => ((bytesRead += n), mem.readBytes(a, n)) };
+  const mem = counting(kernelMemory(dump));
   const dir = mkdtempSync(join(tmpdir(), 'vmpipe-kallsyms-'));
-  const names = (k: { symbols: { name: string; type: string; addr: bigint }[] }) => k.symbols.map((s) => `${s.type} ${s.name} ${s.addr.toString(16)}`).join('\n');
-  const uncached = readKallsyms(counting, dump.vmcoreinfo!, { cache: false });
-  const missBytes = bytesRead;
-  bytesRead = 0;
-  const first = readKallsyms(counting, dump.vmcoreinfo!, { cacheDir: dir });
+  const uncached = readKallsyms(mem, dump.vmcoreinfo!, { cache: false });
+  const missBytes = mem.bytes;
+  const first = readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir });
   const buildId = dump.vmcoreinfo!.get('BUILD-ID')!;
   t.true(existsSync(kallsymsCachePath(buildId, dir)));
-  bytesRead = 0;
-  const second = readKallsyms(counting, dump.vmcoreinfo!, { cacheDir: dir });
-  t.true(bytesRead < missBytes / 2, `a hit reads ${bytesRead} bytes, a miss ${missBytes}`);
-  t.is(names(second), names(uncached));
-  t.is(names(first), names(uncached));
+  mem.bytes = 0;
+  const second = readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir });
+  t.true(mem.bytes < missBytes / 20, `a hit reads ${mem.bytes} bytes of the dump, a miss ${missBytes}`);
+  t.is(second.symbols.length, 87347);
+  t.is(whole(second), whole(uncached));
+  t.is(whole(first), whole(uncached));
   t.is(second.encoding, uncached.encoding);
-  // Another build's names under this build-id (a reused id): the probe of kallsyms_names differs, so the dump is read.
+  t.is(second.bigLengths, uncached.bigLengths);
+  t.truthy(second.nameOrder, 'the hit carries the order by name');
+  // The table built with the cached order by name answers every name as the one built without it.
+  const hinted = new SymbolTable(second.symbols, undefined, { nameOrder: second.nameOrder! });
+  const plain = new SymbolTable(uncached.symbols);
+  const names = [...new Set(uncached.symbols.map((s) => s.name)), 'no_such_symbol', ''];
+  t.deepEqual(names.map((n) => whole({ symbols: hinted.lookup(n) })), names.map((n) => whole({ symbols: plain.lookup(n) })));
+  // The table over the packed symbols (what symbolsFor builds on a hit): the same names, addresses, resolutions and extents.
+  t.truthy(second.packed, 'the hit is packed');
+  const packed = new SymbolTable(second.packed!);
+  t.is(packed.size, plain.size);
+  t.deepEqual(names.map((n) => whole({ symbols: packed.lookup(n) })), names.map((n) => whole({ symbols: plain.lookup(n) })));
+  const at = (tb: SymbolTable, a: bigint) => {
+    const r = tb.resolve(a);
+    return r ? `${formatResolved(r)} ${tb.extent(r.symbol)}` : '-';
+  };
+  const probes = plain.symbols.filter((_, i) => i % 97 === 0).flatMap((s) => [s.addr, s.addr + 1n, s.addr - 1n]);
+  t.deepEqual(probes.map((a) => at(packed, a)), probes.map((a) => at(plain, a)));
+  t.deepEqual(packed.resolvableRanges, plain.resolvableRanges);
+  t.is(whole(packed), whole(plain));
+});
+
+test('a kallsyms cache entry of another kernel under this build-id is not used, nor a damaged one', (t) => {
+  const other = fileURLToPath(new URL('../../../fixtures/scenarios/6.12.117+deb12-cloud-amd64/seed/vmcore.kdump', import.meta.url));
+  if (!have || !existsSync(other)) return t.pass('fixtures absent');
+  const dump = openDump(DUMP);
+  const dump612 = openDump(other);
+  const mem = counting(kernelMemory(dump));
+  const dir = mkdtempSync(join(tmpdir(), 'vmpipe-kallsyms-'));
+  const uncached = readKallsyms(mem, dump.vmcoreinfo!, { cache: false });
+  const missBytes = mem.bytes;
+  const buildId = dump.vmcoreinfo!.get('BUILD-ID')!;
   const path = kallsymsCachePath(buildId, dir);
-  const text = readFileSync(path);
-  const head = JSON.parse(text.subarray(text.indexOf(10) + 1, text.indexOf(10, text.indexOf(10) + 1)).toString()) as Record<string, unknown>;
-  writeCacheEntry(path, 'vmpipe-kallsyms-names/1', { ...head, probe: '00'.repeat(512) }, Buffer.from(uncached.symbols.map((s) => `tX${s.name}\n`).join(''), 'latin1'));
-  bytesRead = 0;
-  const third = readKallsyms(counting, dump.vmcoreinfo!, { cacheDir: dir });
-  t.is(names(third), names(uncached));
-  t.true(bytesRead >= missBytes, 'the whole table was read again');
+  // The 6.12 kernel's entry, relabelled as this build (a reused or colliding id): as is, then with this build's count.
+  readKallsyms(kernelMemory(dump612), dump612.vmcoreinfo!, { cacheDir: dir });
+  const foreign = headOf(kallsymsCachePath(dump612.vmcoreinfo!.get('BUILD-ID')!, dir));
+  t.not(foreign.head.count, uncached.symbols.length);
+  for (const head of [{ ...foreign.head, buildId }, { ...foreign.head, buildId, count: uncached.symbols.length }]) {
+    writeCacheEntry(path, foreign.format, head, foreign.payload);
+    mem.bytes = 0;
+    const got = readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir });
+    t.is(whole(got), whole(uncached));
+    t.true(mem.bytes >= missBytes, 'the whole table was read from the dump again');
+  }
+  // This kernel's own entry with other kallsyms_offsets (a stale entry of a rebuilt kernel with the same id and names).
+  readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir });
+  const own = headOf(path);
+  t.is(own.head.buildId, buildId);
+  const shifted = Buffer.from(own.payload);
+  const offsetsAt = shifted.length - uncached.symbols.length * 4;
+  for (let i = offsetsAt; i < shifted.length; i += 4) shifted.writeUInt32LE((shifted.readUInt32LE(i) + 16) >>> 0, i);
+  writeCacheEntry(path, own.format, own.head, shifted);
+  mem.bytes = 0;
+  t.is(whole(readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir })), whole(uncached));
+  t.true(mem.bytes >= missBytes, 'offsets that differ from the dump\'s sampled ones are a miss');
+  // A damaged file (one byte of the payload changed, or cut short) is a miss, and is written anew.
+  for (const damage of [(b: Buffer) => ((b[b.length - 100] ^= 1), b), (b: Buffer) => b.subarray(0, b.length - 7)]) {
+    writeFileSync(path, damage(Buffer.from(readFileSync(path))));
+    mem.bytes = 0;
+    t.is(whole(readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir })), whole(uncached));
+    t.true(mem.bytes >= missBytes, 'a damaged entry is a miss');
+    mem.bytes = 0;
+    t.is(whole(readKallsyms(mem, dump.vmcoreinfo!, { cacheDir: dir })), whole(uncached));
+    t.true(mem.bytes < missBytes / 20, 'and the entry written again is a hit');
+  }
+});
+
+test('a parsed System.map comes from the cache by the file\'s size and sha256: the same whole map; a damaged entry or a changed file is not used', (t) => {
+  if (!have) return t.pass('fixture absent');
+  const dir = mkdtempSync(join(tmpdir(), 'vmpipe-sysmap-'));
+  const parsed = readSystemMap(MAP, { cache: false });
+  const first = readSystemMap(MAP, { cacheDir: dir });
+  const sha = createHash('sha256').update(readFileSync(MAP)).digest('hex');
+  const path = systemMapCachePath(sha, dir);
+  t.true(existsSync(path));
+  // Another directory holding only the entry: what a fresh process finds.
+  const fresh = mkdtempSync(join(tmpdir(), 'vmpipe-sysmap-'));
+  writeFileSync(systemMapCachePath(sha, fresh), readFileSync(path));
+  const hit = readSystemMap(MAP, { cacheDir: fresh });
+  t.not(hit, first, 'read from the entry, not the first parse');
+  t.truthy(hit.nameOrder);
+  t.is(whole(hit), whole(parsed));
+  t.is(whole(first), whole(parsed));
+  t.is(hit.junkLines, parsed.junkLines);
+  // Damaged: a miss (parsed again, same map).
+  const bytes = Buffer.from(readFileSync(path));
+  bytes[bytes.length - 1] ^= 1;
+  const damaged = mkdtempSync(join(tmpdir(), 'vmpipe-sysmap-'));
+  writeFileSync(systemMapCachePath(sha, damaged), bytes);
+  const again = readSystemMap(MAP, { cacheDir: damaged });
+  t.falsy(again.nameOrder, 'parsed, not read from the damaged entry');
+  t.is(whole(again), whole(parsed));
+  // The same file name with other content (one symbol's address changed, a junk line added) is its own entry.
+  const changed = join(fresh, 'System.map');
+  const text = gunzipSync(readFileSync(MAP)).toString('latin1').replace(/^([0-9a-f]{16}) T panic$/m, 'ffffffff81000123 T panic') + 'not a symbol line\n';
+  writeFileSync(changed, text);
+  const other = readSystemMap(changed, { cacheDir: fresh });
+  t.is(other.symbols.find((s) => s.name === 'panic')!.addr, 0xffffffff81000123n);
+  t.is(other.junkLines, 1);
+  t.is(readSystemMap(changed, { cacheDir: fresh }).junkLines, 1);
+  // The table built with the cached order by name answers every name as the one built without it, after KASLR too.
+  const dump = openDump(DUMP);
+  const viaCache = symbolsFor(dump, { systemMap: MAP, prefer: 'system-map' });
+  const names = [...new Set(parsed.symbols.map((s) => s.name))];
+  const plain = new SymbolTable(relocate(parsed.symbols, dump.vmcoreinfo!.kernelOffset ?? 0n));
+  t.is(whole(viaCache.table), whole(plain));
+  t.deepEqual(names.map((n) => whole({ symbols: viaCache.table.lookup(n) })), names.map((n) => whole({ symbols: plain.lookup(n) })));
 });

@@ -86,7 +86,8 @@ function loadSystemMap(dump: Dump, path: string, force: boolean, notes: string[]
     if (!force) throw mismatch('System.map', match.reason ?? 'symbols differ');
     notes.push(`System.map ${path} does not match the dump (${match.reason}); used because of --force`);
   }
-  return { table: new SymbolTable(relocate(m.symbols, match.offset)), offset: match.offset, match };
+  // relocate keeps the symbols' order, so the map's order by name still holds.
+  return { table: new SymbolTable(relocate(m.symbols, match.offset), undefined, m.nameOrder ? { nameOrder: m.nameOrder } : {}), offset: match.offset, match };
 }
 
 /** The dump's symbol table and where it came from. Throws SymbolFileError for a bad or mismatched file. */
@@ -110,7 +111,7 @@ export function symbolsFor(dump: Dump, opts: SymbolOptions = {}): DumpSymbols {
       if (k.bigLengths !== bigLengthsByRelease(dump.vmcoreinfo!.osrelease)) {
         notes.push(`kallsyms_names uses ${k.bigLengths ? 'two-byte' : 'one-byte'} long-name lengths, unlike most kernels of release ${dump.vmcoreinfo!.osrelease}`);
       }
-      return { table: new SymbolTable(k.symbols), source: 'kallsyms', notes, kallsymsEncoding: k.encoding };
+      return { table: new SymbolTable(k.packed ?? k.symbols, undefined, k.nameOrder ? { nameOrder: k.nameOrder } : {}), source: 'kallsyms', notes, kallsymsEncoding: k.encoding };
     } catch (err) {
       if (prefer === 'kallsyms') throw new SymbolFileError(`kallsyms: ${(err as Error).message}`, 'bad-format');
       notes.push(`kallsyms from the dump could not be read: ${(err as Error).message}`);

@@ -10,9 +10,13 @@
  * A line that is not of this shape is junk: counted and shown (the first few)
  * so the user sees it, never fatal.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { KernelSymbol } from './table.js';
+import { cacheDir, readCacheEntry, writeCacheEntry } from '@vmpipe/cache';
+import { nameOrder, type KernelSymbol } from './table.js';
 
 export interface SystemMap {
   symbols: KernelSymbol[];
@@ -20,6 +24,8 @@ export interface SystemMap {
   junkLines: number;
   /** the first junk lines, 1-based line number and text, for the message */
   junkSamples: { line: number; text: string }[];
+  /** nameOrder(symbols), when the cache had it (a SymbolTable hint) */
+  nameOrder?: Uint32Array;
 }
 
 export class SymbolFileError extends Error {
@@ -52,16 +58,114 @@ export function parseSystemMap(text: string): SystemMap {
   return { symbols, junkLines, junkSamples };
 }
 
-/** Reads a System.map file, gzip-compressed or not (by its magic, not its name). */
-export function readSystemMap(path: string): SystemMap {
-  let bytes: Buffer;
+export interface SystemMapCacheOptions {
+  /** false: neither read nor write the cache. Default true. */
+  cache?: boolean;
+  /** directory instead of @vmpipe/cache's */
+  cacheDir?: string;
+}
+
+/**
+ * A parsed System.map is kept by the file's size and sha256 (@vmpipe/cache,
+ * `system-map-<sha256>.bin`): parsing ~90k lines is ~0.1 s of every run that
+ * is given one (arm64 kernels without CONFIG_KALLSYMS_ALL need it for every
+ * data symbol), hashing the file a few ms. The entry holds the names (and
+ * modules), the type letters, the addresses as the file has them and the
+ * symbols' order by name (SymbolTableHints), in this host's byte order; a damaged
+ * entry is a miss. A process that reads the same file twice (validation, then
+ * loading) parses it once.
+ */
+const MAP_FORMAT = 'vmpipe-system-map/1';
+
+interface MapHead {
+  fileSize: number;
+  fileSha256: string;
+  count: number;
+  namesLength: number;
+  junkLines: number;
+  junkSamples: { line: number; text: string }[];
+  /** the addresses are stored in this host's byte order (a cache directory shared with another host is a miss) */
+  endian: string;
+}
+
+export function systemMapCachePath(sha256: string, dir = cacheDir()): string {
+  return join(dir, `system-map-${sha256}.bin`);
+}
+
+const parsedInProcess = new Map<string, SystemMap>();
+
+function encodeMap(map: SystemMap): { names: Buffer; rest: Buffer } {
+  const n = map.symbols.length;
+  const names = Buffer.from(map.symbols.map((s) => (s.module ? `${s.name}\t${s.module}` : s.name)).join('\n'), 'latin1');
+  const addrs = new BigUint64Array(n);
+  const rest = Buffer.alloc(n * 13);
+  for (let i = 0; i < n; i++) {
+    const s = map.symbols[i]!;
+    addrs[i] = s.addr;
+    rest[n * 8 + i] = s.type.charCodeAt(0);
+  }
+  rest.set(new Uint8Array(addrs.buffer), 0);
+  rest.set(new Uint8Array(nameOrder(map.symbols).buffer), n * 9);
+  return { names, rest };
+}
+
+function decodeMap(head: MapHead, payload: Buffer): SystemMap | undefined {
+  const n = head.count;
+  if (head.endian !== endianness() || !Number.isInteger(n) || !Number.isInteger(head.namesLength) || payload.length !== head.namesLength + n * 13) return undefined;
+  const texts = payload.toString('latin1', 0, head.namesLength).split('\n');
+  if (texts.length !== n) return undefined;
+  const rest = payload.subarray(head.namesLength);
+  const addrs = new BigUint64Array(n); // an aligned copy: indexing it is far cheaper than readBigUInt64LE
+  new Uint8Array(addrs.buffer).set(rest.subarray(0, n * 8));
+  const symbols: KernelSymbol[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const text = texts[i]!;
+    const tab = text.indexOf('\t');
+    const symbol: KernelSymbol = { name: tab < 0 ? text : text.slice(0, tab), addr: addrs[i]!, type: String.fromCharCode(rest[n * 8 + i]!) };
+    if (tab >= 0) symbol.module = text.slice(tab + 1);
+    symbols[i] = symbol;
+  }
+  const order = new Uint32Array(n);
+  new Uint8Array(order.buffer).set(rest.subarray(n * 9, n * 13));
+  return { symbols, junkLines: head.junkLines, junkSamples: head.junkSamples, nameOrder: order };
+}
+
+/** Reads a System.map file, gzip-compressed or not (by its magic, not its name); parsed once per file content (see above). */
+export function readSystemMap(path: string, opts: SystemMapCacheOptions = {}): SystemMap {
+  let file: Buffer;
   try {
     if (statSync(path).isDirectory()) throw new SymbolFileError(`System.map ${path}: is a directory`, 'no-input');
-    bytes = readFileSync(path);
+    file = readFileSync(path);
   } catch (err) {
     if (err instanceof SymbolFileError) throw err;
     throw new SymbolFileError(`System.map ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'no-input');
   }
+  const useCache = opts.cache !== false;
+  const sha = createHash('sha256').update(file).digest('hex');
+  const cachePath = systemMapCachePath(sha, opts.cacheDir ?? cacheDir());
+  const key = `${file.length}:${cachePath}`;
+  const seen = useCache ? parsedInProcess.get(key) : undefined;
+  if (seen) return seen;
+  if (useCache) {
+    const entry = readCacheEntry<MapHead>(cachePath, MAP_FORMAT);
+    const hit = entry && entry.head.fileSize === file.length && entry.head.fileSha256 === sha ? decodeMap(entry.head, entry.payload) : undefined;
+    if (hit && hit.symbols.length > 0) {
+      parsedInProcess.set(key, hit);
+      return hit;
+    }
+  }
+  const map = parseSystemMapFile(path, file);
+  if (useCache) {
+    parsedInProcess.set(key, map);
+    const { names, rest } = encodeMap(map);
+    const head: MapHead = { fileSize: file.length, fileSha256: sha, count: map.symbols.length, namesLength: names.length, junkLines: map.junkLines, junkSamples: map.junkSamples, endian: endianness() };
+    writeCacheEntry(cachePath, MAP_FORMAT, head, Buffer.concat([names, rest]));
+  }
+  return map;
+}
+
+function parseSystemMapFile(path: string, file: Buffer): SystemMap {
+  let bytes = file;
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = gunzipSync(bytes);

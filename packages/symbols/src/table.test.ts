@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SymbolTable, formatResolved, type KernelSymbol } from './table.js';
+import { SymbolTable, formatResolved, nameOrder, type KernelSymbol, type PackedSymbols } from './table.js';
 import { annotate, HexResolver } from './annotate.js';
 import { parseSystemMap } from './system-map.js';
 
@@ -85,4 +85,51 @@ test('System.map lines: junk counted with samples, /proc/kallsyms module column 
   t.is(m.symbols[1]!.module, 'pvpanic');
   t.is(m.junkLines, 2);
   t.deepEqual(m.junkSamples, [{ line: 2, text: 'not a line' }, { line: 5, text: 'zz T x' }]);
+});
+
+/** A small deterministic generator (the cases must be the same on every run). */
+function lcg(seed: number) {
+  return () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+}
+
+test('symbols out of address order are sorted stably, as a plain stable sort does, whatever the disorder', (t) => {
+  for (let trial = 0; trial < 300; trial++) {
+    const r = lcg(trial + 1);
+    const n = 1 + Math.floor(r() * 200);
+    // Nearly sorted (a System.map with a few absolute aliases KASLR did not move), or random with many equal addresses.
+    const addr = (i: number) => BigInt(trial % 2 === 0 ? Math.max(0, i * 16 - (r() < 0.05 ? Math.floor(r() * 2000) : 0)) : Math.floor(r() * 60));
+    const symbols: KernelSymbol[] = Array.from({ length: n }, (_, i) => ({ name: `s${Math.floor(r() * 40)}`, type: 'T', addr: addr(i) }));
+    const want = symbols
+      .map((s, i) => ({ s, i }))
+      .sort((a, b) => (a.s.addr < b.s.addr ? -1 : a.s.addr > b.s.addr ? 1 : a.i - b.i))
+      .map((x) => x.s);
+    const table = new SymbolTable(symbols);
+    if (table.symbols.some((s, i) => s !== want[i])) return t.fail(`trial ${trial}: not the stable sort`);
+    // With the order by name as a source gives it (counted in the source's order), every lookup is the plain one.
+    const hinted = new SymbolTable(symbols, undefined, { nameOrder: nameOrder(symbols) });
+    for (const name of [...new Set(symbols.map((s) => s.name)), 'absent']) {
+      const a = hinted.lookup(name);
+      const b = table.lookup(name);
+      if (a.length !== b.length || a.some((s, i) => s !== b[i])) return t.fail(`trial ${trial}: lookup(${name}) differs with the hint`);
+    }
+    // Packed (as a cache holds them; out of address order they are made into objects and sorted): the same answers.
+    const packed: PackedSymbols = {
+      names: Buffer.from(symbols.map((s) => `${s.name}\n`).join(''), 'latin1'),
+      types: Buffer.from(symbols.map((s) => s.type).join(''), 'latin1'),
+      addrs: BigUint64Array.from(symbols.map((s) => s.addr)),
+      nameOrder: nameOrder(symbols),
+    };
+    const fromPacked = new SymbolTable(packed);
+    const text = (list: readonly KernelSymbol[]) => list.map((s) => `${s.type} ${s.name} ${s.addr}`).join(',');
+    for (const name of [...new Set(symbols.map((s) => s.name)), 'absent', 's']) {
+      if (text(fromPacked.lookup(name)) !== text(table.lookup(name))) return t.fail(`trial ${trial}: packed lookup(${name}) differs`);
+    }
+    for (let a = -2n; a < BigInt(n * 16 + 2); a += 3n) {
+      const x = fromPacked.resolve(a);
+      const y = table.resolve(a);
+      if ((x && formatResolved(x)) !== (y && formatResolved(y)) || (x && fromPacked.extent(x.symbol)) !== (y && table.extent(y.symbol))) return t.fail(`trial ${trial}: packed resolve(${a}) differs`);
+    }
+    if (text(fromPacked.symbols) !== text(table.symbols)) return t.fail(`trial ${trial}: packed symbols differ`);
+  }
+  t.pass();
 });

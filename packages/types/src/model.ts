@@ -210,6 +210,12 @@ export interface TypeTable {
   lookup(kind: NamedKind, name: string): TypeId | undefined;
   /** All names of this kind (for "did you mean" suggestions); may be slow. */
   names(kind: NamedKind): Iterable<string>;
+  /**
+   * Ids of the structs with this name ('' for anonymous ones) and this many
+   * members, found without decoding every type; absent where a table cannot do
+   * better than `get` over every id (callers then do that).
+   */
+  structsShaped?(name: string, members: number): TypeId[];
 }
 
 /** Skips typedefs and qualifiers (const/volatile/restrict/type_tag): the type that says how bytes are laid out. */

@@ -198,3 +198,22 @@ for (const name of TYPES) {
     } else t.is(text('pahole'), expected(`pahole.vmlinux.C-${name}.txt`));
   });
 }
+
+maybe('structsShaped finds exactly the structs a decode of every type finds (the fixture kernel\'s BTF)', (t) => {
+  const table = btf();
+  const byDecoding = (name: string, members: number) => {
+    const ids: number[] = [];
+    for (let id = 1; id < table.count; id++) {
+      const ty = table.get(id);
+      if (ty.kind === 'struct' && ty.name === name && ty.members.length === members) ids.push(id);
+    }
+    return ids;
+  };
+  const anonymous = table.structsShaped('', 2);
+  t.true(anonymous.length > 10, `${anonymous.length} anonymous two-member structs`);
+  t.deepEqual(anonymous, byDecoding('', 2));
+  const timekeeper = table.lookup('struct', 'timekeeper')!;
+  const members = (table.get(timekeeper) as { members: unknown[] }).members.length;
+  t.deepEqual(table.structsShaped('timekeeper', members), [timekeeper]);
+  t.deepEqual(table.structsShaped('timekeeper', members + 1), []);
+});

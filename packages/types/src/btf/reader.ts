@@ -416,6 +416,18 @@ export class BtfTable implements TypeTable {
     return true;
   }
 
+  structsShaped(name: string, members: number): TypeId[] {
+    const out = this.base ? this.base.structsShaped(name, members) : [];
+    const want = Buffer.from(name, 'latin1');
+    for (let rel = 0; rel < this.offsets.length; rel++) {
+      const w = this.offsets[rel]!;
+      const info = this.words[w + 1]!;
+      if (((info >>> 24) & 0x1f) !== KIND.STRUCT || (info & 0xffff) !== members) continue;
+      if (name === '' ? this.words[w]! === 0 : this.nameEquals(this.words[w]!, want)) out.push(this.startId + rel);
+    }
+    return out;
+  }
+
   *names(kind: NamedKind): Iterable<string> {
     const kinds = NAMED_KIND[kind] ?? [];
     if (this.base) yield* this.base.names(kind);
