@@ -4,7 +4,10 @@ import { DumpError, type DumpErrorReason } from '@vmpipe/kernel';
 import { AddressError, MemoryError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
 import { KallsymsError, SymbolFileError } from '@vmpipe/kernel';
+import { programErrors } from './dump-records.js';
 import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/kernel';
+
+const TOLD = Symbol('problems told');
 
 /** Where each library failure that ends a run goes: one table, by class (docs/exit-codes.md). */
 const DUMP_EXIT: Record<DumpErrorReason, number> = { 'no-input': EXIT.noInput, 'not-a-dump': EXIT.badFormat, unsupported: EXIT.badFormat, damaged: EXIT.badFormat };
@@ -66,6 +69,10 @@ export abstract class VmpipeCommand extends Command {
 
   private readonly programs = new Map<string, Program | Error>();
   protected programOptions: ProgramOptions = {};
+  /** dumps whose problems this run's stream has told (`stream`) */
+  private readonly toldProblems = new Set<string>();
+  /** error records already in the stream (written, or passed through from upstream), by dump, code and message */
+  private readonly errorsInStream = new Set<string>();
 
   /** Sets how dumps are opened from the parsed flags (call once, before `program`). */
   protected useProgramFlags(flags: ProgramFlagValues): void {
@@ -103,6 +110,45 @@ export abstract class VmpipeCommand extends Command {
     return p;
   }
 
+  /**
+   * The command's output, with each opened dump's problems (`Program.problems`: what it
+   * could not read at open, what it took instead of a damaged VMCOREINFO value) written once
+   * as error records at the start of that dump's part of the stream: right after its `source`
+   * record, else before its first record. One already in the stream (an upstream command in
+   * the pipeline told it) is not told twice. Every command writes through this (`this.stream(writerFor(...))`); `filter` does it itself.
+   */
+  protected stream<T extends RecordSink>(out: T): T {
+    if ((out as { [TOLD]?: true })[TOLD]) return out;
+    const write = out.write.bind(out);
+    const key = (r: AnyRecord) => `${String(r.dump)}\0${String(r.code)}\0${String(r.message)}`;
+    const put = async (r: AnyRecord) => {
+      if (r.kind === 'error') this.errorsInStream.add(key(r));
+      await write(r);
+    };
+    const tell = async (r: AnyRecord) => {
+      const dump = typeof r.dump === 'string' ? r.dump : undefined;
+      const prog = dump === undefined || this.toldProblems.has(dump) ? undefined : this.programs.get(dump);
+      if (dump === undefined || prog === undefined || prog instanceof Error) return put(r);
+      this.toldProblems.add(dump);
+      const untold = programErrors(prog).filter((e) => !this.errorsInStream.has(key(e as AnyRecord)));
+      if (r.kind === 'source') await put(r);
+      for (const e of untold) {
+        if (out.closed) return;
+        await put(e as AnyRecord);
+      }
+      if (r.kind !== 'source') await put(r);
+    };
+    // The writer itself for everything else (end, closed, line), its methods on itself.
+    return new Proxy(out, {
+      get(target, prop) {
+        if (prop === 'write') return tell;
+        if (prop === TOLD) return true;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+
   /** A program for debuginfo alone (--btf/--vmlinux without a dump). */
   protected debuginfoProgram(): Program {
     return Program.debuginfo(this.programOptions);
@@ -124,8 +170,9 @@ export abstract class VmpipeCommand extends Command {
    * rest passed through unchanged, in order. A dump that cannot be opened is
    * one error record after its first record; its records pass through.
    */
-  protected async filter(out: RecordSink, handle: (record: AnyRecord, prog: Program) => AsyncIterable<AnyRecord> | Iterable<AnyRecord>, opts: { dump?: string } = {}): Promise<void> {
+  protected async filter(sink: RecordSink, handle: (record: AnyRecord, prog: Program) => AsyncIterable<AnyRecord> | Iterable<AnyRecord>, opts: { dump?: string } = {}): Promise<void> {
     this.requirePipedInput('or give a DUMP ');
+    const out = this.stream(sink);
     const consumes = (this.constructor as typeof VmpipeCommand).consumes;
     const all = consumes.includes('*');
     const told = new Set<string>();
