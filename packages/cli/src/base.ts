@@ -8,6 +8,7 @@ import { programErrors } from './dump-records.js';
 import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/kernel';
 
 const TOLD = Symbol('problems told');
+const errorKey = (r: AnyRecord) => `${String(r.dump)}\0${String(r.code)}\0${String(r.message)}`;
 
 /** Where each library failure that ends a run goes: one table, by class (docs/exit-codes.md). */
 const DUMP_EXIT: Record<DumpErrorReason, number> = { 'no-input': EXIT.noInput, 'not-a-dump': EXIT.badFormat, unsupported: EXIT.badFormat, damaged: EXIT.badFormat };
@@ -73,6 +74,8 @@ export abstract class VmpipeCommand extends Command {
   private readonly toldProblems = new Set<string>();
   /** error records already in the stream (written, or passed through from upstream), by dump, code and message */
   private readonly errorsInStream = new Set<string>();
+  /** the stream (`stream`), for the problems of a run that fails before it told them */
+  private output: (RecordSink & { end?: () => Promise<void> }) | undefined;
 
   /** Sets how dumps are opened from the parsed flags (call once, before `program`). */
   protected useProgramFlags(flags: ProgramFlagValues): void {
@@ -120,9 +123,8 @@ export abstract class VmpipeCommand extends Command {
   protected stream<T extends RecordSink>(out: T): T {
     if ((out as { [TOLD]?: true })[TOLD]) return out;
     const write = out.write.bind(out);
-    const key = (r: AnyRecord) => `${String(r.dump)}\0${String(r.code)}\0${String(r.message)}`;
     const put = async (r: AnyRecord) => {
-      if (r.kind === 'error') this.errorsInStream.add(key(r));
+      if (r.kind === 'error') this.errorsInStream.add(errorKey(r));
       await write(r);
     };
     const tell = async (r: AnyRecord) => {
@@ -130,7 +132,7 @@ export abstract class VmpipeCommand extends Command {
       const prog = dump === undefined || this.toldProblems.has(dump) ? undefined : this.programs.get(dump);
       if (dump === undefined || prog === undefined || prog instanceof Error) return put(r);
       this.toldProblems.add(dump);
-      const untold = programErrors(prog).filter((e) => !this.errorsInStream.has(key(e as AnyRecord)));
+      const untold = programErrors(prog).filter((e) => !this.errorsInStream.has(errorKey(e as AnyRecord)));
       if (r.kind === 'source') await put(r);
       for (const e of untold) {
         if (out.closed) return;
@@ -139,6 +141,7 @@ export abstract class VmpipeCommand extends Command {
       if (r.kind !== 'source') await put(r);
     };
     // The writer itself for everything else (end, closed, line), its methods on itself.
+    this.output = out;
     return new Proxy(out, {
       get(target, prop) {
         if (prop === 'write') return tell;
@@ -204,6 +207,31 @@ export abstract class VmpipeCommand extends Command {
     }
   }
 
+  /**
+   * A run that fails before its stream said anything about an opened dump still writes that
+   * dump's problems (they are often why it fails), then ends the stream; the one line on
+   * stderr and the exit code follow as ever. Nothing for a sound dump.
+   */
+  private async tellUntold(): Promise<void> {
+    const out = this.output;
+    if (!out || out.closed) return;
+    let wrote = false;
+    try {
+      for (const [path, prog] of this.programs) {
+        if (prog instanceof Error || this.toldProblems.has(path)) continue;
+        this.toldProblems.add(path);
+        for (const e of programErrors(prog)) {
+          if (this.errorsInStream.has(errorKey(e as AnyRecord))) continue;
+          await out.write(e as AnyRecord);
+          wrote = true;
+        }
+      }
+      if (wrote) await out.end?.();
+    } catch {
+      // the failure itself is what must reach the user
+    }
+  }
+
   protected override async finally(err: Error | undefined): Promise<unknown> {
     for (const p of this.programs.values()) if (!(p instanceof Error)) p.close();
     return super.finally(err);
@@ -225,6 +253,7 @@ export abstract class VmpipeCommand extends Command {
       message = `internal error: ${message}`;
       if (process.env['VMPIPE_DEBUG']) process.stderr.write(`${err.stack}\n`);
     }
+    await this.tellUntold();
     process.stderr.write(`${name}: ${message}\n`);
     process.exitCode = exitCode;
     this.exit(exitCode);

@@ -83,7 +83,7 @@ export function vmcoreinfo_fallbacks(dump: Dump, kernelOffset: bigint, mem: () =
   const fallback = (field: string, message: string, used: string | number, from: string) => out.push({ code: 'vmcoreinfo-fallback', message, field, used, from });
   if (vmcoreinfoUnusable(dump, 'KERNELOFFSET')) {
     const { from } = kaslr_offset_fallback(dump);
-    if (from === 'assumed') fallback('KERNELOFFSET', 'KERNELOFFSET unusable: the KASLR offset is assumed 0 (addresses from a --vmlinux or System.map are placed by its _stext; source lines and disassembly by link address may be off)', hex(kernelOffset), 'assumed');
+    if (from === 'assumed') fallback('KERNELOFFSET', 'KERNELOFFSET unusable and no SYMBOL(_stext) to find it from: the KASLR offset is assumed 0 (a --vmlinux or System.map is still placed by its _stext where VMCOREINFO has one; source lines may be off)', hex(kernelOffset), 'assumed');
     else fallback('KERNELOFFSET', `KERNELOFFSET unusable: the KASLR offset ${hex(kernelOffset)} is ${from}`, hex(kernelOffset), 'SYMBOL(_stext)');
   }
   if (vmcoreinfoUnusable(dump, 'PAGESIZE')) {
