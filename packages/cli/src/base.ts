@@ -74,6 +74,8 @@ export abstract class VmpipeCommand extends Command {
   private readonly toldProblems = new Set<string>();
   /** error records already in the stream (written, or passed through from upstream), by dump, code and message */
   private readonly errorsInStream = new Set<string>();
+  /** problems this command told itself, so that upstream's later copy of one is not passed on too */
+  private readonly toldKeys = new Set<string>();
   /** the stream (`stream`), for the problems of a run that fails before it told them */
   private output: (RecordSink & { end?: () => Promise<void> }) | undefined;
 
@@ -124,24 +126,26 @@ export abstract class VmpipeCommand extends Command {
     if ((out as { [TOLD]?: true })[TOLD]) return out;
     const write = out.write.bind(out);
     const put = async (r: AnyRecord) => {
-      if (r.kind === 'error') this.errorsInStream.add(errorKey(r));
+      if (r.kind === 'error') {
+        const key = errorKey(r);
+        // Upstream's copy of a problem this command already told (it told it after a source
+        // record it handled, before upstream's copy arrived): once is enough.
+        if (this.toldKeys.delete(key)) return;
+        this.errorsInStream.add(key);
+      }
       await write(r);
     };
     const tell = async (r: AnyRecord) => {
       const dump = typeof r.dump === 'string' ? r.dump : undefined;
-      const prog = dump === undefined || this.toldProblems.has(dump) ? undefined : this.programs.get(dump);
-      if (dump === undefined || prog === undefined || prog instanceof Error) return put(r);
-      this.toldProblems.add(dump);
-      const untold = programErrors(prog).filter((e) => !this.errorsInStream.has(errorKey(e as AnyRecord)));
-      if (r.kind === 'source') await put(r);
-      for (const e of untold) {
-        if (out.closed) return;
-        await put(e as AnyRecord);
+      if (dump !== undefined && r.kind === 'source') {
+        await put(r);
+        return this.tellProblems(put, dump);
       }
-      if (r.kind !== 'source') await put(r);
+      if (dump !== undefined) await this.tellProblems(put, dump);
+      if (!out.closed) await put(r);
     };
     // The writer itself for everything else (end, closed, line), its methods on itself.
-    this.output = out;
+    this.output = { write: tell, get closed() { return out.closed; }, end: async () => (out as { end?: () => Promise<void> }).end?.() };
     return new Proxy(out, {
       get(target, prop) {
         if (prop === 'write') return tell;
@@ -150,6 +154,19 @@ export abstract class VmpipeCommand extends Command {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
+  }
+
+  /** Writes an opened dump's problems through `put` unless told already or already in the stream. */
+  private async tellProblems(put: (r: AnyRecord) => Promise<void>, dump: string): Promise<void> {
+    const prog = this.toldProblems.has(dump) ? undefined : this.programs.get(dump);
+    if (prog === undefined || prog instanceof Error) return;
+    this.toldProblems.add(dump);
+    for (const e of programErrors(prog) as AnyRecord[]) {
+      const key = errorKey(e);
+      if (this.errorsInStream.has(key)) continue;
+      await put(e);
+      this.toldKeys.add(key);
+    }
   }
 
   /** A program for debuginfo alone (--btf/--vmlinux without a dump). */
@@ -187,6 +204,9 @@ export abstract class VmpipeCommand extends Command {
         continue;
       }
       const prog = this.tryProgram(path);
+      // The dump's problems before anything this command says about it (after its source
+      // record when that is what is handled: the stream does that), whatever dump the records name.
+      if (!(prog instanceof Error) && !(record.kind === 'source' && record.dump === path)) await this.tellProblems((r) => out.write(r), path);
       if (prog instanceof Error) {
         await out.write(record);
         if (!told.has(path)) await out.write(errorRecord('dump-unusable', `${path}: ${prog.message}`, { dump: path }));
@@ -215,18 +235,10 @@ export abstract class VmpipeCommand extends Command {
   private async tellUntold(): Promise<void> {
     const out = this.output;
     if (!out || out.closed) return;
-    let wrote = false;
+    const before = this.toldKeys.size;
     try {
-      for (const [path, prog] of this.programs) {
-        if (prog instanceof Error || this.toldProblems.has(path)) continue;
-        this.toldProblems.add(path);
-        for (const e of programErrors(prog)) {
-          if (this.errorsInStream.has(errorKey(e as AnyRecord))) continue;
-          await out.write(e as AnyRecord);
-          wrote = true;
-        }
-      }
-      if (wrote) await out.end?.();
+      for (const path of this.programs.keys()) await this.tellProblems((r) => out.write(r), path);
+      if (this.toldKeys.size > before) await out.end?.();
     } catch {
       // the failure itself is what must reach the user
     }

@@ -28,12 +28,13 @@ function run(name: string, args: string[], input?: string) {
   return { code: r.status, out: r.stdout, err: r.stderr, records };
 }
 
-/** The clean dump, written again by mkdump with `edit` applied to its VMCOREINFO text (uncompressed pages: quick to write). */
-async function rewritten(name: string, edit: (vmcoreinfo: string) => string): Promise<string> {
+/** The clean dump's pages, registers and header facts, read once. */
+let cleanSpec: Omit<DumpSpec, 'vmcoreinfo'> & { vmcoreinfo: string } | undefined;
+function readClean(): NonNullable<typeof cleanSpec> {
+  if (cleanSpec) return cleanSpec;
   const prog = Program.open(CLEAN);
   try {
     const d = prog.theDump;
-    const info = d.vmcoreinfo!.raw;
     const range = d.memoryRanges();
     if (range.length !== 1) throw new Error('the seed dump has one memory range');
     const size = BigInt(d.pageSize);
@@ -46,11 +47,12 @@ async function rewritten(name: string, edit: (vmcoreinfo: string) => string): Pr
       if ('bytes' in chunk) content.set(pfn, chunk.bytes);
       else excluded.push(pfn);
     }
-    const spec: DumpSpec = {
+    const physBase = (d as { physBase?: bigint }).physBase;
+    cleanSpec = {
       format: 'kdump',
       codec: 'none',
       pageSize: d.pageSize,
-      vmcoreinfo: edit(info),
+      vmcoreinfo: d.vmcoreinfo!.raw,
       utsname: d.utsname!,
       ...(d.crashTime ? { crashTime: Math.floor(d.crashTime.getTime() / 1000) } : {}),
       cpus: d.cpus.map((c) => ({ prstatusPid: c.prPid, regs: c.regs })),
@@ -58,14 +60,31 @@ async function rewritten(name: string, edit: (vmcoreinfo: string) => string): Pr
       content: (pfn, pageSize) => content.get(pfn) ?? new Uint8Array(pageSize),
       excluded,
       ...(d.dumpLevel !== undefined ? { dumpLevel: d.dumpLevel } : {}),
-      ...((d as { physBase?: bigint }).physBase !== undefined ? { physBase: (d as { physBase?: bigint }).physBase! } : {}),
+      ...(physBase !== undefined ? { physBase } : {}),
     };
-    const path = join(tmp, name);
-    writeFileSync(path, (await writeDump(spec)).bytes);
-    return path;
+    const info = d.vmcoreinfo!;
+    truth.kernelOffset = '0x' + info.kernelOffset!.toString(16);
+    truth.stext = '0x' + info.symbol('_stext')!.toString(16);
+    truth.initTopPgt = '0x' + info.symbol('init_top_pgt')!.toString(16);
+    return cleanSpec;
   } finally {
     prog.close();
   }
+}
+
+/** The clean dump written again by mkdump (uncompressed pages: quick to write) with one of CASES applied to its VMCOREINFO text. */
+async function dump(name: keyof typeof CASES): Promise<string> {
+  if (dumps[name]) return dumps[name]!;
+  const spec = readClean();
+  const path = join(tmp, name);
+  writeFileSync(path, (await writeDump({ ...spec, vmcoreinfo: CASES[name](spec.vmcoreinfo) })).bytes);
+  return (dumps[name] = path);
+}
+
+/** A command's records on the rewritten clean dump, run once. */
+async function cleanRun(cmd: 'backtrace' | 'task-list' | 'sym-resolve'): Promise<Rec[]> {
+  if (!clean[cmd]) clean[cmd] = run(cmd, cmd === 'sym-resolve' ? [await dump('clean'), '--search', 'vmpipe_'] : [await dump('clean')]).records;
+  return clean[cmd]!;
 }
 
 const line = (key: string) => new RegExp(`^${key.replace(/[()]/g, '\\$&')}=.*\\n`, 'm');
@@ -91,7 +110,7 @@ const maybe = have ? test.serial : test.skip;
 if (!have) console.log(`skipped: ${CLEAN} is not here`);
 
 const dumps: Record<string, string> = {};
-/** The clean dump's own values, which the fallbacks must find again. */
+/** The clean dump's own values, which the fallbacks must find again (readClean sets them). */
 const truth = { kernelOffset: '', stext: '', initTopPgt: '' };
 const clean: Record<string, Rec[]> = {};
 const CASES = {
@@ -105,23 +124,11 @@ const CASES = {
   hopeless: (s: string) => s.slice(0, s.indexOf('SYMBOL(swapper_pg_dir)=') + 'SYMBOL(swapper'.length),
 };
 
-if (have) {
-  test.before(async () => {
-    for (const [name, edit] of Object.entries(CASES)) dumps[name] = await rewritten(name, edit);
-    const prog = Program.open(CLEAN);
-    const info = prog.theDump.vmcoreinfo!;
-    truth.kernelOffset = '0x' + info.kernelOffset!.toString(16);
-    truth.stext = '0x' + info.symbol('_stext')!.toString(16);
-    truth.initTopPgt = '0x' + info.symbol('init_top_pgt')!.toString(16);
-    prog.close();
-    clean['backtrace'] = run('backtrace', [dumps['clean']!]).records;
-    clean['task-list'] = run('task-list', [dumps['clean']!]).records;
-    clean['sym-resolve'] = run('sym-resolve', [dumps['clean']!, '--search', 'vmpipe_']).records;
-  });
-}
-
-maybe('the rewritten clean dump tells no problems and answers as the original does', (t) => {
-  const bt = clean['backtrace']!;
+maybe('the rewritten clean dump tells no problems and answers as the original does', async (t) => {
+  t.timeout(600_000);
+  const bt = await cleanRun('backtrace');
+  await cleanRun('task-list');
+  await cleanRun('sym-resolve');
   t.deepEqual(errorsOf(bt), []);
   t.is(bt[0]!.kind, 'source');
   // The frames as on the original (its cpu record differs: QEMU's notes, which the rewrite leaves out).
@@ -137,10 +144,12 @@ maybe('the rewritten clean dump tells no problems and answers as the original do
 const COMMANDS = (dump: string) => [['backtrace', [dump]], ['task-list', [dump]], ['sym-resolve', [dump, '--search', 'vmpipe_']]] as const;
 
 /** Runs backtrace, task-list and sym-resolve on a damaged dump: each exits 0, tells `want` first (after its source record) and then answers as on the clean dump. */
-function damagedButRight(t: import('ava').ExecutionContext, dump: string, want: string[]): Rec[][] {
+async function damagedButRight(t: import('ava').ExecutionContext, name: keyof typeof CASES, want: string[]): Promise<Rec[][]> {
+  t.timeout(600_000);
   const told: Rec[][] = [];
-  for (const [cmd, args] of COMMANDS(dump)) {
+  for (const [cmd, args] of COMMANDS(await dump(name))) {
     const r = run(cmd, [...args]);
+    await cleanRun(cmd);
     t.is(r.code, 0, `${cmd}: ${r.err}`);
     const h = head(r.records);
     t.is(h.source !== undefined, cmd !== 'sym-resolve', `${cmd}: a source record first where the command writes one`);
@@ -152,8 +161,8 @@ function damagedButRight(t: import('ava').ExecutionContext, dump: string, want: 
   return told;
 }
 
-maybe('KERNELOFFSET=zz: every stream starts with the damage and the offset taken instead, then the clean answers', (t) => {
-  for (const problems of damagedButRight(t, dumps['kerneloffset']!, ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET'])) {
+maybe('KERNELOFFSET=zz: every stream starts with the damage and the offset taken instead, then the clean answers', async (t) => {
+  for (const problems of await damagedButRight(t, 'kerneloffset', ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET'])) {
     const fallback = problems[1]!;
     // The clean dump's own KERNELOFFSET, found again from SYMBOL(_stext).
     t.is(fallback.used, truth.kernelOffset);
@@ -162,16 +171,16 @@ maybe('KERNELOFFSET=zz: every stream starts with the damage and the offset taken
   }
 });
 
-maybe('the page-table root lost (init_top_pgt gone, swapper_pg_dir garbled): translation through kallsyms\' init_top_pgt, the clean answers', (t) => {
-  for (const problems of damagedButRight(t, dumps['noroot']!, ['vmcoreinfo-invalid:SYMBOL(swapper_pg_dir)', 'vmcoreinfo-fallback:SYMBOL(init_top_pgt)'])) {
+maybe('the page-table root lost (init_top_pgt gone, swapper_pg_dir garbled): translation through kallsyms\' init_top_pgt, the clean answers', async (t) => {
+  for (const problems of await damagedButRight(t, 'noroot', ['vmcoreinfo-invalid:SYMBOL(swapper_pg_dir)', 'vmcoreinfo-fallback:SYMBOL(init_top_pgt)'])) {
     t.is(problems[1]!.used, truth.initTopPgt); // the clean VMCOREINFO's SYMBOL(init_top_pgt)
     t.is(problems[1]!.from, 'kallsyms');
   }
 });
 
-maybe('a VMCOREINFO note cut short: the cut line and the lost keys are said, the fallbacks give the clean answers', (t) => {
+maybe('a VMCOREINFO note cut short: the cut line and the lost keys are said, the fallbacks give the clean answers', async (t) => {
   // The cut line is SYMBOL(init_top_pgt): swapper_pg_dir (the same page) is the root; KERNELOFFSET is found again.
-  for (const problems of damagedButRight(t, dumps['truncated']!, ['vmcoreinfo-truncated:SYMBOL(init_top_pgt)', 'vmcoreinfo-fallback:KERNELOFFSET', 'vmcoreinfo-fallback:SYMBOL(init_top_pgt)'])) {
+  for (const problems of await damagedButRight(t, 'truncated', ['vmcoreinfo-truncated:SYMBOL(init_top_pgt)', 'vmcoreinfo-fallback:KERNELOFFSET', 'vmcoreinfo-fallback:SYMBOL(init_top_pgt)'])) {
     t.is(problems[0]!.value, truth.initTopPgt.slice(2, 12), 'the partial value is shown, not used');
     t.is(problems[1]!.used, truth.kernelOffset);
     t.is(problems[2]!.used, truth.initTopPgt);
@@ -179,34 +188,45 @@ maybe('a VMCOREINFO note cut short: the cut line and the lost keys are said, the
   }
 });
 
-maybe('a note cut before the root and kallsyms: the documented one-line failure, exit 4; vmcore-extract still tells the damage', (t) => {
+maybe('a note cut before the root and kallsyms: the documented one-line failure, exit 4; vmcore-extract still tells the damage', async (t) => {
+  t.timeout(600_000);
+  const hopeless = await dump('hopeless');
   // The stream still says why (the run fails before it has a source record to write).
   const told = ['vmcoreinfo-truncated:7', 'vmcoreinfo-fallback:KERNELOFFSET', 'vmcoreinfo-fallback:NUMBER(phys_base)'];
   for (const cmd of ['backtrace', 'task-list'] as const) {
-    const r = run(cmd, [dumps['hopeless']!]);
+    const r = run(cmd, [hopeless]);
     t.is(r.code, 4, cmd);
     t.deepEqual(codes(r.records), told, `${cmd}: the problems, then the failure`);
     t.is(r.err.trim().split('\n').length, 1, `${cmd}: one line`);
     t.regex(r.err, new RegExp(`^${cmd}: .*cannot translate kernel addresses: VMCOREINFO has neither SYMBOL\\(init_top_pgt\\) nor SYMBOL\\(swapper_pg_dir\\)`));
   }
   // sym-resolve goes on without symbols: the cut first, then why there are none.
-  const s = run('sym-resolve', [dumps['hopeless']!, '--search', 'vmpipe_']);
+  const s = run('sym-resolve', [hopeless, '--search', 'vmpipe_']);
   t.is(s.code, 0, s.err);
   // KERNELOFFSET and NUMBER(phys_base) were lost with the rest: assumed 0, and the kdump sub-header's.
   t.deepEqual(errorsOf(s.records), ['vmcoreinfo-truncated:7', 'vmcoreinfo-fallback:KERNELOFFSET', 'vmcoreinfo-fallback:NUMBER(phys_base)', 'no-symbols:']);
   t.is(s.records[1]!.from, 'assumed');
   t.is(s.records[2]!.from, 'kdump sub-header');
-  const v = run('vmcore-extract', [dumps['hopeless']!]);
+  const v = run('vmcore-extract', [hopeless]);
   t.is(v.code, 0, v.err);
   t.deepEqual(v.records.slice(0, 2).map((x) => x.kind === 'error' ? `error:${String(x.code)}` : x.kind), ['source', 'error:vmcoreinfo-truncated']);
 });
 
-maybe('in a pipeline the problems are told once: a filter does not repeat what upstream told', (t) => {
-  const up = run('vmcore-extract', [dumps['kerneloffset']!, '--panic']);
+maybe('in a pipeline the problems are told once: a filter does not repeat what upstream told', async (t) => {
+  t.timeout(600_000);
+  const up = run('vmcore-extract', [await dump('kerneloffset'), '--panic']);
   t.deepEqual(errorsOf(up.records).slice(0, 2), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
   const down = run('backtrace', [], up.out);
   t.is(down.code, 0, down.err);
   t.is(errorsOf(down.records).filter((e) => e.startsWith('vmcoreinfo-')).length, 2, 'the two from upstream, not four');
+  // sym-resolve handles every record, the source record too: it tells them right after it, and upstream's copies are not passed on again.
+  const sr = run('sym-resolve', [], up.out);
+  t.is(sr.code, 0, sr.err);
+  const h = head(sr.records);
+  t.is(h.source?.kind, 'source');
+  t.deepEqual(codes(h.problems), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
+  t.is(errorsOf(sr.records).filter((e) => e.startsWith('vmcoreinfo-')).length, 2);
+  t.deepEqual(sr.records.map((r) => r.kind), up.records.map((r) => r.kind), 'record for record, as upstream wrote them');
   // A filter fed records that did not tell (here: only the panic record) tells them itself, before its answers.
   const panicOnly = up.records.filter((r) => r.kind === 'panic').map((r) => JSON.stringify(r)).join('\n') + '\n';
   const alone = run('backtrace', [], panicOnly);

@@ -42,7 +42,7 @@ export function vmcoreinfoUnusable(dump: Dump, key: string): boolean {
  * The KASLR offset when KERNELOFFSET is unusable: on x86_64, VMCOREINFO's `_stext` less its
  * link address, when that is a move KASLR can make; else 0. `from` says which.
  */
-export function kaslr_offset_fallback(dump: Dump): { offset: bigint; from: string } {
+export function kaslr_offset_fallback(dump: Dump): { offset: bigint; from: string; why?: string } {
   const stext = dump.arch === 'x86_64' ? dump.vmcoreinfo?.symbol('_stext') : undefined;
   if (stext !== undefined) {
     const moved = stext - X86_64_LINK_STEXT;
@@ -50,7 +50,8 @@ export function kaslr_offset_fallback(dump: Dump): { offset: bigint; from: strin
       return { offset: moved, from: `SYMBOL(_stext) ${hex(stext)} less x86_64's link address ${hex(X86_64_LINK_STEXT)}` };
     }
   }
-  return { offset: 0n, from: 'assumed' };
+  const why = dump.arch !== 'x86_64' ? `${dump.arch}'s link address is not one fixed value` : stext === undefined ? 'no usable SYMBOL(_stext) to find it from' : `SYMBOL(_stext) ${hex(stext)} is no move KASLR makes`;
+  return { offset: 0n, from: 'assumed', why };
 }
 
 /**
@@ -82,8 +83,8 @@ export function vmcoreinfo_fallbacks(dump: Dump, kernelOffset: bigint, mem: () =
   const out: ProgramProblem[] = [];
   const fallback = (field: string, message: string, used: string | number, from: string) => out.push({ code: 'vmcoreinfo-fallback', message, field, used, from });
   if (vmcoreinfoUnusable(dump, 'KERNELOFFSET')) {
-    const { from } = kaslr_offset_fallback(dump);
-    if (from === 'assumed') fallback('KERNELOFFSET', 'KERNELOFFSET unusable and no SYMBOL(_stext) to find it from: the KASLR offset is assumed 0 (a --vmlinux or System.map is still placed by its _stext where VMCOREINFO has one; source lines may be off)', hex(kernelOffset), 'assumed');
+    const { from, why } = kaslr_offset_fallback(dump);
+    if (from === 'assumed') fallback('KERNELOFFSET', `KERNELOFFSET unusable: the KASLR offset is assumed 0 (${why}); source lines and link-time addresses may be off`, hex(kernelOffset), 'assumed');
     else fallback('KERNELOFFSET', `KERNELOFFSET unusable: the KASLR offset ${hex(kernelOffset)} is ${from}`, hex(kernelOffset), 'SYMBOL(_stext)');
   }
   if (vmcoreinfoUnusable(dump, 'PAGESIZE')) {
