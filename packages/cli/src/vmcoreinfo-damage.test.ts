@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,7 @@ function head(recs: Rec[]): { source: Rec | undefined; problems: Rec[]; rest: Re
 const codes = (recs: Rec[]) => recs.map((r) => `${String(r.code)}:${String(r.field ?? r.line ?? '')}`);
 
 const have = existsSync(CLEAN);
+test.after.always(() => rmSync(tmp, { recursive: true, force: true })); // five uncompressed dumps of 160 MiB of memory
 const maybe = have ? test.serial : test.skip;
 if (!have) console.log(`skipped: ${CLEAN} is not here`);
 

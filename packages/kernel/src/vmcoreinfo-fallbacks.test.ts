@@ -5,7 +5,7 @@
  * (KERNELOFFSET is `_stext` less 0xffffffff81000000 on x86_64).
  */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDump, type DumpSpec } from '@vmpipe/mkdump';
@@ -14,6 +14,7 @@ import { Program } from './program.js';
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-fallbacks-'));
 const INFO = ['OSRELEASE=6.1.0-56-cloud-amd64', 'PAGESIZE=4096', 'SYMBOL(_stext)=ffffffff93c00000', 'SYMBOL(swapper_pg_dir)=ffffffff95610000', 'NUMBER(phys_base)=-1033895936', 'SYMBOL(init_top_pgt)=ffffffff95610000', 'KERNELOFFSET=12c00000', 'CRASHTIME=1764035000', ''].join('\n');
 let n = 0;
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function open(vmcoreinfo: string, format: DumpSpec['format'] = 'kdump', extra: Partial<DumpSpec> = {}): Promise<Program> {
   const path = join(tmp, `d${n++}`);
