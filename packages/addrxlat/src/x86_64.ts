@@ -20,7 +20,7 @@
  * them; `regions()` reports those bases when a symbol lookup is given.
  */
 import { DumpError, type Dump } from '@vmpipe/dump';
-import { PageTableMemory, type Translation, type TranslationFailure, type TranslationLevel } from './kernel-memory.js';
+import { MemoryError, PageTableMemory, type Translation, type TranslationFailure, type TranslationLevel } from './kernel-memory.js';
 
 /** The kernel image is mapped here (before KASLR's KERNELOFFSET). */
 export const START_KERNEL_MAP = 0xffffffff80000000n;
@@ -70,7 +70,7 @@ export interface X86_64Setup {
   /** NUMBER(sme_mask): the memory-encryption bit, taken out of every entry's frame address. */
   smeMask: bigint;
   /** Where each fact came from, for messages and the docs. */
-  rootFrom: 'SYMBOL(init_top_pgt)' | 'SYMBOL(swapper_pg_dir)' | 'cr3';
+  rootFrom: 'SYMBOL(init_top_pgt)' | 'SYMBOL(swapper_pg_dir)' | 'cr3' | 'kallsyms';
 }
 
 export interface Region {
@@ -89,17 +89,14 @@ export type SymbolLookup = (name: string) => bigint | undefined;
 export function x86_64Setup(dump: Dump): X86_64Setup {
   const info = dump.vmcoreinfo;
   const fiveLevel = info?.numberOf('pgtable_l5_enabled') === 1n;
-  const physBase = info?.numberOf('phys_base') ?? (dump as { physBase?: bigint }).physBase ?? 0n;
+  const physBase = x86_64PhysBase(dump);
   const kernelOffset = info?.kernelOffset ?? 0n;
   const smeMask = BigInt.asUintN(64, info?.numberOf('sme_mask') ?? 0n);
   // VMCOREINFO's SYMBOL() values are run-time addresses: KASLR is already in them.
   const top = info?.symbol('init_top_pgt');
   const swapper = info?.symbol('swapper_pg_dir');
   const rootVaddr = top ?? swapper;
-  if (rootVaddr !== undefined) {
-    if (rootVaddr < START_KERNEL_MAP) throw new DumpError('unsupported', `page-table root 0x${rootVaddr.toString(16)} is not in the kernel image`);
-    return { fiveLevel, rootPaddr: BigInt.asUintN(64, rootVaddr - START_KERNEL_MAP + physBase), rootVaddr, physBase, kernelOffset, smeMask, rootFrom: top !== undefined ? 'SYMBOL(init_top_pgt)' : 'SYMBOL(swapper_pg_dir)' };
-  }
+  if (rootVaddr !== undefined) return x86_64SetupAt(dump, rootVaddr, top !== undefined ? 'SYMBOL(init_top_pgt)' : 'SYMBOL(swapper_pg_dir)');
   // No VMCOREINFO (a QEMU dump of a guest without fw_cfg): the CPU's own CR3 is a kernel root
   // for kernel addresses, since every process maps the kernel half alike.
   const cr3 = dump.cpus.find((c) => c.qemu?.['cr3'] !== undefined)?.qemu?.['cr3'];
@@ -109,6 +106,53 @@ export function x86_64Setup(dump: Dump): X86_64Setup {
   }
   throw new DumpError('unsupported', 'cannot translate kernel addresses: VMCOREINFO has neither SYMBOL(init_top_pgt) nor SYMBOL(swapper_pg_dir), and no CPU note holds CR3 (--physical reads physical addresses)');
 }
+
+/**
+ * The translation facts with the page-table root given by the caller (`init_top_pgt` found some
+ * other way than VMCOREINFO: kallsyms read through `kernelImageMemory`).
+ */
+export function x86_64SetupAt(dump: Dump, rootVaddr: bigint, rootFrom: X86_64Setup['rootFrom']): X86_64Setup {
+  const info = dump.vmcoreinfo;
+  const physBase = x86_64PhysBase(dump);
+  if (rootVaddr < START_KERNEL_MAP) throw new DumpError('unsupported', `page-table root 0x${rootVaddr.toString(16)} is not in the kernel image`);
+  return {
+    fiveLevel: info?.numberOf('pgtable_l5_enabled') === 1n,
+    rootPaddr: BigInt.asUintN(64, rootVaddr - START_KERNEL_MAP + physBase),
+    rootVaddr,
+    physBase,
+    kernelOffset: info?.kernelOffset ?? 0n,
+    smeMask: BigInt.asUintN(64, info?.numberOf('sme_mask') ?? 0n),
+    rootFrom,
+  };
+}
+
+/** NUMBER(phys_base), else the kdump sub-header's phys_base, else 0. */
+export function x86_64PhysBase(dump: Dump): bigint {
+  return dump.vmcoreinfo?.numberOf('phys_base') ?? (dump as { physBase?: bigint }).physBase ?? 0n;
+}
+
+/**
+ * The kernel image read through its own fixed mapping, without page tables: virtual
+ * `__START_KERNEL_map + x` is physical `x + phys_base` (arch/x86/include/asm/page_64.h,
+ * `__phys_addr_symbol`). Enough to read kallsyms (which sit in the image) when VMCOREINFO
+ * has lost the page-table root. Throws MemoryError outside the image or for unreadable pages.
+ */
+export function kernelImageMemory(dump: Dump, physBase: bigint = x86_64PhysBase(dump)): { readBytes(vaddr: bigint, length: number): Uint8Array } {
+  return {
+    readBytes(vaddr: bigint, length: number): Uint8Array {
+      if (vaddr < START_KERNEL_MAP || vaddr + BigInt(length) > START_KERNEL_MAP + KERNEL_IMAGE_MAX) {
+        throw new MemoryError('not-mapped', vaddr, `0x${vaddr.toString(16)} is not in the kernel image mapping`);
+      }
+      const chunks = dump.readPhysical(BigInt.asUintN(64, vaddr - START_KERNEL_MAP + physBase), length);
+      const bad = chunks.find((c) => 'problem' in c);
+      if (bad && 'problem' in bad) throw new MemoryError(bad.problem.code, vaddr, bad.problem.message);
+      return chunks.length === 1 ? (chunks[0] as { bytes: Uint8Array }).bytes : Buffer.concat(chunks.map((c) => (c as { bytes: Uint8Array }).bytes));
+    },
+  };
+}
+
+/** The image mapping's size: KERNEL_IMAGE_SIZE is at most 1 GiB (arch/x86/include/asm/page_64_types.h). */
+const KERNEL_IMAGE_MAX = 1n << 30n;
 
 interface CachedMapping {
   /** physical address of the start of the mapping */

@@ -4,7 +4,11 @@ import { DumpError, type DumpErrorReason } from '@vmpipe/kernel';
 import { AddressError, MemoryError, PrintkUnavailable, Program, resolveAddress, type ProgramOptions } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, readRecords, type AnyRecord } from '@vmpipe/records';
 import { KallsymsError, SymbolFileError } from '@vmpipe/kernel';
+import { programErrors } from './dump-records.js';
 import { BtfError, DwarfError, NoTypesError, SourceFileError, TypeLookupError, TypeLoopError } from '@vmpipe/kernel';
+
+const TOLD = Symbol('problems told');
+const errorKey = (r: AnyRecord) => `${String(r.dump)}\0${String(r.code)}\0${String(r.message)}`;
 
 /** Where each library failure that ends a run goes: one table, by class (docs/exit-codes.md). */
 const DUMP_EXIT: Record<DumpErrorReason, number> = { 'no-input': EXIT.noInput, 'not-a-dump': EXIT.badFormat, unsupported: EXIT.badFormat, damaged: EXIT.badFormat };
@@ -66,6 +70,14 @@ export abstract class VmpipeCommand extends Command {
 
   private readonly programs = new Map<string, Program | Error>();
   protected programOptions: ProgramOptions = {};
+  /** dumps whose problems this run's stream has told (`stream`) */
+  private readonly toldProblems = new Set<string>();
+  /** error records already in the stream (written, or passed through from upstream), by dump, code and message */
+  private readonly errorsInStream = new Set<string>();
+  /** problems this command told itself, so that upstream's later copy of one is not passed on too */
+  private readonly toldKeys = new Set<string>();
+  /** the stream (`stream`), for the problems of a run that fails before it told them */
+  private output: (RecordSink & { end?: () => Promise<void> }) | undefined;
 
   /** Sets how dumps are opened from the parsed flags (call once, before `program`). */
   protected useProgramFlags(flags: ProgramFlagValues): void {
@@ -103,6 +115,60 @@ export abstract class VmpipeCommand extends Command {
     return p;
   }
 
+  /**
+   * The command's output, with each opened dump's problems (`Program.problems`: what it
+   * could not read at open, what it took instead of a damaged VMCOREINFO value) written once
+   * as error records at the start of that dump's part of the stream: right after its `source`
+   * record, else before its first record. One already in the stream (an upstream command in
+   * the pipeline told it) is not told twice. Every command writes through this (`this.stream(writerFor(...))`); `filter` does it itself.
+   */
+  protected stream<T extends RecordSink>(out: T): T {
+    if ((out as { [TOLD]?: true })[TOLD]) return out;
+    const write = out.write.bind(out);
+    const put = async (r: AnyRecord) => {
+      if (r.kind === 'error') {
+        const key = errorKey(r);
+        // Upstream's copy of a problem this command already told (it told it after a source
+        // record it handled, before upstream's copy arrived): once is enough.
+        if (this.toldKeys.delete(key)) return;
+        this.errorsInStream.add(key);
+      }
+      await write(r);
+    };
+    const tell = async (r: AnyRecord) => {
+      const dump = typeof r.dump === 'string' ? r.dump : undefined;
+      if (dump !== undefined && r.kind === 'source') {
+        await put(r);
+        return this.tellProblems(put, dump);
+      }
+      if (dump !== undefined) await this.tellProblems(put, dump);
+      if (!out.closed) await put(r);
+    };
+    // The writer itself for everything else (end, closed, line), its methods on itself.
+    this.output = { write: tell, get closed() { return out.closed; }, end: async () => (out as { end?: () => Promise<void> }).end?.() };
+    return new Proxy(out, {
+      get(target, prop) {
+        if (prop === 'write') return tell;
+        if (prop === TOLD) return true;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+
+  /** Writes an opened dump's problems through `put` unless told already or already in the stream. */
+  private async tellProblems(put: (r: AnyRecord) => Promise<void>, dump: string): Promise<void> {
+    const prog = this.toldProblems.has(dump) ? undefined : this.programs.get(dump);
+    if (prog === undefined || prog instanceof Error) return;
+    this.toldProblems.add(dump);
+    for (const e of programErrors(prog) as AnyRecord[]) {
+      const key = errorKey(e);
+      if (this.errorsInStream.has(key)) continue;
+      await put(e);
+      this.toldKeys.add(key);
+    }
+  }
+
   /** A program for debuginfo alone (--btf/--vmlinux without a dump). */
   protected debuginfoProgram(): Program {
     return Program.debuginfo(this.programOptions);
@@ -124,8 +190,9 @@ export abstract class VmpipeCommand extends Command {
    * rest passed through unchanged, in order. A dump that cannot be opened is
    * one error record after its first record; its records pass through.
    */
-  protected async filter(out: RecordSink, handle: (record: AnyRecord, prog: Program) => AsyncIterable<AnyRecord> | Iterable<AnyRecord>, opts: { dump?: string } = {}): Promise<void> {
+  protected async filter(sink: RecordSink, handle: (record: AnyRecord, prog: Program) => AsyncIterable<AnyRecord> | Iterable<AnyRecord>, opts: { dump?: string } = {}): Promise<void> {
     this.requirePipedInput('or give a DUMP ');
+    const out = this.stream(sink);
     const consumes = (this.constructor as typeof VmpipeCommand).consumes;
     const all = consumes.includes('*');
     const told = new Set<string>();
@@ -137,6 +204,9 @@ export abstract class VmpipeCommand extends Command {
         continue;
       }
       const prog = this.tryProgram(path);
+      // The dump's problems before anything this command says about it (after its source
+      // record when that is what is handled: the stream does that), whatever dump the records name.
+      if (!(prog instanceof Error) && !(record.kind === 'source' && record.dump === path)) await this.tellProblems((r) => out.write(r), path);
       if (prog instanceof Error) {
         await out.write(record);
         if (!told.has(path)) await out.write(errorRecord('dump-unusable', `${path}: ${prog.message}`, { dump: path }));
@@ -154,6 +224,23 @@ export abstract class VmpipeCommand extends Command {
   protected requirePipedInput(alternative = ''): void {
     if (process.stdin.isTTY) {
       throw new FatalError(`reads NDJSON records on stdin (e.g. vmcore-extract DUMP | ${this.id}); pipe records in ${alternative}(see --help)`, EXIT.usage);
+    }
+  }
+
+  /**
+   * A run that fails before its stream said anything about an opened dump still writes that
+   * dump's problems (they are often why it fails), then ends the stream; the one line on
+   * stderr and the exit code follow as ever. Nothing for a sound dump.
+   */
+  private async tellUntold(): Promise<void> {
+    const out = this.output;
+    if (!out || out.closed) return;
+    const before = this.toldKeys.size;
+    try {
+      for (const path of this.programs.keys()) await this.tellProblems((r) => out.write(r), path);
+      if (this.toldKeys.size > before) await out.end?.();
+    } catch {
+      // the failure itself is what must reach the user
     }
   }
 
@@ -178,6 +265,7 @@ export abstract class VmpipeCommand extends Command {
       message = `internal error: ${message}`;
       if (process.env['VMPIPE_DEBUG']) process.stderr.write(`${err.stack}\n`);
     }
+    await this.tellUntold();
     process.stderr.write(`${name}: ${message}\n`);
     process.exitCode = exitCode;
     this.exit(exitCode);

@@ -44,19 +44,22 @@ export function vmcoreinfoRecord(dump: Dump): VmcoreinfoRecord | undefined {
   return { kind: 'vmcoreinfo', dump: dump.path, entries: info.entries, symbols: g.symbols as Record<string, string>, offsets: g.offsets, sizes: g.sizes, lengths: g.lengths, numbers: g.numbers, raw: info.raw };
 }
 
-/** Problems met while opening: each one an error record, so the stream says what it could not read. */
-export function openingErrors(dump: Dump): ErrorRecord[] {
-  const out = dump.warnings.map((w) => {
-    const where: Record<string, unknown> = { dump: dump.path };
-    if (w.field !== undefined) where['field'] = w.field;
-    if (w.value !== undefined) where['value'] = w.value;
-    if (w.pagesLost !== undefined) where['pagesLost'] = w.pagesLost;
-    return errorRecord(w.code, w.message, where);
+/**
+ * The problems the program met opening its dump and deriving its facts (`Program.problems`),
+ * each an error record, so the stream says what it could not read and what it took instead.
+ * The command base writes them once per dump at the start of every command's stream.
+ */
+export function programErrors(prog: Program): ErrorRecord[] {
+  return prog.problems.map((p) => {
+    const where: Record<string, unknown> = { dump: prog.path };
+    if (p.field !== undefined) where['field'] = p.field;
+    if (p.value !== undefined) where['value'] = p.value;
+    if (p.pagesLost !== undefined) where['pagesLost'] = p.pagesLost;
+    if (p.line !== undefined) where['line'] = p.line;
+    if (p.used !== undefined) where['used'] = p.used;
+    if (p.from !== undefined) where['from'] = p.from;
+    return errorRecord(p.code, p.message, where);
   });
-  for (const p of dump.vmcoreinfo?.problems ?? []) {
-    out.push(errorRecord('vmcoreinfo-line', `VMCOREINFO line ${p.line} is not KEY=VALUE: ${JSON.stringify(p.text)}`, { dump: dump.path, line: p.line }));
-  }
-  return out;
 }
 
 export function cpuRecords(dump: Dump): CpuRecord[] {

@@ -98,5 +98,6 @@ withDump('a truncated dump whose kallsyms cannot be read: exit 4 naming why, not
   const r = run([cut, '--layout', 'page']);
   t.is(r.code, 4);
   t.regex(r.err, /^struct-decode: cannot find the dump's BTF without symbols \(kallsyms from the dump could not be read: .*\); give --btf or --vmlinux\n$/);
-  t.is(r.out, '');
+  // The stream says first what opening found (the file cut short), then the run ends.
+  t.deepEqual(r.out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { code: string }).code), ['dump-truncated']);
 });

@@ -123,6 +123,16 @@ export function vmcoreinfoProblems(info: Vmcoreinfo | undefined, formatPageSize?
     field: i.key,
     value: clipValue(i.value),
   }));
+  if (info.cutShort) {
+    const { line, text } = info.cutShort;
+    const eq = text.indexOf('=');
+    out.push({
+      code: 'vmcoreinfo-truncated',
+      message: `VMCOREINFO is cut short: it ends inside line ${line} (${JSON.stringify(clipValue(text))}), which is not used; keys after it are missing`,
+      line,
+      ...(eq > 0 ? { field: text.slice(0, eq), value: clipValue(text.slice(eq + 1)) } : {}),
+    });
+  }
   const page = info.pageSize;
   // A block_size that is a multiple of PAGESIZE is QEMU's arm64 kdump (64 KiB blocks whatever the
   // guest's granule): consistent, the kernel's pages are read out of the blocks.

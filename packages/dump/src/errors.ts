@@ -29,9 +29,10 @@ export interface PageProblem {
  *  - dump-truncated: the file ends before data its headers describe (`pagesLost` pages of it)
  *  - dump-inconsistent: a header field contradicts the file or another field (`field`, `value`)
  *  - vmcoreinfo-invalid: a VMCOREINFO value cannot be true (`field` is its key); it is not used
+ *  - vmcoreinfo-truncated: the VMCOREINFO text ends inside a line: that line is not used, later keys are missing
  *  - note-corrupt: an ELF note could not be parsed; notes before it are used
  */
-export type DumpProblemCode = 'dump-truncated' | 'dump-inconsistent' | 'vmcoreinfo-invalid' | 'note-corrupt';
+export type DumpProblemCode = 'dump-truncated' | 'dump-inconsistent' | 'vmcoreinfo-invalid' | 'vmcoreinfo-truncated' | 'note-corrupt';
 
 export interface DumpProblem {
   code: DumpProblemCode;
@@ -42,4 +43,6 @@ export interface DumpProblem {
   value?: string | number;
   /** pages the headers describe whose bytes are not in the file */
   pagesLost?: number;
+  /** the VMCOREINFO line at fault (1-based) */
+  line?: number;
 }

@@ -1,5 +1,5 @@
 export * from './dump.js';
-export { DumpError, type DumpErrorReason, type PageProblem, type PageProblemCode } from './errors.js';
+export { DumpError, type DumpErrorReason, type DumpProblem, type DumpProblemCode, type PageProblem, type PageProblemCode } from './errors.js';
 export { openDump, reassembleFlattened } from './open.js';
 export type { CpuState, ElfNote } from './notes.js';
 export { Vmcoreinfo } from './vmcoreinfo.js';

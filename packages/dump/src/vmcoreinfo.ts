@@ -26,13 +26,25 @@ export class Vmcoreinfo {
   readonly problems: VmcoreinfoLineProblem[] = [];
   /** Values checked once here, against their macro's format and each other (OFFSET(s.m) < SIZE(s)). */
   readonly invalid: VmcoreinfoInvalid[] = [];
+  /**
+   * The note ends inside a line (every line the kernel writes ends in a newline): the text
+   * was cut short. That last line is kept out of `entries` (a value cut mid-way, `ffffffff8ae1`,
+   * would still look like a hex address) and every key that would have followed is missing.
+   */
+  readonly cutShort: VmcoreinfoLineProblem | undefined;
   private readonly rejected = new Set<string>();
 
   constructor(readonly raw: string) {
     const lines = raw.split('\n');
+    const last = lines.length - 1;
+    let cut: VmcoreinfoLineProblem | undefined;
     lines.forEach((text, i) => {
       const line = text.replace(/\0+$/, '');
       if (line === '') return;
+      if (i === last) {
+        cut = { line: i + 1, text: line };
+        return;
+      }
       const eq = line.indexOf('=');
       if (eq <= 0) {
         this.problems.push({ line: i + 1, text: line });
@@ -40,6 +52,7 @@ export class Vmcoreinfo {
       }
       this.entries[line.slice(0, eq)] = line.slice(eq + 1);
     });
+    this.cutShort = cut;
     this.check();
   }
 

@@ -10,13 +10,16 @@
  * with (`source()`) says where symbols and types came from.
  */
 import { kernelMemory, type KernelMemory } from '@vmpipe/addrxlat';
-import { openDump, type Dump } from '@vmpipe/dump';
+import { DumpError, openDump, type Dump } from '@vmpipe/dump';
 import { symbolsFor, symbolSource, SymbolTable, withModules, type DumpSymbols, type SymbolSourceName } from '@vmpipe/symbols';
 import { btfCachePath, findType, NoTypesError, readDumpBtfCached, TypeLookupError, typesFor, type FoundType, type TypeSource, type TypeTable } from '@vmpipe/types';
 import { existsSync } from 'node:fs';
 import { readModules, type ModuleList } from './modules.js';
 import { find_btf_in_image } from './btf-locate.js';
 import { ModuleTypes } from './modules-info.js';
+import { kaslr_offset_fallback, kernelMemoryFromKallsyms, vmcoreinfo_fallbacks, vmcoreinfoUnusable, type ProgramProblem } from './vmcoreinfo-fallbacks.js';
+
+export type { ProgramProblem } from './vmcoreinfo-fallbacks.js';
 
 export interface ProgramOptions {
   /** the dump's vmlinux: symbols (ELF symtab) and types (.BTF, or DWARF) */
@@ -100,6 +103,7 @@ export class Program {
   private readonly modulesSlot: { v?: Lazy<ModuleList> } = {};
   private readonly symbolsSlot: { v?: Lazy<SymbolTable> } = {};
   private readonly moduleTypesSlot: { v?: Lazy<ModuleTypes> } = {};
+  private problemList: ProgramProblem[] | undefined;
 
   private constructor(path: string, readonly dump: Dump | undefined, options: ProgramOptions) {
     this.path = path;
@@ -134,9 +138,55 @@ export class Program {
     return this.dump;
   }
 
-  /** Kernel virtual memory (DumpError 'unsupported' when the dump gives no way to translate). */
+  /**
+   * Kernel virtual memory (DumpError 'unsupported' when the dump gives no way to translate).
+   * A VMCOREINFO that lost its page-table root still translates when it locates kallsyms:
+   * the root is kallsyms' init_top_pgt (`problems` says so).
+   */
   get mem(): KernelMemory {
-    return once(this.memSlot, () => kernelMemory(this.theDump));
+    return once(this.memSlot, () => {
+      try {
+        return kernelMemory(this.theDump);
+      } catch (err) {
+        const viaKallsyms = err instanceof DumpError ? kernelMemoryFromKallsyms(this.theDump) : undefined;
+        if (viaKallsyms) return viaKallsyms;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * KASLR's offset of the kernel image: VMCOREINFO's KERNELOFFSET, or (when that is damaged
+   * or lost) what `problems` says was taken instead; 0 without VMCOREINFO.
+   */
+  get kernelOffset(): bigint {
+    const dump = this.dump;
+    if (!dump?.vmcoreinfo) return 0n;
+    const given = dump.vmcoreinfo.kernelOffset;
+    if (given !== undefined || !vmcoreinfoUnusable(dump, 'KERNELOFFSET')) return given ?? 0n;
+    return kaslr_offset_fallback(dump).offset;
+  }
+
+  /**
+   * Every problem met opening the dump and deriving its facts, in the order met: the dump
+   * layer's (a file cut short, a header that contradicts itself, a damaged note, a VMCOREINFO
+   * value that cannot be true or that a cut-short note lost), VMCOREINFO lines that are not
+   * KEY=VALUE, and for each unusable value with a second source, what was taken instead.
+   * Derived once, on first use; empty for a sound dump. The command base writes each as an
+   * `error` record at the start of the dump's part of every command's stream.
+   */
+  get problems(): readonly ProgramProblem[] {
+    if (this.problemList) return this.problemList;
+    const list: ProgramProblem[] = [];
+    this.problemList = list; // set first: deriving a fallback may read memory, which must not ask again
+    const dump = this.dump;
+    if (!dump) return list;
+    list.push(...dump.warnings);
+    for (const p of dump.vmcoreinfo?.problems ?? []) {
+      list.push({ code: 'vmcoreinfo-line', message: `VMCOREINFO line ${p.line} is not KEY=VALUE: ${JSON.stringify(p.text)}`, line: p.line });
+    }
+    list.push(...vmcoreinfo_fallbacks(dump, this.kernelOffset, () => this.mem));
+    return list;
   }
 
   /** The kernel's own symbols (no modules): kallsyms, System.map or vmlinux. SymbolFileError for a bad given file. */
@@ -190,7 +240,7 @@ export class Program {
         // The dump's BTF, cached by build-id: a warm run needs no kallsyms.
         return readDumpBtfCached(this.mem, {
           buildId: dump.vmcoreinfo?.get('BUILD-ID'),
-          kernelOffset: dump.vmcoreinfo?.kernelOffset ?? 0n,
+          kernelOffset: this.kernelOffset,
           locate: () => {
             const s = this.kernelSymbols;
             if (s.source === 'none') {

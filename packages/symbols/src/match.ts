@@ -39,7 +39,8 @@ export function imageStart(symbols: KernelSymbol[]): bigint | undefined {
 
 /**
  * Compares a symbol file's symbols with VMCOREINFO's. The offset is
- * KERNELOFFSET when the file is the link-time one, zero when it already
+ * KERNELOFFSET (or, when that is missing or damaged, VMCOREINFO's `_stext`
+ * less the file's) when the file is the link-time one, zero when it already
  * holds runtime addresses (a copy of /proc/kallsyms), else whatever `_stext`
  * says (and the match fails).
  */
@@ -56,10 +57,11 @@ export function matchSymbols(symbols: KernelSymbol[], info: Vmcoreinfo | undefin
 const matched = new WeakMap<KernelSymbol[], WeakMap<Vmcoreinfo, MatchResult>>();
 
 function compare(symbols: KernelSymbol[], info: Vmcoreinfo | undefined): MatchResult {
-  const kaslr = info?.kernelOffset ?? 0n;
   if (!info) return { ok: true, offset: 0n, checked: [], reason: 'the dump has no VMCOREINFO to check against' };
   const fileStext = firstAddr(symbols, '_stext');
   const dumpStext = info.symbol('_stext');
+  // A KERNELOFFSET that is missing or damaged: _stext's two addresses say how far the image moved.
+  const kaslr = info.kernelOffset ?? (fileStext !== undefined && dumpStext !== undefined ? BigInt.asUintN(64, dumpStext - fileStext) : 0n);
   let offset = kaslr;
   if (fileStext !== undefined && dumpStext !== undefined && fileStext === dumpStext) offset = 0n;
   const checked: MatchResult['checked'] = [];

@@ -49,7 +49,7 @@ export default class AddrInfoCommand extends VmpipeCommand {
     const { args, argv, flags } = await this.parse(AddrInfoCommand);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     requireTypes(prog);
     const addrs = (argv as string[]).slice(1).map((text) => this.address(prog, text));
     await out.write(programSource(prog));

@@ -48,7 +48,7 @@ export default class Backtrace extends VmpipeCommand {
     if (modes.length > 1) throw new FatalError(`${modes.join(' and ')}: give one of them`, EXIT.usage);
     if (flags.lines && !flags.vmlinux) throw new FatalError('--lines reads the line tables of a vmlinux with DWARF: give --vmlinux FILE', EXIT.usage);
     this.useProgramFlags(flags);
-    const out = new RecordWriter();
+    const out = this.stream(new RecordWriter());
     const emit = (r: AnyRecord) => out.write(r);
     if (args.dump === undefined) {
       if (modes.length) throw new FatalError(`${modes[0]} needs a DUMP (as a filter, the records on stdin say which traces)`, EXIT.usage);
@@ -253,7 +253,7 @@ function* allTasks(prog: Program, emit: (r: AnyRecord) => Promise<void>, dump: s
 function sourceLines(prog: Program, vmlinux: string): (f: Frame) => SourceLine | undefined {
   process.stderr.write(`backtrace: reading the line tables of ${vmlinux}...\n`);
   const table = new LineTable(vmlinux);
-  const slide = prog.theDump.vmcoreinfo?.kernelOffset ?? 0n; // validated at open: a damaged KERNELOFFSET is a vmcoreinfo-invalid error, not a crash here
+  const slide = prog.kernelOffset; // a damaged KERNELOFFSET: what the program took instead (its vmcoreinfo-fallback error says which)
   return (f) => {
     if (f.module || f.function === undefined || f.user) return undefined;
     const returnAddress = f.method === 'orc' || f.method === 'fp' || f.method === 'scan' || f.method === 'lr' || (f.method === 'regs' && f.slot !== undefined);

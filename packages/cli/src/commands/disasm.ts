@@ -69,7 +69,7 @@ export default class Disasm extends VmpipeCommand {
       process.stderr.write(`disasm: reading the line tables of ${flags.vmlinux}...\n`);
       this.lineTable = new LineTable(flags.vmlinux!);
     }
-    const out = new RecordWriter();
+    const out = this.stream(new RecordWriter());
     if (args.dump !== undefined && (args.target !== undefined || flags.around !== undefined)) {
       this.prog = this.program(args.dump);
       // The architecture: the vmlinux's ELF e_machine when the bytes come from it, else the dump's.
@@ -203,7 +203,7 @@ export default class Disasm extends VmpipeCommand {
   }
 
   private vmlinuxBytes(path: string, addr: bigint, length: number): Uint8Array {
-    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
+    const offset = this.prog.kernelOffset;
     try {
       return vmlinuxCode(path, addr - offset, length);
     } catch (err) {
@@ -238,7 +238,7 @@ export default class Disasm extends VmpipeCommand {
     const errors: AnyRecord[] = [];
     const bytes = this.bytes(start, length, errors);
     // --diff decodes the file's copy with a second disassembler of the same architecture.
-    const offset = this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n;
+    const offset = this.prog.kernelOffset;
     const fileDis = f.diff && f['from-vmlinux'] ? await this.makeDisassembler(this.prog.theDump.arch, (a) => this.symbolize(a + offset)) : undefined;
     const body = function* (this: Disasm): Generator<AnyRecord | Uint8Array> {
       if (!f.diff) {
@@ -573,7 +573,7 @@ export default class Disasm extends VmpipeCommand {
     this.previous = ins;
     s += this.flags['from-vmlinux'] && !this.flags.diff ? ',"bytesFrom":"vmlinux"' : this.flags['from-module'] && !this.flags.diff ? ',"bytesFrom":"module"' : ',"bytesFrom":"memory"';
     if (this.lineTable && !(own && own.text.includes(' ['))) {
-      const at = this.lineTable.lookup(ins.addr - (this.prog.theDump.vmcoreinfo?.kernelOffset ?? 0n));
+      const at = this.lineTable.lookup(ins.addr - this.prog.kernelOffset);
       if (at) s += `,"sourceFile":${JSON.stringify(at.file)},"sourceLine":${JSON.stringify(at.line)}`;
     }
     return `${s}}`;

@@ -30,7 +30,7 @@ export default class FileList extends VmpipeCommand {
     const { args, argv, flags } = await this.parse(FileList);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     requireTypes(prog);
     const { tasks: chosen } = tasksNamed(prog, args.dump, argv as unknown[]);
     await out.write(programSource(prog));

@@ -68,7 +68,7 @@ export default class ListWalk extends VmpipeCommand {
     const root = this.address(prog, flags[shape]!, `--${shape}`);
     const { type, offset } = this.entryShape(prog, flags, shape);
     const fields = this.fieldList(prog, flags.fields, type);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     const walk = new Walk(prog, out, type, offset, fields, shape);
     const opts = { max: flags.max, reverse: flags.reverse, noPrevCheck: flags['no-prev-check'] };
     let steps: Iterable<Step>;

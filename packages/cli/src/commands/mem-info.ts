@@ -52,7 +52,7 @@ export default class MemInfoCommand extends VmpipeCommand {
     const { args, flags } = await this.parse(MemInfoCommand);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     requireTypes(prog);
     await out.write(programSource(prog));
     try {

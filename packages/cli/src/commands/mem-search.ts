@@ -48,7 +48,7 @@ export default class MemSearch extends VmpipeCommand {
     if (![1, 2, 4, 8].includes(flags.width)) throw new FatalError(`--width ${flags.width}: give 1, 2, 4 or 8`, EXIT.usage);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     const bar = flags.progress || process.stderr.isTTY ? new SingleBar({ format: 'mem-search [{bar}] {percentage}% {value}/{total} pages {matches} matches', stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: true }) : undefined;
     // hex, or a symbol (SYMBOL, SYMBOL.member: its address), as every command reads addresses
     const value = this.address(prog, args.value);

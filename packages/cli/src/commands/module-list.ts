@@ -70,7 +70,7 @@ export default class ModuleList extends VmpipeCommand {
     const { args, flags } = await this.parse(ModuleList);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format === 'pahole' ? 'crash' : flags.format);
+    const out = this.stream(writerFor(flags.format === 'pahole' ? 'crash' : flags.format));
     requireTypes(prog);
     let mods;
     try {

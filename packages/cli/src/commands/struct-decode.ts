@@ -54,7 +54,7 @@ export default class StructDecode extends VmpipeCommand {
     this.flags = flags;
     this.useProgramFlags(flags);
     const fields = this.fieldList();
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     if (flags.layout !== undefined || flags.offset !== undefined) await this.layout(out, args.dump);
     else if (args.dump !== undefined && args.type !== undefined && args.addr !== undefined) await this.decode(out, this.program(args.dump), args.type, args.addr, fields);
     else if (args.dump === undefined || args.type === undefined) await this.filter(out, (record, prog) => this.decodeInPlace(record, prog, fields), args.dump === undefined ? {} : { dump: args.dump });

@@ -49,7 +49,7 @@ symbols are added (name+0xoff [module]) when the dump has BTF and a "modules" sy
     if (flags.symbols === 'system-map' && !flags['system-map']) throw new FatalError('--symbols system-map needs --system-map FILE', EXIT.usage);
     if (flags.symbols === 'vmlinux' && !flags.vmlinux) throw new FatalError('--symbols vmlinux needs --vmlinux FILE', EXIT.usage);
     this.useProgramFlags(flags);
-    const out = new RecordWriter();
+    const out = this.stream(new RecordWriter());
     if (args.dump !== undefined) await this.generate(out, args.dump, (argv as string[]).slice(1), flags);
     else {
       const fields = flags.field?.split(',').map((f) => f.trim()).filter((f) => f !== '');

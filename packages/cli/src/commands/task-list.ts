@@ -83,7 +83,7 @@ export default class TaskList extends VmpipeCommand {
     const { args, flags } = await this.parse(TaskList);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     requireTypes(prog);
     const tasks: TaskInfo[] = [];
     const problems = [];

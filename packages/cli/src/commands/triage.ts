@@ -8,7 +8,7 @@ import { bucketReport } from '@vmpipe/render';
 import { Buckets, consoleLines, RecordTriage, textSignatures, unreadSignature } from '@vmpipe/triage';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { kernelLogRecords, nameNoreturnCallers, panicInfo, panicRecord, systemRecords, type KernelLog } from '../kernel-records.js';
-import { sourceRecord } from '../dump-records.js';
+import { programErrors, sourceRecord } from '../dump-records.js';
 
 export default class Triage extends VmpipeCommand {
   static override consumes = ['panic', 'frame', 'source', 'system', 'signature'];
@@ -39,7 +39,7 @@ export default class Triage extends VmpipeCommand {
     this.useProgramFlags(flags);
     const inputs = argv as string[];
     const group = flags.group || flags.report !== undefined;
-    const out = new RecordWriter();
+    const out = this.stream(new RecordWriter());
     const buckets = new Buckets();
     let failed = 0;
     const emit = async (r: AnyRecord | SignatureRecord | BucketRecord) => {
@@ -103,7 +103,7 @@ export async function dumpRecords(path: string, options: ProgramOptions = {}): P
     } catch (err) {
       // A dump we can open but not translate: its crash is still counted, marked.
       if (!(err instanceof DumpError)) throw err;
-      return [errorRecord(err.reason, err.message, { dump: path }), unreadSignature(path, `the log could not be read: ${err.message}`, source.release, source.crashTime ?? null) as unknown as AnyRecord];
+      return [...programErrors(prog), errorRecord(err.reason, err.message, { dump: path }), unreadSignature(path, `the log could not be read: ${err.message}`, source.release, source.crashTime ?? null) as unknown as AnyRecord];
     }
     const log: KernelLog = { lines: [] };
     const records: AnyRecord[] = [source as unknown as AnyRecord];
@@ -123,7 +123,8 @@ export async function dumpRecords(path: string, options: ProgramOptions = {}): P
     const signatures: AnyRecord[] = log.unavailable
       ? [unreadSignature(path, `the log could not be read: ${log.unavailable.message}`, (system?.release as string) ?? source.release, (system?.crashTime as string) ?? null) as unknown as AnyRecord]
       : (triage.end() as unknown as AnyRecord[]);
-    return [...records.filter((r) => r.kind === 'error'), ...signatures];
+    // The dump's own problems first (each dump is opened here, one at a time, not by the command base).
+    return [...programErrors(prog), ...records.filter((r) => r.kind === 'error'), ...signatures];
   } finally {
     prog.close();
   }

@@ -31,7 +31,7 @@ export default class VarRead extends VmpipeCommand {
     if (!m) throw new FatalError(`${args.var}: give VAR, VAR:CPU or VAR:a`, EXIT.usage);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     requireTypes(prog);
     let values;
     try {

@@ -33,7 +33,7 @@ export default class VmaList extends VmpipeCommand {
     const { args, argv, flags } = await this.parse(VmaList);
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
-    const out = writerFor(flags.format);
+    const out = this.stream(writerFor(flags.format));
     requireTypes(prog);
     // Without PIDs: every task with a memory map (kernel threads have none).
     const { tasks, named } = tasksNamed(prog, args.dump, argv as unknown[]);

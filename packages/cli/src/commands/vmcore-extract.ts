@@ -5,7 +5,7 @@ import type { Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, parseAddress, parseSize, RecordWriter } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { splitTextFlag, writeKernelRecords, writeLogText } from '../kernel-records.js';
-import { cpuRecords, memRecords, openingErrors, sourceRecord, translationErrorRecord, translationRecord, virtualMemRecords, vmcoreinfoRecord } from '../dump-records.js';
+import { cpuRecords, memRecords, sourceRecord, translationErrorRecord, translationRecord, virtualMemRecords, vmcoreinfoRecord } from '../dump-records.js';
 
 const MODES = ['read', 'vtop', 'log', 'text', 'panic', 'sys', 'reassemble'] as const;
 const others = (m: (typeof MODES)[number]) => MODES.filter((x) => x !== m);
@@ -69,13 +69,12 @@ export default class VmcoreExtract extends VmpipeCommand {
     this.useProgramFlags(flags);
     const prog = this.program(args.dump);
     if (flags.text) return writeLogText(prog, flags['text-format']);
-    const out = new RecordWriter();
+    const out = this.stream(new RecordWriter());
     // Before any output: an address that cannot be read at all ends the run with one line.
     const read = flags.read === undefined ? undefined : { addr: this.readAddress(prog, flags.read, flags.physical), length };
     const wantKernel = { log: flags.log, panic: flags.panic, sys: flags.sys };
     const dump = prog.theDump;
-    await out.write(sourceRecord(prog));
-    for (const e of openingErrors(dump)) await out.write(e);
+    await out.write(sourceRecord(prog)); // the dump's problems follow it (the command base's stream)
     const options = { zeroExcluded: flags['zero-excluded'] };
     if (flags.log || flags.panic || flags.sys) await writeKernelRecords(prog, out, wantKernel);
     else if (read && flags.physical) for (const r of memRecords(dump, dump.readPhysical(read.addr, read.length, options), width)) await out.write(r);
