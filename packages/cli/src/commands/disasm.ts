@@ -1,9 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import { aarch64EffectiveAddress, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, InsnJson, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, hexBytes, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep, branchTemplate, Hole } from '@vmpipe/disasm';
+import { aarch64EffectiveAddress, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, InsnJson, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, hexBytes, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { LineTable, StructLayout, type Program } from '@vmpipe/kernel';
-import { ByteLines, utf8, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
+import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
+import { InsnPieces, InsnWriter, type InsnWriterSource } from '../insn-writer.js';
 
 export default class Disasm extends VmpipeCommand {
   static override consumes = ['cpu', 'frame', 'panic'];
@@ -367,9 +368,9 @@ export default class Disasm extends VmpipeCommand {
         if (out.length >= CHUNK) yield out.take();
       }
     } else {
-      const w = this.walkContext(start, fnStart);
+      const w = this.insnWriter(dis, start, fnStart);
       const visit = (step: WalkStep) => {
-        this.writeInsn(out, w, step);
+        w.write(step);
         return (count === undefined || ++n < count) && out.length < CHUNK;
       };
       for (let from = 0; from < bytes.length && (count === undefined || n < count); ) {
@@ -380,150 +381,26 @@ export default class Disasm extends VmpipeCommand {
     if (out.length > 0) yield out.take();
   }
 
-  /** What writing one walk's records needs: its base address in 32-bit halves, its function's start, the symbol it is in. */
-  private walkContext(base: bigint, fnStart: bigint): WalkContext {
+  /** The pieces InsnWriter made for the x86 Disassembler's remembered instructions, kept across walks. */
+  private pieces?: InsnPieces;
+
+  /** An x86 walk's record writer (insn-writer.ts), with the command's `line` for what it does not write itself. */
+  private insnWriter(dis: Disassembler, base: bigint, fnStart: bigint): InsnWriter {
     if (this.dumpJson?.path !== this.prog.path) this.dumpJson = { path: this.prog.path, json: JSON.stringify(this.prog.path) };
     const f = this.flags;
     const bytesFrom = f['from-vmlinux'] && !f.diff ? 'vmlinux' : f['from-module'] && !f.diff ? 'module' : 'memory';
-    return {
-      base, low20: Number(base & 0xfffffn), base1M: base >> 20n, high: new Map(), heads: new Map(), fnStart,
-      head: utf8(`{"kind":"insn","dump":${this.dumpJson.json},"addr":"0x`), endText: `,"bytesFrom":"${bytesFrom}"}\n`,
-      symbolFrom: 0, symbolTo: 0, symbol: EMPTY, symbolPlus: EMPTY, symbolText: EMPTY, targetNames: new Map(), previousOffset: -1, previousRemembered: -1,
+    if (this.pieces?.dis !== dis) this.pieces = new InsnPieces(dis, `,"bytesFrom":"${bytesFrom}"}\n`);
+    const source: InsnWriterSource = {
+      json: this.json,
+      line: (ins, start, previous) => this.line(ins, start, previous),
+      symbolize: (addr) => this.symbolize(addr),
+      kernelSymbolAt: (addr) => {
+        this.symbolOf(addr);
+        const c = this.cursor;
+        return c !== undefined && c.table === this.prog.kernelSymbols.table && c.start <= addr && addr < c.end ? c : undefined;
+      },
     };
-  }
-
-  /**
-   * The record of each remembered instruction of the x86 Disassembler (Disassembler.walk's
-   * numbers) as two pieces of bytes around its address and symbol: `"` closing the address,
-   * bytes..length; and operandText..flow with the run's bytesFrom, `}` and the newline. `line`
-   * writes the ones that get a note (an ftrace nop, a ud2).
-   */
-  private remembered: { dis?: Disassembler; parts: RememberedParts[] } = { parts: [] };
-  private rememberedParts(id: number, ins: Instruction, w: WalkContext): RememberedParts {
-    if (this.remembered.dis !== this.dis) this.remembered = { dis: this.dis as Disassembler, parts: [] };
-    let p = this.remembered.parts[id];
-    if (p === undefined) {
-      const b = ins.bytes;
-      const nop5 = b.length === 5 && b[0] === 0x0f && b[1] === 0x1f && b[2] === 0x44 && b[3] === 0x00 && b[4] === 0x00;
-      const text = this.json.parts(ins);
-      p = this.remembered.parts[id] = { head: utf8(`"${text.head}`), tail: utf8(`"${text.tail}${w.endText}`), noted: nop5 || ins.mnemonic === 'ud2' };
-    }
-    return p;
-  }
-
-  /** The record pieces of each remembered branch form (WalkStep.branch), with and without a target symbol. */
-  private branchForms: { dis?: Disassembler; parts: BranchParts[][] } = { parts: [] };
-  private branchParts(s: WalkStep, withSymbol: boolean, w: WalkContext): BranchParts {
-    if (this.branchForms.dis !== this.dis) this.branchForms = { dis: this.dis as Disassembler, parts: [] };
-    const forms = (this.branchForms.parts[s.branch] ??= []);
-    let p = forms[withSymbol ? 1 : 0];
-    if (p === undefined) {
-      const t = branchTemplate(this.json, s.insn, withSymbol);
-      t.head.pieces[0] = `"${t.head.pieces[0]}`;
-      t.tail.pieces[0] = `"${t.tail.pieces[0]}`;
-      t.tail.pieces[t.tail.pieces.length - 1] += w.endText;
-      p = forms[withSymbol ? 1 : 0] = { head: { pieces: t.head.pieces.map(utf8), holes: t.head.holes }, tail: { pieces: t.tail.pieces.map(utf8), holes: t.tail.holes } };
-    }
-    return p;
-  }
-
-  /** One x86 insn record into out (the same text as `line`, which the slow cases call). */
-  private writeInsn(out: ByteLines, w: WalkContext, s: WalkStep): void {
-    const offset = s.offset;
-    if (offset < w.symbolFrom || offset >= w.symbolTo) this.moveCursor(w, offset);
-    // Remembered instructions and branch forms are written without reading the instruction object
-    // (instructions made in different places have different shapes, and each property read would be a slow one).
-    const fast = offset >= w.symbolFrom && offset < w.symbolTo && this.lineTable === undefined;
-    const p = fast && s.remembered >= 0 ? this.rememberedParts(s.remembered, s.insn, w) : undefined;
-    if (p !== undefined && !p.noted) {
-      this.writeAddress(out, w, offset);
-      out.bytes(p.head);
-      this.writeSymbol(out, w, offset);
-      out.bytes(p.tail);
-    } else if (fast && s.branch >= 0) {
-      const local = s.target >= w.symbolFrom && s.target < w.symbolTo;
-      let name = local ? undefined : w.targetNames.get(s.target);
-      if (!local && name === undefined) {
-        const sym = this.symbolize(w.base + BigInt(s.target));
-        name = sym === undefined ? null : utf8(JSON.stringify(sym).slice(1, -1));
-        w.targetNames.set(s.target, name);
-      }
-      const parts = this.branchParts(s, local || name !== null, w);
-      this.writeAddress(out, w, offset);
-      this.fill(out, w, s, parts.head, name);
-      this.writeSymbol(out, w, offset);
-      this.fill(out, w, s, parts.tail, name);
-    } else {
-      const at = this.dis instanceof Disassembler ? this.dis.instructionAt(s) : s.insn;
-      const previous = w.previous === undefined || w.previousRemembered < 0 ? w.previous : { ...w.previous, addr: w.base + BigInt(w.previousOffset) };
-      out.text(this.line(at, w.fnStart, previous));
-      out.byte(NEWLINE);
-    }
-    // a branch is never the endbr64 an ftrace nop's check looks back for
-    w.previous = s.branch >= 0 ? undefined : s.insn;
-    w.previousOffset = offset;
-    w.previousRemembered = s.remembered;
-  }
-
-  /** The kernel symbol the instruction at offset is in, as `symbolOf`'s cursor finds it, in the walk's offsets (none: an empty range). */
-  private moveCursor(w: WalkContext, offset: number): void {
-    const addr = w.base + BigInt(offset);
-    this.symbolOf(addr);
-    const c = this.cursor;
-    if (c !== undefined && c.table === this.prog.kernelSymbols.table && c.start <= addr && addr < c.end) {
-      w.symbolFrom = Number(c.start - w.base);
-      w.symbolTo = Number(c.end - w.base);
-      const json = JSON.stringify(c.name).slice(0, -1);
-      w.symbol = utf8(`,"symbol":${json}`);
-      w.symbolPlus = utf8(`,"symbol":${json}+0x`);
-      w.symbolText = utf8(json.slice(1));
-    } else w.symbolTo = w.symbolFrom = 0;
-  }
-
-  /** `{"kind":"insn","dump":…,"addr":"0x…` of the instruction at offset (the record's start and the address's high digits are one cached piece). */
-  private writeAddress(out: ByteLines, w: WalkContext, offset: number): void {
-    const a = w.low20 + offset;
-    const k = a >> 20;
-    let head = w.heads.get(k);
-    if (head === undefined) {
-      const high = highHex(w, k);
-      head = new Uint8Array(w.head.length + high.length);
-      head.set(w.head);
-      head.set(high, w.head.length);
-      w.heads.set(k, head);
-    }
-    out.bytes(head);
-    out.hex(a & 0xfffff, head.length === w.head.length ? 1 : 5);
-  }
-
-  /** `,"symbol":"name+0x…` of the walk's current kernel symbol (the closing quote starts the next piece). */
-  private writeSymbol(out: ByteLines, w: WalkContext, offset: number): void {
-    if (offset === w.symbolFrom) out.bytes(w.symbol);
-    else {
-      out.bytes(w.symbolPlus);
-      out.hex(offset - w.symbolFrom);
-    }
-  }
-
-  /** A branch record template's pieces with this branch's bytes, target and target symbol in its holes. */
-  private fill(out: ByteLines, w: WalkContext, s: WalkStep, t: BranchParts['head'], name: Uint8Array | null | undefined): void {
-    const { pieces, holes } = t;
-    for (let k = 0; k < holes.length; k++) {
-      out.bytes(pieces[k]!);
-      const hole = holes[k];
-      if (hole === Hole.Bytes) out.hexBytes(s.bytes, s.offset, s.offset + s.insn.length);
-      else if (hole === Hole.Target) writeHex(out, w, s.target);
-      else if (name) out.bytes(name);
-      else {
-        // a target in the walk's current symbol: name+0x…
-        out.bytes(w.symbolText);
-        if (s.target !== w.symbolFrom) {
-          out.bytes(PLUS_0X);
-          out.hex(s.target - w.symbolFrom);
-        }
-      }
-    }
-    out.bytes(pieces[pieces.length - 1]!);
+    return new InsnWriter(this.lines, source, this.pieces, base, fnStart, this.dumpJson.json, this.lineTable !== undefined);
   }
 
   private record(ins: AnyInstruction, fnStart: bigint): AnyRecord {
@@ -731,73 +608,9 @@ function codeAddress(r: AnyRecord): { addr: bigint; regs?: RegisterValues; retur
 
 type AnyInstruction = Instruction | Aarch64Instruction;
 
-/** One x86 walk's state while its records are written as bytes (Disasm.writeInsn). */
-interface WalkContext {
-  base: bigint;
-  /** base's low 20 bits, base >> 20, and the hex of (base >> 20) + k by k (writeHex) */
-  low20: number;
-  base1M: bigint;
-  high: Map<number, Uint8Array>;
-  /** `head` followed by highHex(k), by k */
-  heads: Map<number, Uint8Array>;
-  fnStart: bigint;
-  /** `{"kind":"insn","dump":…,"addr":"0x`, and `,"bytesFrom":…}` with the newline */
-  head: Uint8Array;
-  endText: string;
-  /** the kernel symbol the last instructions were in, as offsets into the walk; `,"symbol":"name` and `name` (JSON-escaped) */
-  symbolFrom: number;
-  symbolTo: number;
-  symbol: Uint8Array;
-  symbolPlus: Uint8Array;
-  symbolText: Uint8Array;
-  /** branch targets outside the current symbol, by offset: their symbol's text (JSON-escaped), or null for none */
-  targetNames: Map<number, Uint8Array | null>;
-  previous?: Instruction;
-  previousOffset: number;
-  previousRemembered: number;
-}
-
-/** A branch form's record pieces (insn-json's branchTemplate, as bytes). */
-interface BranchParts {
-  head: { pieces: Uint8Array[]; holes: Hole[] };
-  tail: { pieces: Uint8Array[]; holes: Hole[] };
-}
-
-/**
- * The address at offset into the walk (offset may be negative), in hex: its digits above the
- * low 20 bits from a small cache, the low 5 digits written. Every number here stays a small
- * integer: arithmetic on a kernel address's 32-bit halves made a heap number per record.
- */
-function writeHex(out: ByteLines, w: WalkContext, offset: number): void {
-  const a = w.low20 + offset;
-  const high = highHex(w, a >> 20);
-  out.bytes(high);
-  out.hex(a & 0xfffff, high.length === 0 ? 1 : 5);
-}
-
-/** The hex digits of an address above its low 20 bits, for addresses k MiB-blocks from the walk's base ('' for 0). */
-function highHex(w: WalkContext, k: number): Uint8Array {
-  let high = w.high.get(k);
-  if (high === undefined) {
-    const h = BigInt.asUintN(44, w.base1M + BigInt(k));
-    high = h === 0n ? EMPTY : utf8(h.toString(16));
-    w.high.set(k, high);
-  }
-  return high;
-}
-
-/** A remembered instruction's record around its address and symbol; `noted`: it gets a note, and `line` writes it. */
-interface RememberedParts {
-  head: Uint8Array;
-  tail: Uint8Array;
-  noted: boolean;
-}
-
 /** records are handed to the writer in chunks of about this many bytes */
 const CHUNK = 64 * 1024;
-const EMPTY = new Uint8Array(0);
 const NEWLINE = 0x0a;
-const PLUS_0X = utf8('+0x');
 
 /** An arm64 operand as a record: bigints as hex (displacements signed), the rest as decoded. */
 function aarch64Operand(o: Aarch64Operand): Record<string, unknown> {

@@ -1,0 +1,247 @@
+/**
+ * `disasm`'s x86 insn records as NDJSON bytes, for walks of millions of
+ * instructions (a kernel's whole text). Most instructions are remembered by
+ * the Disassembler (the same bytes seen before) or are direct branches of a
+ * remembered form: their records are written from pieces made once, with the
+ * address, the symbol (`name+0x…`) and a branch's bytes and target written as
+ * digits, and no object, string or BigInt made per record. Everything else
+ * (a first sighting that is RIP-relative, an ftrace nop or a ud2 that gets a
+ * note, --lines, an address with no kernel symbol) is written from the
+ * command's own `line`, so the record text has one definition (insn-json's
+ * `parts` and the command's `line`); a test compares the two ways.
+ *
+ * All per-record state is in this object and in plain arrays (a command
+ * object's properties are slow to read in a hot loop), and all arithmetic on
+ * addresses is on small integers: offsets from the walk's start, the low 20
+ * bits, and the hex of the bits above them cached per MiB.
+ */
+import { branchTemplate, Disassembler, Hole, type InsnJson, type Instruction, type WalkStep } from '@vmpipe/disasm';
+import { ByteLines, utf8 } from '@vmpipe/records';
+
+/** What a writer takes from the command: the record text of the slow cases, and symbols. */
+export interface InsnWriterSource {
+  json: InsnJson;
+  /** one record's JSON text (no newline), with the instruction written before it (for the ftrace-nop check) */
+  line(ins: Instruction, fnStart: bigint, previous: Instruction | undefined): string;
+  /** the kernel symbol containing addr, as the command's `symbolOf` finds it (no module symbols), if it has an extent */
+  kernelSymbolAt(addr: bigint): { start: bigint; end: bigint; name: string } | undefined;
+  /** a branch target's name (`name+0x10`, `name [mod]`), as the command names targets */
+  symbolize(addr: bigint): string | undefined;
+}
+
+/** A remembered instruction's record around its address and symbol; `noted`: it gets a note, and `line` writes it. */
+interface RememberedParts {
+  head: Uint8Array;
+  tail: Uint8Array;
+  noted: boolean;
+}
+
+/** A branch form's record pieces (insn-json's branchTemplate, as bytes). */
+interface Pieces {
+  pieces: Uint8Array[];
+  holes: Hole[];
+}
+interface BranchParts {
+  head: Pieces;
+  tail: Pieces;
+}
+
+/** The pieces made for one Disassembler's remembered instructions and branch forms, kept across walks. */
+export class InsnPieces {
+  readonly remembered: RememberedParts[] = [];
+  readonly branches: (BranchParts | undefined)[][] = [];
+  constructor(readonly dis: Disassembler, readonly endText: string) {}
+}
+
+const EMPTY = new Uint8Array(0);
+const NEWLINE = 0x0a;
+/** a slot for an id not met in a kernel symbol yet (the array stays without holes) */
+const NOT_MADE: RememberedParts = { head: EMPTY, tail: EMPTY, noted: true };
+
+export class InsnWriter {
+  private readonly low20: number;
+  private readonly base1M: bigint;
+  /** the hex of an address's bits above the low 20, and the record's start followed by it, by MiB from base */
+  private readonly high = new Map<number, Uint8Array>();
+  private readonly heads = new Map<number, Uint8Array>();
+  private readonly head: Uint8Array;
+  /** the kernel symbol the last instructions were in, as offsets from base; `,"symbol":"name`, the same with `+0x`, and `name` */
+  private symbolFrom = 0;
+  private symbolTo = 0;
+  private symbol: Uint8Array = EMPTY;
+  private symbolPlus: Uint8Array = EMPTY;
+  private symbolText: Uint8Array = EMPTY;
+  /** branch targets outside the current symbol, by offset: their name's JSON text, or null for none */
+  private readonly targetNames = new Map<number, Uint8Array | null>();
+  private previous: Instruction | undefined;
+  private previousOffset = -1;
+  private previousRemembered = -1;
+  private readonly remembered: RememberedParts[];
+
+  constructor(
+    private readonly out: ByteLines,
+    private readonly source: InsnWriterSource,
+    private readonly pieces: InsnPieces,
+    /** the walk's start address and its function's start */
+    private readonly base: bigint,
+    private readonly fnStart: bigint,
+    dumpJson: string,
+    /** --lines: every record takes `line` */
+    private readonly slowOnly: boolean,
+  ) {
+    this.low20 = Number(base & 0xfffffn);
+    this.base1M = base >> 20n;
+    this.head = utf8(`{"kind":"insn","dump":${dumpJson},"addr":"0x`);
+    this.remembered = pieces.remembered;
+  }
+
+  /** One step of Disassembler.walk as its record. */
+  write(s: WalkStep): void {
+    const offset = s.offset;
+    const out = this.out;
+    if (offset < this.symbolFrom || offset >= this.symbolTo) this.moveCursor(offset);
+    const fast = offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly;
+    const id = s.remembered;
+    let p: RememberedParts | undefined;
+    if (fast && id >= 0) {
+      p = this.remembered[id];
+      if (p === undefined || p === NOT_MADE) p = this.rememberedParts(id, s.insn);
+    }
+    if (p !== undefined && !p.noted) {
+      this.address(offset);
+      out.bytes(p.head);
+      this.symbolAt(offset);
+      out.bytes(p.tail);
+    } else if (fast && s.branch >= 0) {
+      const local = s.target >= this.symbolFrom && s.target < this.symbolTo;
+      let name = local ? undefined : this.targetNames.get(s.target);
+      if (!local && name === undefined) {
+        const sym = this.source.symbolize(this.base + BigInt(s.target));
+        name = sym === undefined ? null : utf8(JSON.stringify(sym).slice(1, -1));
+        this.targetNames.set(s.target, name);
+      }
+      const parts = this.branchParts(s, local || name !== null);
+      this.address(offset);
+      this.fill(s, parts.head, name);
+      this.symbolAt(offset);
+      this.fill(s, parts.tail, name);
+    } else {
+      const at = this.pieces.dis.instructionAt(s);
+      const previous = this.previous === undefined || this.previousRemembered < 0 ? this.previous : { ...this.previous, addr: this.base + BigInt(this.previousOffset) };
+      out.text(this.source.line(at, this.fnStart, previous));
+      out.byte(NEWLINE);
+    }
+    // a branch is never the endbr64 an ftrace nop's check looks back for
+    this.previous = s.branch >= 0 ? undefined : s.insn;
+    this.previousOffset = offset;
+    this.previousRemembered = s.remembered;
+  }
+
+  /** `"` closing the address, bytes..length; and `"` closing the symbol, operandText..flow, bytesFrom, `}`, newline (made once per id). */
+  private rememberedParts(id: number, ins: Instruction): RememberedParts {
+    const b = ins.bytes;
+    const nop5 = b.length === 5 && b[0] === 0x0f && b[1] === 0x1f && b[2] === 0x44 && b[3] === 0x00 && b[4] === 0x00;
+    const text = this.source.json.parts(ins);
+    // ids come in order (remembered when first met), so the array grows without holes
+    const p = { head: utf8(`"${text.head}`), tail: utf8(`"${text.tail}${this.pieces.endText}`), noted: nop5 || ins.mnemonic === 'ud2' };
+    while (this.remembered.length < id) this.remembered.push(NOT_MADE);
+    this.remembered[id] = p;
+    return p;
+  }
+
+  private branchParts(s: WalkStep, withSymbol: boolean): BranchParts {
+    const forms = (this.pieces.branches[s.branch] ??= []);
+    let p = forms[withSymbol ? 1 : 0];
+    if (p === undefined) {
+      const t = branchTemplate(this.source.json, s.insn, withSymbol);
+      t.head.pieces[0] = `"${t.head.pieces[0]}`;
+      t.tail.pieces[0] = `"${t.tail.pieces[0]}`;
+      t.tail.pieces[t.tail.pieces.length - 1] += this.pieces.endText;
+      p = forms[withSymbol ? 1 : 0] = { head: { pieces: t.head.pieces.map(utf8), holes: t.head.holes }, tail: { pieces: t.tail.pieces.map(utf8), holes: t.tail.holes } };
+    }
+    return p;
+  }
+
+  /** The kernel symbol of the instruction at offset, in offsets from base (none: an empty range). */
+  private moveCursor(offset: number): void {
+    const c = this.source.kernelSymbolAt(this.base + BigInt(offset));
+    if (c === undefined) {
+      this.symbolFrom = this.symbolTo = 0;
+      return;
+    }
+    this.symbolFrom = Number(c.start - this.base);
+    this.symbolTo = Number(c.end - this.base);
+    const json = JSON.stringify(c.name).slice(0, -1);
+    this.symbol = utf8(`,"symbol":${json}`);
+    this.symbolPlus = utf8(`,"symbol":${json}+0x`);
+    this.symbolText = utf8(json.slice(1));
+  }
+
+  /** `{"kind":"insn","dump":…,"addr":"0x…` (the record's start and the address's high digits are one cached piece). */
+  private address(offset: number): void {
+    const a = this.low20 + offset;
+    const k = a >> 20;
+    let head = this.heads.get(k);
+    if (head === undefined) {
+      const high = this.highHex(k);
+      head = new Uint8Array(this.head.length + high.length);
+      head.set(this.head);
+      head.set(high, this.head.length);
+      this.heads.set(k, head);
+    }
+    this.out.bytes(head);
+    this.out.hex(a & 0xfffff, head.length === this.head.length ? 1 : 5);
+  }
+
+  /** The address at offset from base in hex (offset may be negative). */
+  private hexAt(offset: number): void {
+    const a = this.low20 + offset;
+    const high = this.highHex(a >> 20);
+    this.out.bytes(high);
+    this.out.hex(a & 0xfffff, high.length === 0 ? 1 : 5);
+  }
+
+  /** The hex digits of an address above its low 20 bits, k MiB from base ('' for none). */
+  private highHex(k: number): Uint8Array {
+    let high = this.high.get(k);
+    if (high === undefined) {
+      const h = BigInt.asUintN(44, this.base1M + BigInt(k));
+      high = h === 0n ? EMPTY : utf8(h.toString(16));
+      this.high.set(k, high);
+    }
+    return high;
+  }
+
+  /** `,"symbol":"name+0x…` (the closing quote starts the next piece). */
+  private symbolAt(offset: number): void {
+    if (offset === this.symbolFrom) this.out.bytes(this.symbol);
+    else {
+      this.out.bytes(this.symbolPlus);
+      this.out.hex(offset - this.symbolFrom);
+    }
+  }
+
+  /** A branch form's pieces with this branch's bytes, target and target name in the holes. */
+  private fill(s: WalkStep, t: Pieces, name: Uint8Array | null | undefined): void {
+    const { pieces, holes } = t;
+    const out = this.out;
+    for (let k = 0; k < holes.length; k++) {
+      out.bytes(pieces[k]!);
+      const hole = holes[k];
+      if (hole === Hole.Bytes) out.hexBytes(s.bytes, s.offset, s.offset + s.insn.length);
+      else if (hole === Hole.Target) this.hexAt(s.target);
+      else if (name) out.bytes(name);
+      else {
+        // a target in the current symbol: name+0x…
+        out.bytes(this.symbolText);
+        if (s.target !== this.symbolFrom) {
+          out.bytes(PLUS_0X);
+          out.hex(s.target - this.symbolFrom);
+        }
+      }
+    }
+    out.bytes(pieces[pieces.length - 1]!);
+  }
+}
+
+const PLUS_0X = utf8('+0x');
