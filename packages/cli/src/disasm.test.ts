@@ -230,3 +230,24 @@ const warnDir = join(scenarios, 'warn');
   const stored = (await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
   t.like(stored.find((x) => x.text.startsWith('call ') && x.bytes === 'e8 00 00 00 00' && x.symbol.endsWith('+0xa [crashmod]')), { bytesFrom: 'module' });
 });
+
+// The x86 records of a walk are written as bytes from pieces (insn-writer.ts); --around writes each
+// record from its object (the command's `line`, as JSON.parse/JSON.stringify see it). Both must be the
+// same text, byte for byte: branches (local and to other functions), RIP-relative operands, ftrace
+// nops, ud2s, the first instruction of each function.
+withDump('the byte writer\'s records are, byte for byte, the records the command makes from instruction objects', async (t) => {
+  const functions = ['panic', '__handle_sysrq', 'vfs_write', '__schedule', 'do_exit', 'deferred_split_scan', 'kmem_cache_free', 'copy_process', 'sysrq_handle_crash', 'write_sysrq_trigger'];
+  let n = 0;
+  for (const fn of functions) {
+    const [fast, slow] = await Promise.all([run([dump, fn]), run([dump, '--around', `${fn}+0x1`, '1000000'])]);
+    const fastLines = fast.out.split('\n').filter((l) => l.includes('"kind":"insn"'));
+    const slowLines = slow.records().filter((r: Rec) => r.kind === 'insn').map((r: Rec) => {
+      delete r.current;
+      return JSON.stringify(r);
+    });
+    t.true(fastLines.length > 3, `${fn}: ${fastLines.length} instructions`);
+    t.deepEqual(fastLines, slowLines, fn);
+    n += fastLines.length;
+  }
+  t.log(`${functions.length} functions, ${n} instructions`);
+});
