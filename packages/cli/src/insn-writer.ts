@@ -97,6 +97,27 @@ export class InsnWriter {
 
   /** One step of Disassembler.walk as its record. */
   write(s: WalkStep): void {
+    // The common case first, in a function small enough for V8 to keep fast: an instruction
+    // remembered, in the current kernel symbol, its pieces made.
+    const offset = s.offset;
+    const id = s.remembered;
+    if (id >= 0 && offset >= this.symbolFrom && offset < this.symbolTo) {
+      const p = this.remembered[id];
+      if (p !== undefined && !p.noted && !this.slowOnly) {
+        this.address(offset);
+        this.out.bytes(p.head);
+        this.symbolAt(offset);
+        this.out.bytes(p.tail);
+        this.previous = s.insn;
+        this.previousOffset = offset;
+        this.previousRemembered = id;
+        return;
+      }
+    }
+    this.writeOther(s);
+  }
+
+  private writeOther(s: WalkStep): void {
     const offset = s.offset;
     const out = this.out;
     if (offset < this.symbolFrom || offset >= this.symbolTo) this.moveCursor(offset);
@@ -134,7 +155,7 @@ export class InsnWriter {
     // a branch is never the endbr64 an ftrace nop's check looks back for
     this.previous = s.branch >= 0 ? undefined : s.insn;
     this.previousOffset = offset;
-    this.previousRemembered = s.remembered;
+    this.previousRemembered = id;
   }
 
   /** `"` closing the address, bytes..length; and `"` closing the symbol, operandText..flow, bytesFrom, `}`, newline (made once per id). */
@@ -181,6 +202,16 @@ export class InsnWriter {
   private address(offset: number): void {
     const a = this.low20 + offset;
     const k = a >> 20;
+    if (k !== this.headAt) this.moveHead(k);
+    this.out.bytes(this.headBytes);
+    this.out.hex(a & 0xfffff, this.headDigits);
+  }
+
+  /** The piece for addresses k MiB from base, and how many low digits follow it. */
+  private headAt = NaN;
+  private headBytes: Uint8Array = EMPTY;
+  private headDigits = 1;
+  private moveHead(k: number): void {
     let head = this.heads.get(k);
     if (head === undefined) {
       const high = this.highHex(k);
@@ -189,8 +220,9 @@ export class InsnWriter {
       head.set(high, this.head.length);
       this.heads.set(k, head);
     }
-    this.out.bytes(head);
-    this.out.hex(a & 0xfffff, head.length === this.head.length ? 1 : 5);
+    this.headAt = k;
+    this.headBytes = head;
+    this.headDigits = head.length === this.head.length ? 1 : 5;
   }
 
   /** The address at offset from base in hex (offset may be negative). */
