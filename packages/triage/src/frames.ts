@@ -26,6 +26,8 @@ const GENERIC: RegExp[] = [
   /^(do_trap|do_error_trap|do_int3|handle_bug|handle_invalid_op|do_invalid_op|invalid_op|do_general_protection|general_protection|do_divide_error|divide_error)$/,
   /^(asm_)?exc_/,
   /^(__warn|__warn_printk|warn_slowpath_\w+|warn_slowpath|report_bug|__report_bug|__might_sleep|__might_resched|___might_sleep|__might_fault)$/,
+  // arm64's fault path (arch/arm64/mm/fault.c, arch/arm64/kernel/entry-common.c), as syzkaller skips it
+  /^(do_mem_abort|do_translation_fault|do_bad_area|__do_kernel_fault|die_kernel_fault|do_kernel_fault|el1_abort|el1_undef|el1_dbg|el1_inv|el1h_64_sync(_handler)?|el1h_64_error(_handler)?|arm64_notify_die|do_undefinstr|bug_brk_handler|call_break_hook|brk_handler|do_debug_exception)$/,
   /^(page_fault|async_page_fault|do_page_fault|__do_page_fault|do_user_addr_fault|do_kern_addr_fault|handle_page_fault|page_fault_oops|kernelmode_fixup_or_oops|no_context|__bad_area\w*|bad_area\w*|spurious_kernel_fault|fixup_exception)$/,
   /^(dump_backtrace|unwind_backtrace|show_trace|might_fault)$/,
   /^__list_(add|del)_valid(_or_report)?$/,
@@ -57,7 +59,7 @@ const GENERIC: RegExp[] = [
   /^__\w+_cold$/,
   // Entry and thread-start frames at the bottom of every stack, and the padding symbols of
   // -fpatchable-function-entry (`__pfx_foo`) that unwinders print with `?`.
-  /^(kthread|ret_from_fork\w*|entry_SYSCALL\w*|do_syscall_64|x64_sys_call|syscall_exit_to_user_mode\w*|start_kernel|secondary_startup_64\w*|cpu_startup_entry|do_idle|srso_\w*return_thunk|__x86_return_thunk)$/,
+  /^(kthread|ret_from_fork\w*|el0t_64_sync(_handler)?|el0_svc(_common)?|do_el0_svc|invoke_syscall|entry_SYSCALL\w*|do_syscall_64|x64_sys_call|syscall_exit_to_user_mode\w*|start_kernel|secondary_startup_64\w*|cpu_startup_entry|do_idle|srso_\w*return_thunk|__x86_return_thunk)$/,
   /^__pfx_/,
 ];
 
