@@ -360,6 +360,7 @@ function traceOf(r: CrashReport): string[] {
   const out = [r.headline];
   if (r.bugLine) out.push(r.bugLine);
   if (r.rip) out.push(r.rip);
+  if (r.lr) out.push(r.lr);
   if (r.callTrace.length) out.push('Call Trace:', ...r.callTrace.map((f) => ` ${f.reliable ? '' : '? '}${f.function}${f.module ? ` [${f.module}]` : ''}`));
   return out.slice(0, TRACE_LINES);
 }
