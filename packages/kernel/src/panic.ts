@@ -169,6 +169,8 @@ const REGISTER_LINE = /^(RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3|PKRU):/;
  * three to a line (`x%-2d`: `x9 : `).
  */
 const ARM64_REGISTER_LINE = /^(pstate|pc |lr |sp |pmr_save|x\d{1,2} ?): /;
+/** arm/arm64 `die_kernel_fault()`: `Unable to handle kernel paging request at virtual address dead000000000100`. */
+const FAULT_ADDRESS = /^Unable to handle kernel .* at virtual address ([0-9a-f]{1,16})\b/;
 const ARM64_VALUE = /\b(x\d{1,2}|sp|pc|lr|pstate|pmr_save) ?: ([0-9a-f]{8,16})\b(?!\+)/g;
 
 function stripLevel(text: string): string {
@@ -334,6 +336,7 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
     const t = texts[i]!;
     if (i > from && END_TRACE.test(t)) break;
     let m: RegExpExecArray | null;
+    if (info.faultAddress === null && trace < 0 && (m = FAULT_ADDRESS.exec(t))) info.faultAddress = BigInt('0x' + m[1]!);
     if (info.cpu === null && (m = CPU_LINE.exec(t))) {
       info.cpu = Number(m[1]);
       info.pid = Number(m[2]);
@@ -347,7 +350,6 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
     else if (info.rip !== null && trace < 0 && REGISTER_LINE.test(t)) info.registers.push(t);
     else if (trace < 0 && ARM64_REGISTER_LINE.test(t)) arm64Registers(t, info);
     else if (trace < 0 && info.rip === null && ABORT_INFO.some((re) => re.test(t))) arm64Abort(t, info);
-    if (info.faultAddress === null && trace < 0 && (m = /^Unable to handle kernel .* at virtual address ([0-9a-f]{1,16})\b/.exec(t))) info.faultAddress = BigInt('0x' + m[1]);
     else if (trace < 0 && /^\s*Call [Tt]race:/.test(t)) {
       trace = i;
       for (let j = i + 1; j < end; j++) {
