@@ -14,6 +14,23 @@ export function stripSuffix(name: string): string {
 }
 
 /**
+ * The syscall prefixes architectures and kernel versions put on one syscall's functions
+ * (`__arm64_sys_write`, `__x64_sys_write`, `__ia32_sys_write`, `__se_sys_write`, `__do_sys_write`,
+ * `ksys_write`, 3.x's `SyS_write`/`SYSC_write`): syzkaller's report parser takes one off (the
+ * shortest result wins) before a frame names a title, so a syscall frame reads alike on every
+ * architecture.
+ */
+const SYSCALL_PREFIXES = ['__arm64_', '__x64_', '__ia32_', '__se_sys_', '__se_', '__do_sys_', '____sys_', '___sys_', '__sys_', 'ksys_', 'compat_SyS_', 'compat_SYSC_', 'SyS_', 'SYSC_', 'sys_'];
+
+/** A frame's name for titles and hashes: clone suffixes off, then one syscall prefix. */
+export function frameName(name: string): string {
+  const n = stripSuffix(name);
+  let best = n;
+  for (const p of SYSCALL_PREFIXES) if (n.startsWith(p) && n.length - p.length < best.length) best = n.slice(p.length);
+  return best;
+}
+
+/**
  * Frames of the reporting machinery itself: stack dumping, the oops and trap paths, WARN/BUG
  * reporting, page-fault handling, the list-debug checks, the KASAN/UBSAN/KCSAN/lockdep report
  * helpers, printk, and the helpers a report names but the bug is never in (string and copy

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SignatureRecord } from '@vmpipe/records';
-import { frameIn, isGeneric, isWaiting, stripSuffix } from './frames.js';
+import { frameIn, frameName, isGeneric, isWaiting, stripSuffix } from './frames.js';
 
 export interface ReportFrame {
   function: string;
@@ -267,16 +267,16 @@ export function signatureOf(r: CrashReport, where: Locator): SignatureRecord {
   };
   const meaningful = frames.filter((f) => !skip(f.function));
   const guiltyFrame = meaningful[0] ?? null;
-  const guilty = guiltyFrame ? stripSuffix(guiltyFrame.function) : null;
+  const guilty = guiltyFrame ? frameName(guiltyFrame.function) : null;
   const named = rule.format.includes('%s');
   // No guilty frame: name the deepest frame that is not reporting machinery, the nearest to the
   // culprit the report got to before it was cut off (the signature is marked corrupted).
   const fallback = [...frames].reverse().find((f) => !isGeneric(f.function)) ?? frames[frames.length - 1];
-  const title = named ? rule.format.replace('%s', guilty ?? (fallback ? stripSuffix(fallback.function) : 'unknown')) : rule.format;
+  const title = named ? rule.format.replace('%s', guilty ?? (fallback ? frameName(fallback.function) : 'unknown')) : rule.format;
   // The hash: names only, in order, a repeated name (recursion, a frame both in RIP and trace) once.
   const hashed: string[] = [];
   for (const f of meaningful) {
-    const n = stripSuffix(f.function);
+    const n = frameName(f.function);
     if (hashed[hashed.length - 1] !== n) hashed.push(n);
     if (hashed.length === HASH_FRAMES) break;
   }
