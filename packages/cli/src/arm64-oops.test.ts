@@ -122,3 +122,23 @@ test('arm64 oops dump: triage on the dump gives the committed signature, and the
   const text = run('triage', ['--log', join(seed, 'console.log')]).records[0]!;
   t.deepEqual([s.title, s.hash, s.frames, s.guilty], [text.title, text.hash, text.frames, text.guilty]);
 });
+
+test('arm64 oops dump: --sys agrees with crash 9 sys; crash names only the panic, vmpipe the oops before it', (t) => {
+  if (!haveDump(t)) return;
+  const crash = readFileSync(join(seed, 'expected', 'crash-9.0.2++.sys.txt'), 'latin1');
+  const field = (name: string) => new RegExp(`^ *${name}: (.*)$`, 'm').exec(crash)![1]!.trim();
+  const r = run('vmcore-extract', [dump.replace(/qemu\.kdump-zlib$/, 'qemu.elf'), '--sys', '--panic', '--system-map', systemMap]);
+  t.is(r.code, 0, r.err);
+  const sys = r.records.find((x) => x.kind === 'system')!;
+  const panic = r.records.find((x) => x.kind === 'panic')!;
+  t.is(`${String(sys.cpus)} [OFFLINE: ${String(sys.cpusOffline)}]`, field('CPUS'));
+  t.is(String(sys.tasks), field('TASKS'));
+  t.is(sys.release, field('RELEASE'));
+  t.is(sys.version, field('VERSION'));
+  t.is(`${Number(sys.memoryBytes) >> 20} MB`, field('MEMORY'));
+  t.is((sys.loadAverage as number[]).map((x) => x.toFixed(2)).join(', '), field('LOAD AVERAGE'));
+  t.is(new Date(String(sys.crashTime)).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 UTC $4'), field('DATE'));
+  t.is(field('PANIC'), `"${String(panic.message)}" (check log for details)`);
+  t.is(sys.panic, panic.headline);
+  t.is(panic.headline, 'Unable to handle kernel paging request at virtual address dead000000000100');
+});
