@@ -144,6 +144,12 @@ export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
     rip: info.rip,
     code: info.code,
     registers: info.registers,
+    // arm64's report parts (absent on x86 reports, whose records stay as they were)
+    ...(info.lr !== null ? { lr: info.lr } : {}),
+    ...(Object.keys(info.regs).length > 0 ? { regs: Object.fromEntries(Object.entries(info.regs).map(([k, v]) => [k, hex(v)])) } : {}),
+    ...(info.esr !== null ? { esr: hex(info.esr) } : {}),
+    ...(info.faultAddress !== null ? { faultAddress: hex(info.faultAddress) } : {}),
+    ...(info.abort.length > 0 ? { abort: info.abort } : {}),
     callTrace: info.callTrace.map((f) => {
       const frame: PanicRecord['callTrace'][number] = { function: f.function, offset: f.offset, size: f.size, reliable: f.reliable, line: f.line };
       if (f.module !== undefined) frame.module = f.module;

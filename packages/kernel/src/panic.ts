@@ -1,7 +1,9 @@
 /**
  * What went wrong, read from the kernel log the way a kernel engineer reads
  * it: the report the kernel printed (lib/bug.c, arch/x86/kernel/dumpstack.c
- * `__die()`/`show_regs()`, arch/x86/mm/fault.c, kernel/panic.c `panic()` and
+ * `__die()`/`show_regs()`, arch/x86/mm/fault.c, arch/arm64/kernel/traps.c `die()`,
+ * arch/arm64/kernel/process.c `__show_regs()`, arch/arm64/mm/fault.c `die_kernel_fault()` and
+ * `mem_abort_decode()`, kernel/panic.c `panic()` and
  * `__warn()`, kernel/watchdog.c, lib/list_debug.c), parsed into its parts.
  *
  * The headline is the first line that says what went wrong: for an oops the
@@ -64,9 +66,24 @@ export interface PanicInfo {
   hardware: string | null;
   modules: string | null;
   rip: string | null;
-  /** the bytes of the `Code:` line as printed (`<0f>` marks the faulting byte) */
+  /** the bytes of the `Code:` line as printed (`<0f>` marks the faulting byte, arm64 `(f9400042)` the faulting word) */
   code: string | null;
   registers: string[];
+  /** arm64: the `lr : __handle_sysrq+0x90/0x19c` line as printed (the caller a leaf function's trace leaves out) */
+  lr: string | null;
+  /**
+   * The register values the report printed as numbers, by the names cpu records use: arm64's
+   * `sp`, `x0`..`x29` (`x30` in user mode), `pstate`, `pmr_save`, and `pc`/`lr` when printed as
+   * numbers (user mode) rather than as `%pS` symbols. Empty for x86 reports (their lines are in
+   * `registers`).
+   */
+  regs: Record<string, bigint>;
+  /** arm64: `ESR = 0x...` of the `Mem abort info:` block (the exception syndrome of the fault) */
+  esr: bigint | null;
+  /** arm64: the address of `Unable to handle kernel ... at virtual address dead000000000108` */
+  faultAddress: bigint | null;
+  /** arm64: the `Mem abort info:` / `Data abort info:` block and page-table lines before the die line, as printed */
+  abort: string[];
   callTrace: TraceFrame[];
   /** where the headline is: the log record's seq and timestamp */
   seq: bigint | null;
@@ -92,8 +109,10 @@ export function logLines(records: Iterable<{ text: string; seq: bigint | null; t
 const EVENTS: [RegExp, PanicKind][] = [
   [/^(Oops: )?general protection fault/, 'gpf'],
   [/^BUG: unable to handle (page fault|kernel paging request)/, 'page-fault'],
-  [/^BUG: kernel NULL pointer dereference|^BUG: unable to handle kernel NULL pointer dereference/, 'null-deref'],
-  [/^Unable to handle kernel (paging request|NULL pointer)/, 'page-fault'],
+  [/^BUG: kernel NULL pointer dereference|^BUG: unable to handle kernel NULL pointer dereference|^Unable to handle kernel NULL pointer dereference/, 'null-deref'],
+  // arm/arm64 arch/arm64/mm/fault.c die_kernel_fault(): paging request, execute from non-executable
+  // memory, write to read-only memory, access to user memory outside uaccess routines
+  [/^Unable to handle kernel /, 'page-fault'],
   [/^list_(del|add) corruption|^list_add double add/, 'list-corruption'],
   [/^(watchdog: |NMI watchdog: )?BUG: soft lockup/, 'soft-lockup'],
   [/^(watchdog: |NMI watchdog: )?Watchdog detected hard LOCKUP|^NMI watchdog: hard LOCKUP/, 'hard-lockup'],
@@ -111,10 +130,29 @@ const SYSRQ_CRASH = /^(sysrq|SysRq ?): Trigger a crash/;
 const CUT_HERE = /^-+\[ cut here \]-+$/;
 const END_TRACE = /^-+\[ end (trace|Kernel panic)/;
 const PANIC_LINE = /^Kernel panic - not syncing: /;
-/** The die line: `Oops: 0000 [#1] SMP`, `invalid opcode: 0000 [#1] ...`, `general protection fault: 0000 [#1] ...`. */
-const DIE_LINE = /^(Oops: |Oops\b|.*: [0-9a-f]{4} )\[#\d+\]/;
+/**
+ * The die line: `Oops: 0000 [#1] SMP`, `invalid opcode: 0000 [#1] ...`, `general protection fault: 0000 [#1] ...`;
+ * arm64's `Internal error: Oops: 0000000096000004 [#1] SMP`, `Internal error: Oops - BUG: 00000000f2000800 [#1] SMP`
+ * (arch/arm64/kernel/traps.c `__die()`: `"Internal error: %s: %016lx [#%d]"`), arm's `Internal error: Oops: 17 [#2] ARM`.
+ */
+const DIE_LINE = /^(Oops: |Oops\b|.*: [0-9a-f]{4} |Internal error: .*: [0-9a-f]{1,16} )\[#\d+\]/;
+/**
+ * arm/arm64 fault reports between `Unable to handle kernel ...` and the die line: arch/arm64/mm/fault.c
+ * `mem_abort_decode()` (`Mem abort info:`, `  ESR = 0x...`, `  EC = ...`, `Data abort info:`, ...),
+ * `show_pte()` (`[dead000000000108] address between user and kernel address ranges`,
+ * `swapper pgtable: 4k pages, ...`, `[0000000000000000] pgd=...`), arm's `pgd = 6f458410`.
+ */
+const ABORT_INFO = [
+  /^\s*(Mem|Data|Instruction) abort info:/,
+  /^\s*(ESR|EC|SET|EA|FSC|IFSC|DFSC|ISV|CM|GCS|SAS|Access size|ISS2?|FnV|S1PTW|WnR) = /,
+  /^\s*\[[0-9a-f]{8,16}\] /,
+  /^\s*(user|swapper) pgtable: /,
+  /^\s*pgd = [0-9a-f]+\s*$/,
+];
 /** Lines of an oops report between its opening line and the die line. */
-const PREAMBLE = [CUT_HERE, /^#PF: /, /^(PGD|P4D|PUD|PMD|PTE) /, /^IP: /, /^BUG: /, /^kernel BUG at /, /^list_(del|add) /, /^Unable to handle /, /^invalid opcode/];
+const PREAMBLE = [CUT_HERE, /^#PF: /, /^(PGD|P4D|PUD|PMD|PTE) /, /^IP: /, /^BUG: /, /^kernel BUG at /, /^list_(del|add) /, /^Unable to handle /, /^invalid opcode/, ...ABORT_INFO];
+/** How far before the die line its report may open (arm64's abort decoding prints up to ~16 lines there). */
+const PREAMBLE_WINDOW = 24;
 
 function eventKind(text: string): PanicKind | null {
   for (const [re, kind] of EVENTS) if (re.test(text)) return kind;
@@ -125,6 +163,15 @@ const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,16}?) (?:Kdump
 const FRAME = /^\s*(?:\[<([0-9a-f]+)>\]\s*)?(\? )?([^\s+?]+)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?:\s+\[([^\]\s]+)[^\]]*\])?\s*$/;
 const TRACE_MARKER = /^\s*<\/?(TASK|IRQ|NMI|EOI|SOFTIRQ)>\s*$/;
 const REGISTER_LINE = /^(RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3|PKRU):/;
+/**
+ * arm64 arch/arm64/kernel/process.c `__show_regs()`: `pstate: 80400005 (Nzcv daif +PAN ...)`, `pc : %pS`,
+ * `lr : %pS` (numbers in user mode), `sp : %016llx`, `pmr_save: %08llx`, then `x29: %016llx x28: ...`
+ * three to a line (`x%-2d`: `x9 : `).
+ */
+const ARM64_REGISTER_LINE = /^(pstate|pc |lr |sp |pmr_save|x\d{1,2} ?): /;
+/** arm/arm64 `die_kernel_fault()`: `Unable to handle kernel paging request at virtual address dead000000000100`. */
+const FAULT_ADDRESS = /^Unable to handle kernel .* at virtual address ([0-9a-f]{1,16})\b/;
+const ARM64_VALUE = /\b(x\d{1,2}|sp|pc|lr|pstate|pmr_save) ?: ([0-9a-f]{8,16})\b(?!\+)/g;
 
 function stripLevel(text: string): string {
   return text.replace(/^\s+$/, '');
@@ -133,7 +180,7 @@ function stripLevel(text: string): string {
 /** Where the report starts: walk back from `at` over the lines an oops prints before it. */
 function reportStart(lines: LogLine[], at: number): number {
   let start = at;
-  for (let j = at - 1; j >= 0 && at - j <= 12; j--) {
+  for (let j = at - 1; j >= 0 && at - j <= PREAMBLE_WINDOW; j--) {
     const t = lines[j]!.text;
     if (CUT_HERE.test(t)) return j + 1;
     if (PREAMBLE.some((re) => re.test(t)) || eventKind(t) !== null) {
@@ -168,6 +215,11 @@ export function analysePanic(lines: LogLine[], opts: { warnings?: boolean } = {}
     rip: null,
     code: null,
     registers: [],
+    lr: null,
+    regs: {},
+    esr: null,
+    faultAddress: null,
+    abort: [],
     callTrace: [],
     seq: null,
     tsNsec: null,
@@ -272,7 +324,7 @@ export function causeBeforeBug(texts: string[], head: number): number {
 
 function kindOfDie(line: string): PanicKind {
   if (/general protection fault/.test(line)) return 'gpf';
-  if (/^invalid opcode/.test(line)) return 'bug';
+  if (/^invalid opcode/.test(line) || /^Internal error: Oops - BUG: /.test(line)) return 'bug';
   return 'oops';
 }
 
@@ -284,6 +336,7 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
     const t = texts[i]!;
     if (i > from && END_TRACE.test(t)) break;
     let m: RegExpExecArray | null;
+    if (info.faultAddress === null && trace < 0 && (m = FAULT_ADDRESS.exec(t))) info.faultAddress = BigInt('0x' + m[1]!);
     if (info.cpu === null && (m = CPU_LINE.exec(t))) {
       info.cpu = Number(m[1]);
       info.pid = Number(m[2]);
@@ -295,6 +348,8 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
     else if (info.rip === null && /^R?IP: /.test(t)) info.rip = t;
     else if (info.code === null && t.startsWith('Code: ')) info.code = t.slice('Code: '.length);
     else if (info.rip !== null && trace < 0 && REGISTER_LINE.test(t)) info.registers.push(t);
+    else if (trace < 0 && ARM64_REGISTER_LINE.test(t)) arm64Registers(t, info);
+    else if (trace < 0 && info.rip === null && ABORT_INFO.some((re) => re.test(t))) arm64Abort(t, info);
     else if (trace < 0 && /^\s*Call [Tt]race:/.test(t)) {
       trace = i;
       for (let j = i + 1; j < end; j++) {
@@ -324,6 +379,29 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
       }
     }
   }
+}
+
+/** An arm64 `__show_regs()` line: the pc line is the report's `rip`, the others go to `registers`; numbers to `regs`. */
+function arm64Registers(line: string, info: PanicInfo): void {
+  if (line.startsWith('pc : ')) {
+    if (info.rip !== null) return;
+    info.rip = line;
+  } else {
+    info.registers.push(line);
+    if (line.startsWith('lr : ') && info.lr === null) info.lr = line;
+  }
+  for (const m of line.matchAll(ARM64_VALUE)) {
+    // `pc : foo+0x1c/0x30` is a symbol; only the numbers printed in user mode are values.
+    if (line.slice(m.index + m[0].length).startsWith('+')) continue;
+    info.regs[m[1]!] = BigInt('0x' + m[2]!);
+  }
+}
+
+/** arm64's `Mem abort info:` block: kept as printed; its `ESR = 0x...` as a number. */
+function arm64Abort(line: string, info: PanicInfo): void {
+  info.abort.push(line);
+  const m = /^\s*ESR = 0x([0-9a-f]{1,16})\b/.exec(line);
+  if (m && info.esr === null) info.esr = BigInt('0x' + m[1]!);
 }
 
 /** Reports that name the task in their own line: `WARNING: CPU: 2 PID: 3920 at ...`, `soft lockup - CPU#51 stuck for 22s! [pacd:140354]`. */

@@ -56,6 +56,16 @@ export interface PanicRecord {
   rip: string | null;
   code: string | null;
   registers: string[];
+  /** arm64: the `lr : ...` line as printed */
+  lr?: string;
+  /** the register values the report printed as numbers (arm64: sp, x0..x29, pstate; pc/lr in user mode), named as cpu records name them */
+  regs?: Record<string, Hex>;
+  /** arm64: the ESR of `Mem abort info:` */
+  esr?: Hex;
+  /** arm64: the address of `Unable to handle kernel ... at virtual address ...` */
+  faultAddress?: Hex;
+  /** arm64: the `Mem abort info:` / `Data abort info:` / page-table lines as printed */
+  abort?: string[];
   callTrace: TraceFrameRecord[];
   /** the log record the headline came from */
   seq: number | null;

@@ -14,6 +14,23 @@ export function stripSuffix(name: string): string {
 }
 
 /**
+ * The syscall prefixes architectures and kernel versions put on one syscall's functions
+ * (`__arm64_sys_write`, `__x64_sys_write`, `__ia32_sys_write`, `__se_sys_write`, `__do_sys_write`,
+ * `ksys_write`, 3.x's `SyS_write`/`SYSC_write`): syzkaller's report parser takes one off (the
+ * shortest result wins) before a frame names a title, so a syscall frame reads alike on every
+ * architecture.
+ */
+const SYSCALL_PREFIXES = ['__arm64_', '__x64_', '__ia32_', '__se_sys_', '__se_', '__do_sys_', '____sys_', '___sys_', '__sys_', 'ksys_', 'compat_SyS_', 'compat_SYSC_', 'SyS_', 'SYSC_', 'sys_'];
+
+/** A frame's name for titles and hashes: clone suffixes off, then one syscall prefix. */
+export function frameName(name: string): string {
+  const n = stripSuffix(name);
+  let best = n;
+  for (const p of SYSCALL_PREFIXES) if (n.startsWith(p) && n.length - p.length < best.length) best = n.slice(p.length);
+  return best;
+}
+
+/**
  * Frames of the reporting machinery itself: stack dumping, the oops and trap paths, WARN/BUG
  * reporting, page-fault handling, the list-debug checks, the KASAN/UBSAN/KCSAN/lockdep report
  * helpers, printk, and the helpers a report names but the bug is never in (string and copy
@@ -26,6 +43,8 @@ const GENERIC: RegExp[] = [
   /^(do_trap|do_error_trap|do_int3|handle_bug|handle_invalid_op|do_invalid_op|invalid_op|do_general_protection|general_protection|do_divide_error|divide_error)$/,
   /^(asm_)?exc_/,
   /^(__warn|__warn_printk|warn_slowpath_\w+|warn_slowpath|report_bug|__report_bug|__might_sleep|__might_resched|___might_sleep|__might_fault)$/,
+  // arm64's fault path (arch/arm64/mm/fault.c, arch/arm64/kernel/entry-common.c), as syzkaller skips it
+  /^(do_mem_abort|do_translation_fault|do_bad_area|__do_kernel_fault|die_kernel_fault|do_kernel_fault|el1_abort|el1_undef|el1_dbg|el1_inv|el1h_64_sync(_handler)?|el1h_64_error(_handler)?|arm64_notify_die|do_undefinstr|bug_brk_handler|call_break_hook|brk_handler|do_debug_exception)$/,
   /^(page_fault|async_page_fault|do_page_fault|__do_page_fault|do_user_addr_fault|do_kern_addr_fault|handle_page_fault|page_fault_oops|kernelmode_fixup_or_oops|no_context|__bad_area\w*|bad_area\w*|spurious_kernel_fault|fixup_exception)$/,
   /^(dump_backtrace|unwind_backtrace|show_trace|might_fault)$/,
   /^__list_(add|del)_valid(_or_report)?$/,
@@ -57,7 +76,7 @@ const GENERIC: RegExp[] = [
   /^__\w+_cold$/,
   // Entry and thread-start frames at the bottom of every stack, and the padding symbols of
   // -fpatchable-function-entry (`__pfx_foo`) that unwinders print with `?`.
-  /^(kthread|ret_from_fork\w*|entry_SYSCALL\w*|do_syscall_64|x64_sys_call|syscall_exit_to_user_mode\w*|start_kernel|secondary_startup_64\w*|cpu_startup_entry|do_idle|srso_\w*return_thunk|__x86_return_thunk)$/,
+  /^(kthread|ret_from_fork\w*|el0t_64_sync(_handler)?|el0_svc(_common)?|do_el0_svc|invoke_syscall|entry_SYSCALL\w*|do_syscall_64|x64_sys_call|syscall_exit_to_user_mode\w*|start_kernel|secondary_startup_64\w*|cpu_startup_entry|do_idle|srso_\w*return_thunk|__x86_return_thunk)$/,
   /^__pfx_/,
 ];
 

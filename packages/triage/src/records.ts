@@ -28,6 +28,7 @@ export function reportOfPanic(p: AnyRecord): CrashReport {
     bugLine: str(p.bugLine),
     oops: str(p.oops),
     rip: str(p.rip),
+    lr: str(p.lr),
     taint: str(p.taint),
     cpu: num(p.cpu),
     pid: num(p.pid),

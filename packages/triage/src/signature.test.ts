@@ -6,7 +6,7 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isGeneric, signatureOf, signaturesOfText, stripSuffix } from './index.js';
+import { frameName, isGeneric, signatureOf, signaturesOfText, stripSuffix } from './index.js';
 
 const dir = fileURLToPath(new URL('../../../fixtures/triage/corpus/', import.meta.url));
 /** A corpus text by its slug (the file name without its number). */
@@ -119,4 +119,19 @@ test('from a panic record: the list_del headline the kernel printed before its B
     'kernel BUG at lib/list_debug.c:51!',
     'RIP: 0010:__list_del_entry_valid.cold+0x31/0x47',
   ]);
+});
+
+test('syscall prefixes come off one at a time, as syzkaller takes them off: arm64 and x86 syscall frames name one title', (t) => {
+  t.is(frameName('__arm64_sys_write'), 'sys_write');
+  t.is(frameName('__x64_sys_write'), 'sys_write');
+  t.is(frameName('__do_sys_finit_module'), 'finit_module');
+  t.is(frameName('__se_sys_ioctl'), 'ioctl');
+  t.is(frameName('ksys_write'), 'write');
+  t.is(frameName('__sys_sendmsg.constprop.0'), 'sendmsg');
+  t.is(frameName('sysrq_handle_crash'), 'sysrq_handle_crash');
+  const report = (fn: string) => ({ headline: 'Unable to handle kernel paging request at virtual address 0000000000001000', kind: 'page-fault', message: null, rip: `pc : ${fn}+0x1c/0x30`, taint: null, callTrace: [{ function: fn, reliable: true }, { function: 'invoke_syscall', reliable: true }] });
+  const arm = signatureOf(report('__arm64_sys_foo'), { log: '-' });
+  const x86 = signatureOf(report('__x64_sys_foo'), { log: '-' });
+  t.is(arm.title, 'BUG: unable to handle kernel paging request in sys_foo');
+  t.deepEqual([arm.title, arm.hash, arm.guilty], [x86.title, x86.hash, x86.guilty]);
 });

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SignatureRecord } from '@vmpipe/records';
-import { frameIn, isGeneric, isWaiting, stripSuffix } from './frames.js';
+import { frameIn, frameName, isGeneric, isWaiting, stripSuffix } from './frames.js';
 
 export interface ReportFrame {
   function: string;
@@ -25,6 +25,8 @@ export interface CrashReport {
   bugLine?: string | null;
   oops?: string | null;
   rip: string | null;
+  /** arm64's `lr : foo+0x60/0x98 [mod]` line: the caller of the faulting function when the trace skips it */
+  lr?: string | null;
   taint: string | null;
   cpu?: number | null;
   pid?: number | null;
@@ -91,6 +93,10 @@ function ruleFor(r: CrashReport): Rule {
   if (/^(BUG: )?[Uu]nable to handle (page fault|kernel paging request)|^BUG: unable to handle kernel$/.test(h)) {
     return { crashType: 'paging request', format: 'BUG: unable to handle kernel paging request in %s', from: 'rip' };
   }
+  // arm64 die_kernel_fault()'s other messages; syzbot titles `access to user memory` so, the rest (execute
+  // from non-executable memory, write to read-only memory) are paging requests to it only by their regexp.
+  if (/^Unable to handle kernel access to user memory/.test(h)) return { crashType: 'paging request', format: 'BUG: unable to handle kernel access to user memory in %s', from: 'rip' };
+  if (/^Unable to handle kernel /.test(h)) return { crashType: 'paging request', format: 'BUG: unable to handle kernel paging request in %s', from: 'rip' };
   if (/BUG: soft lockup/.test(h)) return { crashType: 'soft lockup', format: 'BUG: soft lockup in %s', from: 'rip' };
   if (/rcu_\w+ (self-)?detected(?: expedited)? stall|rcu: INFO: rcu_\w+ (self-)?detected/.test(h)) {
     return { crashType: 'RCU stall', format: 'INFO: rcu detected stall in %s', from: 'rip', skip: /^(rcu_\w+|apic_timer_interrupt|\w*sysvec_apic_timer_interrupt|hrtimer_interrupt|__hrtimer_run_queues|tick_\w+|update_process_times|__sysvec_\w+)$/ };
@@ -121,6 +127,8 @@ function ruleFor(r: CrashReport): Rule {
     return { crashType: 'panic message', format: `kernel panic: ${text}`, from: 'trace' };
   }
   if (/^Oops/.test(h)) return { crashType: 'oops', format: 'Oops in %s', from: 'rip' };
+  // arm64's die line with no report before it (synchronous external abort, undefined instruction, ...): syzbot's `Internal error in`.
+  if (/^Internal error: /.test(h)) return { crashType: 'oops', format: 'Internal error in %s', from: 'rip' };
   // No report text at all (frame records without a panic record): the stack alone names it.
   if (h === '') return { crashType: 'unknown', format: 'crash in %s', from: 'trace' };
   return { crashType: 'unknown', format: `${sanitize(h).slice(0, 80)} in %s`, from: 'trace' };
@@ -156,6 +164,13 @@ function candidates(r: CrashReport, rule: Rule): { frames: ReportFrame[]; unreli
   const out: ReportFrame[] = [];
   const lead = rule.from === 'headline' ? headlineFrame(r) : rule.from === 'rip' ? ripFrame(r.rip) ?? pcFrame(r.lines) : null;
   if (lead) out.push({ ...lead, reliable: true });
+  // arm64: a function that faults before it saves its frame record (a leaf) is missing its caller in the
+  // trace, which unwinds from the frame pointer; `lr :` names that caller. When lr is in another function
+  // than pc it is the return address into the caller (a call made by the faulting function would have
+  // left lr inside it), so it comes next; when the trace has it anyway the repeat is hashed once.
+  const lr = rule.from === 'rip' && lead ? lrFrame(r.lr) : null;
+  const withLr = lr !== null && stripSuffix(lr.function) !== stripSuffix(lead!.function);
+  if (withLr) out.push({ ...lr, reliable: true });
   if (rule.from === 'lock') out.push(...lockFrames(r.lines).map((f) => ({ ...f, reliable: true })));
   // A WARNING's headline names its function; otherwise the RIP names where it trapped.
   if (rule.from === 'headline' && !lead) {
@@ -170,7 +185,9 @@ function candidates(r: CrashReport, rule: Rule): { frames: ReportFrame[]; unreli
   });
   const below = inner >= 0 ? r.callTrace.slice(inner + 1) : r.callTrace;
   const reliable = below.filter((f) => f.reliable);
-  const trace = reliable.length ? reliable : below;
+  let trace = reliable.length ? reliable : below;
+  // arm64's trace starts at pc itself: with lr put after pc, that first frame would come back after lr.
+  if (withLr && trace.length > 0 && stripSuffix(trace[0]!.function) === stripSuffix(lead!.function)) trace = trace.slice(1);
   out.push(...trace);
   return { frames: out, unreliableOnly: reliable.length === 0 && r.callTrace.length > 0, lead: out.length - trace.length };
 }
@@ -193,6 +210,11 @@ function ripFrame(rip: string | null): { function: string; module?: string } | n
   if (!rip || /^R?IP: 0033:/.test(rip)) return null;
   const decoded = /^R?IP: [0-9a-f]{4}:([A-Za-z_][\w.]*) \(/.exec(rip);
   return frameIn(rip) ?? (decoded ? { function: decoded[1]! } : null);
+}
+
+/** arm64's `lr : vmpipe_seed_thread+0x60/0x98 [crashmod]` (a user-mode `lr : 0000ffff...` names nothing). */
+function lrFrame(lr: string | null | undefined): { function: string; module?: string } | null {
+  return lr ? frameIn(lr) : null;
 }
 
 /** Where other architectures print the faulting PC: arm's `PC is at foo+0x18/0x64`, powerpc's `NIP [c0123] foo+0x8/0x10`. */
@@ -245,16 +267,16 @@ export function signatureOf(r: CrashReport, where: Locator): SignatureRecord {
   };
   const meaningful = frames.filter((f) => !skip(f.function));
   const guiltyFrame = meaningful[0] ?? null;
-  const guilty = guiltyFrame ? stripSuffix(guiltyFrame.function) : null;
+  const guilty = guiltyFrame ? frameName(guiltyFrame.function) : null;
   const named = rule.format.includes('%s');
   // No guilty frame: name the deepest frame that is not reporting machinery, the nearest to the
   // culprit the report got to before it was cut off (the signature is marked corrupted).
   const fallback = [...frames].reverse().find((f) => !isGeneric(f.function)) ?? frames[frames.length - 1];
-  const title = named ? rule.format.replace('%s', guilty ?? (fallback ? stripSuffix(fallback.function) : 'unknown')) : rule.format;
+  const title = named ? rule.format.replace('%s', guilty ?? (fallback ? frameName(fallback.function) : 'unknown')) : rule.format;
   // The hash: names only, in order, a repeated name (recursion, a frame both in RIP and trace) once.
   const hashed: string[] = [];
   for (const f of meaningful) {
-    const n = stripSuffix(f.function);
+    const n = frameName(f.function);
     if (hashed[hashed.length - 1] !== n) hashed.push(n);
     if (hashed.length === HASH_FRAMES) break;
   }
@@ -338,6 +360,7 @@ function traceOf(r: CrashReport): string[] {
   const out = [r.headline];
   if (r.bugLine) out.push(r.bugLine);
   if (r.rip) out.push(r.rip);
+  if (r.lr) out.push(r.lr);
   if (r.callTrace.length) out.push('Call Trace:', ...r.callTrace.map((f) => ` ${f.reliable ? '' : '? '}${f.function}${f.module ? ` [${f.module}]` : ''}`));
   return out.slice(0, TRACE_LINES);
 }

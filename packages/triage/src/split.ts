@@ -74,6 +74,7 @@ const OPENER = [
   /^(sysrq|SysRq ?): Trigger a crash/,
   /^(Oops: )?(invalid opcode|divide error|stack segment): [0-9a-f]{4} \[#\d+\]/,
   /^Oops: [0-9a-f]{4} \[#\d+\]/,
+  /^Internal error: .*: [0-9a-f]{1,16} \[#\d+\]/,
   /^PANIC: double fault/,
 ];
 const PANIC_LINE = /^Kernel panic - not syncing: /;
@@ -150,7 +151,7 @@ class Splitter {
     if (/^\s*Call Trace:/.test(t) || /^\s*(Backtrace|Call trace):/.test(t)) s.sawCallTrace = true;
     else if (s.sawCallTrace && FRAME_TEXT.test(t)) s.frames++;
     // (Not old kernels' `IP:` line: it comes before the die line, inside the opening.)
-    if (/^(CPU: \d+ (UID: \d+ )?PID: \d+ Comm: |RIP: |PC is at |NIP \[)/.test(t)) s.body = true;
+    if (/^(CPU: \d+ (UID: \d+ )?PID: \d+ Comm: |RIP: |PC is at |NIP \[|pc : )/.test(t)) s.body = true;
     if (DIE.test(t)) s.died = true;
     if (HEAD.test(t)) s.headed = true;
     if (END_TRACE.test(t)) s.ended = true;
@@ -158,8 +159,9 @@ class Splitter {
   }
 
   private closable(s: Segment, text: string): boolean {
-    // The panic after an oops is the end of that oops's report.
-    if (PANIC_LINE.test(text)) return s.panicked || s.ended || (s.headed && !CONSEQUENCE.test(text));
+    // The panic after an oops is the end of that oops's report, also after its `---[ end trace ]---`
+    // (arm64 and x86 print the die line's report, end it, then panic with `Fatal exception`).
+    if (PANIC_LINE.test(text)) return s.panicked || (s.ended && !(s.died && CONSEQUENCE.test(text))) || (s.headed && !CONSEQUENCE.test(text));
     // Nothing but the panic's own lines follows a panic.
     if (s.panicked) return true;
     if (s.ended || s.frames > 0 || s.body || s.lines.length > 200) return true;
@@ -217,6 +219,7 @@ export function reportOf(segment: ConsoleLine[]): CrashReport & { line: number }
     bugLine: info.bugLine,
     oops: info.oops,
     rip: info.rip,
+    lr: info.lr,
     taint: info.taint,
     cpu: info.cpu,
     pid: info.pid,

@@ -6,11 +6,16 @@
 #   NAME     pauth   -cpu max          (pointer authentication on: the kernel signs return addresses); crash on CPU 1
 #            nopauth -cpu cortex-a57   (ARMv8.0: no pointer authentication); crash on CPU 0
 #   The crash is sysrq-c written by a child shell (not PID 1) pinned with taskset to that CPU.
+#            seed    -cpu max          an OOPS, not a panic: tools/crashmod's seed mode (a kthread walks a list
+#                                      whose 6th entry was poisoned and freed) faults on LIST_POISON; panic_on_oops=1
+#                                      turns it into "Fatal exception". Needs CRASHMOD (crashmod.ko built for $KVER:
+#                                      make -C tools/crashmod ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- KDIR=...)
 #   WORKDIR  default /work/refs/arm64/dumps/$KVER/$NAME  (uncut dumps stay outside the repo)
 # env: KVER   (default 6.1.0-56-cloud-arm64; Debian 6.1.192-2)
 #      KROOT  the unpacked linux-image-$KVER-unsigned (+ -dbg) .debs (default /work/refs/arm64/$KVER/root)
 #      BUSYBOX an aarch64 static busybox (default /work/refs/arm64/busybox/bin/busybox, busybox-static:arm64 1:1.35.0-4+deb12u1+b1)
 #      MEM_MB (default 256)
+#      CRASHMOD (seed only; default /work/refs/arm64/crashmod/crashmod.ko), CRASHMOD_MODE (default seed)
 # out: WORKDIR/console.log        serial console (ttyAMA0) from boot to the panic
 #      WORKDIR/qemu.elf           dump-guest-memory format elf (raw, as QEMU wrote it)
 #      WORKDIR/qemu.kdump-zlib.flat, .kdump-lzo.flat, .kdump-snappy.flat   format kdump-* (QEMU 7.2 writes
@@ -32,12 +37,17 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 case $NAME in
   pauth) CPU=max CRASH_CPU=1 ;;
   nopauth) CPU=cortex-a57 CRASH_CPU=0 ;;
-  *) echo "make.sh: unknown dump $NAME (pauth|nopauth)" >&2; exit 2 ;;
+  seed) CPU=max CRASH_CPU=1 ;;
+  *) echo "make.sh: unknown dump $NAME (pauth|nopauth|seed)" >&2; exit 2 ;;
 esac
 need() { command -v "$1" >/dev/null || { echo "missing tool: $1 (apt-get install $2)" >&2; exit 2; }; }
 need qemu-system-aarch64 qemu-system-arm; need cpio cpio; need python3 python3; need makedumpfile makedumpfile
 [ -r "$KERNEL" ] || { echo "kernel $KERNEL not readable (dpkg-deb -x linux-image-$KVER-unsigned_*_arm64.deb into KROOT)" >&2; exit 2; }
 [ -x "$BUSYBOX" ] || { echo "no aarch64 busybox at $BUSYBOX (apt-get download busybox-static:arm64; dpkg-deb -x)" >&2; exit 2; }
+CRASHMOD=${CRASHMOD:-/work/refs/arm64/crashmod/crashmod.ko}
+if [ "$NAME" = seed ]; then
+  [ -r "$CRASHMOD" ] || { echo "no arm64 crashmod.ko at $CRASHMOD (see tools/recipes/arm64/README.md#oops)" >&2; exit 2; }
+fi
 mkdir -p "$WORK"; WORK=$(cd "$WORK" && pwd)
 log() { echo "[arm64/make.sh $NAME $(date +%T)] $*" >&2; }
 
@@ -50,6 +60,7 @@ ln -s busybox "$ROOT/bin/sh"
 # CONFIG_FW_CFG_SYSFS=m: without qemu_fw_cfg the guest never hands VMCOREINFO to QEMU's
 # -device vmcoreinfo, and the dumps would carry no VMCOREINFO note
 cp "$MODROOT/drivers/firmware/qemu_fw_cfg.ko" "$ROOT/lib/modules/"
+[ "$NAME" = seed ] && cp "$CRASHMOD" "$ROOT/lib/modules/crashmod.ko"
 cat > "$ROOT/init" <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -65,6 +76,14 @@ sleep 1
 # from a child shell pinned to one CPU: its PID is not 1, so a reader that takes QEMU's pr_pid
 # (vCPU + 1) for a PID gets it wrong rather than right by accident
 CPU=$(sed -n 's/.*vmpipe.crashcpu=\([0-9]*\).*/\1/p' /proc/cmdline)
+MODE=$(sed -n 's/.*vmpipe.crashmod=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -n "$MODE" ]; then
+  # an oops (not a panic): crashmod's kthread faults; panic_on_oops makes the oops end in panic()
+  echo 1 > /proc/sys/kernel/panic_on_oops
+  echo "vmpipe-arm64: insmod crashmod.ko mode=$MODE (panic_on_oops=$(cat /proc/sys/kernel/panic_on_oops))"
+  insmod /lib/modules/crashmod.ko mode=$MODE
+  while :; do sleep 1000; done
+fi
 taskset -c "$CPU" sh -c 'echo "vmpipe-arm64: sysrq-c now from pid $$ (sh) pinned to cpu '"$CPU"'"; echo c > /proc/sysrq-trigger'
 while :; do sleep 1000; done
 INIT
@@ -76,6 +95,7 @@ chmod 755 "$ROOT/init"
 QMP=$WORK/qmp.sock CONSOLE=$WORK/console.log
 rm -f "$QMP" "$CONSOLE" "$WORK"/qemu.* "$WORK"/registers.txt "$WORK"/cpus.txt
 APPEND="console=ttyAMA0 panic=0 loglevel=7 vmpipe.crashcpu=$CRASH_CPU"
+[ "$NAME" = seed ] && APPEND="$APPEND vmpipe.crashmod=${CRASHMOD_MODE:-seed}"
 QARGS=(-machine virt -accel tcg -cpu "$CPU" -m "$MEM_MB" -smp 2 -nographic -no-reboot
   -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" -append "$APPEND" -device vmcoreinfo)
 echo "qemu-system-aarch64 ${QARGS[*]} -qmp unix:qmp.sock,server=on,wait=off   # $(qemu-system-aarch64 --version | head -1); $(date -u +%F)" > "$WORK/guest.txt"
