@@ -55,6 +55,8 @@ for (const scenario of SCENARIOS) {
     t.true(printed.length >= 26, `${printed.length} lines: the whole report, not a piece`);
   });
 
+  // the seed's record is checked against its dump by arm64-oops.test.ts
+  if (scenario === 'seed') continue;
   test(`arm64 ${scenario}: the committed panic record is vmcore-extract --panic's on the dump`, (t) => {
     const dump = join(dumps, scenario, 'qemu.kdump-zlib');
     if (!existsSync(dump)) {
