@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { writeDump } from '@vmpipe/mkdump';
 const here = dirname(fileURLToPath(import.meta.url));
 const vmpipe = join(here, '..', 'bin', 'vmpipe.js');
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-batch-test-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [vmpipe, ...args], { input: opts.input ?? '', encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 240_000 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { pagePattern, writeDump, type DumpSpec } from '@vmpipe/mkdump';
 
 const bin = (name: string) => join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', `${name}.js`);
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-cli-test-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(name: string, args: string[], input?: string) {
   const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8' });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { decompress } from 'fzstd';
 import { dirname, join } from 'node:path';
@@ -213,7 +213,9 @@ for (const [scenario, flags] of [['warn', ['WARN']], ['bugirq', ['BUG']]] as con
 
 const warnDir = join(scenarios, 'warn');
 (existsSync(join(warnDir, 'vmcore.kdump')) ? test : test.skip)('--diff --from-module: memory against the .ko with its relocations applied; every difference explained', async (t) => {
-  const ko = join(mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-')), 'crashmod.ko');
+  const dir = mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ko = join(dir, 'crashmod.ko');
   writeFileSync(ko, decompress(readFileSync(join(warnDir, 'crashmod.ko.zst'))));
   const r = await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--diff', '--from-module', ko, ...lean]);
   t.is(r.code, 0, r.err);

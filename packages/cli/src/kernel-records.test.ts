@@ -1,12 +1,14 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDumpFile } from '@vmpipe/mkdump';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-kr-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const bin = join(here, '..', 'bin', 'vmcore-extract.js');
 const real = join(here, '..', '..', '..', 'fixtures', 'real');
 const fixture = join(real, 'vmcore.kdump-zlib');
@@ -103,7 +105,7 @@ async function noPrintkDump(): Promise<string> {
   mem.writeBigUInt64LE(0x102000n | 0x63n, 0x101000 + 510 * 8);
   mem.writeBigUInt64LE(0xe3n, 0x102000);
   mem.writeBigUInt64LE(0x200000n | 0xe3n, 0x102008);
-  const path = join(mkdtempSync(join(tmpdir(), 'vmpipe-kr-')), 'vmcore');
+  const path = join(mkdtempSync(join(tmp, 'no-printk-')), 'vmcore');
   await writeDumpFile(path, {
     format: 'kdump',
     vmcoreinfo: 'OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(init_top_pgt)=ffffffff80100000\nNUMBER(phys_base)=0\nSYMBOL(prb)=ffffffff80300000\n',

@@ -140,6 +140,8 @@ export function panicRecord(dump: Dump, info: PanicInfo): PanicRecord {
     event: info.kind,
     taint: info.taint,
     oops: info.oops,
+    ...(info.cpuLine !== null ? { cpuLine: info.cpuLine } : {}),
+    ...(info.modules !== null ? { modules: info.modules } : {}),
     hardware: info.hardware,
     rip: info.rip,
     code: info.code,

@@ -11,15 +11,18 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
 
+const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+
 /** The fixture keeps crashmod.ko zstd-compressed (crashmod.ko.zst): unpacked once into a temp dir. */
 function crashmodKo(dir: string): string {
-  const out = join(mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-')), 'crashmod.ko');
+  const out = join(mkdtempSync(join(tmp, 'ko-')), 'crashmod.ko');
   writeFileSync(out, decompress(readFileSync(join(dir, 'crashmod.ko.zst'))));
   return out;
 }

@@ -11,7 +11,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,9 +107,12 @@ seed('seed: a module named in TYPE [module] that is not loaded is a usage error;
   t.regex(bare.err, /no type named "vmpipe_item".*not searched: crashmod \(no BTF; give --modules DIR/);
 });
 
+const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-ko-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+
 /** A directory holding the fixture's crashmod.ko (kept zstd-compressed), under a kernel-like path. */
 function koDir(fixture: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vmpipe-ko-'));
+  const dir = mkdtempSync(join(tmp, 'ko-'));
   mkdirSync(join(dir, 'extra'));
   writeFileSync(join(dir, 'extra', 'crashmod.ko'), decompress(readFileSync(join(fixture, 'crashmod.ko.zst'))));
   return dir;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { ve
 const installedName = (id: string) => (id === 'render' ? 'vmpipe-render' : id);
 
 const cache = mkdtempSync(join(tmpdir(), 'vmpipe-cache-'));
+test.after.always(() => rmSync(cache, { recursive: true, force: true }));
 
 function run(bin: string, args: string[]) {
   // Completion writes its cache under XDG_CACHE_HOME: never into the tester's home.

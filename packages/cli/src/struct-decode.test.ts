@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const btf = join(real, 'vmlinux.btf.zst');
 const dump = join(real, 'vmcore.kdump-zlib');
 const expected = (f: string) => readFileSync(join(real, 'expected', f), 'latin1');
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-struct-decode-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8' });

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const REAL = join(here, '..', '..', '..', 'fixtures', 'real');
 const DUMP = join(REAL, 'vmcore.kdump-zlib');
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-sym-cli-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const real = existsSync(DUMP) ? test : test.skip;
 
 function run(name: string, args: string[], input?: string) {

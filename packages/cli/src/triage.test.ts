@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-triage-test-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const DUMP = join(root, 'fixtures/real/vmcore.kdump-zlib');
 /** A corpus text by its slug (the file name without its number). */
 const corpus = (slug: string) => join(root, 'fixtures/triage/corpus', readdirSync(join(root, 'fixtures/triage/corpus')).find((f) => f.slice(4) === `${slug}.txt`)!);

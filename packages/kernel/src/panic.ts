@@ -58,6 +58,8 @@ export interface PanicInfo {
   cpu: number | null;
   pid: number | null;
   comm: string | null;
+  /** the `CPU: 1 PID: 105 Comm: ... Tainted: ... <release> <version>` line cpu, pid and comm came from, as printed */
+  cpuLine: string | null;
   /** `Not tainted`, or the flags after `Tainted: ` as printed (`G           OE`) */
   taint: string | null;
   tainted: boolean | null;
@@ -207,6 +209,7 @@ export function analysePanic(lines: LogLine[], opts: { warnings?: boolean } = {}
     cpu: null,
     pid: null,
     comm: null,
+    cpuLine: null,
     taint: null,
     tainted: null,
     oops: null,
@@ -341,6 +344,7 @@ function readReport(texts: string[], from: number, info: PanicInfo): void {
       info.cpu = Number(m[1]);
       info.pid = Number(m[2]);
       info.comm = m[3]!;
+      info.cpuLine = t;
       info.tainted = m[4] !== 'Not tainted';
       info.taint = info.tainted ? m[5]!.trimEnd() : 'Not tainted';
     } else if (info.hardware === null && t.startsWith('Hardware name: ')) info.hardware = t.slice('Hardware name: '.length);

@@ -52,6 +52,10 @@ export interface PanicRecord {
   event: string;
   taint: string | null;
   oops: string | null;
+  /** the report's `CPU: 1 PID: 105 Comm: ... Tainted: ...` line as printed (cpu, pid, comm come from it) */
+  cpuLine?: string;
+  /** the report's `Modules linked in:` list as printed (`crashmod(OE) qemu_fw_cfg`) */
+  modules?: string;
   hardware: string | null;
   rip: string | null;
   code: string | null;

@@ -1,0 +1,35 @@
+/**
+ * The suite is hermetic about the vmpipe cache: each ava run has its own empty cache directory
+ * in VMPIPE_CACHE (tools/ava-config.mjs, every package's ava.config.mjs), and the commands the
+ * tests spawn write there, never into the user's ~/.cache/vmpipe that other worktrees and runs
+ * share (where a test could pass on an entry another run left).
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fixture = join(here, '..', '..', '..', 'fixtures', 'real', 'vmcore.kdump-zlib');
+
+test('the tests\' VMPIPE_CACHE is this run\'s own directory, not the user\'s cache', (t) => {
+  const dir = process.env['VMPIPE_CACHE'];
+  t.truthy(dir, 'VMPIPE_CACHE is set for the test run');
+  // where the cache is without VMPIPE_CACHE (packages/cache cacheDir())
+  const user = process.env['XDG_CACHE_HOME'] ? join(process.env['XDG_CACHE_HOME'], 'vmpipe') : join(homedir(), '.cache', 'vmpipe');
+  t.not(dir, user);
+  const under = relative(tmpdir(), dir!);
+  t.true(!under.startsWith('..') && /^vmpipe-test-cache-/.test(under), `${dir} is a run's directory under ${tmpdir()}`);
+  t.true(statSync(dir!).isDirectory());
+});
+
+test('a spawned command keeps the dump\'s BTF in the run\'s cache', (t) => {
+  const dir = process.env['VMPIPE_CACHE']!;
+  t.truthy(dir);
+  // --panic reads the crashing task, which needs the dump's own BTF: the first command to load it writes btf-<build-id>.bin
+  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'vmcore-extract.js'), fixture, '--panic'], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.true(existsSync(dir) && readdirSync(dir).some((f) => /^btf-[0-9a-f]+\.bin$/.test(f)), `a btf entry in ${dir}`);
+});
