@@ -4,13 +4,14 @@
  * `OFFSET(uts_namespace.name)`: struct new_utsname, six `char[65]`, from
  * include/uapi/linux/utsname.h), else the kdump header's copy.
  */
-import type { KernelMemory } from '@vmpipe/addrxlat';
+import { MemoryError, type KernelMemory } from '@vmpipe/addrxlat';
+import { memberAt } from '@vmpipe/types';
 import { cString } from '@vmpipe/bytes';
 import { UTSNAME_FIELDS, type Utsname } from '@vmpipe/dump';
 import { cpuOnline } from './cpumask.js';
 import { nr_cpu_ids } from './percpu.js';
 import { for_each_task, idle_task } from './tasks.js';
-import { readInt, typedFactsUnavailable } from './read.js';
+import { readInt, struct, typedFactsUnavailable } from './read.js';
 import { timekeeperSeconds } from './timekeeping.js';
 import type { Program } from './program.js';
 
@@ -162,15 +163,27 @@ export function systemFacts(prog: Program, log: readonly { text: string; tsNsec:
     problems.push({ code: 'cpu-online-unreadable', message: `__cpu_online_mask: ${(err as Error).message}` });
   }
   try {
-    // As drgn counts them: every task on the lists, and each CPU's idle task (CPU 0's is init_task, on the list).
+    // As crash counts them (its task table): every task on the lists or in the PID table, and each
+    // CPU's idle task (CPU 0's is init_task, on the list); a task_struct the dump lacks is not counted.
     const seen = new Set<bigint>();
     for (const step of for_each_task(prog)) {
       if ('task' in step) seen.add(step.task);
-      else problems.push({ code: 'tasks-unreadable', message: `the task list: ${step.corrupt.message}; TASKS counts the tasks before it` });
+      else problems.push({ code: 'tasks-unreadable', message: `the task list: ${step.corrupt.message}; TASKS counts the readable tasks on the lists and in the PID table` });
     }
     for (let cpu = 0; cpu < (nr_cpu_ids(prog) ?? 0); cpu++) seen.add(idle_task(prog, cpu));
     seen.delete(0n);
-    facts.tasks = seen.size;
+    const pidAt = BigInt(memberAt(prog.types, struct(prog, 'task_struct'), 'pid').offset);
+    let lost = 0;
+    for (const task of seen) {
+      try {
+        prog.mem.readU32(task + pidAt);
+      } catch (err) {
+        if (!(err instanceof MemoryError)) throw err;
+        lost++;
+        problems.push({ code: 'tasks-unreadable', message: `task_struct at 0x${task.toString(16)}: ${err.message}; not counted in TASKS` });
+      }
+    }
+    facts.tasks = seen.size - lost;
   } catch (err) {
     problems.push({ code: 'tasks-unreadable', message: `the task list: ${(err as Error).message}` });
   }

@@ -47,12 +47,16 @@ export interface TaskInfo {
   startTime: bigint;
   utime: bigint;
   stime: bigint;
-  via: 'tasks' | 'idle';
+  /** tasks: init_task.tasks and the thread lists; idle: a runqueue's idle task; pid: only the PID table (init_pid_ns.idr) reached it, the lists broke before it */
+  via: 'tasks' | 'idle' | 'pid';
   /** members that could not be read (the task_struct straddles a page the dump lacks; `mm->rss_stat`, `mm->total_vm`: its mm_struct or a CPU's rss counters is not in the dump); they read as 0 */
   missing?: string[];
 }
 
-export type TaskInfoStep = { info: TaskInfo } | { corrupt: ListCorruption } | { unreadable: bigint; message: string };
+export type TaskInfoStep =
+  | { info: TaskInfo }
+  | { corrupt: ListCorruption; walk?: 'tasks' | 'threads' | 'pid-table' }
+  | { unreadable: bigint; message: string; via?: 'pid' };
 
 // The mm counters, include/linux/mm_types_task.h: an anonymous enum, so not
 // looked up by name; MM_SHMEMPAGES (3) exists since 4.5, when NR_MM_COUNTERS became 4.
@@ -163,22 +167,23 @@ export function* for_each_task_info(prog: Program): Generator<TaskInfoStep> {
   const views: { v: StructView; via: TaskInfo['via'] }[] = [];
   const steps: TaskInfoStep[] = [];
   const seen = new Set<bigint>();
-  const take = (addr: bigint, via: TaskInfo['via']) => {
+  const take = (addr: bigint, via: TaskInfo['via'], pid?: number) => {
     if (seen.has(addr)) return;
     seen.add(addr);
     try {
       views.push({ v: l.task.readPartial(prog, addr), via });
     } catch (err) {
-      steps.push({ unreadable: addr, message: `task_struct at 0x${addr.toString(16)} cannot be read: ${(err as Error).message}` });
+      const which = pid !== undefined ? ` (PID ${pid} in the PID table)` : via === 'pid' ? ' (a thread of a task found in the PID table)' : '';
+      steps.push({ unreadable: addr, message: `task_struct at 0x${addr.toString(16)}${which} cannot be read: ${(err as Error).message}`, ...(via === 'pid' ? { via } : {}) });
     }
   };
   let first = true;
   for (const step of for_each_task(prog) as Generator<TaskStep>) {
     if ('corrupt' in step) {
-      steps.push({ corrupt: step.corrupt });
+      steps.push({ corrupt: step.corrupt, ...(step.walk ? { walk: step.walk } : {}) });
       continue;
     }
-    take(step.task, 'tasks');
+    take(step.task, step.via ?? 'tasks', step.pid);
     if (first) {
       first = false;
       for (const t of idle) take(t, 'idle');

@@ -87,8 +87,8 @@ export interface TaskRecord {
   /** `struct task_struct`, so struct-decode can decode the record in place */
   type: 'struct task_struct';
   addr: Hex;
-  /** where the task was found: tasks (init_task.tasks and thread lists) or idle (a runqueue's idle task) */
-  via: 'tasks' | 'idle';
+  /** where the task was found: tasks (init_task.tasks and thread lists), idle (a runqueue's idle task) or pid (only the PID table, init_pid_ns.idr: the lists broke before it) */
+  via: 'tasks' | 'idle' | 'pid';
   /** members that could not be read (the task_struct straddles a page the dump lacks; `mm->rss_stat`, `mm->total_vm`: its mm_struct or a CPU's rss counters is not in the dump); they read as 0 */
   missing?: string[];
   /** crash ps -t's RUN TIME: whole seconds from the task's start to the crash (jiffies_64 and HZ from tick_nsec); absent when they cannot be read */

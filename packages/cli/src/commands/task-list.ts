@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { for_each_task_info, kernel_hz, task_run_time, totalram_pages, uptime_jiffies, type Program, type TaskInfo } from '@vmpipe/kernel';
+import { for_each_task_info, kernel_hz, task_run_time, totalram_pages, uptime_jiffies, type ListCorruption, type Program, type TaskInfo } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type TaskRecord } from '@vmpipe/records';
 import { VmpipeCommand } from '../base.js';
 import { fatalKernel, objectFlags, programSource, requireTypes } from '../objects-program.js';
@@ -17,6 +17,15 @@ export function taskRecord(dump: string, t: TaskInfo, pageSize: number, totalram
     ...(t.missing ? { missing: t.missing } : {}),
     ...extra,
   };
+}
+
+/** The summary of a task list the PID table had to complete: where init_task.tasks broke, and what the PID table added. */
+function taskListBroken(dump: string, broke: ListCorruption | undefined, fromPid: number, unreadable: number) {
+  const where = broke ? `init_task.tasks broke at ${hex(broke.node)} (${broke.message})` : 'the thread lists missed tasks';
+  const more = unreadable > 0 ? `, and ${unreadable} whose task_struct the dump lacks (task-unreadable)` : '';
+  return errorRecord('task-list-broken', `${where}; ${fromPid} more task${fromPid === 1 ? '' : 's'} found through the PID table (init_pid_ns.idr)${more}`, {
+    dump, ...(broke ? { addr: hex(broke.node), reason: broke.reason, link: broke.link, pointer: hex(broke.value), walked: broke.walked } : {}), fromPidTable: fromPid, unreadableFromPidTable: unreadable,
+  });
 }
 
 /** crash's task order (task.c sort_by_pid): by PID, the idle tasks (PID 0) by CPU; a stable sort keeps it for ties of later sorts. */
@@ -55,9 +64,9 @@ function select(all: TaskInfo[], f: { leaders: boolean; threads?: number | undef
 }
 
 export default class TaskList extends VmpipeCommand {
-  static override summary = 'Every task, like crash `ps`: one task record each, from the task lists (not the PID hash).';
+  static override summary = 'Every task, like crash `ps`: one task record each, from the task lists, completed from the PID table where they break.';
   static override description = [
-    'Walks init_task.tasks and every thread group (for_each_task), with each CPU\'s idle task, and reads each task_struct once: pid, tgid, ppid, comm, state (crash\'s RU/IN/UN/ID/ZO/... and the raw value), cpu, whether it was running at the crash (crash\'s `>`), prio, uid, rss, vsz, last-run and start times.',
+    'Walks init_task.tasks and every thread group (for_each_task), then the PID table (init_pid_ns.idr) for the tasks a broken list hides (a task-list-broken error says where it broke and how many came from the PID table), with each CPU\'s idle task, and reads each task_struct once: pid, tgid, ppid, comm, state (crash\'s RU/IN/UN/ID/ZO/... and the raw value), cpu, whether it was running at the crash (crash\'s `>`), prio, uid, rss, vsz, last-run and start times.',
     '--leaders (ps -G), --threads PID (ps -g), --children PID (ps -c), --parents PID (ps -p); --sort last-run orders by sched_info.last_arrival, newest first. --last-run: crash ps -l (that order, rendered as crash\'s `[last_arrival] [ST]  PID: ...` lines); --times: crash ps -t (by start time, with each task\'s RUN TIME, START TIME, UTIME, STIME). See docs/task-list.md.',
     'Exit codes: 0 ok, 2 bad usage or no such PID, 3 missing file, 4 not a dump or no symbols/types.',
   ].join('\n\n');
@@ -87,15 +96,25 @@ export default class TaskList extends VmpipeCommand {
     requireTypes(prog);
     const tasks: TaskInfo[] = [];
     const problems = [];
+    let broke: ListCorruption | undefined; // where init_task.tasks broke
+    let unreadableFromPid = 0;
     try {
       for (const step of for_each_task_info(prog)) {
         if ('info' in step) tasks.push(step.info);
-        else if ('corrupt' in step) problems.push(errorRecord('task-list-corrupt', `the task list is damaged: ${step.corrupt.message}; the tasks read so far are listed`, { dump: args.dump, addr: hex(step.corrupt.node), reason: step.corrupt.reason }));
-        else problems.push(errorRecord('task-unreadable', step.message, { dump: args.dump, addr: hex(step.unreadable) }));
+        else if ('corrupt' in step) {
+          if (step.walk === 'tasks') broke ??= step.corrupt;
+          const what = step.walk === 'pid-table' ? 'the PID table (init_pid_ns.idr) is damaged' : 'the task list is damaged';
+          problems.push(errorRecord('task-list-corrupt', `${what}: ${step.corrupt.message}; the tasks read so far are listed`, { dump: args.dump, addr: hex(step.corrupt.node), reason: step.corrupt.reason }));
+        } else {
+          if (step.via === 'pid') unreadableFromPid++;
+          problems.push(errorRecord('task-unreadable', step.message, { dump: args.dump, addr: hex(step.unreadable) }));
+        }
       }
     } catch (err) {
       fatalKernel(err);
     }
+    const fromPid = tasks.filter((t) => t.via === 'pid').length;
+    if (broke || fromPid > 0) problems.unshift(taskListBroken(args.dump, broke, fromPid, unreadableFromPid));
     let totalram: number | null = null;
     try {
       totalram = totalram_pages(prog);
