@@ -104,7 +104,8 @@ export default class TaskList extends VmpipeCommand {
         else if ('corrupt' in step) {
           if (step.walk === 'tasks') broke ??= step.corrupt;
           const what = step.walk === 'pid-table' ? 'the PID table (init_pid_ns.idr) is damaged' : 'the task list is damaged';
-          problems.push(errorRecord('task-list-corrupt', `${what}: ${step.corrupt.message}; the tasks read so far are listed`, { dump: args.dump, addr: hex(step.corrupt.node), reason: step.corrupt.reason }));
+          const then = step.walk === 'tasks' ? 'the tasks after it are looked up in the PID table (task-list-broken)' : 'the tasks read so far are listed';
+          problems.push(errorRecord('task-list-corrupt', `${what}: ${step.corrupt.message}; ${then}`, { dump: args.dump, addr: hex(step.corrupt.node), reason: step.corrupt.reason }));
         } else {
           if (step.via === 'pid') unreadableFromPid++;
           problems.push(errorRecord('task-unreadable', step.message, { dump: args.dump, addr: hex(step.unreadable) }));
