@@ -36,7 +36,7 @@ export default class Backtrace extends VmpipeCommand {
   static override flags = {
     'all-cpus': Flags.boolean({ description: 'the task on every CPU, from each CPU\'s saved registers (crash bt -a)' }),
     task: Flags.string({ description: 'this task: a PID or a task_struct address (repeatable)', helpValue: 'PID|ADDR', multiple: true }),
-    'all-tasks': Flags.boolean({ description: 'every task on the task lists, and each CPU\'s idle task (crash foreach bt)' }),
+    'all-tasks': Flags.boolean({ description: 'every task on the task lists (and in the PID table where they break), and each CPU\'s idle task (crash foreach bt)' }),
     frames: Flags.boolean({ description: 'add each frame\'s stack words (crash bt -f)' }),
     lines: Flags.boolean({ description: 'add each frame\'s source file and line from --vmlinux\'s DWARF (crash bt -l)' }),
     ...programFlags,
