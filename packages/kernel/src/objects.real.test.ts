@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { addr_info, for_each_runqueue, for_each_task_info, for_each_vma, Program, si_meminfo, slab_object_info, taint_letters, task_state_letters, type TaskInfo } from './index.js';
+import { addr_info, for_each_pid, for_each_runqueue, for_each_task, for_each_task_info, pid_task, for_each_vma, Program, si_meminfo, slab_object_info, taint_letters, task_state_letters, type TaskInfo } from './index.js';
 
 const REAL = fileURLToPath(new URL('../../../fixtures/real/', import.meta.url));
 const DUMP = REAL + 'vmcore.kdump-zlib';
@@ -57,6 +57,21 @@ real('tasks: every task drgn finds through the PID idr, the same pid, tgid, pare
   // drgn's for_each_task walks the PID idr, which has no pid 0: init_task and swapper/1 are the two more.
   t.is(infos.length, want.length + 2);
   t.deepEqual(infos.filter((i) => i.pid === 0).map((i) => [i.comm, i.via]), [['swapper/0', 'tasks'], ['swapper/1', 'idle']]);
+});
+
+real('for_each_pid / pid_task: the PID table (init_pid_ns.idr) names drgn\'s tasks (drgn walks it), each under its own PID', (t) => {
+  const want = expected('drgn.vmcore.kdump-zlib.tasks.txt').trim().split('\n').map((l) => l.split(' ')).map((f) => `${f[1]} ${f[0]}`);
+  const got: string[] = [];
+  for (const step of for_each_pid(open())) {
+    if ('corrupt' in step) t.fail(step.corrupt.message);
+    else {
+      const task = pid_task(open(), step.pid);
+      if (task !== 0n) got.push(`${step.nr} 0x${task.toString(16)}`);
+    }
+  }
+  t.deepEqual(got.sort(), want.sort());
+  // and for_each_task, whose lists are whole here, adds nothing from it
+  t.is([...for_each_task(open())].filter((s) => 'via' in s && s.via === 'pid').length, 0);
 });
 
 real('tasks: crash ps -l and ps -t times (last_arrival, start_time, utime, stime) for the tasks crash sees', (t) => {
