@@ -87,8 +87,10 @@ export function* for_each_thread(prog: Program, task: bigint): Generator<TaskSte
  */
 export function* for_each_task(prog: Program): Generator<TaskStep> {
   const seen = new Set<bigint>();
+  let listsDamaged = false;
   for (const p of for_each_process(prog)) {
     if ('corrupt' in p) {
+      listsDamaged = true;
       yield p;
       continue;
     }
@@ -96,13 +98,22 @@ export function* for_each_task(prog: Program): Generator<TaskStep> {
       if ('task' in t) {
         if (seen.has(t.task)) continue;
         seen.add(t.task);
-      }
+      } else listsDamaged = true;
       yield t;
     }
   }
+  // Damage in the PID table matters only when the table is needed: when the lists broke, or it
+  // names tasks they missed. With whole lists it is a cross-check, and a cut dump that kept the
+  // tasks but not the IDR's nodes (the lean fixtures) is not damaged for it.
+  const held: TaskStep[] = [];
+  let found = false;
+  const damage = function* (step: TaskStep): Generator<TaskStep> {
+    if (listsDamaged || found) yield step;
+    else held.push(step);
+  };
   for (const step of for_each_pid(prog)) {
     if ('corrupt' in step) {
-      yield step;
+      yield* damage(step);
       continue;
     }
     let task: bigint;
@@ -110,10 +121,14 @@ export function* for_each_task(prog: Program): Generator<TaskStep> {
       task = pid_task(prog, step.pid);
     } catch (err) {
       if (!(err instanceof MemoryError)) throw err;
-      yield { corrupt: { reason: 'unreadable', node: step.pid, link: 'first', value: step.pid, walked: 0, code: err.code, message: `the struct pid of PID ${step.nr} (0x${step.pid.toString(16)}) cannot be read: ${err.message}` }, walk: 'pid-table' };
+      yield* damage({ corrupt: { reason: 'unreadable', node: step.pid, link: 'first', value: step.pid, walked: 0, code: err.code, message: `the struct pid of PID ${step.nr} (0x${step.pid.toString(16)}) cannot be read: ${err.message}` }, walk: 'pid-table' });
       continue;
     }
     if (task === 0n || seen.has(task)) continue;
+    if (!found) {
+      found = true;
+      yield* held.splice(0);
+    }
     // A task the lists missed: it and its thread group (whose other threads have PIDs of their own, found here too).
     for (const t of threads_of(prog, task)) {
       if ('task' in t) {
@@ -150,8 +165,10 @@ export type PidStep = { pid: bigint; nr: number } | { corrupt: ListCorruption; w
  */
 export function* for_each_pid(prog: Program): Generator<PidStep> {
   const ns = prog.symbol('init_pid_ns');
-  if (ns === undefined || prog.types.lookup('struct', 'idr') === undefined) return;
-  const idr = ns + BigInt(memberAt(prog.types, struct(prog, 'pid_namespace'), 'idr').offset);
+  const idrAt = tryMember(prog, 'struct pid_namespace', 'idr'); // absent before 4.15 (pid_hash)
+  // without the types to follow a pid to its task (struct pid, task_struct.pid_links) the table is of no use
+  if (ns === undefined || idrAt === undefined || tryMember(prog, 'struct pid', 'tasks') === undefined) return;
+  const idr = ns + BigInt(idrAt);
   const root = idr + BigInt(memberAt(prog.types, struct(prog, 'idr'), 'idr_rt').offset);
   for (const step of xa_for_each(prog, root, { max: MAX_TASKS })) {
     if ('corrupt' in step) yield { corrupt: step.corrupt, walk: 'pid-table' };
