@@ -6,7 +6,7 @@
  * symbol's value is its offset in section shndx). Relocations are not
  * applied: a .ko's calls out of the module read as they are stored.
  */
-import { ElfFile } from '@vmpipe/elf';
+import { ElfFile, R_X86_64_32, R_X86_64_32S, R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32 } from '@vmpipe/elf';
 
 /** Why file code cannot be read: `reason` says whether the file is missing or unusable. */
 export class CodeFileError extends Error {
@@ -90,11 +90,6 @@ export interface CodeRelocation {
   addend: bigint;
 }
 
-export const R_X86_64_64 = 1;
-export const R_X86_64_PC32 = 2;
-export const R_X86_64_PLT32 = 4;
-export const R_X86_64_32 = 10;
-export const R_X86_64_32S = 11;
 const RELOC_SIZE: Record<number, number> = { [R_X86_64_64]: 8, [R_X86_64_PC32]: 4, [R_X86_64_PLT32]: 4, [R_X86_64_32]: 4, [R_X86_64_32S]: 4 };
 
 /**

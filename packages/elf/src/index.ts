@@ -54,10 +54,13 @@ export const SHF_COMPRESSED = 0x800;
 const ELFCOMPRESS_ZLIB = 1;
 const ELFCOMPRESS_ZSTD = 2;
 const NT_GNU_BUILD_ID = 3;
-// Absolute relocations, the only kinds debug sections use.
-const R_X86_64_64 = 1;
-const R_X86_64_32 = 10;
-const R_X86_64_32S = 11;
+// Relocation types (x86-64 psABI 4.4, ELF for the Arm 64-bit Architecture 5.7): the absolute ones
+// are the only kinds debug sections use; PC32/PLT32 are what a module's code holds besides.
+export const R_X86_64_64 = 1;
+export const R_X86_64_PC32 = 2;
+export const R_X86_64_PLT32 = 4;
+export const R_X86_64_32 = 10;
+export const R_X86_64_32S = 11;
 const R_AARCH64_ABS64 = 257;
 const R_AARCH64_ABS32 = 258;
 
