@@ -15,6 +15,10 @@
  * AMD disagree on their length), REX followed by another prefix.
  */
 
+/** The legacy prefix bytes (SDM vol. 2, 2.1.1: lock, rep, segment overrides, operand and address size): 1 for a prefix. */
+export const LEGACY_PREFIX = new Uint8Array(256);
+for (const b of [0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]) LEGACY_PREFIX[b] = 1;
+
 const NONE = 0;
 /** the opcode has a ModRM byte */
 const M = 1;
@@ -182,9 +186,9 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
   for (;;) {
     if (p >= limit) return 0;
     const c = b[p]!;
+    if (LEGACY_PREFIX[c] !== 1) break;
     if (c === 0x66) opsize = true;
     else if (c === 0x67) addrsize = true;
-    else if (!(c === 0xf0 || c === 0xf2 || c === 0xf3 || c === 0x2e || c === 0x36 || c === 0x3e || c === 0x26 || c === 0x64 || c === 0x65)) break;
     p++;
   }
   let rexW = false;
@@ -194,7 +198,7 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
     if (p >= limit) return 0;
     const c = b[p]!;
     // a prefix after REX makes the REX ignored: rare enough to leave to iced
-    if ((c & 0xf0) === 0x40 || c === 0x66 || c === 0x67 || c === 0xf0 || c === 0xf2 || c === 0xf3 || c === 0x2e || c === 0x36 || c === 0x3e || c === 0x26 || c === 0x64 || c === 0x65) return 0;
+    if ((c & 0xf0) === 0x40 || LEGACY_PREFIX[c] === 1) return 0;
   }
   const op = b[p++]!;
   const z = opsize && !rexW ? 2 : 4;

@@ -19,7 +19,7 @@
 import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
 import { ByteStringMap } from './byte-map.js';
-import { x86InstructionLength } from './x86-length.js';
+import { LEGACY_PREFIX, x86InstructionLength } from './x86-length.js';
 
 // iced-x86 is CommonJS: required, not imported, because Node's ESM loader first scans a CommonJS
 // module's whole source for its export names, 0.1 s of CPU on every start-up for iced's 0.9 MB of glue.
@@ -284,6 +284,8 @@ export class Disassembler {
     walk.remembered = -1;
     walk.branch = -1;
     const guess = x86InstructionLength(bytes, pos, bytes.length);
+    // the form at the guessed length, kept for `learn` when iced finds that length too
+    let form = NO_FORM;
     if (guess > 0) {
       const end = pos + guess;
       const same = this.exact.find(bytes, pos, end);
@@ -293,7 +295,7 @@ export class Disassembler {
         walk.insn = this.exact.at(same);
         return walk;
       }
-      const form = formAt(bytes, pos, end);
+      form = formAt(bytes, pos, end);
       if (form.branch > 0) {
         const t = this.branches.get(bytes, pos, end - form.branch);
         if (t !== undefined && t.insn.length === guess) {
@@ -336,7 +338,7 @@ export class Disassembler {
     walk.pos = end;
     const out = this.describe(ins, code, at, this.copy(bytes, pos, end));
     // Remembered now: the caller may treat it as it treats the ones to come (its addr is this one's).
-    walk.remembered = this.learn(out, bytes, pos, end, formAt(bytes, pos, end));
+    walk.remembered = this.learn(out, bytes, pos, end, length === guess ? form : formAt(bytes, pos, end));
     walk.insn = out;
     return walk;
   }
@@ -709,8 +711,6 @@ interface Template {
   memory: number;
 }
 
-const PREFIX_BYTE = new Uint8Array(256);
-for (const b of [0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]) PREFIX_BYTE[b] = 1;
 const NO_FORM = { branch: 0, modrm: -1 };
 
 /**
@@ -723,7 +723,7 @@ const NO_FORM = { branch: 0, modrm: -1 };
  */
 function formAt(b: Uint8Array, start: number, end: number): { branch: number; modrm: number } {
   let i = start;
-  while (i < end && PREFIX_BYTE[b[i]!] === 1) i++;
+  while (i < end && LEGACY_PREFIX[b[i]!] === 1) i++;
   if (i < end && (b[i]! & 0xf0) === 0x40) i++;
   if (i >= end) return NO_FORM;
   const op = b[i]!;
@@ -755,10 +755,9 @@ interface Form {
 /** Instructions whose register operand iced prints narrower than the register it decodes (`ltr %ax`): formatted by iced. */
 const SYSTEM_REG_OPS = new Set<number>([Mnemonic.Ltr, Mnemonic.Lldt, Mnemonic.Sldt, Mnemonic.Str, Mnemonic.Smsw, Mnemonic.Lmsw, Mnemonic.Verr, Mnemonic.Verw, Mnemonic.Lar, Mnemonic.Lsl]);
 
-const LEGACY_PREFIX = new Set([0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]);
 /** Legacy prefix bytes before the opcode (REX aside): the printed prefixes may then differ per instruction. */
 function hasLegacyPrefix(raw: Uint8Array): boolean {
-  return raw.length > 0 && LEGACY_PREFIX.has(raw[0]!);
+  return raw.length > 0 && LEGACY_PREFIX[raw[0]!] === 1;
 }
 
 /** AT&T names that differ from iced's lower-cased enum names (iced: `st0`, `mm0`; gas: `st(0)`, `mm0`). */
