@@ -104,10 +104,7 @@ export class InsnWriter {
     if (id >= 0 && offset >= this.symbolFrom && offset < this.symbolTo) {
       const p = this.remembered[id];
       if (p !== undefined && !p.noted && !this.slowOnly) {
-        this.address(offset);
-        this.out.bytes(p.head);
-        this.symbolAt(offset);
-        this.out.bytes(p.tail);
+        this.writeRemembered(offset, p);
         this.previous = s.insn;
         this.previousOffset = offset;
         this.previousRemembered = id;
@@ -128,12 +125,8 @@ export class InsnWriter {
       p = this.remembered[id];
       if (p === undefined || p === NOT_MADE) p = this.rememberedParts(id, s.insn);
     }
-    if (p !== undefined && !p.noted) {
-      this.address(offset);
-      out.bytes(p.head);
-      this.symbolAt(offset);
-      out.bytes(p.tail);
-    } else if (fast && s.branch >= 0) {
+    if (p !== undefined && !p.noted) this.writeRemembered(offset, p);
+    else if (fast && s.branch >= 0) {
       const local = s.target >= this.symbolFrom && s.target < this.symbolTo;
       let name = local ? undefined : this.targetNames.get(s.target);
       if (!local && name === undefined) {
@@ -156,6 +149,14 @@ export class InsnWriter {
     this.previous = s.branch >= 0 ? undefined : s.insn;
     this.previousOffset = offset;
     this.previousRemembered = id;
+  }
+
+  /** A remembered instruction's record: its pieces around its address and symbol. */
+  private writeRemembered(offset: number, p: RememberedParts): void {
+    this.address(offset);
+    this.out.bytes(p.head);
+    this.symbolAt(offset);
+    this.out.bytes(p.tail);
   }
 
   /** `"` closing the address, bytes..length; and `"` closing the symbol, operandText..flow, bytesFrom, `}`, newline (made once per id). */

@@ -386,10 +386,7 @@ export default class Disasm extends VmpipeCommand {
 
   /** An x86 walk's record writer (insn-writer.ts), with the command's `line` for what it does not write itself. */
   private insnWriter(dis: Disassembler, base: bigint, fnStart: bigint): InsnWriter {
-    if (this.dumpJson?.path !== this.prog.path) this.dumpJson = { path: this.prog.path, json: JSON.stringify(this.prog.path) };
-    const f = this.flags;
-    const bytesFrom = f['from-vmlinux'] && !f.diff ? 'vmlinux' : f['from-module'] && !f.diff ? 'module' : 'memory';
-    if (this.pieces?.dis !== dis) this.pieces = new InsnPieces(dis, `,"bytesFrom":"${bytesFrom}"}\n`);
+    if (this.pieces?.dis !== dis) this.pieces = new InsnPieces(dis, `,"bytesFrom":"${this.bytesFrom()}"}\n`);
     const source: InsnWriterSource = {
       json: this.json,
       line: (ins, start, previous) => this.line(ins, start, previous),
@@ -400,7 +397,7 @@ export default class Disasm extends VmpipeCommand {
         return c !== undefined && c.table === this.prog.kernelSymbols.table && c.start <= addr && addr < c.end ? c : undefined;
       },
     };
-    return new InsnWriter(this.lines, source, this.pieces, base, fnStart, this.dumpJson.json, this.lineTable !== undefined);
+    return new InsnWriter(this.lines, source, this.pieces, base, fnStart, this.dumpJsonText(), this.lineTable !== undefined);
   }
 
   private record(ins: AnyInstruction, fnStart: bigint): AnyRecord {
@@ -428,14 +425,25 @@ export default class Disasm extends VmpipeCommand {
 
   private dumpJson?: { path: string; json: string };
 
+  /** The record's `dump` as JSON text, made once per dump. */
+  private dumpJsonText(): string {
+    if (this.dumpJson?.path !== this.prog.path) this.dumpJson = { path: this.prog.path, json: JSON.stringify(this.prog.path) };
+    return this.dumpJson.json;
+  }
+
+  /** Where an x86 insn record's bytes came from (its `bytesFrom`). */
+  private bytesFrom(): 'vmlinux' | 'module' | 'memory' {
+    const f = this.flags;
+    return f['from-vmlinux'] && !f.diff ? 'vmlinux' : f['from-module'] && !f.diff ? 'module' : 'memory';
+  }
+
   /** One insn record's JSON text (fields in the order of docs/records.md's insn). */
   private line(anyIns: AnyInstruction, fnStart: bigint, previous = this.previous): string {
     if (this.dis instanceof Aarch64Disassembler) return JSON.stringify(this.arm64Record(anyIns as Aarch64Instruction));
     const ins = anyIns as Instruction;
-    if (this.dumpJson?.path !== this.prog.path) this.dumpJson = { path: this.prog.path, json: JSON.stringify(this.prog.path) };
     const own = this.symbolOf(ins.addr);
     const p = this.json.parts(ins);
-    let s = `{"kind":"insn","dump":${this.dumpJson.json},"addr":"${hex(ins.addr)}"${p.head}`;
+    let s = `{"kind":"insn","dump":${this.dumpJsonText()},"addr":"${hex(ins.addr)}"${p.head}`;
     if (own) s += `,"symbol":${JSON.stringify(own.text)}`;
     s += p.tail;
     // The nop that replaced `call __fentry__` at a function's start (crash's [FTRACE NOP]), whichever function of the walk it starts.
@@ -448,7 +456,7 @@ export default class Disasm extends VmpipeCommand {
       if (bug) s += `,"bug":${JSON.stringify(bug)}`;
     }
     this.previous = ins;
-    s += this.flags['from-vmlinux'] && !this.flags.diff ? ',"bytesFrom":"vmlinux"' : this.flags['from-module'] && !this.flags.diff ? ',"bytesFrom":"module"' : ',"bytesFrom":"memory"';
+    s += `,"bytesFrom":"${this.bytesFrom()}"`;
     if (this.lineTable && !(own && own.text.includes(' ['))) {
       const at = this.lineTable.lookup(ins.addr - this.prog.kernelOffset);
       if (at) s += `,"sourceFile":${JSON.stringify(at.file)},"sourceLine":${JSON.stringify(at.line)}`;
