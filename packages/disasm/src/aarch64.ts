@@ -19,7 +19,7 @@
  */
 import type MCapstone from '@alexaltea/capstone-js';
 import { createRequire } from 'node:module';
-import type { DecodedInstruction, Flow, Symbolizer, RegisterValues } from './x86_64.js';
+import type { CommonOperand, DecodedInstruction, Flow, Symbolizer, RegisterValues } from './x86_64.js';
 
 /** A memory operand `[base, #disp]`, `[base, index, lsl #3]`, `[sp, #-16]!`, `[sp], #16`, or a literal (`ldr x0, <addr>`: base `pc`). */
 export interface Aarch64MemoryOperand {
@@ -43,9 +43,7 @@ export interface Aarch64MemoryOperand {
 }
 
 export type Aarch64Operand =
-  | { kind: 'register'; register: string }
-  | { kind: 'immediate'; value: bigint }
-  | { kind: 'target'; target: bigint }
+  | CommonOperand
   | Aarch64MemoryOperand
   /** `lsl #16`, `uxtw #2`, `sxtw` after a register or immediate */
   | { kind: 'shift'; shift: string; amount: number }

@@ -48,10 +48,14 @@ export interface MemoryOperand {
   size: number;
 }
 
-export type Operand =
+/** The operands every architecture has: a register, an immediate, a branch target. */
+export type CommonOperand =
   | { kind: 'register'; register: string }
   | { kind: 'immediate'; value: bigint }
-  | { kind: 'target'; target: bigint }
+  | { kind: 'target'; target: bigint };
+
+export type Operand =
+  | CommonOperand
   | MemoryOperand
   /** string instructions' implicit operands (`%ds:(%rsi)`, `%es:(%rdi)`) */
   | { kind: 'string-memory'; segment: string; base: string; size: number };
