@@ -26,10 +26,10 @@ export default class Backtrace extends VmpipeCommand {
     'Exit codes: 0 ok, 2 bad usage (an unknown PID, no crashing CPU), 3 missing file, 4 not a dump, or no symbols or types to unwind with.',
   ].join('\n\n');
   static override examples = [
-    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib | render',
-    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-cpus | render',
+    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib | vmpipe-render',
+    '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-cpus | vmpipe-render',
     '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --task 1 --frames',
-    '<%= config.bin %> task-list fixtures/real/vmcore.kdump-zlib --format json | jq -c \'select(.comm=="sh")\' | backtrace | render',
+    '<%= config.bin %> task-list fixtures/real/vmcore.kdump-zlib --format json | jq -c \'select(.comm=="sh")\' | backtrace | vmpipe-render',
     '<%= config.bin %> backtrace fixtures/real/vmcore.kdump-zlib --all-tasks | jq -r \'select(.kind=="frame" and .level==1) | .function\' | sort | uniq -c',
   ];
   static override args = { dump: Args.string({ description: 'the dump (none: a filter of panic, cpu and task records)', ignoreStdin: true }) };

@@ -17,9 +17,9 @@ export default class Disasm extends VmpipeCommand {
     'Exit codes: 0 ok, 2 bad usage or unknown symbol, 3 missing file, 4 not a dump.',
   ].join('\n\n');
   static override examples = [
-    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib sysrq_handle_crash | render',
-    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib --around 0xffffffff89dcd0a8 3 | render',
-    'vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> disasm | render',
+    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib sysrq_handle_crash | vmpipe-render',
+    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib --around 0xffffffff89dcd0a8 3 | vmpipe-render',
+    'vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> disasm | vmpipe-render',
   ];
 
   static override args = {

@@ -22,7 +22,7 @@ export default class MemSearch extends VmpipeCommand {
   static override consumes: readonly string[] = [];
   static override produces = ['source', 'mem-match'];
   static override examples = [
-    '<%= config.bin %> mem-search fixtures/real/vmcore.kdump-zlib ffffffff8ae1aa40 | render',
+    '<%= config.bin %> mem-search fixtures/real/vmcore.kdump-zlib ffffffff8ae1aa40 | vmpipe-render',
     '<%= config.bin %> mem-search fixtures/real/vmcore.kdump-zlib ffff8dce811f0000 --mask ffff --physical',
   ];
   static override args = { dump: Args.string({ description: 'the dump', required: true }), value: Args.string({ description: 'the value (hex) or a kernel symbol', required: true }) };
