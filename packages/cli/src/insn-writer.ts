@@ -1,21 +1,22 @@
 /**
  * `disasm`'s x86 insn records as NDJSON bytes, for walks of millions of
  * instructions (a kernel's whole text). Most instructions are remembered by
- * the Disassembler (the same bytes seen before) or are direct branches of a
- * remembered form: their records are written from pieces made once, with the
- * address, the symbol (`name+0x…`) and a branch's bytes and target written as
- * digits, and no object, string or BigInt made per record. Everything else
- * (a first sighting that is RIP-relative, an ftrace nop or a ud2 that gets a
- * note, --lines, an address with no kernel symbol) is written from the
- * command's own `line`, so the record text has one definition (insn-json's
- * `parts` and the command's `line`); a test compares the two ways.
+ * the Disassembler (the same bytes seen before) or are direct branches or
+ * RIP-relative instructions of a remembered form: their records are written
+ * from pieces made once, with the address, the symbol (`name+0x…`) and a
+ * form's bytes, displacement, target and target name written as digits, and
+ * no object, string or BigInt made per record. Everything else (an ftrace nop
+ * or a ud2 that gets a note, --lines, an address with no kernel symbol, a
+ * form whose template fails its check) is written from the command's own
+ * `line`, so the record text has one definition (insn-json's `parts` and the
+ * command's `line`); a test compares the two ways.
  *
  * All per-record state is in this object and in plain arrays (a command
  * object's properties are slow to read in a hot loop), and all arithmetic on
  * addresses is on small integers: offsets from the walk's start, the low 20
  * bits, and the hex of the bits above them cached per MiB.
  */
-import { branchTemplate, Disassembler, Hole, type InsnJson, type Instruction, type WalkStep } from '@vmpipe/disasm';
+import { branchTemplate, Disassembler, Hole, type InsnJson, type Instruction, type RecordTemplate, ripRelativeTemplate, type WalkStep } from '@vmpipe/disasm';
 import { ByteLines, utf8 } from '@vmpipe/records';
 
 /** What a writer takes from the command: the record text of the slow cases, and symbols. */
@@ -36,20 +37,21 @@ interface RememberedParts {
   noted: boolean;
 }
 
-/** A branch form's record pieces (insn-json's branchTemplate, as bytes). */
+/** A branch or RIP-relative form's record pieces (insn-json's branchTemplate, ripRelativeTemplate, as bytes). */
 interface Pieces {
   pieces: Uint8Array[];
   holes: Hole[];
 }
-interface BranchParts {
+interface FormParts {
   head: Pieces;
   tail: Pieces;
 }
 
-/** The pieces made for one Disassembler's remembered instructions and branch forms, kept across walks. */
+/** The pieces made for one Disassembler's remembered instructions and forms, kept across walks. */
 export class InsnPieces {
   readonly remembered: RememberedParts[] = [];
-  readonly branches: (BranchParts | undefined)[][] = [];
+  /** by form number (WalkStep.branch, WalkStep.ripRelative), then without and with a target name; null: written by `line` */
+  readonly forms: (FormParts | null | undefined)[][] = [];
   constructor(readonly dis: Disassembler, readonly endText: string) {}
 }
 
@@ -125,28 +127,32 @@ export class InsnWriter {
       p = this.remembered[id];
       if (p === undefined || p === NOT_MADE) p = this.rememberedParts(id, s.insn);
     }
-    if (p !== undefined && !p.noted) this.writeRemembered(offset, p);
-    else if (fast && s.branch >= 0) {
+    let form: FormParts | null = null;
+    let name: Uint8Array | null | undefined;
+    if (p === undefined && fast && (s.branch >= 0 || s.ripRelative >= 0)) {
       const local = s.target >= this.symbolFrom && s.target < this.symbolTo;
-      let name = local ? undefined : this.targetNames.get(s.target);
+      name = local ? undefined : this.targetNames.get(s.target);
       if (!local && name === undefined) {
         const sym = this.source.symbolize(this.base + BigInt(s.target));
         name = sym === undefined ? null : utf8(JSON.stringify(sym).slice(1, -1));
         this.targetNames.set(s.target, name);
       }
-      const parts = this.branchParts(s, local || name !== null);
+      form = this.formParts(s, local || name !== null);
+    }
+    if (p !== undefined && !p.noted) this.writeRemembered(offset, p);
+    else if (form !== null) {
       this.address(offset);
-      this.fill(s, parts.head, name);
+      this.fill(s, form.head, name);
       this.symbolAt(offset);
-      this.fill(s, parts.tail, name);
+      this.fill(s, form.tail, name);
     } else {
       const at = this.pieces.dis.instructionAt(s);
       const previous = this.previous === undefined || this.previousRemembered < 0 ? this.previous : { ...this.previous, addr: this.base + BigInt(this.previousOffset) };
       out.text(this.source.line(at, this.fnStart, previous));
       out.byte(NEWLINE);
     }
-    // a branch is never the endbr64 an ftrace nop's check looks back for
-    this.previous = s.branch >= 0 ? undefined : s.insn;
+    // a branch or a RIP-relative instruction is never the endbr64 an ftrace nop's check looks back for
+    this.previous = s.branch >= 0 || s.ripRelative >= 0 ? undefined : s.insn;
     this.previousOffset = offset;
     this.previousRemembered = id;
   }
@@ -171,17 +177,23 @@ export class InsnWriter {
     return p;
   }
 
-  private branchParts(s: WalkStep, withSymbol: boolean): BranchParts {
-    const forms = (this.pieces.branches[s.branch] ??= []);
+  /** A branch's or RIP-relative instruction's form pieces, made at the form's first use; null: its records take `line`. */
+  private formParts(s: WalkStep, withSymbol: boolean): FormParts | null {
+    const id = s.branch >= 0 ? s.branch : s.ripRelative;
+    const forms = (this.pieces.forms[id] ??= []);
     let p = forms[withSymbol ? 1 : 0];
     if (p === undefined) {
-      const t = branchTemplate(this.source.json, s.insn, withSymbol);
-      t.head.pieces[0] = `"${t.head.pieces[0]}`;
-      t.tail.pieces[0] = `"${t.tail.pieces[0]}`;
-      t.tail.pieces[t.tail.pieces.length - 1] += this.pieces.endText;
-      p = forms[withSymbol ? 1 : 0] = { head: { pieces: t.head.pieces.map(utf8), holes: t.head.holes }, tail: { pieces: t.tail.pieces.map(utf8), holes: t.tail.holes } };
+      const json = this.source.json;
+      const t = s.branch >= 0 ? branchTemplate(json, s.insn, withSymbol) : ripRelativeTemplate(json, this.pieces.dis, id, s.insn, withSymbol);
+      p = forms[withSymbol ? 1 : 0] = t === undefined ? null : { head: this.bytePieces(t.head, '"', ''), tail: this.bytePieces(t.tail, '"', this.pieces.endText) };
     }
     return p;
+  }
+
+  /** A template's pieces as bytes, with text before its first piece and after its last. */
+  private bytePieces(t: RecordTemplate, before: string, after: string): Pieces {
+    const last = t.pieces.length - 1;
+    return { pieces: t.pieces.map((piece, k) => utf8((k === 0 ? before : '') + piece + (k === last ? after : ''))), holes: t.holes };
   }
 
   /** The kernel symbol of the instruction at offset, in offsets from base (none: an empty range). */
@@ -226,12 +238,32 @@ export class InsnWriter {
     this.headDigits = head.length === this.head.length ? 1 : 5;
   }
 
-  /** The address at offset from base in hex (offset may be negative). */
-  private hexAt(offset: number): void {
-    const a = this.low20 + offset;
-    const high = this.highHex(a >> 20);
-    this.out.bytes(high);
-    this.out.hex(a & 0xfffff, high.length === 0 ? 1 : 5);
+  /**
+   * The address at offset from base in hex (offset may be negative), for a form's target: a
+   * record names it up to four times (text, operand, target, comment), so it is written once,
+   * into a scratch seen through one fixed view per length (no array made per record).
+   */
+  private targetAt = NaN;
+  private targetText: Uint8Array = EMPTY;
+  private readonly targetScratch = new Uint8Array(16);
+  private readonly targetViews = Array.from({ length: 17 }, (_, n) => this.targetScratch.subarray(0, n));
+  private targetHex(offset: number): Uint8Array {
+    if (offset !== this.targetAt) {
+      const a = this.low20 + offset;
+      const high = this.highHex(a >> 20);
+      const t = this.targetScratch;
+      t.set(high);
+      let low = a & 0xfffff;
+      let n = high.length === 0 ? 1 : 5;
+      while (n < 5 && low >>> (4 * n) !== 0) n++;
+      for (let k = high.length + n - 1; k >= high.length; k--) {
+        t[k] = HEX_DIGIT[low & 15]!;
+        low >>>= 4;
+      }
+      this.targetText = this.targetViews[high.length + n]!;
+      this.targetAt = offset;
+    }
+    return this.targetText;
   }
 
   /** The hex digits of an address above its low 20 bits, k MiB from base ('' for none). */
@@ -254,7 +286,7 @@ export class InsnWriter {
     }
   }
 
-  /** A branch form's pieces with this branch's bytes, target and target name in the holes. */
+  /** A form's pieces with this instruction's bytes, displacement, target and target name in the holes. */
   private fill(s: WalkStep, t: Pieces, name: Uint8Array | null | undefined): void {
     const { pieces, holes } = t;
     const out = this.out;
@@ -262,8 +294,12 @@ export class InsnWriter {
       out.bytes(pieces[k]!);
       const hole = holes[k];
       if (hole === Hole.Bytes) out.hexBytes(s.bytes, s.offset, s.offset + s.insn.length);
-      else if (hole === Hole.Target) this.hexAt(s.target);
-      else if (name) out.bytes(name);
+      else if (hole === Hole.Target) out.bytes(this.targetHex(s.target));
+      else if (hole === Hole.Displacement || hole === Hole.SignedDisplacement) {
+        const d = s.displacement;
+        out.bytes(d < 0 ? MINUS_0X : hole === Hole.Displacement ? ZERO_X : PLUS_0X);
+        out.hex(d < 0 ? -d : d);
+      } else if (name) out.bytes(name);
       else {
         // a target in the current symbol: name+0x…
         out.bytes(this.symbolText);
@@ -278,3 +314,6 @@ export class InsnWriter {
 }
 
 const PLUS_0X = utf8('+0x');
+const HEX_DIGIT = utf8('0123456789abcdef');
+const MINUS_0X = utf8('-0x');
+const ZERO_X = utf8('0x');

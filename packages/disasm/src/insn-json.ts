@@ -8,7 +8,7 @@
  * record's, as the command wrote them with JSON.stringify before (a test
  * compares the two).
  */
-import type { Instruction, MemoryOperand, Operand } from './x86_64.js';
+import type { Disassembler, Instruction, MemoryOperand, Operand } from './x86_64.js';
 
 const HEX_BYTE: string[] = [];
 for (let b = 0; b < 256; b++) HEX_BYTE.push(b.toString(16).padStart(2, '0'));
@@ -60,6 +60,11 @@ export interface InsnParts {
 export class InsnJson {
   constructor(private readonly extra?: MemoryExtra) {}
 
+  /** Memory operands get fields of their own (`disasm --member-of`), which may depend on the displacement. */
+  get hasExtra(): boolean {
+    return this.extra !== undefined;
+  }
+
   /** `,"bytes":…,"length":N` and `[,"prefixes":…],"operandText":…,"flow":…[,"target":…][,"targetSym":…][,"comment":…][,"bad":true][,"truncated":true]` */
   parts(ins: Instruction): InsnParts {
     const head = `,"bytes":"${hexBytes(ins.bytes)}","text":${JSON.stringify(ins.text)},"mnemonic":${JSON.stringify(ins.mnemonic)},"length":${ins.length}`;
@@ -84,6 +89,10 @@ export const Hole = {
   Target: 1,
   /** the target's symbol (`name+0x1a`), JSON-escaped */
   TargetSymbol: 2,
+  /** a displacement as objdump prints it, signed: `0x1a03f51`, `-0x10` (AT&T text, the operand's field) */
+  Displacement: 3,
+  /** the same with its sign always: `+0x1a03f51`, `-0x10` (Intel's `[rip+0x1a03f51]`) */
+  SignedDisplacement: 4,
 } as const;
 export type Hole = (typeof Hole)[keyof typeof Hole];
 
@@ -96,6 +105,7 @@ export interface RecordTemplate {
 const SENTINEL_TARGET = 0x5e5e5e5e5e5e5e5en;
 const SENTINEL_BYTE = 0x5e;
 const SENTINEL_SYMBOL = '\u0001';
+const SENTINEL_DISPLACEMENT = 0x3a3a3a3a;
 
 /**
  * The record parts of every direct branch of one form (the same bytes apart from rel8/rel32):
@@ -104,7 +114,7 @@ const SENTINEL_SYMBOL = '\u0001';
  * command writes a branch's record by filling three holes, without making the instruction.
  * `withSymbol`: the target has a symbol (`call ffffffff81000000 <__fentry__>`, `"targetSym"`).
  */
-export function branchTemplate(json: InsnJson, form: Instruction, withSymbol: boolean): { head: RecordTemplate; tail: RecordTemplate } {
+export function branchTemplate(json: InsnJson, form: Instruction, withSymbol: boolean): PartsTemplate {
   const targetHex = SENTINEL_TARGET.toString(16);
   const operandText = withSymbol ? `${targetHex} <${SENTINEL_SYMBOL}>` : targetHex;
   const before = form.text.slice(0, form.text.length - form.operandText.length);
@@ -115,8 +125,91 @@ export function branchTemplate(json: InsnJson, form: Instruction, withSymbol: bo
   if (withSymbol) fake.targetSymbol = SENTINEL_SYMBOL;
   else delete fake.targetSymbol;
   const p = json.parts(fake);
-  const markers: [string, Hole][] = [[hexBytes(fake.bytes), Hole.Bytes], [targetHex, Hole.Target], [JSON.stringify(SENTINEL_SYMBOL).slice(1, -1), Hole.TargetSymbol]];
-  return { head: cut(p.head, markers), tail: cut(p.tail, markers) };
+  const m = markers(fake.bytes);
+  return { head: cut(p.head, m), tail: cut(p.tail, m) };
+}
+
+/** Where a template's holes were, by the sentinels put there (Intel's `+0x…` before the bare `0x…` it contains). */
+function markers(sentinelBytes: Uint8Array): [string, Hole][] {
+  return [
+    [hexBytes(sentinelBytes), Hole.Bytes],
+    [SENTINEL_TARGET.toString(16), Hole.Target],
+    [JSON.stringify(SENTINEL_SYMBOL).slice(1, -1), Hole.TargetSymbol],
+    [`+0x${SENTINEL_DISPLACEMENT.toString(16)}`, Hole.SignedDisplacement],
+    [`0x${SENTINEL_DISPLACEMENT.toString(16)}`, Hole.Displacement],
+  ];
+}
+
+/** A record's head and tail as templates (branchTemplate and the form templates below). */
+export interface PartsTemplate {
+  head: RecordTemplate;
+  tail: RecordTemplate;
+}
+
+/**
+ * The record parts of every instruction of one RIP-relative form (Disassembler.walk's
+ * WalkStep.ripRelative: the same bytes apart from the disp32), cut as branchTemplate cuts them:
+ * the bytes, the displacement (in the text and the operand), the operand's address (its
+ * `target` and the comment) and that address's name are holes. `form` is the form's first
+ * instruction (WalkStep.insn). Undefined when the template fails its check (checkedTemplate).
+ */
+export function ripRelativeTemplate(json: InsnJson, dis: Disassembler, id: number, form: Instruction, withSymbol: boolean): PartsTemplate | undefined {
+  const memory = form.operands.find((o): o is MemoryOperand => o.kind === 'memory' && o.target !== undefined);
+  if (memory === undefined) return undefined;
+  const disp = Number(memory.displacement);
+  const name = withSymbol ? 'name+0x10' : undefined;
+  return checkedTemplate(
+    json,
+    dis.ripRelativeForm(id, new Uint8Array(form.length).fill(SENTINEL_BYTE), SENTINEL_DISPLACEMENT, SENTINEL_TARGET, withSymbol ? SENTINEL_SYMBOL : undefined),
+    dis.ripRelativeForm(id, form.bytes, disp, memory.target!, name),
+    { [Hole.Target]: memory.target!.toString(16), [Hole.TargetSymbol]: name ?? '' },
+  );
+}
+
+/**
+ * The record parts of every instruction of one displacement form (Disassembler.formOf: the
+ * same bytes apart from a base/index memory operand's disp8/disp32): the bytes and the
+ * displacement (in the text and the operand) are holes. Undefined when the template fails its
+ * check, and under --member-of, whose member names depend on the displacement.
+ */
+export function displacementTemplate(json: InsnJson, dis: Disassembler, id: number, form: Instruction): PartsTemplate | undefined {
+  const memory = form.operands.find((o): o is MemoryOperand => o.kind === 'memory');
+  if (json.hasExtra || memory === undefined) return undefined;
+  const disp = Number(memory.displacement);
+  return checkedTemplate(json, dis.displacementForm(id, new Uint8Array(form.length).fill(SENTINEL_BYTE), SENTINEL_DISPLACEMENT), dis.displacementForm(id, form.bytes, disp), {});
+}
+
+/**
+ * `fake`'s parts cut at their sentinels, if `real` (the same form with real numbers) comes out
+ * of the template as `parts()` writes it: a sentinel's digits met elsewhere in the text would
+ * put a hole where none is. `values`: the real target and name, where the form has them.
+ */
+function checkedTemplate(json: InsnJson, fake: Instruction, real: Instruction, values: Partial<Record<Hole, string>>): PartsTemplate | undefined {
+  const m = markers(fake.bytes);
+  const p = json.parts(fake);
+  const t = { head: cut(p.head, m), tail: cut(p.tail, m) };
+  const r = json.parts(real);
+  const all = { ...holeValues(real), ...values } as Record<Hole, string>;
+  return fillText(t.head, all) === r.head && fillText(t.tail, all) === r.tail ? t : undefined;
+}
+
+/** An instruction's bytes and its memory operand's displacement, as its template's holes take them. */
+export function holeValues(ins: Instruction): Partial<Record<Hole, string>> {
+  const memory = ins.operands.find((o): o is MemoryOperand => o.kind === 'memory');
+  const values: Partial<Record<Hole, string>> = { [Hole.Bytes]: hexBytes(ins.bytes) };
+  if (memory !== undefined) {
+    const d = memory.displacement;
+    values[Hole.Displacement] = d < 0n ? `-0x${(-d).toString(16)}` : `0x${d.toString(16)}`;
+    values[Hole.SignedDisplacement] = d < 0n ? `-0x${(-d).toString(16)}` : `+0x${d.toString(16)}`;
+  }
+  return values;
+}
+
+/** A template's text with its holes filled. */
+export function fillText(t: RecordTemplate, values: Partial<Record<Hole, string>>): string {
+  let s = t.pieces[0]!;
+  for (let k = 0; k < t.holes.length; k++) s += values[t.holes[k]!] + t.pieces[k + 1]!;
+  return s;
 }
 
 function cut(text: string, markers: [string, Hole][]): RecordTemplate {

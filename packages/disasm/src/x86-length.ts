@@ -177,8 +177,21 @@ function modrmBytes(b: Uint8Array, p: number, end: number): number {
   return mod === 1 ? n + 1 : mod === 2 ? n + 4 : n;
 }
 
+/** where the last x86InstructionLength found a ModRM byte (-1: none) */
+let modrmIndex = -1;
+
+/**
+ * Where the ModRM byte of the instruction at `b[pos]` is, as x86InstructionLength reads the
+ * instruction, or -1 (no ModRM, or no guess). A guess like the length: a caller remembers what
+ * it derives from it only once iced agreed.
+ */
+export function x86ModrmAt(b: Uint8Array, pos: number, end: number): number {
+  return x86InstructionLength(b, pos, end) > 0 ? modrmIndex : -1;
+}
+
 /** The instruction's length, or 0 when this guess does not know (see the file comment). */
 export function x86InstructionLength(b: Uint8Array, pos: number, end: number): number {
+  modrmIndex = -1;
   let p = pos;
   let opsize = false;
   let addrsize = false;
@@ -211,6 +224,7 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
       p++; // the third opcode byte
       const m = modrmBytes(b, p, limit);
       if (m === 0) return 0;
+      modrmIndex = p;
       n = p - pos + m + (op2 === 0x3a ? 1 : 0);
     } else {
       const f = TWO[op2]!;
@@ -219,6 +233,7 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
       if (f & M) {
         m = modrmBytes(b, p, limit);
         if (m === 0) return 0;
+        modrmIndex = p;
       }
       n = p - pos + m + (f & I8 ? 1 : 0) + (f & IZ ? z : 0);
     }
@@ -236,6 +251,7 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
     else {
       const m = modrmBytes(b, p, limit);
       if (m === 0 || map < 1 || map > 3) return 0;
+      modrmIndex = p;
       const imm = map === 3 || (map === 1 && ((vop >= 0x70 && vop <= 0x73) || vop === 0xc2 || (vop >= 0xc4 && vop <= 0xc6))) ? 1 : 0;
       n = p - pos + m + imm;
     }
@@ -251,6 +267,7 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
       if (f & M) {
         m = modrmBytes(b, p, limit);
         if (m === 0) return 0;
+        modrmIndex = p;
         const reg = (b[p]! >> 3) & 7;
         if (op === 0x8f && reg !== 0) return 0; // XOP
         if (op === 0xc7 && b[p] === 0xf8 && opsize) return 0; // xbegin rel16/rel32

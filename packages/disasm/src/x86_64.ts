@@ -19,7 +19,7 @@
 import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
 import { ByteStringMap } from './byte-map.js';
-import { LEGACY_PREFIX, x86InstructionLength } from './x86-length.js';
+import { LEGACY_PREFIX, x86InstructionLength, x86ModrmAt } from './x86-length.js';
 
 // iced-x86 is CommonJS: required, not imported, because Node's ESM loader first scans a CommonJS
 // module's whole source for its export names, 0.1 s of CPU on every start-up for iced's 0.9 MB of glue.
@@ -225,10 +225,23 @@ export class Disassembler {
    * same around the number, and the target is the address plus the number plus the length.
    * An instruction's length is guessed from its bytes (x86InstructionLength) to find it here;
    * only what is not found goes to iced.
+   *
+   * A memory operand's displacement from a base or index register (`-0x8(%rbp)`) makes most of
+   * the distinct byte strings (0.14 M of the 6.1 kernel's 0.19 M come from 27 k forms), so the
+   * first of each such byte string is made from its form too (`displaced`, no call into iced),
+   * then remembered by its bytes like the rest.
    */
   private readonly exact = new ByteStringMap<Instruction>();
   private readonly branches = new ByteStringMap<Template>();
   private readonly ripRelative = new ByteStringMap<Template>();
+  private readonly displaced = new ByteStringMap<Template>();
+  /** by remembered number: the displacement form (`templates`) it was made from, or -1 */
+  private readonly madeFrom: number[] = [];
+
+  /** The displacement form a remembered instruction (WalkStep.remembered) was made from, or -1. */
+  formOf(remembered: number): number {
+    return this.madeFrom[remembered] ?? -1;
+  }
 
   /**
    * Every instruction in bytes, in order; undecodable bytes become one-byte `(bad)` entries.
@@ -254,12 +267,16 @@ export class Disassembler {
       const end = s.offset + i.length;
       return this.branchLike(this.templates[s.branch]!, s.walkAddr + BigInt(s.offset), i.length, this.copy(s.bytes, s.offset, end), s.target - end);
     }
+    if (s.ripRelative >= 0) {
+      const end = s.offset + i.length;
+      return this.ripRelativeLike(this.templates[s.ripRelative]!, s.walkAddr + BigInt(s.offset), i.length, this.copy(s.bytes, s.offset, end), s.displacement);
+    }
     return i;
   }
 
   /**
    * The walk for consumers of millions of instructions (the `disasm` command's records): no
-   * object and no BigInt per remembered instruction or remembered branch form. `visit(step)`
+   * object and no BigInt per remembered instruction or remembered branch or RIP-relative form. `visit(step)`
    * is called for each instruction from `bytes[from]` until the bytes end or it returns false;
    * the offset reached is returned (call again from there to go on). The step object is reused:
    * see WalkStep for what it holds; `instructionAt(step)` makes the instruction itself.
@@ -277,28 +294,46 @@ export class Disassembler {
     return walk.pos;
   }
 
-  /** The remembered branch forms, by WalkStep.branch. */
+  /** The remembered branch and RIP-relative forms, by WalkStep.branch and WalkStep.ripRelative. */
   private readonly templates: Template[] = [];
 
-  /** The instruction at walk.pos, remembered or decoded, into walk; moves walk.pos past it. */
+  /**
+   * The instruction at walk.pos, remembered or decoded, into walk; moves walk.pos past it.
+   * The common case (the same bytes seen before) is this small function alone: inside one
+   * function with the rest, V8's optimized code made a heap object on every call, hit or not,
+   * and took a third longer (measured over the kernel's text, every instruction remembered).
+   */
   private step(walk: Walk): Walk {
+    const bytes = walk.bytes;
+    const pos = walk.pos;
+    const guess = x86InstructionLength(bytes, pos, bytes.length);
+    if (guess > 0) {
+      const same = this.exact.find(bytes, pos, pos + guess);
+      if (same >= 0) {
+        walk.offset = pos;
+        walk.remembered = same;
+        walk.branch = -1;
+        walk.ripRelative = -1;
+        walk.pos = pos + guess;
+        walk.insn = this.exact.at(same);
+        return walk;
+      }
+    }
+    return this.stepOther(walk, guess);
+  }
+
+  /** `step` for an instruction not remembered by its bytes: a branch or RIP-relative form, or iced. */
+  private stepOther(walk: Walk, guess: number): Walk {
     const { bytes, walkAddr: addr } = walk;
     const pos = walk.pos;
     walk.offset = pos;
     walk.remembered = -1;
     walk.branch = -1;
-    const guess = x86InstructionLength(bytes, pos, bytes.length);
+    walk.ripRelative = -1;
     // the form at the guessed length, kept for `learn` when iced finds that length too
     let form = NO_FORM;
     if (guess > 0) {
       const end = pos + guess;
-      const same = this.exact.find(bytes, pos, end);
-      if (same >= 0) {
-        walk.pos = end;
-        walk.remembered = same;
-        walk.insn = this.exact.at(same);
-        return walk;
-      }
       form = formAt(bytes, pos, end);
       if (form.branch > 0) {
         const t = this.branches.get(bytes, pos, end - form.branch);
@@ -316,8 +351,30 @@ export class Disassembler {
         const t = this.ripRelative.get(bytes, pos, end, form.modrm + 1, form.modrm + 5);
         if (t !== undefined && t.insn.length === guess) {
           walk.pos = end;
-          walk.insn = this.ripRelativeLike(t, addr + BigInt(pos), guess, this.copy(bytes, pos, end), readInt32(bytes, form.modrm + 1));
+          const disp = readInt32(bytes, form.modrm + 1);
+          if (walk.lean) {
+            walk.ripRelative = t.id;
+            walk.displacement = disp;
+            walk.target = end + disp;
+            walk.insn = t.insn;
+          } else walk.insn = this.ripRelativeLike(t, addr + BigInt(pos), guess, this.copy(bytes, pos, end), disp);
           return walk;
+        }
+      } else {
+        const gap = displacementAt(bytes, pos, end);
+        if (gap >= 0) {
+          const from = Math.floor(gap / 16);
+          const to = from + (gap % 16);
+          const t = this.displaced.get(bytes, pos, end, from, to);
+          if (t !== undefined && t.insn.length === guess && this.exact.size < SEEN_MAX) {
+            const disp = to - from === 1 ? (bytes[from]! << 24) >> 24 : readInt32(bytes, from);
+            const out = this.displacedLike(t, addr + BigInt(pos), this.copy(bytes, pos, end), disp);
+            walk.pos = end;
+            walk.remembered = this.exact.set(bytes, pos, end, out);
+            this.madeFrom[walk.remembered] = t.id;
+            walk.insn = out;
+            return walk;
+          }
         }
       }
     }
@@ -395,8 +452,13 @@ export class Disassembler {
    * Returns its number when it is remembered by its bytes (WalkStep.remembered), else -1.
    */
   private learn(out: Instruction, b: Uint8Array, start: number, end: number, form: { branch: number; modrm: number }): number {
-    if (this.exact.size + this.branches.size + this.ripRelative.size >= SEEN_MAX) return -1;
-    if (out.target === undefined && out.comment === undefined) return this.exact.set(b, start, end, out);
+    if (this.exact.size + this.branches.size + this.ripRelative.size + this.displaced.size >= SEEN_MAX) return -1;
+    if (out.target === undefined && out.comment === undefined) {
+      this.learnDisplaced(out, b, start, end);
+      const id = this.exact.set(b, start, end, out);
+      this.madeFrom[id] = -1;
+      return id;
+    }
     const length = end - start;
     if (out.target !== undefined) {
       // `jmp ffffffff81000000 <x>`: one 64-bit near-branch operand (16/32-bit ones wrap the target)
@@ -406,7 +468,7 @@ export class Disassembler {
       if (BigInt.asIntN(64, out.target - out.addr - BigInt(length)) !== BigInt(rel)) return -1;
       const head = out.text.slice(0, out.text.length - out.operandText.length);
       if (!head.endsWith(' ')) return -1;
-      const t = { id: this.templates.length, insn: out, before: head, after: '', operandBefore: '', operandAfter: '', memory: 0 };
+      const t: Template = { id: this.templates.length, insn: out, before: head, after: '', operandBefore: '', operandAfter: '', memory: -1, kind: 'branch' };
       this.templates.push(t);
       this.branches.set(b, start, end - form.branch, t);
       return -1;
@@ -427,11 +489,74 @@ export class Disassembler {
     const t = out.text.indexOf(needle);
     const o = out.operandText.indexOf(needle);
     if (t < 0 || o < 0 || out.text.indexOf(needle, t + 1) >= 0 || out.operandText.indexOf(needle, o + 1) >= 0) return -1;
-    this.ripRelative.set(b, start, end, {
-      id: -1, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
-      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory,
-    }, m + 1, m + 5);
+    const template: Template = {
+      id: this.templates.length, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
+      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory, kind: 'rip',
+    };
+    this.templates.push(template);
+    this.ripRelative.set(b, start, end, template, m + 1, m + 5);
     return -1;
+  }
+
+  /**
+   * Remembers the form of an instruction whose one memory operand has a base or index register
+   * and a disp8/disp32 (`mov -0x8(%rbp),%rax`): its text around the displacement's number. Only
+   * when the displacement is where x86ModrmAt says and the number is found once in the text.
+   */
+  private learnDisplaced(out: Instruction, b: Uint8Array, start: number, end: number): void {
+    const gap = displacementAt(b, start, end);
+    if (gap < 0) return;
+    const from = Math.floor(gap / 16);
+    const to = from + (gap % 16);
+    if (this.displaced.find(b, start, end, from, to) >= 0) return;
+    let memory = -1;
+    for (let k = 0; k < out.operands.length; k++) {
+      if (out.operands[k]!.kind !== 'memory') continue;
+      if (memory >= 0) return;
+      memory = k;
+    }
+    const m = out.operands[memory] as MemoryOperand | undefined;
+    if (m === undefined || m.target !== undefined || (!m.base && !m.index) || m.displacementSize !== to - from) return;
+    const disp = to - from === 1 ? (b[from]! << 24) >> 24 : readInt32(b, from);
+    if (m.displacement !== BigInt(disp)) return;
+    const needle = this.displacementText(disp);
+    const close = this.syntax === 'att' ? '(' : ']';
+    const t = out.text.indexOf(needle + close);
+    const o = out.operandText.indexOf(needle + close);
+    if (t < 0 || o < 0 || out.text.indexOf(needle + close, t + 1) >= 0 || out.operandText.indexOf(needle + close, o + 1) >= 0) return;
+    const template: Template = {
+      id: this.templates.length, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
+      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory, kind: 'displacement',
+    };
+    this.templates.push(template);
+    this.displaced.set(b, start, end, template, from, to);
+  }
+
+  /** How a base/index memory operand's displacement is printed: `-0x8` in `-0x8(%rbp)`, `-0x8` and `+0x8` in `[rbp-0x8]`, `[rbp+0x8]`. */
+  private displacementText(disp: number): string {
+    const h = disp < 0 ? `-0x${(-disp).toString(16)}` : `0x${disp.toString(16)}`;
+    return this.syntax === 'intel' && disp >= 0 ? `+${h}` : h;
+  }
+
+  private displacedLike(t: Template, at: bigint, raw: Uint8Array, disp: number): Instruction {
+    const i = t.insn;
+    const operands = i.operands.slice();
+    operands[t.memory] = { ...(operands[t.memory] as MemoryOperand), displacement: BigInt(disp) };
+    const needle = this.displacementText(disp);
+    return {
+      addr: at, length: raw.length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
+    };
+  }
+
+  /**
+   * An instruction of displacement form `id` (Disassembler.formOf) with the given bytes and
+   * displacement, which need not agree: insn-json's `displacementTemplate` makes one with a
+   * sentinel displacement to find where it is printed.
+   */
+  displacementForm(id: number, raw: Uint8Array, disp: number): Instruction {
+    const t = this.templates[id];
+    if (t?.kind !== 'displacement') throw new RangeError(`no displacement form ${id}`);
+    return this.displacedLike(t, t.insn.addr, raw, disp);
   }
 
   /** How a RIP-relative operand's displacement is printed: `0x1a03f51(%rip)`, `[rip+0x1a03f51]`. */
@@ -452,12 +577,27 @@ export class Disassembler {
   }
 
   private ripRelativeLike(t: Template, at: bigint, length: number, raw: Uint8Array, disp: number): Instruction {
-    const i = t.insn;
     const target = BigInt.asUintN(64, at + BigInt(length + disp));
+    return this.ripRelativeWith(t, at, raw, disp, target, this.symbolize(target));
+  }
+
+  /**
+   * An instruction of RIP-relative form `id` (WalkStep.ripRelative) with the given bytes,
+   * displacement, target and target name, which need not agree with each other: insn-json's
+   * `ripRelativeTemplate` makes one with sentinel values to find where they are printed.
+   */
+  ripRelativeForm(id: number, raw: Uint8Array, disp: number, target: bigint, symbol: string | undefined): Instruction {
+    const t = this.templates[id];
+    if (t?.kind !== 'rip') throw new RangeError(`no RIP-relative form ${id}`);
+    return this.ripRelativeWith(t, t.insn.addr, raw, disp, target, symbol);
+  }
+
+  private ripRelativeWith(t: Template, at: bigint, raw: Uint8Array, disp: number, target: bigint, sym: string | undefined): Instruction {
+    const i = t.insn;
     const operands = i.operands.slice();
     operands[t.memory] = { ...(operands[t.memory] as MemoryOperand), displacement: BigInt(disp), target };
     const needle = this.ripText(disp);
-    const sym = this.symbolize(target);
+    const length = raw.length;
     const out: Instruction = {
       addr: at, length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
     };
@@ -671,6 +811,9 @@ const DECODER_WINDOW = 4096;
  *   instruction, so its `addr`, `bytes`, text and target are not this one's; this one's target
  *   is `walkAddr + target` (target is an offset from the walk's start, like `offset`), its
  *   length is `insn.length`.
+ * - `ripRelative` >= 0: an instruction with a RIP-relative operand, of a form seen before (the
+ *   same bytes but the disp32); `insn` is that form's first instruction; this one's
+ *   displacement is `displacement`, and the operand's address `walkAddr + target`.
  * - otherwise `insn` is this instruction, made for it.
  */
 export interface WalkStep {
@@ -680,10 +823,12 @@ export interface WalkStep {
   insn: Instruction;
   remembered: number;
   branch: number;
+  ripRelative: number;
+  displacement: number;
   target: number;
 }
 
-/** Where `disassemble`/`walk` are in their bytes; `lean`: report branch forms (WalkStep.branch) instead of making instructions. */
+/** Where `disassemble`/`walk` are in their bytes; `lean`: report branch and RIP-relative forms (WalkStep) instead of making instructions. */
 interface Walk extends WalkStep {
   pos: number;
   lean: boolean;
@@ -692,7 +837,7 @@ interface Walk extends WalkStep {
 const NO_INSTRUCTION: Instruction = { addr: 0n, length: 0, bytes: new Uint8Array(0), mnemonic: '', prefixes: [], operandText: '', text: '', operands: [], flow: 'next' };
 
 function newWalk(bytes: Uint8Array, walkAddr: bigint, pos: number, lean: boolean): Walk {
-  return { bytes, walkAddr, offset: pos, insn: NO_INSTRUCTION, remembered: -1, branch: -1, target: 0, pos, lean };
+  return { bytes, walkAddr, offset: pos, insn: NO_INSTRUCTION, remembered: -1, branch: -1, ripRelative: -1, displacement: 0, target: 0, pos, lean };
 }
 
 function readInt32(b: Uint8Array, at: number): number {
@@ -702,16 +847,17 @@ function readInt32(b: Uint8Array, at: number): number {
 /** distinct byte strings and forms remembered per Disassembler (the 6.1 kernel's whole text has ~0.3 M) */
 const SEEN_MAX = 1 << 20;
 
-/** A branch or RIP-relative form: the first instruction seen, and its text around the number that varies. */
+/** A branch, RIP-relative or displacement form: the first instruction seen, and its text around the number that varies. */
 interface Template {
-  /** a branch form's number (WalkStep.branch); -1 for RIP-relative forms */
+  kind: 'branch' | 'rip' | 'displacement';
+  /** the form's number (WalkStep.branch, WalkStep.ripRelative) */
   id: number;
   insn: Instruction;
   before: string;
   after: string;
   operandBefore: string;
   operandAfter: string;
-  /** the index of the RIP-relative operand */
+  /** the index of the RIP-relative or displaced memory operand (-1 for a branch form) */
   memory: number;
 }
 
@@ -741,6 +887,21 @@ function formAt(b: Uint8Array, start: number, end: number): { branch: number; mo
     m = op2 === 0x38 || op2 === 0x3a ? i + 3 : i + 2;
   }
   return m + 5 <= end && (b[m]! & 0xc7) === 0x05 ? { branch: 0, modrm: m } : NO_FORM;
+}
+
+/**
+ * Where a base/index memory operand's disp8/disp32 sits in the instruction `b[start, end)`,
+ * from its ModRM (SDM vol. 2 table 2-2: mod 01 and 10; a SIB byte when rm is 100), as
+ * `offset * 16 + size`, or -1. A guess, like x86ModrmAt.
+ */
+function displacementAt(b: Uint8Array, start: number, end: number): number {
+  const modrm = x86ModrmAt(b, start, end);
+  if (modrm < 0) return -1;
+  const mod = b[modrm]! >> 6;
+  if (mod !== 1 && mod !== 2) return -1;
+  const from = modrm + ((b[modrm]! & 7) === 4 ? 2 : 1);
+  const size = mod === 1 ? 1 : 4;
+  return from + size <= end ? from * 16 + size : -1;
 }
 
 interface Form {

@@ -50,11 +50,8 @@ export default class Disasm extends VmpipeCommand {
   private memberType?: TypeMembers;
   /** --lines: the vmlinux's line table, looked up at link-time addresses (the dump's KASLR offset taken off) */
   private lineTable?: LineTable;
-  /** insn records' JSON text; --member-of's names join memory operands */
-  private readonly json = new InsnJson((o) => {
-    const member = this.memberAt(o);
-    return member ? { member } : undefined;
-  });
+  /** insn records' JSON text; --member-of's names join memory operands (set in run, from the flags) */
+  private json = new InsnJson();
 
   private parseAll() {
     return this.parse(Disasm);
@@ -64,6 +61,12 @@ export default class Disasm extends VmpipeCommand {
     const { args, flags } = await this.parseAll();
     this.flags = flags;
     this.useProgramFlags(flags);
+    if (flags['member-of']) {
+      this.json = new InsnJson((o) => {
+        const member = this.memberAt(o);
+        return member ? { member } : undefined;
+      });
+    }
     if (flags.lines && !flags.vmlinux) throw new FatalError('--lines needs --vmlinux FILE (a vmlinux with DWARF, from the -dbg package)', EXIT.usage);
     if (flags.diff && !flags['from-vmlinux'] && !flags['from-module']) throw new FatalError('--diff needs --from-vmlinux FILE or --from-module FILE.ko', EXIT.usage);
     if (flags.lines) {
