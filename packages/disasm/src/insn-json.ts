@@ -60,11 +60,6 @@ export interface InsnParts {
 export class InsnJson {
   constructor(private readonly extra?: MemoryExtra) {}
 
-  /** Memory operands get fields of their own (`disasm --member-of`), which may depend on the displacement. */
-  get hasExtra(): boolean {
-    return this.extra !== undefined;
-  }
-
   /** `,"bytes":…,"length":N` and `[,"prefixes":…],"operandText":…,"flow":…[,"target":…][,"targetSym":…][,"comment":…][,"bad":true][,"truncated":true]` */
   parts(ins: Instruction): InsnParts {
     const head = `,"bytes":"${hexBytes(ins.bytes)}","text":${JSON.stringify(ins.text)},"mnemonic":${JSON.stringify(ins.mnemonic)},"length":${ins.length}`;
@@ -164,19 +159,6 @@ export function ripRelativeTemplate(json: InsnJson, dis: Disassembler, id: numbe
     dis.ripRelativeForm(id, form.bytes, disp, memory.target!, name),
     { [Hole.Target]: memory.target!.toString(16), [Hole.TargetSymbol]: name ?? '' },
   );
-}
-
-/**
- * The record parts of every instruction of one displacement form (Disassembler.formOf: the
- * same bytes apart from a base/index memory operand's disp8/disp32): the bytes and the
- * displacement (in the text and the operand) are holes. Undefined when the template fails its
- * check, and under --member-of, whose member names depend on the displacement.
- */
-export function displacementTemplate(json: InsnJson, dis: Disassembler, id: number, form: Instruction): PartsTemplate | undefined {
-  const memory = form.operands.find((o): o is MemoryOperand => o.kind === 'memory');
-  if (json.hasExtra || memory === undefined) return undefined;
-  const disp = Number(memory.displacement);
-  return checkedTemplate(json, dis.displacementForm(id, new Uint8Array(form.length).fill(SENTINEL_BYTE), SENTINEL_DISPLACEMENT), dis.displacementForm(id, form.bytes, disp), {});
 }
 
 /**

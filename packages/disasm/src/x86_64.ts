@@ -548,17 +548,6 @@ export class Disassembler {
     };
   }
 
-  /**
-   * An instruction of displacement form `id` (Disassembler.formOf) with the given bytes and
-   * displacement, which need not agree: insn-json's `displacementTemplate` makes one with a
-   * sentinel displacement to find where it is printed.
-   */
-  displacementForm(id: number, raw: Uint8Array, disp: number): Instruction {
-    const t = this.templates[id];
-    if (t?.kind !== 'displacement') throw new RangeError(`no displacement form ${id}`);
-    return this.displacedLike(t, t.insn.addr, raw, disp);
-  }
-
   /** How a RIP-relative operand's displacement is printed: `0x1a03f51(%rip)`, `[rip+0x1a03f51]`. */
   private ripText(disp: number): string {
     const h = disp < 0 ? `-0x${(-disp).toString(16)}` : `0x${disp.toString(16)}`;
