@@ -177,8 +177,9 @@ function modrmBytes(b: Uint8Array, p: number, end: number): number {
   return mod === 1 ? n + 1 : mod === 2 ? n + 4 : n;
 }
 
-/** where the last x86InstructionLength found a ModRM byte (-1: none) */
+/** where the last x86InstructionLength found a ModRM byte (-1: none), and how many immediate bytes end the instruction */
 let modrmIndex = -1;
+let immediateBytes = 0;
 
 /**
  * Where the ModRM byte of the instruction at `b[pos]` is, as x86InstructionLength reads the
@@ -189,9 +190,18 @@ export function x86ModrmAt(b: Uint8Array, pos: number, end: number): number {
   return x86InstructionLength(b, pos, end) > 0 ? modrmIndex : -1;
 }
 
+/**
+ * How many bytes of immediate end the instruction at `b[pos]` (an imm8/16/32/64, or a rel8/rel32
+ * for a branch), as x86InstructionLength reads it; 0 for none, for two (enter) and for no guess.
+ */
+export function x86ImmediateSize(b: Uint8Array, pos: number, end: number): number {
+  return x86InstructionLength(b, pos, end) > 0 ? immediateBytes : 0;
+}
+
 /** The instruction's length, or 0 when this guess does not know (see the file comment). */
 export function x86InstructionLength(b: Uint8Array, pos: number, end: number): number {
   modrmIndex = -1;
+  immediateBytes = 0;
   let p = pos;
   let opsize = false;
   let addrsize = false;
@@ -225,7 +235,8 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
       const m = modrmBytes(b, p, limit);
       if (m === 0) return 0;
       modrmIndex = p;
-      n = p - pos + m + (op2 === 0x3a ? 1 : 0);
+      immediateBytes = op2 === 0x3a ? 1 : 0;
+      n = p - pos + m + immediateBytes;
     } else {
       const f = TWO[op2]!;
       if (f & X || (f & REL && opsize)) return 0;
@@ -235,7 +246,8 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
         if (m === 0) return 0;
         modrmIndex = p;
       }
-      n = p - pos + m + (f & I8 ? 1 : 0) + (f & IZ ? z : 0);
+      immediateBytes = (f & I8 ? 1 : 0) + (f & IZ ? z : 0);
+      n = p - pos + m + immediateBytes;
     }
   } else if (op === 0xc4 || op === 0xc5) {
     // VEX: c5 R.vvvv.L.pp opcode (map 0f); c4 RXB.mmmmm W.vvvv.L.pp opcode
@@ -253,6 +265,7 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
       if (m === 0 || map < 1 || map > 3) return 0;
       modrmIndex = p;
       const imm = map === 3 || (map === 1 && ((vop >= 0x70 && vop <= 0x73) || vop === 0xc2 || (vop >= 0xc4 && vop <= 0xc6))) ? 1 : 0;
+      immediateBytes = imm;
       n = p - pos + m + imm;
     }
   } else {
@@ -271,11 +284,12 @@ export function x86InstructionLength(b: Uint8Array, pos: number, end: number): n
         const reg = (b[p]! >> 3) & 7;
         if (op === 0x8f && reg !== 0) return 0; // XOP
         if (op === 0xc7 && b[p] === 0xf8 && opsize) return 0; // xbegin rel16/rel32
-        if ((op === 0xf6 || op === 0xf7) && reg < 2) m += op === 0xf6 ? 1 : z; // test r/m,imm
+        if ((op === 0xf6 || op === 0xf7) && reg < 2) immediateBytes = op === 0xf6 ? 1 : z; // test r/m,imm
       }
       let imm = (f & I8 ? 1 : 0) + (f & I16 ? 2 : 0) + (f & IZ ? z : 0);
       if (op >= 0xb8 && op <= 0xbf && rexW) imm = 8; // movabs reg,imm64
-      n = p - pos + m + imm;
+      immediateBytes += imm;
+      n = p - pos + m + immediateBytes;
     }
   }
   return n <= 15 && pos + n <= end ? n : 0;

@@ -19,7 +19,7 @@
 import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
 import { ByteStringMap } from './byte-map.js';
-import { LEGACY_PREFIX, x86InstructionLength, x86ModrmAt } from './x86-length.js';
+import { LEGACY_PREFIX, x86ImmediateSize, x86InstructionLength, x86ModrmAt } from './x86-length.js';
 
 // iced-x86 is CommonJS: required, not imported, because Node's ESM loader first scans a CommonJS
 // module's whole source for its export names, 0.1 s of CPU on every start-up for iced's 0.9 MB of glue.
@@ -125,6 +125,9 @@ const MEM_STRING = new Set<number>([
 
 const U64 = (1n << 64n) - 1n;
 
+/** the prefixes of the many instructions without any: one shared, frozen array */
+const NO_PREFIXES: string[] = Object.freeze([]) as unknown as string[];
+
 /** `0x1f`, `-0x8`: objdump's signed hex. */
 function signedHex(v: bigint): string {
   return v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`;
@@ -227,18 +230,20 @@ export class Disassembler {
    * only what is not found goes to iced.
    *
    * A memory operand's displacement from a base or index register (`-0x8(%rbp)`) makes most of
-   * the distinct byte strings (0.14 M of the 6.1 kernel's 0.19 M come from 27 k forms), so the
-   * first of each such byte string is made from its form too (`displaced`, no call into iced),
-   * then remembered by its bytes like the rest.
+   * the distinct byte strings (0.14 M of the 6.1 kernel's 0.19 M come from 27 k forms), and an
+   * immediate many of the rest (55 k from 1.8 k forms), so the first of each such byte string is
+   * made from its form too (`displaced`, `immediate`: no call into iced), then remembered by its
+   * bytes like the rest.
    */
   private readonly exact = new ByteStringMap<Instruction>();
   private readonly branches = new ByteStringMap<Template>();
   private readonly ripRelative = new ByteStringMap<Template>();
   private readonly displaced = new ByteStringMap<Template>();
-  /** by remembered number: the displacement form (`templates`) it was made from, or -1 */
+  private readonly immediate = new ByteStringMap<Template>();
+  /** by remembered number: the displacement or immediate form (`templates`) it was made from, or -1 */
   private readonly madeFrom: number[] = [];
 
-  /** The displacement form a remembered instruction (WalkStep.remembered) was made from, or -1. */
+  /** The displacement or immediate form a remembered instruction (WalkStep.remembered) was made from, or -1. */
   formOf(remembered: number): number {
     return this.madeFrom[remembered] ?? -1;
   }
@@ -375,6 +380,17 @@ export class Disassembler {
             walk.insn = out;
             return walk;
           }
+        } else {
+          const size = x86ImmediateSize(bytes, pos, end);
+          const t = size > 0 ? this.immediate.get(bytes, pos, end, end - size, end) : undefined;
+          if (t !== undefined && t.insn.length === guess && this.exact.size < SEEN_MAX) {
+            const out = this.immediateLike(t, addr + BigInt(pos), this.copy(bytes, pos, end));
+            walk.pos = end;
+            walk.remembered = this.exact.set(bytes, pos, end, out);
+            this.madeFrom[walk.remembered] = t.id;
+            walk.insn = out;
+            return walk;
+          }
         }
       }
     }
@@ -452,9 +468,10 @@ export class Disassembler {
    * Returns its number when it is remembered by its bytes (WalkStep.remembered), else -1.
    */
   private learn(out: Instruction, b: Uint8Array, start: number, end: number, form: { branch: number; modrm: number }): number {
-    if (this.exact.size + this.branches.size + this.ripRelative.size + this.displaced.size >= SEEN_MAX) return -1;
+    if (this.exact.size + this.branches.size + this.ripRelative.size + this.displaced.size + this.immediate.size >= SEEN_MAX) return -1;
     if (out.target === undefined && out.comment === undefined) {
       this.learnDisplaced(out, b, start, end);
+      this.learnImmediate(out, b, start, end);
       const id = this.exact.set(b, start, end, out);
       this.madeFrom[id] = -1;
       return id;
@@ -530,6 +547,61 @@ export class Disassembler {
     };
     this.templates.push(template);
     this.displaced.set(b, start, end, template, from, to);
+  }
+
+  /**
+   * Remembers the form of an instruction with one immediate operand, its last bytes (SDM vol. 2,
+   * 2.1: the immediate ends the instruction), and no base/index displacement: its text around
+   * the immediate's printed number. Only when the bytes give iced's value and the number is
+   * found once in the text.
+   */
+  private learnImmediate(out: Instruction, b: Uint8Array, start: number, end: number): void {
+    const size = x86ImmediateSize(b, start, end);
+    if (size === 0 || displacementAt(b, start, end) >= 0 || this.immediate.find(b, start, end, end - size, end) >= 0) return;
+    let which = -1;
+    for (let k = 0; k < out.operands.length; k++) {
+      if (out.operands[k]!.kind !== 'immediate') continue;
+      if (which >= 0) return;
+      which = k;
+    }
+    let kind = -1;
+    for (const k of this.lastKinds) {
+      if (k < OpKind.Immediate8 || k > OpKind.Immediate32to64) continue;
+      if (kind >= 0) return;
+      kind = k;
+    }
+    if (which < 0 || kind < 0 || kind === OpKind.Immediate8_2nd || immediateSize(kind) !== size) return;
+    const raw = immediateBytes(b, end - size, size);
+    if (immediateValue(raw, kind) !== (out.operands[which] as { value: bigint }).value) return;
+    const needle = this.immediateText(raw, kind);
+    const t = numberAt(out.text, needle);
+    const o = numberAt(out.operandText, needle);
+    if (t < 0 || o < 0) return;
+    const template: Template = {
+      id: this.templates.length, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
+      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory: which, kind: 'immediate', opKind: kind,
+    };
+    this.templates.push(template);
+    this.immediate.set(b, start, end, template, end - size, end);
+  }
+
+  /** How iced prints an immediate (signedImmediateOperands off): unsigned, in the width its kind extends it to. */
+  private immediateText(raw: bigint, kind: number): string {
+    const h = `0x${immediatePrinted(raw, kind).toString(16)}`;
+    return this.syntax === 'att' ? `$${h}` : h;
+  }
+
+  private immediateLike(t: Template, at: bigint, raw: Uint8Array): Instruction {
+    const i = t.insn;
+    const kind = t.opKind!;
+    const size = immediateSize(kind);
+    const imm = immediateBytes(raw, raw.length - size, size);
+    const operands = i.operands.slice();
+    operands[t.memory] = { kind: 'immediate', value: immediateValue(imm, kind) };
+    const needle = this.immediateText(imm, kind);
+    return {
+      addr: at, length: raw.length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
+    };
   }
 
   /** How a base/index memory operand's displacement is printed: `-0x8` in `-0x8(%rbp)`, `-0x8` and `+0x8` in `[rbp-0x8]`, `[rbp+0x8]`. */
@@ -673,7 +745,7 @@ export class Disassembler {
     let prefixes: string[];
     if (!prefixed && fm.mnemonic !== '') {
       mnemonic = fm.mnemonic;
-      prefixes = [];
+      prefixes = NO_PREFIXES;
     } else {
       const words = f.formatMnemonic(ins).trim().split(/\s+/);
       mnemonic = words.pop() ?? '';
@@ -706,7 +778,7 @@ export class Disassembler {
         // A segment prefix on a nop is padding: objdump prints it as a prefix word (`cs nopw 0x0(%rax,%rax,1)`).
         // So is cs/ds/es/ss on anything in 64-bit mode, where it is ignored (`ds clflush (%rax)`).
         const ignored = m.segment !== undefined && m.segment !== 'fs' && m.segment !== 'gs';
-        if (ignored && !nop) prefixes.push(m.segment!);
+        if (ignored && !nop) prefixes = [...prefixes, m.segment!];
         const shown = nop || ignored ? { ...m, segment: undefined } : m;
         parts.push(indirect + (syntax === 'att' ? attMemory(shown) : intelMemory(shown, f.formatOperand(ins, j))));
         if (m.target !== undefined) {
@@ -735,15 +807,15 @@ export class Disassembler {
     const operandText = parts.join(',');
     // Operands in the order they are printed (AT&T: sources first, destination last).
     const operands: Operand[] = [];
-    const seen = new Set<number>();
+    let seen = 0; // a bit per operand index (at most 5)
     for (let j = 0; j < order.length; j++) {
       const io = order[j];
-      if (io !== undefined && byIndex[io] && !seen.has(io)) {
+      if (io !== undefined && byIndex[io] && !(seen & (1 << io))) {
         operands.push(byIndex[io]!);
-        seen.add(io);
+        seen |= 1 << io;
       }
     }
-    for (let i = 0; i < n; i++) if (byIndex[i] && !seen.has(i)) operands.push(byIndex[i]!);
+    for (let i = 0; i < n; i++) if (byIndex[i] && !(seen & (1 << i))) operands.push(byIndex[i]!);
     const head = prefixes.length ? `${prefixes.join(' ')} ${mnemonic}` : mnemonic;
     const text = operandText ? `${head} ${operandText}` : head;
     const out: Instruction = { addr, length: raw.length, bytes: raw, mnemonic, prefixes, operandText, text, operands, flow };
@@ -838,7 +910,9 @@ const SEEN_MAX = 1 << 20;
 
 /** A branch, RIP-relative or displacement form: the first instruction seen, and its text around the number that varies. */
 interface Template {
-  kind: 'branch' | 'rip' | 'displacement';
+  kind: 'branch' | 'rip' | 'displacement' | 'immediate';
+  /** an immediate form's OpKind (how its bytes extend to its value) */
+  opKind?: number;
   /** the form's number (WalkStep.branch, WalkStep.ripRelative) */
   id: number;
   insn: Instruction;
@@ -846,11 +920,14 @@ interface Template {
   after: string;
   operandBefore: string;
   operandAfter: string;
-  /** the index of the RIP-relative or displaced memory operand (-1 for a branch form) */
+  /** the index of the RIP-relative or displaced memory operand, or of the immediate (-1 for a branch form) */
   memory: number;
 }
 
 const NO_FORM = { branch: 0, modrm: -1 };
+// shared: formAt runs for every branch, and an object each was garbage by the hundred thousand
+const REL32_FORM = { branch: 4, modrm: -1 };
+const REL8_FORM = { branch: 1, modrm: -1 };
 
 /**
  * Where the varying number of a branch or RIP-relative instruction sits, from its bytes
@@ -866,13 +943,13 @@ function formAt(b: Uint8Array, start: number, end: number): { branch: number; mo
   if (i < end && (b[i]! & 0xf0) === 0x40) i++;
   if (i >= end) return NO_FORM;
   const op = b[i]!;
-  if (op === 0xe8 || op === 0xe9) return end - i === 5 ? { branch: 4, modrm: -1 } : NO_FORM;
-  if (op === 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3)) return end - i === 2 ? { branch: 1, modrm: -1 } : NO_FORM;
+  if (op === 0xe8 || op === 0xe9) return end - i === 5 ? REL32_FORM : NO_FORM;
+  if (op === 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3)) return end - i === 2 ? REL8_FORM : NO_FORM;
   if (op === 0xc4 || op === 0xc5 || op === 0x62 || op === 0x8f) return NO_FORM;
   let m = i + 1;
   if (op === 0x0f) {
     const op2 = b[i + 1];
-    if (op2 !== undefined && op2 >= 0x80 && op2 <= 0x8f) return end - i === 6 ? { branch: 4, modrm: -1 } : NO_FORM;
+    if (op2 !== undefined && op2 >= 0x80 && op2 <= 0x8f) return end - i === 6 ? REL32_FORM : NO_FORM;
     m = op2 === 0x38 || op2 === 0x3a ? i + 3 : i + 2;
   }
   return m + 5 <= end && (b[m]! & 0xc7) === 0x05 ? { branch: 0, modrm: m } : NO_FORM;
@@ -891,6 +968,39 @@ function displacementAt(b: Uint8Array, start: number, end: number): number {
   const from = modrm + ((b[modrm]! & 7) === 4 ? 2 : 1);
   const size = mod === 1 ? 1 : 4;
   return from + size <= end ? from * 16 + size : -1;
+}
+
+/** b[at, at+size) as a little-endian unsigned number (an immediate's bytes). */
+function immediateBytes(b: Uint8Array, at: number, size: number): bigint {
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[at + i]!);
+  return v;
+}
+
+/** How many bytes an immediate of this OpKind is encoded in (they end the instruction). */
+function immediateSize(k: number): number {
+  return k === OpKind.Immediate64 ? 8 : k === OpKind.Immediate32 || k === OpKind.Immediate32to64 ? 4 : k === OpKind.Immediate16 ? 2 : 1;
+}
+
+/** An immediate's value as iced gives it (Instruction.immediate): the imm8s and imm32 that extend, sign-extended to 64 bits. */
+function immediateValue(raw: bigint, kind: number): bigint {
+  if (kind === OpKind.Immediate8to16 || kind === OpKind.Immediate8to32 || kind === OpKind.Immediate8to64) return BigInt.asUintN(64, BigInt.asIntN(8, raw));
+  if (kind === OpKind.Immediate32to64) return BigInt.asUintN(64, BigInt.asIntN(32, raw));
+  return raw;
+}
+
+/** The number iced prints for an immediate: sign-extended to its operand's width, unsigned (`and $0xfffffff0,%eax` for 83 e0 f0). */
+function immediatePrinted(raw: bigint, kind: number): bigint {
+  if (kind === OpKind.Immediate8to16) return BigInt.asUintN(16, BigInt.asIntN(8, raw));
+  if (kind === OpKind.Immediate8to32) return BigInt.asUintN(32, BigInt.asIntN(8, raw));
+  return immediateValue(raw, kind);
+}
+
+/** Where `needle` (a number as printed) is in text, once and not inside a longer number; -1 otherwise. */
+function numberAt(text: string, needle: string): number {
+  const at = text.indexOf(needle);
+  if (at < 0 || text.indexOf(needle, at + 1) >= 0 || /[0-9a-fx]/.test(text[at + needle.length] ?? '') || /[0-9a-fx]/.test(text[at - 1] ?? '')) return -1;
+  return at;
 }
 
 interface Form {
