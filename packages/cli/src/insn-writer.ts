@@ -16,7 +16,8 @@
  * addresses is on small integers: offsets from the walk's start, the low 20
  * bits, and the hex of the bits above them cached per MiB.
  */
-import { branchTemplate, Disassembler, Hole, type InsnJson, type Instruction, type RecordTemplate, ripRelativeTemplate, type WalkStep } from '@vmpipe/disasm';
+import type { Disassembler, Instruction, WalkStep } from '@vmpipe/disasm';
+import { branchTemplate, Hole, type InsnJson, type RecordTemplate, ripRelativeTemplate } from './insn-json.js';
 import { ByteLines, utf8 } from '@vmpipe/records';
 
 /** What a writer takes from the command: the record text of the slow cases, and symbols. */
@@ -52,11 +53,15 @@ export class InsnPieces {
   readonly remembered: RememberedParts[] = [];
   /** by form number (WalkStep.branch, WalkStep.ripRelative), then without and with a target name; null: written by `line` */
   readonly forms: (FormParts | null | undefined)[][] = [];
-  constructor(readonly dis: Disassembler, readonly endText: string) {}
+  readonly endBytes: Uint8Array;
+  constructor(readonly dis: Disassembler, readonly endText: string) {
+    this.endBytes = utf8(endText);
+  }
 }
 
 const EMPTY = new Uint8Array(0);
 const NEWLINE = 0x0a;
+const QUOTE = 0x22;
 /** a slot for an id not met in a kernel symbol yet (the array stays without holes) */
 const NOT_MADE: RememberedParts = { head: EMPTY, tail: EMPTY, noted: true };
 
@@ -169,9 +174,19 @@ export class InsnWriter {
   private rememberedParts(id: number, ins: Instruction): RememberedParts {
     const b = ins.bytes;
     const nop5 = b.length === 5 && b[0] === 0x0f && b[1] === 0x1f && b[2] === 0x44 && b[3] === 0x00 && b[4] === 0x00;
-    const text = this.source.json.parts(ins);
+    // written in place at the end of the lines, then cut out as pieces
+    const out = this.out;
+    const json = this.source.json;
+    const mark = out.length;
+    out.byte(QUOTE);
+    json.writeHead(out, ins);
+    const head = out.piece(mark);
+    out.byte(QUOTE);
+    json.writeTail(out, ins);
+    out.bytes(this.pieces.endBytes);
+    const tail = out.piece(mark);
     // ids come in order (remembered when first met), so the array grows without holes
-    const p = { head: utf8(`"${text.head}`), tail: utf8(`"${text.tail}${this.pieces.endText}`), noted: nop5 || ins.mnemonic === 'ud2' };
+    const p = { head, tail, noted: nop5 || ins.mnemonic === 'ud2' };
     while (this.remembered.length < id) this.remembered.push(NOT_MADE);
     this.remembered[id] = p;
     return p;

@@ -6,5 +6,4 @@ export * from './members.js';
 export * from './aarch64.js';
 export * from './aarch64-listing.js';
 export * from './code-arch.js';
-export * from './insn-json.js';
 export * from './bug-table.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readSystemMap, SymbolTable } from '@vmpipe/symbols';
-import { Disassembler, effectiveAddress, InsnJson, normalizeText, parseObjdump, splitComment, type Instruction, type MemoryOperand } from './index.js';
+import { Disassembler, effectiveAddress, normalizeText, parseObjdump, splitComment, type Instruction, type MemoryOperand } from './index.js';
 
 const EXPECTED = fileURLToPath(new URL('../../../fixtures/real/expected/', import.meta.url));
 const MAP = fileURLToPath(new URL('../../../fixtures/real/System.map.gz', import.meta.url));
@@ -137,42 +137,4 @@ test('remembered forms: a branch and a RIP-relative operand at another address p
   const [call] = warm.all(other, at[1]!);
   t.is(call!.target, at[1]! + 5n + BigInt.asIntN(32, 0xff9c2d10n));
   t.is(call!.text, `call ${call!.target!.toString(16)} <${named(call!.target!)}>`);
-});
-
-test('insn record JSON: the hand-written parts parse to the fields JSON.stringify wrote', (t) => {
-  const fns = parseObjdump(readFileSync(EXPECTED + 'objdump.vmlinux.sample.txt', 'latin1'));
-  const d = new Disassembler({ symbolize });
-  const json = new InsnJson();
-  const hex = (v: bigint) => `0x${BigInt.asUintN(64, v).toString(16)}`;
-  let n = 0;
-  for (const fn of fns.slice(0, 20)) {
-    for (const i of d.all(Uint8Array.from(fn.insns.flatMap((x) => [...x.bytes])), fn.addr)) {
-      const p = json.parts(i);
-      // what the command built before: an object per record and per operand, then JSON.stringify
-      const want: Record<string, unknown> = { bytes: Buffer.from(i.bytes).toString('hex').replace(/(..)(?!$)/g, '$1 '), text: i.text, mnemonic: i.mnemonic, length: i.length };
-      if (i.prefixes.length) want.prefixes = i.prefixes;
-      want.operandText = i.operandText;
-      want.operands = i.operands.map((o) => {
-        if (o.kind === 'immediate') return { kind: o.kind, value: hex(o.value) };
-        if (o.kind === 'target') return { kind: o.kind, target: hex(o.target) };
-        if (o.kind !== 'memory') return { ...o };
-        const m: Record<string, unknown> = { kind: 'memory' };
-        if (o.segment) m.segment = o.segment;
-        if (o.base) m.base = o.base;
-        if (o.index) m.index = o.index;
-        m.scale = o.scale;
-        m.displacement = o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : hex(o.displacement);
-        m.size = o.size;
-        if (o.target !== undefined) m.target = hex(o.target);
-        return m;
-      });
-      want.flow = i.flow;
-      if (i.target !== undefined) want.target = hex(i.target);
-      if (i.targetSymbol) want.targetSym = i.targetSymbol;
-      if (i.comment) want.comment = i.comment;
-      t.is(`{${(p.head + p.tail).slice(1)}}`, JSON.stringify(want));
-      n++;
-    }
-  }
-  t.log(`${n} instructions`);
 });

@@ -109,6 +109,7 @@ export class RecordWriter extends LineWriter {
 }
 
 const UTF8 = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
 
 let arena = new Uint8Array(0);
 let arenaUsed = 0;
@@ -164,6 +165,64 @@ export class ByteLines {
   text(s: string): void {
     if (this.at + s.length * 3 > this.buf.length) this.grow(s.length * 3);
     this.at += UTF8.encodeInto(s, this.buf.subarray(this.at)).written;
+  }
+
+  /** A string known to be ASCII (a register name, hex digits): its char codes are its bytes. */
+  ascii(s: string): void {
+    const n = s.length;
+    if (this.at + n > this.buf.length) this.grow(n);
+    const b = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) b[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** A string as JSON.stringify writes it: printable ASCII copied between quotes, anything else through JSON.stringify. */
+  json(s: string): void {
+    const n = s.length;
+    if (this.at + n + 2 > this.buf.length) this.grow(n + 2);
+    const b = this.buf;
+    let at = this.at;
+    b[at++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.text(JSON.stringify(s));
+        return;
+      }
+      b[at++] = c;
+    }
+    b[at++] = 0x22;
+    this.at = at;
+  }
+
+  /** A non-negative integer in decimal. */
+  decimal(n: number): void {
+    this.ascii(String(n));
+  }
+
+  /**
+   * The bytes written since `from` (a `length` taken before), as a piece of their own (copied into
+   * the arenas `utf8` cuts from), taken back out of the lines: a writer builds a piece in place.
+   */
+  piece(from: number): Uint8Array {
+    const n = this.at - from;
+    if (arenaUsed + n > arena.length) {
+      arena = new Uint8Array(Math.max(1 << 16, n));
+      arenaUsed = 0;
+    }
+    const out = arena.subarray(arenaUsed, arenaUsed + n);
+    out.set(this.buf.subarray(from, this.at));
+    arenaUsed += n;
+    this.at = from;
+    return out;
+  }
+
+  /** The text written since `from`, taken back out of the lines. */
+  textSince(from: number): string {
+    const s = UTF8_DECODER.decode(this.buf.subarray(from, this.at));
+    this.at = from;
+    return s;
   }
 
   /** One ASCII byte (`"`, `}`, a newline). */

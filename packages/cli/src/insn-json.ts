@@ -1,14 +1,16 @@
 /**
  * The parts of an `insn` record (docs/records.md) that an instruction alone
- * decides, as JSON text, written by hand: a disassembly of the kernel's text
- * is millions of records, and building an object per record and per operand
- * for JSON.stringify was most of the `disasm` command's time. The command
- * keeps these parts per remembered instruction (Disassembler.walk), and fills
- * a branch form's holes (branchTemplate). Field order and spelling are the
- * record's, as the command wrote them with JSON.stringify before (a test
- * compares the two).
+ * decides, as JSON written by hand, as UTF-8 bytes: a disassembly of the
+ * kernel's text is millions of records, and building an object per record and
+ * per operand for JSON.stringify was most of the `disasm` command's time. The
+ * command keeps these parts per remembered instruction (Disassembler.walk) as
+ * bytes (InsnWriter), and fills a form's holes (branchTemplate,
+ * ripRelativeTemplate); `parts` gives the same as text for the records made
+ * one at a time. Field order and spelling are the record's, as the command
+ * wrote them with JSON.stringify before (a test compares the two).
  */
-import type { Disassembler, Instruction, MemoryOperand, Operand } from './x86_64.js';
+import type { Disassembler, Instruction, MemoryOperand, Operand } from '@vmpipe/disasm';
+import { ByteLines, utf8 } from '@vmpipe/records';
 
 const HEX_BYTE: string[] = [];
 for (let b = 0; b < 256; b++) HEX_BYTE.push(b.toString(16).padStart(2, '0'));
@@ -20,36 +22,11 @@ export function hexBytes(b: Uint8Array): string {
   return s;
 }
 
-const hex = (v: bigint) => `0x${BigInt.asUintN(64, v).toString(16)}`;
+/** 64-bit two's complement hex without `0x` */
+const u64 = (v: bigint) => BigInt.asUintN(64, v).toString(16);
 
 /** A memory operand's fields beyond the instruction's own (the `member` names of `disasm --member-of`). */
 export type MemoryExtra = (o: MemoryOperand) => Record<string, unknown> | undefined;
-
-/** One operand as the record carries it (JSON text): addresses and values as 0x-hex strings, displacements signed. */
-export function operandJson(o: Operand, extra?: MemoryExtra): string {
-  // register, segment and kind names are plain words: no escaping needed
-  switch (o.kind) {
-    case 'register':
-      return `{"kind":"register","register":"${o.register}"}`;
-    case 'immediate':
-      return `{"kind":"immediate","value":"${hex(o.value)}"}`;
-    case 'target':
-      return `{"kind":"target","target":"${hex(o.target)}"}`;
-    case 'string-memory':
-      return `{"kind":"string-memory","segment":"${o.segment}","base":"${o.base}","size":${o.size}}`;
-    case 'memory': {
-      let m = '{"kind":"memory"';
-      if (o.segment) m += `,"segment":"${o.segment}"`;
-      if (o.base) m += `,"base":"${o.base}"`;
-      if (o.index) m += `,"index":"${o.index}"`;
-      m += `,"scale":${o.scale},"displacement":"${o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : `0x${o.displacement.toString(16)}`}","size":${o.size}`;
-      if (o.target !== undefined) m += `,"target":"${hex(o.target)}"`;
-      const more = extra?.(o);
-      if (more) for (const [k, v] of Object.entries(more)) m += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
-      return `${m}}`;
-    }
-  }
-}
 
 /** The record's fields from `bytes` to `length`, and from `prefixes` to `truncated`, each with a leading comma. */
 export interface InsnParts {
@@ -57,22 +34,173 @@ export interface InsnParts {
   tail: string;
 }
 
+// the record's constant pieces, as bytes
+const BYTES = utf8(',"bytes":"');
+const TEXT = utf8('","text":');
+const MNEMONIC = utf8(',"mnemonic":');
+const LENGTH = utf8(',"length":');
+const PREFIXES = utf8(',"prefixes":[');
+const OPERAND_TEXT = utf8(',"operandText":');
+const OPERANDS = utf8(',"operands":[');
+const FLOW = utf8('],"flow":"');
+const TARGET = utf8('","target":"0x');
+const TARGET_SYM = utf8(',"targetSym":');
+const COMMENT = utf8(',"comment":');
+const BAD = utf8(',"bad":true');
+const TRUNCATED = utf8(',"truncated":true');
+const REGISTER = utf8('{"kind":"register","register":"');
+const IMMEDIATE = utf8('{"kind":"immediate","value":"0x');
+const TARGET_OPERAND = utf8('{"kind":"target","target":"0x');
+const STRING_MEMORY = utf8('{"kind":"string-memory","segment":"');
+const MEMORY = utf8('{"kind":"memory"');
+const SEGMENT = utf8(',"segment":"');
+const BASE = utf8(',"base":"');
+const INDEX = utf8(',"index":"');
+const SCALE = utf8(',"scale":');
+const DISPLACEMENT = utf8(',"displacement":"');
+const SIZE = utf8(',"size":');
+const QUOTE_SIZE = utf8('","size":');
+const QUOTE_BASE = utf8('","base":"');
+const MEMORY_TARGET = utf8(',"target":"0x');
+const END_OPERAND = utf8('"}');
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+
 export class InsnJson {
+  /** where `parts` writes before it reads the text back */
+  private readonly scratch = new ByteLines(1 << 12);
+
   constructor(private readonly extra?: MemoryExtra) {}
 
-  /** `,"bytes":…,"length":N` and `[,"prefixes":…],"operandText":…,"flow":…[,"target":…][,"targetSym":…][,"comment":…][,"bad":true][,"truncated":true]` */
+  /** `,"bytes":…,"length":N` */
+  writeHead(out: ByteLines, ins: Instruction): void {
+    out.bytes(BYTES);
+    out.hexBytes(ins.bytes, 0, ins.bytes.length);
+    out.bytes(TEXT);
+    out.json(ins.text);
+    out.bytes(MNEMONIC);
+    out.json(ins.mnemonic);
+    out.bytes(LENGTH);
+    out.decimal(ins.length);
+  }
+
+  /** `[,"prefixes":…],"operandText":…,"operands":[…],"flow":…[,"target":…][,"targetSym":…][,"comment":…][,"bad":true][,"truncated":true]` */
+  writeTail(out: ByteLines, ins: Instruction): void {
+    if (ins.prefixes.length) {
+      out.bytes(PREFIXES);
+      for (let k = 0; k < ins.prefixes.length; k++) {
+        if (k) out.byte(COMMA);
+        out.json(ins.prefixes[k]!);
+      }
+      out.byte(CLOSE_BRACKET);
+    }
+    out.bytes(OPERAND_TEXT);
+    out.json(ins.operandText);
+    out.bytes(OPERANDS);
+    for (let k = 0; k < ins.operands.length; k++) {
+      if (k) out.byte(COMMA);
+      this.writeOperand(out, ins.operands[k]!);
+    }
+    out.bytes(FLOW);
+    out.ascii(ins.flow);
+    if (ins.target !== undefined) {
+      out.bytes(TARGET);
+      out.ascii(u64(ins.target));
+    }
+    out.byte(QUOTE);
+    if (ins.targetSymbol) {
+      out.bytes(TARGET_SYM);
+      out.json(ins.targetSymbol);
+    }
+    if (ins.comment) {
+      out.bytes(COMMENT);
+      out.json(ins.comment);
+    }
+    if (ins.bad) out.bytes(BAD);
+    if (ins.truncated) out.bytes(TRUNCATED);
+  }
+
+  /** One operand as the record carries it: addresses and values as 0x-hex strings, displacements signed. */
+  private writeOperand(out: ByteLines, o: Operand): void {
+    // register, segment and kind names are plain words: no escaping needed
+    switch (o.kind) {
+      case 'register':
+        out.bytes(REGISTER);
+        out.ascii(o.register);
+        out.bytes(END_OPERAND);
+        return;
+      case 'immediate':
+        out.bytes(IMMEDIATE);
+        out.ascii(u64(o.value));
+        out.bytes(END_OPERAND);
+        return;
+      case 'target':
+        out.bytes(TARGET_OPERAND);
+        out.ascii(u64(o.target));
+        out.bytes(END_OPERAND);
+        return;
+      case 'string-memory':
+        out.bytes(STRING_MEMORY);
+        out.ascii(o.segment);
+        out.bytes(QUOTE_BASE);
+        out.ascii(o.base);
+        out.bytes(QUOTE_SIZE);
+        out.decimal(o.size);
+        out.byte(CLOSE_BRACE);
+        return;
+      case 'memory': {
+        out.bytes(MEMORY);
+        if (o.segment) {
+          out.bytes(SEGMENT);
+          out.ascii(o.segment);
+          out.byte(QUOTE);
+        }
+        if (o.base) {
+          out.bytes(BASE);
+          out.ascii(o.base);
+          out.byte(QUOTE);
+        }
+        if (o.index) {
+          out.bytes(INDEX);
+          out.ascii(o.index);
+          out.byte(QUOTE);
+        }
+        out.bytes(SCALE);
+        out.decimal(o.scale);
+        out.bytes(DISPLACEMENT);
+        out.ascii(o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : `0x${o.displacement.toString(16)}`);
+        out.bytes(QUOTE_SIZE);
+        out.decimal(o.size);
+        if (o.target !== undefined) {
+          out.bytes(MEMORY_TARGET);
+          out.ascii(u64(o.target));
+          out.byte(QUOTE);
+        }
+        const more = this.extra?.(o);
+        if (more) {
+          for (const [k, v] of Object.entries(more)) {
+            out.byte(COMMA);
+            out.json(k);
+            out.byte(COLON);
+            out.text(JSON.stringify(v));
+          }
+        }
+        out.byte(CLOSE_BRACE);
+        return;
+      }
+    }
+  }
+
+  /** The same parts as text (records made one at a time, and the templates cut from them). */
   parts(ins: Instruction): InsnParts {
-    const head = `,"bytes":"${hexBytes(ins.bytes)}","text":${JSON.stringify(ins.text)},"mnemonic":${JSON.stringify(ins.mnemonic)},"length":${ins.length}`;
-    let tail = ins.prefixes.length ? `,"prefixes":${JSON.stringify(ins.prefixes)}` : '';
-    tail += `,"operandText":${JSON.stringify(ins.operandText)},"operands":[`;
-    for (let k = 0; k < ins.operands.length; k++) tail += (k ? ',' : '') + operandJson(ins.operands[k]!, this.extra);
-    tail += `],"flow":"${ins.flow}"`;
-    if (ins.target !== undefined) tail += `,"target":"${hex(ins.target)}"`;
-    if (ins.targetSymbol) tail += `,"targetSym":${JSON.stringify(ins.targetSymbol)}`;
-    if (ins.comment) tail += `,"comment":${JSON.stringify(ins.comment)}`;
-    if (ins.bad) tail += ',"bad":true';
-    if (ins.truncated) tail += ',"truncated":true';
-    return { head, tail };
+    const s = this.scratch;
+    this.writeHead(s, ins);
+    const head = s.textSince(0);
+    this.writeTail(s, ins);
+    return { head, tail: s.textSince(0) };
   }
 }
 
