@@ -31,11 +31,16 @@ export interface InsnWriterSource {
   symbolize(addr: bigint): string | undefined;
 }
 
-/** A remembered instruction's record around its address and symbol; `noted`: it gets a note, and `line` writes it. */
+/**
+ * A remembered instruction's record around its address and symbol; `noted`: it gets a note, and
+ * `line` writes it (a ud2 and its BUG); `ftrace`: the tail with crash's `[FTRACE NOP]` note, for
+ * the 5-byte nop that is one where it sits (ftraceNopAt).
+ */
 interface RememberedParts {
   head: Uint8Array;
   tail: Uint8Array;
   noted: boolean;
+  ftrace: Uint8Array | undefined;
 }
 
 /** A branch or RIP-relative form's record pieces (insn-json's branchTemplate, ripRelativeTemplate, as bytes). */
@@ -61,12 +66,15 @@ export class InsnPieces {
 
 const EMPTY = new Uint8Array(0);
 const NEWLINE = 0x0a;
+const FTRACE_NOTE = utf8(',"note":"[FTRACE NOP]"');
 const QUOTE = 0x22;
 /** a slot for an id not met in a kernel symbol yet (the array stays without holes) */
-const NOT_MADE: RememberedParts = { head: EMPTY, tail: EMPTY, noted: true };
+const NOT_MADE: RememberedParts = { head: EMPTY, tail: EMPTY, noted: true, ftrace: undefined };
 
 export class InsnWriter {
   private readonly low20: number;
+  /** the walk's function start, as an offset from base (the ftrace nop's check where no symbol starts near) */
+  private readonly fnOffset: number;
   private readonly base1M: bigint;
   /** the hex of an address's bits above the low 20, and the record's start followed by it, by MiB from base */
   private readonly high = new Map<number, Uint8Array>();
@@ -97,6 +105,7 @@ export class InsnWriter {
     private readonly slowOnly: boolean,
   ) {
     this.low20 = Number(base & 0xfffffn);
+    this.fnOffset = Number(fnStart - base);
     this.base1M = base >> 20n;
     this.head = utf8(`{"kind":"insn","dump":${dumpJson},"addr":"0x`);
     this.remembered = pieces.remembered;
@@ -167,7 +176,17 @@ export class InsnWriter {
     this.address(offset);
     this.out.bytes(p.head);
     this.symbolAt(offset);
-    this.out.bytes(p.tail);
+    this.out.bytes(p.ftrace !== undefined && this.ftraceNopAt(offset) ? p.ftrace : p.tail);
+  }
+
+  /**
+   * The 5-byte nop at offset replaced `call __fentry__` (crash's [FTRACE NOP]): it starts its
+   * function, or follows the endbr64 that does. The command's `line` decides the same from the
+   * instruction objects (isFtraceNop); a test compares the two ways.
+   */
+  private ftraceNopAt(offset: number): boolean {
+    const start = offset - this.symbolFrom <= 4 ? this.symbolFrom : this.fnOffset;
+    return offset === start || (offset === start + 4 && this.previousOffset === start && this.previous?.mnemonic === 'endbr64');
   }
 
   /** `"` closing the address, bytes..length; and `"` closing the symbol, operandText..flow, bytesFrom, `}`, newline (made once per id). */
@@ -186,7 +205,15 @@ export class InsnWriter {
     out.bytes(this.pieces.endBytes);
     const tail = out.piece(mark);
     // ids come in order (remembered when first met), so the array grows without holes
-    const p = { head, tail, noted: nop5 || ins.mnemonic === 'ud2' };
+    let ftrace: Uint8Array | undefined;
+    if (nop5) {
+      out.byte(QUOTE);
+      json.writeTail(out, ins);
+      out.bytes(FTRACE_NOTE);
+      out.bytes(this.pieces.endBytes);
+      ftrace = out.piece(mark);
+    }
+    const p = { head, tail, noted: ins.mnemonic === 'ud2', ftrace };
     while (this.remembered.length < id) this.remembered.push(NOT_MADE);
     this.remembered[id] = p;
     return p;
