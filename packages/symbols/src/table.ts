@@ -130,6 +130,10 @@ function nameStarts(p: PackedSymbols): Uint32Array | undefined {
 }
 
 /** Whether the packed addresses ascend, compared as 32-bit halves (reading a BigUint64Array makes a bigint per read). */
+function wordsOf(addrs: BigUint64Array): Uint32Array {
+  return new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2);
+}
+
 function ascending(addrs: BigUint64Array): boolean {
   const w = new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2);
   const hi = endianness() === 'LE' ? 1 : 0;
@@ -157,6 +161,8 @@ export class SymbolTable {
   private allMade: boolean;
   private readonly packed: { p: PackedSymbols; starts: Uint32Array } | undefined;
   private readonly addrs: BigUint64Array;
+  /** addrs as 32-bit words, low then high (little-endian): searched without making a BigInt per element read */
+  private readonly words: Uint32Array;
   /**
    * Built on the first name lookup (many runs only resolve addresses): each
    * name's first index, and for each index the next one of the same name (-1
@@ -185,6 +191,7 @@ export class SymbolTable {
         this.made = new Array<KernelSymbol>(n);
         this.allMade = false;
         this.addrs = symbols.addrs;
+        this.words = wordsOf(this.addrs);
         this.byNameOrder = symbols.nameOrder;
         this.firstAlias = packedFirstAlias(symbols.addrs);
         this.ranges = (ranges ?? this.imageRanges()).slice().sort((a, b) => (a.start < b.start ? -1 : 1));
@@ -209,6 +216,7 @@ export class SymbolTable {
     }
     this.addrs = new BigUint64Array(sorted.length);
     for (let i = 0; i < sorted.length; i++) this.addrs[i] = sorted[i]!.addr;
+    this.words = wordsOf(this.addrs);
     this.ranges = (ranges ?? this.imageRanges()).slice().sort((a, b) => (a.start < b.start ? -1 : 1));
     this.firstAlias = new Uint32Array(sorted.length);
     for (let i = 0; i < sorted.length; i++) {
@@ -309,16 +317,9 @@ export class SymbolTable {
   /** The symbol containing `addr` and the offset into it, or undefined when no symbol covers it. */
   resolve(addr: bigint): Resolved | undefined {
     if (!this.rangeOf(addr)) return undefined;
-    const a = this.addrs;
-    let lo = 0;
-    let hi = a.length - 1;
-    if (hi < 0 || a[0]! > addr) return undefined;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (a[mid]! <= addr) lo = mid;
-      else hi = mid - 1;
-    }
-    const i = this.firstAlias[lo]!;
+    const last = this.lastAtOrBelow(addr);
+    if (last < 0) return undefined;
+    const i = this.firstAlias[last]!;
     const symbol = this.symbolAt(i);
     // A symbol below the range (a per-cpu one, or another module's) never owns an address in it.
     if (this.rangeOf(symbol.addr) !== this.rangeOf(addr)) return undefined;
@@ -334,15 +335,32 @@ export class SymbolTable {
     return e <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(e) : undefined;
   }
 
-  private indexOf(symbol: KernelSymbol): number {
+  /**
+   * The index of the last symbol at or below addr, or -1: a binary search over the addresses'
+   * 32-bit halves (reading the BigUint64Array would make a BigInt per element read, and the
+   * `disasm` of a kernel's text resolves a few hundred thousand addresses).
+   */
+  private lastAtOrBelow(addr: bigint): number {
+    const w = this.words;
+    const n = this.addrs.length;
+    const qhi = Number(BigInt.asUintN(32, addr >> 32n));
+    const qlo = Number(BigInt.asUintN(32, addr));
+    const atOrBelow = (i: number) => w[2 * i + 1]! < qhi || (w[2 * i + 1] === qhi && w[2 * i]! <= qlo);
+    if (n === 0 || !atOrBelow(0)) return -1;
     let lo = 0;
-    let hi = this.addrs.length - 1;
+    let hi = n - 1;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.addrs[mid]! < symbol.addr) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if (atOrBelow(mid)) lo = mid;
+      else hi = mid - 1;
     }
-    for (let i = lo; i < this.addrs.length && this.addrs[i] === symbol.addr; i++) if (this.symbolAt(i) === symbol) return i;
+    return lo;
+  }
+
+  private indexOf(symbol: KernelSymbol): number {
+    const last = this.lastAtOrBelow(symbol.addr);
+    if (last < 0) return -1;
+    for (let i = this.firstAlias[last]!; i <= last; i++) if (this.symbolAt(i) === symbol) return i;
     return -1;
   }
 
