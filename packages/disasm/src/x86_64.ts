@@ -102,8 +102,6 @@ export interface DisasmOptions {
 const REG_NAME: string[] = [];
 // gas names: r8b..r15b (iced: R8L), st(1) (iced: ST1)
 for (const [name, value] of Object.entries(Register)) if (typeof value === 'number') REG_NAME[value] = name.toLowerCase().replace(/^(r\d+)l$/, '$1b');
-const MNEMONIC_NAME: string[] = [];
-for (const [name, value] of Object.entries(Mnemonic)) if (typeof value === 'number') MNEMONIC_NAME[value] = name.toLowerCase();
 
 const FLOW: Record<number, Flow> = {
   [FlowControl.Next]: 'next',
@@ -1029,7 +1027,13 @@ const REG_ATT: Record<string, string> = { st0: 'st', st1: 'st(1)', st2: 'st(2)',
 
 /** `shr $1`-style encodings (D0/D1): objdump prints no count operand. */
 const SHIFT_BY_1 = new Set<number>();
-for (const [name, value] of Object.entries(Code)) if (typeof value === 'number' && /^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/.test(name)) SHIFT_BY_1.add(value);
+// by name (Rol_rm8_1 ... Sar_rm64_1): a scan of iced's ~4,900 Code names cost every start-up a few ms
+for (const op of ['Rol', 'Ror', 'Rcl', 'Rcr', 'Shl', 'Shr', 'Sal', 'Sar']) {
+  for (const width of [8, 16, 32, 64]) {
+    const code = (Code as unknown as Record<string, number | undefined>)[`${op}_rm${width}_1`];
+    if (code !== undefined) SHIFT_BY_1.add(code);
+  }
+}
 
 /**
  * A nop's legacy prefixes as objdump names them: every 0x66 beyond the one

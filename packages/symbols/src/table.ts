@@ -174,8 +174,6 @@ export class SymbolTable {
   private readonly ranges: SymbolRange[];
   /** index of the first symbol in each run of aliases, for every index */
   private readonly firstAlias: Uint32Array;
-  /** the end of each symbol's extent: the next higher address (or the range end); built on the first extent() */
-  private extentEndArray: BigUint64Array | undefined;
 
   /**
    * @param symbols any order; sorted here, stably, so aliases keep the source's order. Or
@@ -269,22 +267,6 @@ export class SymbolTable {
     return this.nameIndex;
   }
 
-  private get extentEnd(): BigUint64Array {
-    if (this.extentEndArray) return this.extentEndArray;
-    const n = this.addrs.length;
-    const ends = new BigUint64Array(n);
-    let nextHigher = 0n;
-    for (let i = n - 1; i >= 0; i--) {
-      const a = this.addrs[i]!;
-      if (i + 1 < n && this.addrs[i + 1]! > a) nextHigher = this.addrs[i + 1]!;
-      const range = this.rangeOf(a);
-      const cap = range ? range.end : a + 1n;
-      ends[i] = i + 1 < n && nextHigher > a && nextHigher < cap ? nextHigher : cap;
-    }
-    this.extentEndArray = ends;
-    return ends;
-  }
-
   get size(): number {
     return this.addrs.length;
   }
@@ -329,9 +311,13 @@ export class SymbolTable {
   /** The extent the table assigns to a symbol: its size when known, else up to the next higher address. */
   extent(symbol: KernelSymbol): number | undefined {
     if (symbol.size !== undefined) return symbol.size;
-    const i = this.indexOf(symbol);
-    if (i < 0) return undefined;
-    const e = this.extentEnd[i]! - symbol.addr;
+    const last = this.lastAtOrBelow(symbol.addr);
+    if (last < 0 || !this.inRun(symbol, last)) return undefined;
+    // up to the next higher address (the one after the run of aliases), within the symbol's range
+    const range = this.rangeOf(symbol.addr);
+    const cap = range ? range.end : symbol.addr + 1n;
+    const next = last + 1 < this.addrs.length ? this.addrs[last + 1]! : cap;
+    const e = (next < cap ? next : cap) - symbol.addr;
     return e <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(e) : undefined;
   }
 
@@ -357,11 +343,10 @@ export class SymbolTable {
     return lo;
   }
 
-  private indexOf(symbol: KernelSymbol): number {
-    const last = this.lastAtOrBelow(symbol.addr);
-    if (last < 0) return -1;
-    for (let i = this.firstAlias[last]!; i <= last; i++) if (this.symbolAt(i) === symbol) return i;
-    return -1;
+  /** The symbol is one of the table's, in the run of aliases that ends at `last`. */
+  private inRun(symbol: KernelSymbol, last: number): boolean {
+    for (let i = this.firstAlias[last]!; i <= last; i++) if (this.symbolAt(i) === symbol) return true;
+    return false;
   }
 
   /** Every symbol of that name (static functions may repeat), in address order. */
