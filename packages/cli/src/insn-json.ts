@@ -69,6 +69,14 @@ const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
 
+/** `,"key":"value"` for a plain word (a register name, hex digits), when there is one; `key` ends in the opening quote. */
+function wordField(out: ByteLines, key: Uint8Array, value: string | undefined): void {
+  if (!value) return;
+  out.bytes(key);
+  out.ascii(value);
+  out.byte(QUOTE);
+}
+
 export class InsnJson {
   /** where `parts` writes before it reads the text back */
   private readonly scratch = new ByteLines(1 << 12);
@@ -153,32 +161,16 @@ export class InsnJson {
         return;
       case 'memory': {
         out.bytes(MEMORY);
-        if (o.segment) {
-          out.bytes(SEGMENT);
-          out.ascii(o.segment);
-          out.byte(QUOTE);
-        }
-        if (o.base) {
-          out.bytes(BASE);
-          out.ascii(o.base);
-          out.byte(QUOTE);
-        }
-        if (o.index) {
-          out.bytes(INDEX);
-          out.ascii(o.index);
-          out.byte(QUOTE);
-        }
+        wordField(out, SEGMENT, o.segment);
+        wordField(out, BASE, o.base);
+        wordField(out, INDEX, o.index);
         out.bytes(SCALE);
         out.decimal(o.scale);
         out.bytes(DISPLACEMENT);
         out.ascii(o.displacement < 0n ? `-0x${(-o.displacement).toString(16)}` : `0x${o.displacement.toString(16)}`);
         out.bytes(QUOTE_SIZE);
         out.decimal(o.size);
-        if (o.target !== undefined) {
-          out.bytes(MEMORY_TARGET);
-          out.ascii(u64(o.target));
-          out.byte(QUOTE);
-        }
+        if (o.target !== undefined) wordField(out, MEMORY_TARGET, u64(o.target));
         const more = this.extra?.(o);
         if (more) {
           for (const [k, v] of Object.entries(more)) {
