@@ -142,3 +142,20 @@ test('arm64 oops dump: --sys agrees with crash 9 sys; crash names only the panic
   t.is(sys.panic, panic.headline);
   t.is(panic.headline, 'Unable to handle kernel paging request at virtual address dead000000000100');
 });
+
+test('arm64 oops dump: disasm --from-module reads the function from crashmod.ko and says so', (t) => {
+  if (!haveDump(t)) return;
+  const ko = join(dirname(dump), 'crashmod.ko');
+  const fn = 'vmpipe_walk_queue.constprop.0';
+  const file = run('disasm', [dump, fn, '--system-map', systemMap, '--from-module', ko]);
+  t.is(file.code, 0, file.err);
+  const insns = file.records.filter((x) => x.kind === 'insn');
+  t.deepEqual([...new Set(insns.map((x) => x.bytesFrom))], ['module']);
+  const memory = run('disasm', [dump, fn, '--system-map', systemMap]).records.filter((x) => x.kind === 'insn');
+  t.deepEqual([...new Set(memory.map((x) => x.bytesFrom))], ['memory']);
+  t.is(insns.length, memory.length);
+  // the faulting load the console's `pc : vmpipe_walk_queue.constprop.0+0x30/0x50 [crashmod]` names: no relocation in it
+  const at = (list: Rec[]) => list.find((x) => x.symbol === `${fn}+0x30 [crashmod]`);
+  t.is(at(insns)?.mnemonic, 'ldr');
+  t.is(at(insns)?.text, at(memory)?.text);
+});

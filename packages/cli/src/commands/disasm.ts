@@ -423,7 +423,7 @@ export default class Disasm extends VmpipeCommand {
     if (ins.bad) r.bad = true;
     if (ins.truncated) r.truncated = true;
     if (ins.text === 'brk #0x800') r.note = 'BUG/WARN trap (__bug_table)'; // arm64's BUG_BRK_IMM
-    r.bytesFrom = this.flags['from-vmlinux'] && !this.flags.diff ? 'vmlinux' : 'memory';
+    r.bytesFrom = this.bytesFrom();
     return r;
   }
 
