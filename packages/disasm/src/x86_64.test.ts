@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readSystemMap, SymbolTable } from '@vmpipe/symbols';
 import { Disassembler, effectiveAddress, normalizeText, parseObjdump, splitComment, type Instruction, type MemoryOperand } from './index.js';
+import { compareWithListing } from './listing.test-helper.js';
 
 const EXPECTED = fileURLToPath(new URL('../../../fixtures/real/expected/', import.meta.url));
 const MAP = fileURLToPath(new URL('../../../fixtures/real/System.map.gz', import.meta.url));
@@ -38,29 +39,14 @@ function sameSymbolic(ours: string, theirs: string): boolean {
 }
 
 function compareListing(t: import('ava').ExecutionContext, file: string, minFunctions: number): void {
-  const fns = parseObjdump(readFileSync(EXPECTED + file, 'latin1'));
-  t.true(fns.length >= minFunctions, `${file}: ${fns.length} functions`);
   const d = new Disassembler({ symbolize });
-  let n = 0;
-  const bad: string[] = [];
-  for (const fn of fns) {
-    const bytes = Uint8Array.from(fn.insns.flatMap((i) => [...i.bytes]));
-    const ours = d.all(bytes, fn.addr);
-    if (ours.length !== fn.insns.length) bad.push(`${fn.name}: ${ours.length} instructions, objdump ${fn.insns.length}`);
-    for (let k = 0; k < Math.min(ours.length, fn.insns.length); k++) {
-      const o = ours[k]!;
-      const r = fn.insns[k]!;
-      n++;
-      const ref = splitComment(r.text);
-      const mine = o.comment ? `${o.text} # ${o.comment}` : o.text;
-      const theirs = ref.comment ? `${ref.insn} # ${ref.comment}` : ref.insn;
-      if (o.addr !== r.addr || o.length !== r.bytes.length || !sameSymbolic(normalizeText(mine), theirs)) {
-        bad.push(`${fn.name} ${r.addr.toString(16)}: ours "${mine}" (${o.length} bytes), objdump "${theirs}" (${r.bytes.length} bytes)`);
-      }
-    }
-  }
-  t.deepEqual(bad.slice(0, 20), [], `${bad.length} of ${n} instructions differ`);
-  t.log(`${file}: ${fns.length} functions, ${n} instructions, same text, offsets and lengths as objdump`);
+  compareWithListing(t, file, parseObjdump(readFileSync(EXPECTED + file, 'latin1')), minFunctions, (bytes, addr) => d.all(bytes, addr), (o, r) => {
+    const ref = splitComment(r.text);
+    const mine = o.comment ? `${o.text} # ${o.comment}` : o.text;
+    const theirs = ref.comment ? `${ref.insn} # ${ref.comment}` : ref.insn;
+    const same = o.addr === r.addr && o.length === r.bytes.length && sameSymbolic(normalizeText(mine), theirs);
+    return same ? undefined : `ours "${mine}" (${o.length} bytes), objdump "${theirs}" (${r.bytes.length} bytes)`;
+  }, 'same text, offsets and lengths as objdump');
 }
 
 test('the functions on the fixture crash stack decode as objdump 2.40 prints them (vmlinux bytes)', (t) => {
