@@ -117,23 +117,51 @@ export class InsnWriter {
     // remembered, in the current kernel symbol, its pieces made.
     const offset = s.offset;
     const id = s.remembered;
-    if (id >= 0 && offset >= this.symbolFrom && offset < this.symbolTo) {
-      const p = this.remembered[id];
-      if (p !== undefined && !p.noted && !this.slowOnly) {
-        this.writeRemembered(offset, p);
-        this.previous = s.insn;
-        this.previousOffset = offset;
-        this.previousRemembered = id;
-        return;
-      }
+    if (offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly) {
+      if (id >= 0) {
+        const p = this.remembered[id];
+        if (p !== undefined && !p.noted) {
+          this.writeRemembered(offset, p);
+          this.previous = s.insn;
+          this.previousOffset = offset;
+          this.previousRemembered = id;
+          return;
+        }
+      } else if ((s.branch >= 0 || s.ripRelative >= 0) && this.writeForm(s)) return;
     }
     this.writeOther(s);
+  }
+
+  /** A branch or RIP-relative instruction of a remembered form, in the current symbol: its form's pieces filled (false: the form's records take `line`). */
+  private writeForm(s: WalkStep): boolean {
+    const offset = s.offset;
+    const local = s.target >= this.symbolFrom && s.target < this.symbolTo;
+    let name = local ? undefined : this.targetNames.get(s.target);
+    if (!local && name === undefined) {
+      const sym = this.source.symbolize(this.base + BigInt(s.target));
+      name = sym === undefined ? null : utf8(JSON.stringify(sym).slice(1, -1));
+      this.targetNames.set(s.target, name);
+    }
+    const form = this.formParts(s, local || name !== null);
+    if (form === null) return false;
+    this.address(offset);
+    this.fill(s, form.head, name);
+    this.symbolAt(offset);
+    this.fill(s, form.tail, name);
+    // a branch or a RIP-relative instruction is never the endbr64 an ftrace nop's check looks back for
+    this.previous = undefined;
+    this.previousOffset = offset;
+    this.previousRemembered = -1;
+    return true;
   }
 
   private writeOther(s: WalkStep): void {
     const offset = s.offset;
     const out = this.out;
-    if (offset < this.symbolFrom || offset >= this.symbolTo) this.moveCursor(offset);
+    if (offset < this.symbolFrom || offset >= this.symbolTo) {
+      this.moveCursor(offset);
+      if (offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly && s.remembered < 0 && (s.branch >= 0 || s.ripRelative >= 0) && this.writeForm(s)) return;
+    }
     const fast = offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly;
     const id = s.remembered;
     let p: RememberedParts | undefined;
@@ -141,25 +169,8 @@ export class InsnWriter {
       p = this.remembered[id];
       if (p === undefined || p === NOT_MADE) p = this.rememberedParts(id, s.insn);
     }
-    let form: FormParts | null = null;
-    let name: Uint8Array | null | undefined;
-    if (p === undefined && fast && (s.branch >= 0 || s.ripRelative >= 0)) {
-      const local = s.target >= this.symbolFrom && s.target < this.symbolTo;
-      name = local ? undefined : this.targetNames.get(s.target);
-      if (!local && name === undefined) {
-        const sym = this.source.symbolize(this.base + BigInt(s.target));
-        name = sym === undefined ? null : utf8(JSON.stringify(sym).slice(1, -1));
-        this.targetNames.set(s.target, name);
-      }
-      form = this.formParts(s, local || name !== null);
-    }
     if (p !== undefined && !p.noted) this.writeRemembered(offset, p);
-    else if (form !== null) {
-      this.address(offset);
-      this.fill(s, form.head, name);
-      this.symbolAt(offset);
-      this.fill(s, form.tail, name);
-    } else {
+    else {
       const at = this.pieces.dis.instructionAt(s);
       const previous = this.previous === undefined || this.previousRemembered < 0 ? this.previous : { ...this.previous, addr: this.base + BigInt(this.previousOffset) };
       out.text(this.source.line(at, this.fnStart, previous));
