@@ -279,7 +279,7 @@ export class Disassembler {
 
   /**
    * The walk for consumers of millions of instructions (the `disasm` command's records): no
-   * object and no BigInt per remembered instruction or remembered branch or RIP-relative form. `visit(step)`
+   * object and no BigInt per remembered instruction, branch or RIP-relative form. `visit(step)`
    * is called for each instruction from `bytes[from]` until the bytes end or it returns false;
    * the offset reached is returned (call again from there to go on). The step object is reused:
    * see WalkStep for what it holds; `instructionAt(step)` makes the instruction itself.
@@ -297,7 +297,7 @@ export class Disassembler {
     return walk.pos;
   }
 
-  /** The remembered branch and RIP-relative forms, by WalkStep.branch and WalkStep.ripRelative. */
+  /** The remembered forms: branch and RIP-relative (by WalkStep.branch, WalkStep.ripRelative), displacement and immediate (by formOf). */
   private readonly templates: Template[] = [];
 
   /**
@@ -325,7 +325,7 @@ export class Disassembler {
     return this.stepOther(walk, guess);
   }
 
-  /** `step` for an instruction not remembered by its bytes: a branch or RIP-relative form, or iced. */
+  /** `step` for an instruction not remembered by its bytes: a branch, RIP-relative, displacement or immediate form, or iced. */
   private stepOther(walk: Walk, guess: number): Walk {
     const { bytes, walkAddr: addr } = walk;
     const pos = walk.pos;
