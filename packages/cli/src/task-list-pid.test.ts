@@ -7,30 +7,18 @@
  * where the list broke. Runs wherever the fixture is (CI).
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { breakages, patchedDump, type Broken } from './list-walk.test-helper.js';
+import { type Rec, runBin as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REAL = join(here, '..', '..', '..', 'fixtures', 'real');
 const dump = join(REAL, 'vmcore.kdump-zlib');
 const expected = (name: string) => readFileSync(join(REAL, 'expected', name), 'latin1');
 
-type Rec = Record<string, unknown> & { kind: string };
-
-function run(name: string, args: string[]): Promise<{ code: number | null; out: string; err: string; recs: () => Rec[] }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(here, '..', 'bin', `${name}.js`), ...args]);
-    let out = '';
-    let err = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    p.on('close', (code) => resolve({ code, out, err, recs: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec) }));
-  });
-}
 
 /** crash ps task lines, %MEM left out (crash divides by a different total: fixtures/real/PS-NOTES.md). */
 const psLines = (text: string) => text.split('\n').filter((l) => /^[> ]\s+\d+\s/.test(l)).map((l) => l.replace(/^(.{44})\s+\S+/, '$1'));
