@@ -501,15 +501,8 @@ export class Disassembler {
     }
     if (memory < 0) return -1;
     const needle = this.ripText(Number((out.operands[memory] as MemoryOperand).displacement));
-    const t = out.text.indexOf(needle);
-    const o = out.operandText.indexOf(needle);
-    if (t < 0 || o < 0 || out.text.indexOf(needle, t + 1) >= 0 || out.operandText.indexOf(needle, o + 1) >= 0) return -1;
-    const template: Template = {
-      id: this.templates.length, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
-      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory, kind: 'rip',
-    };
-    this.templates.push(template);
-    this.ripRelative.set(b, start, end, template, m + 1, m + 5);
+    const template = this.numberForm(out, 'rip', memory, needle, (text) => onceAt(text, needle));
+    if (template) this.ripRelative.set(b, start, end, template, m + 1, m + 5);
     return -1;
   }
 
@@ -535,16 +528,10 @@ export class Disassembler {
     const disp = to - from === 1 ? (b[from]! << 24) >> 24 : readInt32(b, from);
     if (m.displacement !== BigInt(disp)) return;
     const needle = this.displacementText(disp);
+    // the number is followed by its operand's `(` (AT&T) or `]` (Intel)
     const close = this.syntax === 'att' ? '(' : ']';
-    const t = out.text.indexOf(needle + close);
-    const o = out.operandText.indexOf(needle + close);
-    if (t < 0 || o < 0 || out.text.indexOf(needle + close, t + 1) >= 0 || out.operandText.indexOf(needle + close, o + 1) >= 0) return;
-    const template: Template = {
-      id: this.templates.length, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
-      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory, kind: 'displacement',
-    };
-    this.templates.push(template);
-    this.displaced.set(b, start, end, template, from, to);
+    const template = this.numberForm(out, 'displacement', memory, needle, (text) => onceAt(text, needle + close));
+    if (template) this.displaced.set(b, start, end, template, from, to);
   }
 
   /**
@@ -572,15 +559,33 @@ export class Disassembler {
     const raw = immediateBytes(b, end - size, size);
     if (immediateValue(raw, kind) !== (out.operands[which] as { value: bigint }).value) return;
     const needle = this.immediateText(raw, kind);
-    const t = numberAt(out.text, needle);
-    const o = numberAt(out.operandText, needle);
-    if (t < 0 || o < 0) return;
+    const template = this.numberForm(out, 'immediate', which, needle, (text) => numberAt(text, needle), kind);
+    if (template) this.immediate.set(b, start, end, template, end - size, end);
+  }
+
+  /**
+   * A new form of `out`: its text and operand text around the number `needle`, which `where`
+   * finds in each (once, or -1: no form). `operand`: the index of the operand the number is in.
+   */
+  private numberForm(out: Instruction, kind: Template['kind'], operand: number, needle: string, where: (text: string) => number, opKind?: number): Template | undefined {
+    const t = where(out.text);
+    const o = where(out.operandText);
+    if (t < 0 || o < 0) return undefined;
     const template: Template = {
       id: this.templates.length, insn: out, before: out.text.slice(0, t), after: out.text.slice(t + needle.length),
-      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory: which, kind: 'immediate', opKind: kind,
+      operandBefore: out.operandText.slice(0, o), operandAfter: out.operandText.slice(o + needle.length), memory: operand, kind,
     };
+    if (opKind !== undefined) template.opKind = opKind;
     this.templates.push(template);
-    this.immediate.set(b, start, end, template, end - size, end);
+    return template;
+  }
+
+  /** An instruction of form t at `at` with bytes raw: the form's text with this one's number, and these operands. */
+  private fromForm(t: Template, at: bigint, raw: Uint8Array, needle: string, operands: Operand[]): Instruction {
+    const i = t.insn;
+    return {
+      addr: at, length: raw.length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
+    };
   }
 
   /** How iced prints an immediate (signedImmediateOperands off): unsigned, in the width its kind extends it to. */
@@ -596,10 +601,7 @@ export class Disassembler {
     const imm = immediateBytes(raw, raw.length - size, size);
     const operands = i.operands.slice();
     operands[t.memory] = { kind: 'immediate', value: immediateValue(imm, kind) };
-    const needle = this.immediateText(imm, kind);
-    return {
-      addr: at, length: raw.length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
-    };
+    return this.fromForm(t, at, raw, this.immediateText(imm, kind), operands);
   }
 
   /** How a base/index memory operand's displacement is printed: `-0x8` in `-0x8(%rbp)`, `-0x8` and `+0x8` in `[rbp-0x8]`, `[rbp+0x8]`. */
@@ -612,16 +614,13 @@ export class Disassembler {
     const i = t.insn;
     const operands = i.operands.slice();
     operands[t.memory] = { ...(operands[t.memory] as MemoryOperand), displacement: BigInt(disp) };
-    const needle = this.displacementText(disp);
-    return {
-      addr: at, length: raw.length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
-    };
+    return this.fromForm(t, at, raw, this.displacementText(disp), operands);
   }
 
   /** How a RIP-relative operand's displacement is printed: `0x1a03f51(%rip)`, `[rip+0x1a03f51]`. */
   private ripText(disp: number): string {
-    const h = disp < 0 ? `-0x${(-disp).toString(16)}` : `0x${disp.toString(16)}`;
-    return this.syntax === 'att' ? `${h}(%rip)` : `[rip${disp < 0 ? h : `+${h}`}]`;
+    const h = this.displacementText(disp);
+    return this.syntax === 'att' ? `${h}(%rip)` : `[rip${h}]`;
   }
 
   private branchLike(t: Template, at: bigint, length: number, raw: Uint8Array, rel: number): Instruction {
@@ -655,11 +654,7 @@ export class Disassembler {
     const i = t.insn;
     const operands = i.operands.slice();
     operands[t.memory] = { ...(operands[t.memory] as MemoryOperand), displacement: BigInt(disp), target };
-    const needle = this.ripText(disp);
-    const length = raw.length;
-    const out: Instruction = {
-      addr: at, length, bytes: raw, mnemonic: i.mnemonic, prefixes: i.prefixes, operandText: t.operandBefore + needle + t.operandAfter, text: t.before + needle + t.after, operands, flow: i.flow,
-    };
+    const out = this.fromForm(t, at, raw, this.ripText(disp), operands);
     out.comment = sym !== undefined ? `${target.toString(16)} <${sym}>` : target.toString(16);
     return out;
   }
@@ -994,10 +989,16 @@ function immediatePrinted(raw: bigint, kind: number): bigint {
   return immediateValue(raw, kind);
 }
 
+/** Where `needle` is in text when it is there once; -1 otherwise. */
+function onceAt(text: string, needle: string): number {
+  const at = text.indexOf(needle);
+  return at < 0 || text.indexOf(needle, at + 1) >= 0 ? -1 : at;
+}
+
 /** Where `needle` (a number as printed) is in text, once and not inside a longer number; -1 otherwise. */
 function numberAt(text: string, needle: string): number {
-  const at = text.indexOf(needle);
-  if (at < 0 || text.indexOf(needle, at + 1) >= 0 || /[0-9a-fx]/.test(text[at + needle.length] ?? '') || /[0-9a-fx]/.test(text[at - 1] ?? '')) return -1;
+  const at = onceAt(text, needle);
+  if (at < 0 || /[0-9a-fx]/.test(text[at + needle.length] ?? '') || /[0-9a-fx]/.test(text[at - 1] ?? '')) return -1;
   return at;
 }
 
