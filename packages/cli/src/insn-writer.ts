@@ -117,19 +117,25 @@ export class InsnWriter {
     // remembered, in the current kernel symbol, its pieces made.
     const offset = s.offset;
     const id = s.remembered;
+    if (offset < this.symbolFrom || offset >= this.symbolTo) this.moveCursor(offset);
     if (offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly) {
       if (id >= 0) {
         const p = this.remembered[id];
         if (p !== undefined && !p.noted) {
           this.writeRemembered(offset, p);
-          this.previous = s.insn;
-          this.previousOffset = offset;
-          this.previousRemembered = id;
+          this.wrote(s.insn, offset, id);
           return;
         }
       } else if ((s.branch >= 0 || s.ripRelative >= 0) && this.writeForm(s)) return;
     }
     this.writeOther(s);
+  }
+
+  /** What the next record's ftrace-nop check looks back at: the instruction just written, where, and its remembered number. */
+  private wrote(insn: Instruction | undefined, offset: number, id: number): void {
+    this.previous = insn;
+    this.previousOffset = offset;
+    this.previousRemembered = id;
   }
 
   /** A branch or RIP-relative instruction of a remembered form, in the current symbol: its form's pieces filled (false: the form's records take `line`). */
@@ -149,19 +155,14 @@ export class InsnWriter {
     this.symbolAt(offset);
     this.fill(s, form.tail, name);
     // a branch or a RIP-relative instruction is never the endbr64 an ftrace nop's check looks back for
-    this.previous = undefined;
-    this.previousOffset = offset;
-    this.previousRemembered = -1;
+    this.wrote(undefined, offset, -1);
     return true;
   }
 
+  /** A record `write` has no pieces for yet (a first sighting), or that its pieces cannot say (`line`). */
   private writeOther(s: WalkStep): void {
     const offset = s.offset;
     const out = this.out;
-    if (offset < this.symbolFrom || offset >= this.symbolTo) {
-      this.moveCursor(offset);
-      if (offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly && s.remembered < 0 && (s.branch >= 0 || s.ripRelative >= 0) && this.writeForm(s)) return;
-    }
     const fast = offset >= this.symbolFrom && offset < this.symbolTo && !this.slowOnly;
     const id = s.remembered;
     let p: RememberedParts | undefined;
@@ -176,10 +177,7 @@ export class InsnWriter {
       out.text(this.source.line(at, this.fnStart, previous));
       out.byte(NEWLINE);
     }
-    // a branch or a RIP-relative instruction is never the endbr64 an ftrace nop's check looks back for
-    this.previous = s.branch >= 0 || s.ripRelative >= 0 ? undefined : s.insn;
-    this.previousOffset = offset;
-    this.previousRemembered = id;
+    this.wrote(s.branch >= 0 || s.ripRelative >= 0 ? undefined : s.insn, offset, id);
   }
 
   /** A remembered instruction's record: its pieces around its address and symbol. */
