@@ -296,7 +296,7 @@ function checkedTemplate(json: InsnJson, fake: Instruction, real: Instruction, v
 }
 
 /** An instruction's bytes and its memory operand's displacement, as its template's holes take them. */
-export function holeValues(ins: Instruction): Partial<Record<Hole, string>> {
+function holeValues(ins: Instruction): Partial<Record<Hole, string>> {
   const memory = ins.operands.find((o): o is MemoryOperand => o.kind === 'memory');
   const values: Partial<Record<Hole, string>> = { [Hole.Bytes]: hexBytes(ins.bytes) };
   if (memory !== undefined) {
@@ -308,7 +308,7 @@ export function holeValues(ins: Instruction): Partial<Record<Hole, string>> {
 }
 
 /** A template's text with its holes filled. */
-export function fillText(t: RecordTemplate, values: Partial<Record<Hole, string>>): string {
+function fillText(t: RecordTemplate, values: Partial<Record<Hole, string>>): string {
   let s = t.pieces[0]!;
   for (let k = 0; k < t.holes.length; k++) s += values[t.holes[k]!] + t.pieces[k + 1]!;
   return s;
