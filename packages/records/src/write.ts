@@ -114,6 +114,14 @@ const UTF8_DECODER = new TextDecoder();
 let arena = new Uint8Array(0);
 let arenaUsed = 0;
 
+/** At least n bytes free in the arena: a new one when the current one has not (the pieces cut from the old stay valid). */
+function roomInArena(n: number): void {
+  if (arenaUsed + n > arena.length) {
+    arena = new Uint8Array(Math.max(1 << 16, n));
+    arenaUsed = 0;
+  }
+}
+
 /**
  * A string as UTF-8 bytes in a plain Uint8Array, the kind of piece `ByteLines.bytes` copies
  * fastest. Cut from shared 64 KiB arenas: a writer makes hundreds of thousands of pieces, and an
@@ -121,10 +129,7 @@ let arenaUsed = 0;
  */
 export function utf8(s: string): Uint8Array {
   const most = s.length * 3;
-  if (arenaUsed + most > arena.length) {
-    arena = new Uint8Array(Math.max(1 << 16, most));
-    arenaUsed = 0;
-  }
+  roomInArena(most);
   const { written } = UTF8.encodeInto(s, arena.subarray(arenaUsed));
   const out = arena.subarray(arenaUsed, arenaUsed + written);
   arenaUsed += written;
@@ -207,10 +212,7 @@ export class ByteLines {
    */
   piece(from: number): Uint8Array {
     const n = this.at - from;
-    if (arenaUsed + n > arena.length) {
-      arena = new Uint8Array(Math.max(1 << 16, n));
-      arenaUsed = 0;
-    }
+    roomInArena(n);
     const out = arena.subarray(arenaUsed, arenaUsed + n);
     out.set(this.buf.subarray(from, this.at));
     arenaUsed += n;
