@@ -19,7 +19,7 @@
 import type { KernelMemory } from '@vmpipe/addrxlat';
 import { cString, readUint } from '@vmpipe/bytes';
 import type { KernelSymbol, SymbolRange } from '@vmpipe/symbols';
-import { findType, memberAt, resolve, sizeOf, type MemberAt, type TypeTable } from '@vmpipe/types';
+import { findType, memberIfPresent, resolve, sizeOf, type MemberAt, type TypeTable } from '@vmpipe/types';
 import { list_for_each } from './list.js';
 import type { Program } from './program.js';
 
@@ -79,15 +79,6 @@ const ELF64_SYM_SIZE = 24; // Elf64_Sym: 4 + 1 + 1 + 2 + 8 + 8
 const MAX_MODULES = 65536; // far more than any kernel loads: a bound, not a loop check (list_for_each finds loops)
 const MAX_SYMBOLS = 1 << 22;
 
-/** offsetof()/sizeof of a member path, or undefined when this kernel's type has no such member. */
-function member(types: TypeTable, type: string, path: string): MemberAt | undefined {
-  try {
-    return memberAt(types, findType(types, type), path);
-  } catch {
-    return undefined;
-  }
-}
-
 function enumValue(types: TypeTable, enumName: string, value: string): number | undefined {
   const id = types.lookup('enum', enumName);
   if (id === undefined) return undefined;
@@ -118,26 +109,26 @@ interface Region {
 }
 
 function regions(types: TypeTable, notes: string[]): Region[] {
-  const core = member(types, 'struct module', 'core_layout.base');
+  const core = memberIfPresent(types, 'struct module', 'core_layout.base');
   if (core) {
     const out: Region[] = [];
     for (const [name, init] of [['core_layout', false], ['init_layout', true]] as const) {
-      const base = member(types, 'struct module', `${name}.base`);
-      const size = member(types, 'struct module', `${name}.size`);
+      const base = memberIfPresent(types, 'struct module', `${name}.base`);
+      const size = memberIfPresent(types, 'struct module', `${name}.size`);
       if (base && size) out.push({ what: name, base, size, init, primary: name === 'core_layout' });
     }
     return out;
   }
   // 6.4+: struct module_memory mem[MOD_MEM_NUM_TYPES], indexed by enum mod_mem_type.
-  const mem = member(types, 'struct module', 'mem');
+  const mem = memberIfPresent(types, 'struct module', 'mem');
   if (!mem) throw new ModuleWalkError('struct module has neither core_layout (up to 6.3) nor mem[] (6.4+) in these types');
   notes.push('struct module has no core_layout in these types: module memory comes from mem[] (Linux 6.4+)');
   const out: Region[] = [];
   for (const name of ['MOD_TEXT', 'MOD_DATA', 'MOD_RODATA', 'MOD_RO_AFTER_INIT', 'MOD_INIT_TEXT', 'MOD_INIT_DATA', 'MOD_INIT_RODATA']) {
     const i = enumValue(types, 'mod_mem_type', name);
     if (i === undefined) continue;
-    const base = member(types, 'struct module', `mem[${i}].base`);
-    const size = member(types, 'struct module', `mem[${i}].size`);
+    const base = memberIfPresent(types, 'struct module', `mem[${i}].base`);
+    const size = memberIfPresent(types, 'struct module', `mem[${i}].size`);
     if (base && size) out.push({ what: `mem[${name}]`, base, size, init: name.startsWith('MOD_INIT_'), primary: name === 'MOD_TEXT' });
   }
   if (out.length === 0) throw new ModuleWalkError('enum mod_mem_type is missing from these types: cannot index struct module.mem[]');
@@ -180,7 +171,7 @@ export function readModules(prog: Program): ModuleList {
   if (moduleId === undefined) throw new ModuleWalkError('no struct module in these types');
   const moduleSize = sizeOf(types, moduleId);
   const need = (type: string, path: string) => {
-    const m = member(types, type, path);
+    const m = memberIfPresent(types, type, path);
     if (!m) throw new ModuleWalkError(`${type} has no member ${path} in these types`);
     return m;
   };
@@ -190,14 +181,14 @@ export function readModules(prog: Program): ModuleList {
   const symtab = need('struct mod_kallsyms', 'symtab');
   const numSymtab = need('struct mod_kallsyms', 'num_symtab');
   const strtab = need('struct mod_kallsyms', 'strtab');
-  const typetab = member(types, 'struct mod_kallsyms', 'typetab');
+  const typetab = memberIfPresent(types, 'struct mod_kallsyms', 'typetab');
   if (!typetab) notes.push('struct mod_kallsyms has no typetab (kernel before 5.2): symbol types come from st_info');
   const mksSize = sizeOf(types, findType(types, 'struct mod_kallsyms').id);
-  const state = member(types, 'struct module', 'state');
+  const state = memberIfPresent(types, 'struct module', 'state');
   const unformed = enumValue(types, 'module_state', 'MODULE_STATE_UNFORMED');
   const stateNames = enumNames(types, 'module_state');
-  const taints = member(types, 'struct module', 'taints');
-  const refcnt = member(types, 'struct module', 'refcnt.counter');
+  const taints = memberIfPresent(types, 'struct module', 'taints');
+  const refcnt = memberIfPresent(types, 'struct module', 'refcnt.counter');
   const where = regions(types, notes);
 
   const out: ModuleList = { modules: [], symbols: [], ranges: [], errors: [], notes };

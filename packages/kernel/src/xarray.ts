@@ -14,7 +14,7 @@
  * `shift` (4.10+) or `height` in each node. Layouts come from the types.
  */
 import { MemoryError } from '@vmpipe/addrxlat';
-import { findType, memberAt, type TypeTable } from '@vmpipe/types';
+import { findType, memberAt, memberIfPresent, type TypeTable } from '@vmpipe/types';
 import { badLinkCorruption, badLinkReason, linkUnreadable, readLink, rootUnreadable, type ListCorruption } from './list.js';
 import type { Program } from './program.js';
 import type { TreeStep } from './rbtree.js';
@@ -36,23 +36,16 @@ interface NodeLayout {
   chunk: number; // XA_CHUNK_SIZE: the slots array's length
 }
 
-function member(types: TypeTable, type: string, name: string) {
-  try {
-    return memberAt(types, findType(types, type), name);
-  } catch {
-    return undefined;
-  }
-}
 
 /** The layout the program's kernel has: an xarray (4.20+) or the older radix tree. */
 export function xarrayLayout(prog: Program): NodeLayout {
   const types = prog.types;
-  const rnode = member(types, 'struct radix_tree_root', 'rnode');
+  const rnode = memberIfPresent(types, 'struct radix_tree_root', 'rnode');
   if (rnode) {
-    const slots = member(types, 'struct radix_tree_node', 'slots')!;
-    const shift = member(types, 'struct radix_tree_node', 'shift');
-    const height = member(types, 'struct radix_tree_node', 'height');
-    const parent = member(types, 'struct radix_tree_node', 'parent');
+    const slots = memberIfPresent(types, 'struct radix_tree_node', 'slots')!;
+    const shift = memberIfPresent(types, 'struct radix_tree_node', 'shift');
+    const height = memberIfPresent(types, 'struct radix_tree_node', 'height');
+    const parent = memberIfPresent(types, 'struct radix_tree_node', 'parent');
     const l: NodeLayout = { kind: 'radix', head: rnode.offset, slots: slots.offset, chunk: slots.size / 8 };
     if (shift) l.shift = shift.offset;
     else if (height) l.height = height.offset;

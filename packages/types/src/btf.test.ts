@@ -2,7 +2,7 @@ import test from 'ava';
 import { BtfWriter } from './btf/writer.js';
 import { BtfError, BtfTable } from './btf/reader.js';
 import { alignOf, resolve, sizeOf } from './model.js';
-import { findType, layoutOf, memberAt, TypeLookupError } from './layout.js';
+import { findType, layoutOf, lookupType, memberAt, memberIfPresent, TypeLookupError } from './layout.js';
 import { typeName } from './names.js';
 
 test('header and every kind decode into the model', (t) => {
@@ -103,6 +103,14 @@ test('anonymous structs and unions flatten into paths; offsets through arrays an
   const err = t.throws(() => memberAt(table, found, 'deferred_lst'), { instanceOf: TypeLookupError });
   t.regex(err!.message, /no member "deferred_lst".*did you mean "deferred_list"/);
   t.regex(t.throws(() => findType(table, 'struct pgae'))!.message, /did you mean "struct page"/);
+  // The probes a version-adapting helper uses: the same answers, no error.
+  t.deepEqual(lookupType(table, 'page'), found);
+  t.deepEqual(lookupType(table, 'struct list_head'), { id: lhFull, name: 'struct list_head' });
+  t.is(lookupType(table, 'struct pgae'), undefined);
+  t.is(lookupType(table, 'pgae'), undefined);
+  t.is(memberIfPresent(table, 'struct page', 'page_type'), undefined, 'a member this kernel lacks');
+  t.is(memberIfPresent(table, 'struct pgae', 'lru'), undefined, 'a type this kernel lacks');
+  t.deepEqual(memberIfPresent(table, 'struct page', 'deferred_list.prev'), memberAt(table, found, 'deferred_list.prev'));
   t.deepEqual(layoutOf(table, found, { expand: true }).members.map((m) => m.path).slice(1, 3), ['lru.next', 'lru.prev']);
 });
 

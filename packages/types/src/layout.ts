@@ -47,19 +47,34 @@ const SPELLED = /^(struct|union|enum)\s+(\S+)$/;
 
 /** Finds a type by what a user types: `struct page`, `page`, `union thread_union`, `enum pid_type`, `atomic_t`, `unsigned int`. */
 export function findType(table: TypeTable, spelled: string): FoundType {
+  const found = lookupType(table, spelled);
+  if (found) return found;
   const s = spelled.trim().replace(/\s+/g, ' ');
   const m = SPELLED.exec(s);
   if (m) {
     const kind = m[1] as 'struct' | 'union' | 'enum';
-    const id = table.lookup(kind, m[2]!);
-    if (id !== undefined) return { id, name: s };
     throw new TypeLookupError(`no ${s} in the type information`, suggest(table, m[2]!, [kind]).map((n) => `${kind} ${n}`));
+  }
+  throw new TypeLookupError(`no type named "${s}" in the type information`, suggest(table, s, ['struct', 'union', 'typedef']));
+}
+
+/**
+ * findType without the error: undefined when the kernel has no such type. For
+ * code that asks whether this kernel has a type; the suggestions findType's
+ * error carries cost a pass over every type name (tens of ms on a distro BTF).
+ */
+export function lookupType(table: TypeTable, spelled: string): FoundType | undefined {
+  const s = spelled.trim().replace(/\s+/g, ' ');
+  const m = SPELLED.exec(s);
+  if (m) {
+    const id = table.lookup(m[1] as 'struct' | 'union' | 'enum', m[2]!);
+    return id === undefined ? undefined : { id, name: s };
   }
   for (const kind of ['struct', 'union', 'typedef', 'enum', 'int', 'float'] as const) {
     const id = table.lookup(kind, s);
     if (id !== undefined) return { id, name: kind === 'struct' || kind === 'union' || kind === 'enum' ? `${kind} ${s}` : s };
   }
-  throw new TypeLookupError(`no type named "${s}" in the type information`, suggest(table, s, ['struct', 'union', 'typedef']));
+  return undefined;
 }
 
 /** Names within edit distance ~1/3 of the asked one, closest first (at most 3). */
@@ -239,6 +254,21 @@ export interface MemberAt {
   depth: number;
   bitOffset?: number;
   bitSize?: number;
+}
+
+/**
+ * offsetof()/sizeof of TYPE's member PATH, or undefined when this kernel has
+ * no such type or member: for code that adapts to the kernel's version (a
+ * member renamed or added in some release). No suggestions are computed.
+ */
+export function memberIfPresent(table: TypeTable, type: string, path: string): MemberAt | undefined {
+  const found = lookupType(table, type);
+  if (!found) return undefined;
+  try {
+    return memberAt(table, found, path);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

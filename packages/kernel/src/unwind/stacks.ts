@@ -16,7 +16,7 @@
  * THREAD_SIZE and IRQ_STACK_SIZE are both PAGE_SIZE << (2 + KASAN_STACK_ORDER)
  * on x86_64, so `sizeof(struct irq_stack)` gives both.
  */
-import { findType, memberAt, sizeOf } from '@vmpipe/types';
+import { lookupType, memberAt, memberIfPresent, sizeOf } from '@vmpipe/types';
 import { per_cpu_ptr } from '../percpu.js';
 import { struct } from '../read.js';
 import type { Program } from '../program.js';
@@ -60,12 +60,10 @@ export function taskStack(prog: Program, task: bigint): StackRange {
   return { kind: 'task', start: stack, end: stack + BigInt(l.threadSize) };
 }
 
+/** A member's place, or undefined when this kernel (or a dump without types) has no such member. */
 function tryMember(prog: Program, type: string, path: string): { offset: number; size: number } | undefined {
-  try {
-    return memberAt(prog.types, findType(prog.types, type), path);
-  } catch {
-    return undefined;
-  }
+  const types = prog.tryTypes();
+  return types instanceof Error ? undefined : memberIfPresent(types, type, path);
 }
 
 /** The CPU's own stacks: IRQ, the IST exception stacks and the entry stack (those that can be found). */
@@ -114,12 +112,8 @@ export function cpuStacks(prog: Program, cpu: number): { stacks: StackRange[]; p
     const m = tryMember(prog, 'struct tss_struct', 'x86_tss.sp0');
     if (tss !== undefined && m) {
       const top = prog.mem.readU64(per_cpu_ptr(prog, tss, cpu) + BigInt(m.offset));
-      let len = 4096;
-      try {
-        len = sizeOf(prog.types, findType(prog.types, 'struct entry_stack').id);
-      } catch {
-        /* keep a page */
-      }
+      const entryStack = lookupType(prog.types, 'struct entry_stack');
+      const len = entryStack ? sizeOf(prog.types, entryStack.id) : 4096; // else keep a page
       if (top !== 0n) stacks.push({ kind: 'entry', start: top - BigInt(len), end: top, cpu });
     }
   } catch (err) {
