@@ -3,22 +3,21 @@
  * (`-- CMD ARGS ::: INPUTS`, or inputs one per line on stdin), how a vmpipe
  * command name is started, and the Redis connection settings.
  */
-import { Flags } from '@oclif/core';
+import { Flags, type Config } from '@oclif/core';
 import { makeJobs, splitTemplate, type Job, type QueueConfig, type Resolver } from '@vmpipe/batch';
 import { EXIT, FatalError } from '@vmpipe/records';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const VMPIPE_BIN = join(here, '..', 'bin', 'vmpipe.js');
-
-/** A vmpipe command is a file under dist/commands, as oclif finds it (`queue:add` is queue/add.js). */
-const isVmpipeCommand = (name: string) => /^[a-z][a-z-]*(:[a-z-]+)?$/.test(name) && existsSync(join(here, 'commands', `${name.replace(':', '/')}.js`));
-
-/** vmpipe commands run under this Node through the vmpipe bin; anything else is an executable on PATH. */
-export const resolveCommand: Resolver = (command) =>
-  isVmpipeCommand(command) ? { file: process.execPath, args: [VMPIPE_BIN, command], node: true } : { file: command, args: [], node: false };
+/**
+ * vmpipe commands run under this Node through the vmpipe bin; anything else is an executable on
+ * PATH. A vmpipe command is one oclif knows (`queue:add` is `vmpipe queue add`): the commands'
+ * own config says so, wherever the package's files are laid out.
+ */
+export function commandResolver(config: Config): Resolver {
+  const vmpipeBin = join(config.root, 'bin', 'vmpipe.js');
+  const isVmpipeCommand = (name: string) => /^[a-z][a-z-]*(:[a-z-]+)?$/.test(name) && config.findCommand(name) !== undefined;
+  return (command) => (isVmpipeCommand(command) ? { file: process.execPath, args: [vmpipeBin, command], node: true } : { file: command, args: [], node: false });
+}
 
 async function stdinLines(): Promise<string[]> {
   if (process.stdin.isTTY) return [];

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { finishedJobs, progressBar, runBatch } from '@vmpipe/batch';
 import { cpus } from 'node:os';
 import { VmpipeCommand } from '../base.js';
-import { jobsFromArgv, resolveCommand, writeOut } from '../batch-jobs.js';
+import { jobsFromArgv, commandResolver, writeOut } from '../batch-jobs.js';
 
 export default class Batch extends VmpipeCommand {
   static override summary = 'Run a vmpipe command (or any command) over many dumps on this machine, N at a time.';
@@ -40,7 +40,7 @@ export default class Batch extends VmpipeCommand {
     try {
       const s = await runBatch(jobs, {
         concurrency: flags.jobs ?? cpus().length,
-        resolve: resolveCommand,
+        resolve: commandResolver(this.config),
         timeoutMs: flags.timeout * 1000,
         memoryMb: flags.memory,
         write: writeOut,

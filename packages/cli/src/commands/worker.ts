@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { startWorker } from '@vmpipe/batch';
 import { cpus } from 'node:os';
 import { VmpipeCommand } from '../base.js';
-import { queueConfig, redisFlags, resolveCommand } from '../batch-jobs.js';
+import { queueConfig, redisFlags, commandResolver } from '../batch-jobs.js';
 
 export default class WorkerCommand extends VmpipeCommand {
   static override summary = 'Run queued jobs on this machine (a BullMQ worker on Redis) until stopped.';
@@ -24,7 +24,7 @@ export default class WorkerCommand extends VmpipeCommand {
     const cfg = queueConfig(flags);
     const { worker, done } = startWorker(cfg, {
       concurrency: flags.concurrency ?? cpus().length,
-      resolve: resolveCommand,
+      resolve: commandResolver(this.config),
       timeoutMs: flags.timeout * 1000,
       memoryMb: flags.memory,
       lockMs: flags.lock * 1000,
