@@ -6,11 +6,17 @@
  */
 import { constants as zconst, deflateSync, inflateSync } from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
-import snappy from 'snappyjs';
+import type Snappy from 'snappyjs';
+import { createRequire } from 'node:module';
 import { lzo1xCompress } from './lzo1x-compress.js';
 import { lzo1xDecompress } from './lzo1x-decompress.js';
 import { checkSnappy } from './snappy-check.js';
 import { checkZstd } from './zstd-check.js';
+
+// snappyjs is loaded on first use: most dumps are zlib, and every command would pay its loading.
+const lazyRequire = createRequire(import.meta.url);
+let snappyLib: typeof Snappy | undefined;
+const snappy = () => (snappyLib ??= lazyRequire('snappyjs') as typeof Snappy);
 
 export type Codec = 'zlib' | 'lzo' | 'snappy' | 'zstd';
 
@@ -68,7 +74,7 @@ function decode(codec: Codec, input: Uint8Array, expectedSize: number): Uint8Arr
     case 'snappy': {
       const problem = checkSnappy(input, expectedSize);
       if (problem) throw new CodecError(codec, problem);
-      return snappy.uncompress(input, expectedSize);
+      return snappy().uncompress(input, expectedSize);
     }
     case 'zstd': {
       const problem = checkZstd(input, expectedSize);
@@ -122,7 +128,7 @@ export async function compress(codec: Codec, input: Uint8Array): Promise<Uint8Ar
     case 'lzo':
       return lzo1xCompress(input);
     case 'snappy':
-      return plain(snappy.compress(input));
+      return plain(snappy().compress(input));
     case 'zstd':
       return (await loadZstdWasm()).compress(input, 1);
     default:

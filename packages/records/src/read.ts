@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { jsonlParser } from 'stream-json/jsonl/parser.js';
 import { errorRecord } from './errors.js';
 import type { AnyRecord } from './kinds.js';
 
@@ -50,6 +49,8 @@ export function readLimits(env: NodeJS.ProcessEnv = process.env): Required<ReadL
  */
 export async function* readRecords(input: Readable = process.stdin, limits: ReadLimits = {}): AsyncGenerator<AnyRecord> {
   const { maxLine, maxDepth } = { ...readLimits(), ...limits };
+  // Imported here, not at the top: only the commands that read records pay its ~12 ms of loading.
+  const { jsonlParser } = await import('stream-json/jsonl/parser.js');
   const parse = jsonlParser({
     errorIndicator: (error: Error, text: string): BadLine => ({ [BAD_LINE]: true, text, reason: error.message }),
   });

@@ -379,18 +379,23 @@ export class BtfTable implements TypeTable {
   lookup(kind: NamedKind, name: string): TypeId | undefined {
     const key = `${kind} ${name}`;
     if (this.lookups.has(key)) return this.lookups.get(key);
-    const kinds = NAMED_KIND[kind] ?? [];
+    // A scan over every type: a kind bit, then the name's first byte, before the full compare
+    // (a command looks up a few dozen names; an index of ~100k names would cost more to build).
+    let kindBits = 0;
+    for (const k of NAMED_KIND[kind] ?? []) kindBits |= 1 << k;
     const want = Buffer.from(name, 'latin1');
+    const first = want.length > 0 ? want[0]! : 0;
     let best: TypeId | undefined;
     let bestScore = -1;
     const candidates: TypeId[] = [];
-    const words = this.words;
-    const offsets = this.offsets;
+    const { words, offsets, bytes } = this;
+    const local = this.strStart - this.strBase; // a name offset at or above strBase is at bytes[local + off]
     for (let rel = 0; rel < offsets.length; rel++) {
       const w = offsets[rel]!;
-      const k = (words[w + 1]! >>> 24) & 0x1f;
-      if (!kinds.includes(k)) continue;
-      if (!this.nameEquals(words[w]!, want)) continue;
+      if (((kindBits >>> ((words[w + 1]! >>> 24) & 0x1f)) & 1) === 0) continue;
+      const off = words[w]!;
+      if (off >= this.strBase && bytes[local + off] !== first) continue;
+      if (!this.nameEquals(off, want)) continue;
       candidates.push(this.startId + rel);
     }
     for (const id of candidates) {
