@@ -3,10 +3,13 @@
  * vmlinux's bytes at a link-time address (its SHF_ALLOC sections), and a
  * module function's bytes from its .ko (ELF64 symtab, `Elf64_Sym`: name u32,
  * info u8, other u8, shndx u16, value u64, size u64; in an ET_REL file a
- * symbol's value is its offset in section shndx). Relocations are not
- * applied: a .ko's calls out of the module read as they are stored.
+ * symbol's value is its offset in section shndx). `moduleCode` reads a .ko's
+ * code as stored (its calls out of the module unrelocated);
+ * `moduleCodeRelocations` and `applyCodeRelocations` relocate it as the
+ * module loader did (relocate.ts).
  */
-import { ElfFile, R_X86_64_32, R_X86_64_32S, R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32 } from '@vmpipe/elf';
+import { ElfFile } from '@vmpipe/elf';
+import { applyRelocation, relocationSize } from './relocate.js';
 
 /** Why file code cannot be read: `reason` says whether the file is missing or unusable. */
 export class CodeFileError extends Error {
@@ -90,14 +93,12 @@ export interface CodeRelocation {
   addend: bigint;
 }
 
-const RELOC_SIZE: Record<number, number> = { [R_X86_64_64]: 8, [R_X86_64_PC32]: 4, [R_X86_64_PLT32]: 4, [R_X86_64_32]: 4, [R_X86_64_32S]: 4 };
-
 /**
  * A module function's bytes as `moduleCode` reads them, with the relocations of its section
  * (`.rela<section>`) that fall inside them, and the function's own symbol (its section and value)
  * so a caller can place the section in memory.
  */
-export function moduleCodeRelocations(path: string, name: string, offset: number, length: number): { bytes: Uint8Array; relocations: CodeRelocation[]; shndx: number; value: bigint; symbols: KoSymbol[] } {
+export function moduleCodeRelocations(path: string, name: string, offset: number, length: number): { bytes: Uint8Array; relocations: CodeRelocation[]; shndx: number; value: bigint; symbols: KoSymbol[]; machine: number; sectionNames: string[] } {
   const elf = open(path);
   const { symtabIndex, symbols } = koSymbols(elf, path);
   const { own, start, bytes } = koFunction(elf, path, symbols, name, offset, length);
@@ -109,35 +110,31 @@ export function moduleCodeRelocations(path: string, name: string, offset: number
       const off = Number(r.readBigUInt64LE(p));
       const info = r.readBigUInt64LE(p + 8);
       const type = Number(info & 0xffffffffn);
-      const size = RELOC_SIZE[type] ?? 4;
+      const size = relocationSize(elf.machine, type) ?? 4;
       if (off + size <= start || off >= start + bytes.length) continue;
       const sym = symbols[Number(info >> 32n)];
       relocations.push({ at: off - start, type, size, symbol: sym?.name ?? '', shndx: sym?.shndx ?? 0, value: sym?.value ?? 0n, addend: r.readBigInt64LE(p + 16) });
     }
   }
-  return { bytes, relocations, shndx: own.shndx, value: own.value, symbols };
+  return { bytes, relocations, shndx: own.shndx, value: own.value, symbols, machine: elf.machine, sectionNames: elf.sections.map((x) => x.name) };
 }
 
 /**
- * The bytes with relocations applied as the module loader does (arch/x86/kernel/module.c
- * apply_relocate_add: S + A, or S + A - P for PC32/PLT32), `addr` being where bytes[0] sits in
- * memory; `symbolAddress` gives S (undefined when unknown: that relocation is left as stored).
- * Returns the relocated copy and the relocations that could not be applied.
+ * The bytes with relocations applied as the module loader of ELF machine `machine` does
+ * (relocate.ts), `addr` being where bytes[0] sits in memory; `symbolAddress` gives S (undefined
+ * when unknown: that relocation is left as stored); `plt` names the PLT entry an arm64 branch
+ * out of reach goes through (relocate.ts). Returns the relocated copy and the
+ * relocations that could not be applied.
  */
-export function applyCodeRelocations(bytes: Uint8Array, relocations: readonly CodeRelocation[], addr: bigint, symbolAddress: (r: CodeRelocation) => bigint | undefined): { bytes: Uint8Array; unresolved: CodeRelocation[] } {
+export function applyCodeRelocations(bytes: Uint8Array, relocations: readonly CodeRelocation[], addr: bigint, symbolAddress: (r: CodeRelocation) => bigint | undefined, machine: number, plt?: (sa: bigint, p: bigint) => bigint | undefined): { bytes: Uint8Array; unresolved: CodeRelocation[] } {
   const out = Uint8Array.from(bytes);
   const v = new DataView(out.buffer);
   const unresolved: CodeRelocation[] = [];
   for (const r of relocations) {
     const s = symbolAddress(r);
     // a field cut by the range's ends cannot be written whole
-    if (s === undefined || r.at < 0 || r.at + r.size > out.length || RELOC_SIZE[r.type] === undefined) {
-      unresolved.push(r);
-      continue;
-    }
-    const value = r.type === R_X86_64_PC32 || r.type === R_X86_64_PLT32 ? s + r.addend - (addr + BigInt(r.at)) : s + r.addend;
-    if (r.size === 8) v.setBigUint64(r.at, BigInt.asUintN(64, value), true);
-    else v.setUint32(r.at, Number(BigInt.asUintN(32, value)), true);
+    const whole = r.at >= 0 && r.at + r.size <= out.length;
+    if (s === undefined || !whole || !applyRelocation(machine, r.type, v, r.at, s + r.addend, addr + BigInt(r.at), plt)) unresolved.push(r);
   }
   return { bytes: out, unresolved };
 }

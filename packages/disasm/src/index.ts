@@ -7,3 +7,4 @@ export * from './aarch64.js';
 export * from './aarch64-listing.js';
 export * from './code-arch.js';
 export * from './bug-table.js';
+export { aarch64PltTarget } from './relocate.js';

@@ -2,6 +2,7 @@ export * from './program.js';
 export * from './read.js';
 export * from './list.js';
 export * from './modules.js';
+export * from './module-sections.js';
 export * from './percpu.js';
 export * from './cpumask.js';
 export * from './sched.js';

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { aarch64EffectiveAddress, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
+import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { hexBytes, InsnJson } from '../insn-json.js';
-import { LineTable, StructLayout, type Program } from '@vmpipe/kernel';
+import { LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
 import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -244,7 +244,8 @@ export default class Disasm extends VmpipeCommand {
     const bytes = this.bytes(start, length, errors);
     // --diff decodes the file's copy with a second disassembler of the same architecture.
     const offset = this.prog.kernelOffset;
-    const fileDis = f.diff && f['from-vmlinux'] ? await this.makeDisassembler(this.prog.theDump.arch, (a) => this.symbolize(a + offset)) : undefined;
+    // The vmlinux's instructions sit at link-time addresses (targets named as the running kernel's); a relocated .ko's at their memory addresses.
+    const fileDis = f.diff && (f['from-vmlinux'] || f['from-module']) ? await this.makeDisassembler(this.prog.theDump.arch, f['from-vmlinux'] ? (a) => this.symbolize(a + offset) : (a) => this.symbolize(a)) : undefined;
     const body = function* (this: Disasm): Generator<AnyRecord | Uint8Array> {
       if (!f.diff) {
         // Streamed: a whole kernel's text is millions of records, never held at once.
@@ -255,11 +256,10 @@ export default class Disasm extends VmpipeCommand {
       let insns = this.dis.all(bytes, start);
       if (f.count !== undefined) insns = insns.slice(0, f.count);
       if (f['from-module']) {
-        yield* this.records(insns, fn?.start ?? start, this.moduleFile(f['from-module'], start, bytes.length));
+        yield* this.records(insns, fn?.start ?? start, this.moduleFile(f['from-module'], start, bytes.length, fileDis!));
         yield* errors;
         return;
       }
-      // The file's instructions sit at link-time addresses; name their targets as the running kernel's.
       const file = fileDis!.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset) as Instruction[];
       fileDis!.free();
       yield* this.records(insns, fn?.start ?? start, { insns: file, offset, relocated: [], unresolved: [] });
@@ -269,14 +269,15 @@ export default class Disasm extends VmpipeCommand {
   }
 
   /**
-   * A module function's code as its .ko holds it, relocated as the module loader did: section
-   * symbols and the module's own symbols are placed by where the module's symbols are in memory,
-   * undefined ones are the kernel's (or another module's) symbols of that name.
+   * A module function's code as its .ko holds it, relocated as the module loader did: a section
+   * is placed where the kernel's list of the module's sections says (moduleSections, as
+   * /sys/module/NAME/sections), else by where one of its symbols is in memory (a kernel without
+   * that list, or a dump without its page); undefined symbols are the kernel's (or another
+   * module's) of that name.
    */
-  private moduleFile(path: string, addr: bigint, length: number): FileCode {
+  private moduleFile(path: string, addr: bigint, length: number, fileDis: Disassembler | Aarch64Disassembler): FileCode {
     const fn = this.functionAt(addr);
     if (!fn?.sym.module) throw new FatalError(`${hex(addr)} is not in a module function`, EXIT.usage);
-    if (this.dis instanceof Aarch64Disassembler) throw new FatalError('--diff --from-module relocates x86_64 modules only (arm64 relocation types are not applied yet)', EXIT.usage);
     const mod = fn.sym.module;
     let code: ReturnType<typeof moduleCodeRelocations>;
     try {
@@ -285,11 +286,12 @@ export default class Disasm extends VmpipeCommand {
       throw fileError(err, `is it ${mod}.ko?`);
     }
     const own = (name: string) => this.prog.symbols.lookup(name).find((s) => s.module === mod)?.addr;
+    const placed = this.placedSections(mod);
     const bases = new Map<number, bigint | undefined>([[code.shndx, fn.start - code.value]]);
     const base = (shndx: number) => {
       if (!bases.has(shndx)) {
         const named = code.symbols.find((s) => s.shndx === shndx && s.name !== '' && own(s.name) !== undefined);
-        bases.set(shndx, named ? own(named.name)! - named.value : undefined);
+        bases.set(shndx, placed.get(code.sectionNames[shndx] ?? '') ?? (named ? own(named.name)! - named.value : undefined));
       }
       return bases.get(shndx);
     };
@@ -299,14 +301,38 @@ export default class Disasm extends VmpipeCommand {
       const b = base(r.shndx);
       return b === undefined ? undefined : b + r.value;
     };
-    const { bytes, unresolved } = applyCodeRelocations(code.bytes, code.relocations, addr, symbolAddress);
+    const { bytes, unresolved } = applyCodeRelocations(code.bytes, code.relocations, addr, symbolAddress, code.machine, (sa, p) => this.pltEntry(sa, p));
     const span = (r: CodeRelocation): [bigint, bigint] => [addr + BigInt(r.at), addr + BigInt(r.at + r.size)];
     const relocated = code.relocations.filter((r) => !unresolved.includes(r) && code.bytes.subarray(r.at, r.at + r.size).some((b, k) => b !== bytes[r.at + k])).map(span);
-    const fileDis = new Disassembler({ syntax: this.flags.intel ? 'intel' : 'att', symbolize: (a) => this.symbolize(a) });
-    const insns = fileDis.all(bytes, addr);
+    const insns = fileDis.all(bytes, addr) as Instruction[];
     fileDis.free();
     return { insns, offset: 0n, relocated, unresolved: unresolved.map(span) };
   }
+  /**
+   * The arm64 PLT entry the branch that ran at `p` goes through, when that entry leads to `target`
+   * (the module loader's veneer for a call out of reach): what the relocation at `p` was given.
+   */
+  private pltEntry(target: bigint, p: bigint): bigint | undefined {
+    try {
+      const word = this.prog.mem.readU32(p);
+      if ((word & 0x7c000000) >>> 0 !== 0x14000000) return undefined; // not B/BL (Arm ARM C6)
+      const entry = p + BigInt.asIntN(28, BigInt(word & 0x3ffffff) << 2n);
+      return aarch64PltTarget(this.prog.mem.readBytes(entry, 12), entry) === target ? entry : undefined;
+    } catch {
+      return undefined; // memory not in the dump: the relocation stays unapplied
+    }
+  }
+
+  /** The module's sections as the kernel placed them; empty when that list cannot be read (the relocations then fall back to symbols). */
+  private placedSections(name: string): Map<string, bigint> {
+    const mod = this.prog.modules.modules.find((m) => m.name === name);
+    try {
+      return mod ? moduleSections(this.prog, mod) : new Map();
+    } catch {
+      return new Map();
+    }
+  }
+
 
   /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
   private around(addr: bigint, before: number, after: number, regs: RegisterValues | undefined, returnAddress = false): AnyRecord[] {
