@@ -8,13 +8,12 @@
  * when they are here), the kernel's text the committed console logs.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const KERNEL = '6.1.0-56-cloud-arm64';
 const fixtures = join(here, '..', '..', '..', 'fixtures', 'arm64', KERNEL);
 const dumps = process.env['VMPIPE_ARM64_DUMPS'] ?? `/work/refs/arm64/dumps/${KERNEL}`;
@@ -22,11 +21,6 @@ const systemMap = join(fixtures, 'System.map.gz');
 const SCENARIOS = ['seed', 'null', 'listdel'] as const;
 
 type Rec = Record<string, unknown>;
-
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { encoding: 'utf8', input, maxBuffer: 64 << 20 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const committed = (scenario: string) => readFileSync(join(fixtures, scenario, 'expected', 'vmpipe.panic.json'), 'utf8');
 
@@ -43,7 +37,7 @@ function consoleReport(scenario: string, first: string): string[] {
 for (const scenario of SCENARIOS) {
   test(`arm64 ${scenario}: vmpipe-render prints the panic record's report line for line as the console shows it`, (t) => {
     const record = JSON.parse(committed(scenario)) as Rec;
-    const r = run('vmpipe-render', ['--color', 'never'], committed(scenario));
+    const r = run('vmpipe-render', ['--color', 'never'], { input: committed(scenario) });
     t.is(r.code, 0, r.err);
     const out = r.out.replace(/\n$/, '').split('\n');
     // the summary block first (as on x86), then a blank line, then the report
@@ -80,7 +74,7 @@ test('an x86 panic record still renders RIP, Code, the registers, then Call Trac
     rip: 'RIP: 0010:vmpipe_first_seq+0x4/0x20 [crashmod]', code: '48 8b 47 <18>', registers: ['RSP: 0018:ffffc2b380b2fd90 EFLAGS: 00010286'],
     callTrace: [{ function: 'kthread', offset: 0xe0, size: 0xe4, reliable: true, line: 'kthread+0xe0/0xe4' }],
   };
-  const r = run('vmpipe-render', ['--color', 'never'], JSON.stringify(record) + '\n');
+  const r = run('vmpipe-render', ['--color', 'never'], { input: JSON.stringify(record) + '\n' });
   t.is(r.code, 0, r.err);
   const out = r.out.replace(/\n$/, '').split('\n');
   t.deepEqual(out.slice(out.indexOf('') + 1), ['RIP: 0010:vmpipe_first_seq+0x4/0x20 [crashmod]', 'Code: 48 8b 47 <18>', 'RSP: 0018:ffffc2b380b2fd90 EFLAGS: 00010286', 'Call Trace:', ' kthread+0xe0/0xe4']);

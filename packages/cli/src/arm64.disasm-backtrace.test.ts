@@ -6,14 +6,13 @@
  * skipped with a log line without them.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseObjdumpAarch64, splitAarch64Comment } from '@vmpipe/disasm';
+import { runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const KERNEL = '6.1.0-56-cloud-arm64';
 const fixtures = join(here, '..', '..', '..', 'fixtures', 'arm64', KERNEL);
 const refs = process.env['VMPIPE_ARM64_REFS'] ?? `/work/refs/arm64/${KERNEL}`;
@@ -23,18 +22,11 @@ const systemMap = join(refs, 'System.map');
 const have = [dump, vmlinux, systemMap].every(existsSync);
 const missing = [dump, vmlinux, systemMap].find((f) => !existsSync(f));
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Rec = any;
-function run(cmd: string, args: string[], input = ''): { code: number | null; records: Rec[]; err: string } {
-  const r = spawnSync(process.execPath, [bin(cmd), ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { code: r.status, err: r.stderr, records: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
-}
-
 test('disasm --from-vmlinux on an arm64 dump: aarch64 picked from the vmlinux, objdump 2.40 text (KASLR taken off)', (t) => {
   if (!have) return void (t.log(`skipped: ${missing} is not here`), t.pass());
   const r = run('disasm', [dump, 'write_sysrq_trigger', '--system-map', systemMap, '--from-vmlinux', vmlinux]);
   t.is(r.code, 0, r.err);
-  const insns = r.records.filter((x) => x.kind === 'insn');
+  const insns = r.records().filter((x) => x.kind === 'insn');
   const [fn] = parseObjdumpAarch64(readFileSync(join(fixtures, 'expected', 'objdump.vmlinux.stack.txt'), 'latin1')).filter((f) => f.name === 'write_sysrq_trigger');
   // objdump stops at the ELF symbol's st_size (0x90); System.map has no sizes, so the extent runs to the
   // next symbol (0xc0, the kernel's own /0xc0) over the alternative-replacement code placed after it.
@@ -54,14 +46,14 @@ test('disasm from an arm64 dump\'s memory, and as a filter on its cpu records (t
   if (!have) return void (t.log(`skipped: ${missing} is not here`), t.pass());
   const r = run('disasm', [dump, 'sysrq_handle_crash', '--system-map', systemMap]);
   t.is(r.code, 0, r.err);
-  const texts = r.records.filter((x) => x.kind === 'insn').map((x) => x.text);
+  const texts = r.records().filter((x) => x.kind === 'insn').map((x) => x.text);
   // ftrace patched the first nop of the patchable entry at boot
   t.is(texts[0], 'mov x9, x30');
   t.regex(texts[texts.length - 1], /^bl [0-9a-f]{16} <panic>$/);
-  const cpus = run('vmcore-extract', [dump]).records.filter((x) => x.kind === 'cpu');
-  const f = run('disasm', ['--system-map', systemMap, '--context', '2'], cpus.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const cpus = run('vmcore-extract', [dump]).records().filter((x) => x.kind === 'cpu');
+  const f = run('disasm', ['--system-map', systemMap, '--context', '2'], { input: cpus.map((c) => JSON.stringify(c)).join('\n') + '\n' });
   t.is(f.code, 0, f.err);
-  const current = f.records.filter((x) => x.kind === 'insn' && x.current);
+  const current = f.records().filter((x) => x.kind === 'insn' && x.current);
   t.is(current.length, cpus.length);
   for (const c of current) t.true(cpus.some((cpu) => cpu.regs.pc === c.addr));
 });
@@ -70,9 +62,9 @@ test('backtrace on the arm64 dump: panic_cpu\'s task, PAC stripped, the noreturn
   if (!have) return void (t.log(`skipped: ${missing} is not here`), t.pass());
   const r = run('backtrace', [dump, '--system-map', systemMap]);
   t.is(r.code, 0, r.err);
-  const frames = r.records.filter((x) => x.kind === 'frame');
+  const frames = r.records().filter((x) => x.kind === 'frame');
   t.deepEqual([frames[0].pid, frames[0].comm, frames[0].cpu], [101, 'sh', 1]);
-  const crash = frames.find((x) => x.function === 'sysrq_handle_crash');
+  const crash = frames.find((x) => x.function === 'sysrq_handle_crash')!;
   t.is(crash.text, 'sysrq_handle_crash+0x20/0x20');
   t.is(crash.printedAs, 'sysrq_reset_seq_param_set+0x0/0xa0');
   t.regex(crash.signedPc, /^0x[0-9a-f]+$/);

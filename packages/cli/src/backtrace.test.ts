@@ -6,24 +6,18 @@
  * byte for byte; --all-cpus, --task, --all-tasks, --frames; bad input.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BinRun, runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const REAL = join(here, '..', '..', '..', 'fixtures', 'real');
 const DUMP = join(REAL, 'vmcore.kdump-zlib');
 const real = existsSync(DUMP) ? test : test.skip;
 const crashBt = () => readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.bt.txt'), 'latin1');
 
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8', maxBuffer: 256 << 20 });
-  return { code: r.status, out: r.stdout, err: r.stderr, records: () => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) };
-}
-
-let defaultRun: ReturnType<typeof run> | undefined;
+let defaultRun: BinRun | undefined;
 /** `backtrace DUMP`, run once for the tests that read it */
 const defaultBt = () => (defaultRun ??= run('backtrace', [DUMP]));
 
@@ -33,7 +27,7 @@ real('backtrace DUMP | render: crash bt\'s header, its live frames and its regis
   const recs = bt.records();
   t.deepEqual(recs.slice(0, 2).map((r) => r['kind']), ['source', 'cpu']);
   t.is(recs[1]!['cpu'], 1, 'the CPU that panicked (panic_cpu), not the one whose pr_pid is 1');
-  const text = run('vmpipe-render', ['--color', 'never'], bt.out).out;
+  const text = run('vmpipe-render', ['--color', 'never'], { input: bt.out }).out;
   const crash = crashBt();
   const lines = text.split('\n');
   t.true(lines.includes(crash.split('\n')[0]!), 'PID/TASK/CPU/COMMAND line');
@@ -50,7 +44,7 @@ real('frame records: the RECORDS.md fields, kernel-style text, and sym-resolve n
   const panic = recs.find((r) => r['function'] === 'panic')!;
   t.like(panic, { pid: 1, task: '0xffff8dce811f9800', cpu: 1, pc: '0xffffffff89dcd0a8', slot: '0xffffcf8400013a78', offset: 375, reliable: true, method: 'orc', text: 'panic+0x177/0x2f4' });
   t.like(recs[0], { level: 0, method: 'regs', function: 'pvpanic_panic_notify', module: 'pvpanic' });
-  const resolved = run('sym-resolve', [], recs.map((r) => JSON.stringify(r)).join('\n') + '\n').records();
+  const resolved = run('sym-resolve', [], { input: recs.map((r) => JSON.stringify(r)).join('\n') + '\n' }).records();
   t.is(resolved.find((r) => r['function'] === 'panic')!['pcSym'], 'panic+0x177');
 });
 
@@ -80,22 +74,22 @@ real('--task PID and --all-tasks: sleeping tasks from thread.sp; --frames gives 
 real('as a filter: a panic record gets crash bt\'s trace, cpu records bt -a\'s, task records each task\'s (task-list | backtrace)', (t) => {
   const strip = (recs: Record<string, any>[]) => recs.filter((r) => r['kind'] === 'frame').map((r) => JSON.stringify(r));
   const panic = run('vmcore-extract', [DUMP, '--panic']);
-  const viaPanic = run('backtrace', [], panic.out);
+  const viaPanic = run('backtrace', [], { input: panic.out });
   t.is(viaPanic.code, 0, viaPanic.err);
   const recs = viaPanic.records();
   t.deepEqual(recs.map((r) => r['kind']).slice(0, 2), ['source', 'panic'], 'the records on stdin come first, in order');
   t.deepEqual(strip(recs), strip(defaultBt().records()), 'the same frames as backtrace DUMP (crash bt)');
   const cpus = run('vmcore-extract', [DUMP]).records().filter((r) => r['kind'] === 'cpu');
   t.is(cpus.length, 2);
-  const viaCpus = run('backtrace', [], cpus.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const viaCpus = run('backtrace', [], { input: cpus.map((r) => JSON.stringify(r)).join('\n') + '\n' });
   t.deepEqual(strip(viaCpus.records()), strip(run('backtrace', [DUMP, '--all-cpus']).records()), 'cpu records: bt -a');
   const tasks = run('task-list', [DUMP]).records().filter((r) => r['kind'] === 'task' && (r['pid'] === 1 || r['pid'] === 2));
   t.is(tasks.length, 2);
-  const viaTasks = run('backtrace', [], tasks.map((r) => JSON.stringify(r)).join('\n') + '\n').records();
+  const viaTasks = run('backtrace', [], { input: tasks.map((r) => JSON.stringify(r)).join('\n') + '\n' }).records();
   const byPid = (recs: Record<string, any>[], pid: number) => strip(recs.filter((r) => r['pid'] === pid));
   t.deepEqual(byPid(viaTasks, 2), strip(run('backtrace', [DUMP, '--task', '2']).records()));
   t.deepEqual(byPid(viaTasks, 1), strip(run('backtrace', [DUMP, '--task', '1']).records()));
-  const bad = run('backtrace', ['--all-cpus'], '');
+  const bad = run('backtrace', ['--all-cpus'], { input: '' });
   t.is(bad.code, 2);
   t.regex(bad.err, /^backtrace: --all-cpus needs a DUMP/);
 });

@@ -9,18 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binPath, runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const real = join(here, '..', '..', '..', 'fixtures', 'real');
 const dump = join(real, 'vmcore.kdump-zlib');
 const expected = (f: string) => readFileSync(join(real, 'expected', f), 'latin1');
 const withDump = existsSync(dump) ? test : test.skip;
-
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr, records: () => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
-}
 
 /** crash `sym NAME`: `ffffffff8ae1aa40 (D) init_task` */
 const crashSym = (f: string) => BigInt('0x' + expected(f).split(' ')[0]);
@@ -54,7 +49,7 @@ withDump('conflicting flags and a missing argument are named, exit 2', (t) => {
 
 withDump('a filter passes kinds it does not consume, and garbage lines become bad-record errors', (t) => {
   const input = ['{"kind":"note","text":"no dump here"}', 'not json', `{"kind":"symbol","dump":${JSON.stringify(dump)},"name":"x","addr":"0xffffffff8ae1aa40","type":"D"}`].join('\n') + '\n';
-  const r = run('sym-resolve', [], input);
+  const r = run('sym-resolve', [], { input });
   t.is(r.code, 0, r.err);
   const out = r.records();
   t.deepEqual(out[0], { kind: 'note', text: 'no dump here' });
@@ -64,7 +59,7 @@ withDump('a filter passes kinds it does not consume, and garbage lines become ba
 
 test('a dump that cannot be opened in a filter: its records pass through, one dump-unusable error', (t) => {
   const input = ['{"kind":"mem","dump":"/nonexistent/vmcore","addr":"0x10","words":[]}', '{"kind":"mem","dump":"/nonexistent/vmcore","addr":"0x20","words":[]}'].join('\n') + '\n';
-  const r = run('struct-decode', ['--type', 'page'], input);
+  const r = run('struct-decode', ['--type', 'page'], { input });
   t.is(r.code, 0, r.err);
   t.deepEqual(r.records().map((x) => (x.kind === 'error' ? `error:${x.code}` : x.addr)), ['0x10', 'error:dump-unusable', '0x20']);
 });
@@ -72,7 +67,7 @@ test('a dump that cannot be opened in a filter: its records pass through, one du
 const haveScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 (haveScript ? test : test.skip)('a filter whose stdin is a terminal says what it expects instead of waiting (exit 2)', (t) => {
   // script(1) runs the command on a pseudo-terminal, as a user typing it at a shell would.
-  const r = spawnSync('script', ['-qec', `${process.execPath} ${bin('sym-resolve')}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('script', ['-qec', `${process.execPath} ${binPath('sym-resolve')}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
   t.is(r.status, 2);
   t.regex(r.stdout, /sym-resolve: reads NDJSON records on stdin \(e\.g\. vmcore-extract DUMP \| sym-resolve\); pipe records in or give a DUMP/);
 });

@@ -7,23 +7,19 @@
  */
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { queueStatus } from '@vmpipe/batch';
 import { writeDump } from '@vmpipe/mkdump';
+import { binPath, type RunOptions, runBinSync } from './run-bin.test-helper.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const vmpipe = join(here, '..', 'bin', 'vmpipe.js');
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-batch-test-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
-function run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, [vmpipe, ...args], { input: opts.input ?? '', encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 240_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr, records: () => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
-}
+/** `vmpipe ARGS`, killed after 4 minutes (a batch that hangs fails its test, not ava's run). */
+const run = (args: string[], opts: RunOptions = {}) => runBinSync('vmpipe', args, { timeout: 240_000, ...opts });
 
 /** A small dump of the project's writer, and `n` distinct paths to it (symlinks: distinct jobs, same bytes). */
 async function dumps(n: number, tag: string): Promise<string[]> {
@@ -116,7 +112,7 @@ const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nu
     t.regex(add.err, /60 job\(s\)/);
     // Adding the same jobs again adds nothing.
     run(['queue', 'add', '--', 'triage', '{}', ':::', ...paths.slice(0, 5)], { env });
-    const worker = () => spawn(process.execPath, [vmpipe, 'worker', '--concurrency', '2', '--lock', '2'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const worker = () => spawn(process.execPath, [binPath('vmpipe'), 'worker', '--concurrency', '2', '--lock', '2'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     workers.push(worker(), worker(), worker());
     // In process: a node start every poll would cost more than the jobs.
     const status = async () => (await queueStatus({ url, name: 'vmpipe' }).catch(() => ({}))) as Record<string, number>;

@@ -8,13 +8,13 @@
  * from the bytes; the tests assert that.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// asynchronous: spawnSync would hold ava's worker past its timeout on a busy machine
+import { runBin as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const KERNEL = join(here, '..', '..', '..', 'fixtures', 'scenarios', '6.12.117+deb12-cloud-amd64');
 const VER = 'crash-9.0.2++';
 const dir = (scen: string) => join(KERNEL, scen);
@@ -22,24 +22,10 @@ const dumpOf = (scen: string) => join(dir(scen), 'vmcore.kdump');
 const crash = (scen: string, name: string) => readFileSync(join(dir(scen), 'expected', `${VER}.${name}.txt`), 'latin1');
 const have = (scen: string, name: string) => existsSync(dumpOf(scen)) && existsSync(join(dir(scen), 'expected', `${VER}.${name}.txt`));
 
-/** Runs a bin asynchronously (spawnSync would hold ava's worker past its timeout on a busy machine). */
-function run(name: string, args: string[], input?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin(name), ...args]);
-    let out = '';
-    let err = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    p.on('close', (code) => resolve({ code, out, err }));
-    p.stdin.on('error', () => {});
-    p.stdin.end(input ?? '');
-  });
-}
-
 /** `CMD ARGS | vmpipe-render`, as a user types it. */
 async function rendered(name: string, args: string[]): Promise<string> {
   const r = await run(name, args);
-  return (await run('vmpipe-render', [], r.out)).out;
+  return (await run('vmpipe-render', [], { input: r.out })).out;
 }
 
 const seed = have('seed', 'sys') ? test : test.skip;
@@ -154,7 +140,7 @@ seed('disasm DUMP FN | vmpipe-render: crash dis FN, line for line, for every fun
     // text the render follows byte for byte on 6.1) pads it (`ret    `); crash marks [FTRACE NOP] only
     // at a symbol's first byte, vmpipe also at the fentry site after an endbr64 (IBT: +4), which is
     // where the kernel's ftrace site is (NOTES.md)
-    const ours = (await run('vmpipe-render', [], r.out)).out.split('\n').map((l) => l.trimEnd());
+    const ours = (await run('vmpipe-render', [], { input: r.out })).out.split('\n').map((l) => l.trimEnd());
     const ibt = ours[0]!.endsWith('>:\tendbr64');
     const normalized = ours.map((l) => (ibt ? l.replace(/(\+4>:\tnopl {3}0x0\(%rax,%rax,1\)) \[FTRACE NOP\]$/, '$1') : l));
     t.deepEqual(normalized, crash('seed', `dis-${fn}`).split('\n').map((l) => l.trimEnd()), fn);

@@ -1,14 +1,13 @@
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { decompress } from 'fzstd';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Renderer } from '@vmpipe/render';
+import { runBin, runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const real = join(here, '..', '..', '..', 'fixtures', 'real');
 const dump = join(real, 'vmcore.kdump-zlib');
 const expected = (f: string) => readFileSync(join(real, 'expected', f), 'latin1');
@@ -17,19 +16,6 @@ const vmlinux = process.env['VMPIPE_VMLINUX'] ?? '/work/refs/6.1.0-56-cloud-amd6
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Rec = any;
-
-/** Runs a bin asynchronously (the tests of this file run side by side). */
-function run(args: string[], input?: string, cmd = 'disasm'): Promise<{ code: number | null; out: string; err: string; records: () => Rec[] }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin(cmd), ...args]);
-    let out = '';
-    let err = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    p.on('close', (code) => resolve({ code, out, err, records: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l)) }));
-    p.stdin.end(input ?? '');
-  });
-}
 
 function render(records: Rec[]): string[] {
   const r = new Renderer({ color: false });
@@ -62,7 +48,7 @@ const padding = /:\t(int3|nop|xchg|(data16 )*nop[wl]?|(data16 )*cs nopw)\b/;
 
 for (const fn of ['sysrq_handle_crash', '__handle_sysrq', 'write_sysrq_trigger', 'panic', 'proc_reg_write', 'deferred_split_scan', 'pvpanic_panic_notify']) {
   withDump(`disasm DUMP ${fn} | render prints what crash 8.0.2 dis ${fn} prints (memory, [FTRACE NOP], decimal offsets)`, async (t) => {
-    const r = await run([dump, fn]);
+    const r = await runBin('disasm', [dump, fn]);
     t.is(r.code, 0, r.err);
     const ours = render(r.records()).map(normalize);
     const theirs = expected(`crash.vmcore.kdump-zlib.dis-${fn}.txt`).split('\n').filter(Boolean).map(normalize);
@@ -76,12 +62,12 @@ for (const fn of ['sysrq_handle_crash', '__handle_sysrq', 'write_sysrq_trigger',
 }
 
 withDump('disasm DUMP ADDR --count 4 crosses into the next function as crash dis ADDR 4 does', async (t) => {
-  const ours = render((await run([dump, 'ffffffff89aa8a06', '--count', '4'])).records()).map(normalize);
+  const ours = render((await runBin('disasm', [dump, 'ffffffff89aa8a06', '--count', '4'])).records()).map(normalize);
   t.deepEqual(ours, expected('crash.vmcore.kdump-zlib.dis-ffffffff89aa8a06-4.txt').split('\n').filter(Boolean).map(normalize));
 });
 
 withDump('--around ADDR N: decoded from the function start, the instruction at ADDR current (crash dis -r ends there)', async (t) => {
-  const recs = (await run([dump, '--around', 'ffffffff89dcd0a8', '3'])).records().filter((x) => x.kind === 'insn');
+  const recs = (await runBin('disasm', [dump, '--around', 'ffffffff89dcd0a8', '3'])).records().filter((x) => x.kind === 'insn');
   t.is(recs.length, 7);
   t.like(recs[3], { addr: '0xffffffff89dcd0a8', symbol: 'panic+0x177', current: true });
   const crashR = expected('crash.vmcore.kdump-zlib.dis-r-panic-ret.txt').split('\n').filter(Boolean).map(normalize);
@@ -89,12 +75,12 @@ withDump('--around ADDR N: decoded from the function start, the instruction at A
 });
 
 withDump('filter: cpu records get the instructions around rip, the current one with its operands\' effective addresses', async (t) => {
-  const cpus = (await run([dump], undefined, 'vmcore-extract')).records().filter((x) => x.kind === 'cpu');
-  const recs = (await run(['--context', '2'], cpus.map((c) => JSON.stringify(c)).join('\n') + '\n')).records();
-  const cpu1 = cpus.find((c) => c.cpu === 1);
+  const cpus = (await runBin('vmcore-extract', [dump])).records().filter((x) => x.kind === 'cpu');
+  const recs = (await runBin('disasm', ['--context', '2'], { input: cpus.map((c) => JSON.stringify(c)).join('\n') + '\n' })).records();
+  const cpu1 = cpus.find((c) => c.cpu === 1)!;
   const cur = recs.filter((x) => x.kind === 'insn' && x.current);
   t.is(cur.length, 2);
-  const mod = cur.find((x) => x.addr === cpu1.regs.rip);
+  const mod = cur.find((x) => x.addr === cpu1.regs.rip)!;
   // pvpanic_panic_notify+0x60 [pvpanic]: mov 0x10(%rbx),%rax with rbx from the CPU's registers
   t.like(mod, { symbol: 'pvpanic_panic_notify+0x60 [pvpanic]', text: 'mov 0x10(%rbx),%rax' });
   t.is(mod.operands[0].addr, `0x${(BigInt(cpu1.regs.rbx) + 0x10n).toString(16)}`);
@@ -103,8 +89,8 @@ withDump('filter: cpu records get the instructions around rip, the current one w
 });
 
 withDump('the seed\'s question: 0x98 from a struct page is page[2].deferred_list (crash struct page -o: deferred_list at 24, page is 64)', async (t) => {
-  const recs = (await run([dump, 'deferred_split_scan', '--member-of', 'page:r13'])).records();
-  const mov = recs.find((x) => x.kind === 'insn' && x.symbol === 'deferred_split_scan+0xa5');
+  const recs = (await runBin('disasm', [dump, 'deferred_split_scan', '--member-of', 'page:r13'])).records();
+  const mov = recs.find((x) => x.kind === 'insn' && x.symbol === 'deferred_split_scan+0xa5')!;
   t.is(mov.text, 'mov 0x98(%r13),%rdx'); // crash: <deferred_split_scan+165>: mov 0x98(%r13),%rdx
   t.true(mov.operands[0].member.includes('page[2].deferred_list'), mov.operands[0].member.join(' '));
   t.regex(expected('crash.vmcore.kdump-zlib.struct-o-page.deferred_list.txt'), /\[24\]\s+struct list_head deferred_list;/);
@@ -113,22 +99,22 @@ withDump('the seed\'s question: 0x98 from a struct page is page[2].deferred_list
 });
 
 withDump('bad input: not code, unknown symbol, an unmapped address, bytes ending mid-instruction', async (t) => {
-  const data = await run([dump, 'init_task']);
+  const data = await runBin('disasm', [dump, 'init_task']);
   t.is(data.code, 2);
   t.regex(data.err, /^disasm: init_task is not code \(symbol type D\)/);
-  const unknown = await run([dump, 'no_such_function_here']);
+  const unknown = await runBin('disasm', [dump, 'no_such_function_here']);
   t.is(unknown.code, 2);
   t.regex(unknown.err, /nor a symbol of the dump/);
-  const unmapped = await run([dump, '0xffffffffff000000', '--count', '2']);
+  const unmapped = await runBin('disasm', [dump, '0xffffffffff000000', '--count', '2']);
   t.is(unmapped.code, 0);
   t.like(unmapped.records().find((x) => x.kind === 'error'), { code: 'not-mapped' });
   // panic+0x3b is a 7-byte mov: 3 bytes of it
-  const cut = (await run([dump, 'panic+0x3b', '--length', '3'])).records().filter((x) => x.kind === 'insn');
+  const cut = (await runBin('disasm', [dump, 'panic+0x3b', '--length', '3'])).records().filter((x) => x.kind === 'insn');
   t.like(cut[0], { text: '(bad)', truncated: true, bytes: '44 8a 25' });
 });
 
 withDump('--intel', async (t) => {
-  const recs = (await run([dump, 'sysrq_handle_crash', '--intel'])).records().filter((x) => x.kind === 'insn');
+  const recs = (await runBin('disasm', [dump, 'sysrq_handle_crash', '--intel'])).records().filter((x) => x.kind === 'insn');
   t.is(recs[2].text, 'mov rdi,0xffffffff8a7697b9');
   t.is(recs[1].text, 'call ffffffff89528270 <__rcu_read_unlock>');
 });
@@ -136,7 +122,7 @@ withDump('--intel', async (t) => {
 withVmlinux('--diff: every difference between memory and the vmlinux is one of the boot-time patches, and ftrace is at function starts', async (t) => {
   const reasons = new Map<string, number>();
   const fns = expected('objdump.vmlinux.stack.functions').split('\n').filter(Boolean).slice(0, 8);
-  for (const [fn, r] of await Promise.all(fns.map(async (fn) => [fn, await run([dump, fn, '--diff', '--from-vmlinux', vmlinux])] as const))) {
+  for (const [fn, r] of await Promise.all(fns.map(async (fn) => [fn, await runBin('disasm', [dump, fn, '--diff', '--from-vmlinux', vmlinux])] as const))) {
     const recs = r.records().filter((x) => x.kind === 'insn');
     t.true(recs.length > 0, fn);
     // every traced function starts with its patched `call __fentry__`; GCC's .cold parts are not traced
@@ -162,23 +148,23 @@ withVmlinux('--lines --vmlinux: each instruction\'s source line is crash dis -l\
     else if (/: \d+$/.test(l)) at = l;
   }
   t.true(want.size >= 4);
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'disasm.js'), dump, 'sysrq_handle_crash', '--lines', '--vmlinux', vmlinux], { encoding: 'utf8' });
-  t.is(r.status, 0, r.stderr);
-  const insns = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x.kind === 'insn');
+  const r = runBinSync('disasm', [dump, 'sysrq_handle_crash', '--lines', '--vmlinux', vmlinux]);
+  t.is(r.code, 0, r.err);
+  const insns = r.records().filter((x) => x.kind === 'insn');
   for (const i of insns) {
     const addr = String(i.addr).slice(2);
     if (!want.has(addr)) continue; // past crash's end of the function (kallsyms has no sizes: the padding)
     t.is(`${String(i.sourceFile)}: ${String(i.sourceLine)}`, want.get(addr)!, addr);
   }
-  const text = spawnSync(process.execPath, [join(here, '..', 'bin', 'vmpipe-render.js'), '--color', 'never'], { input: r.stdout, encoding: 'utf8' }).stdout;
+  const text = runBinSync('vmpipe-render', ['--color', 'never'], { input: r.out }).out;
   t.is(text.split('\n')[0], crash.split('\n')[0], 'the first line header, as crash prints it');
   t.is((text.match(/: \d+$/gm) ?? []).length >= 3, true);
 });
 
 test('--lines without --vmlinux is bad usage', (t) => {
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'disasm.js'), dump, 'panic', '--lines'], { encoding: 'utf8' });
-  t.is(r.status, 2);
-  t.regex(r.stderr, /--lines needs --vmlinux FILE/);
+  const r = runBinSync('disasm', [dump, 'panic', '--lines']);
+  t.is(r.code, 2);
+  t.regex(r.err, /--lines needs --vmlinux FILE/);
 });
 
 // BUG()/WARN() sites named from __bug_table, checked against what the kernel itself printed (report_bug) in the scenarios' console logs.
@@ -194,7 +180,7 @@ function reported(scenario: string): { report: string; file: string; line: numbe
 withDump('ud2 of BUG(): file and line from the kernel\'s __bug_table, as the listdel scenario\'s oops printed them (same build as the fixture)', async (t) => {
   const want = reported('listdel');
   t.is(want.rip, '__list_del_entry_valid.cold+0x37');
-  const recs = (await run([dump, want.rip, '--count', '1'])).records().filter((x) => x.kind === 'insn');
+  const recs = (await runBin('disasm', [dump, want.rip, '--count', '1'])).records().filter((x) => x.kind === 'insn');
   t.like(recs[0], { text: 'ud2', bug: { file: want.file, line: want.line, flags: ['BUG'], report: `kernel BUG at ${want.file}:${want.line}!` } });
 });
 
@@ -202,7 +188,7 @@ for (const [scenario, flags] of [['warn', ['WARN']], ['bugirq', ['BUG']]] as con
   const withScenario = existsSync(join(scenarios, scenario, 'vmcore.kdump')) ? test : test.skip;
   withScenario(`ud2 in a module (${scenario}): the module's own __bug_table, as its console log printed it`, async (t) => {
     const want = reported(scenario);
-    const r = await run([join(scenarios, scenario, 'vmcore.kdump'), want.rip.replace(/ \[\w+\]$/, ''), '--count', '1', ...lean]);
+    const r = await runBin('disasm', [join(scenarios, scenario, 'vmcore.kdump'), want.rip.replace(/ \[\w+\]$/, ''), '--count', '1', ...lean]);
     t.is(r.code, 0, r.err);
     const [ins] = r.records().filter((x) => x.kind === 'insn');
     t.is(ins.text, 'ud2');
@@ -217,7 +203,7 @@ const warnDir = join(scenarios, 'warn');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const ko = join(dir, 'crashmod.ko');
   writeFileSync(ko, decompress(readFileSync(join(warnDir, 'crashmod.ko.zst'))));
-  const r = await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--diff', '--from-module', ko, ...lean]);
+  const r = await runBin('disasm', [join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--diff', '--from-module', ko, ...lean]);
   t.is(r.code, 0, r.err);
   const recs = r.records().filter((x) => x.kind === 'insn');
   // the call out of the module: `e8 00 00 00 00` plus an R_X86_64_PLT32 against msleep in the .ko, the real call in memory
@@ -229,7 +215,7 @@ const warnDir = join(scenarios, 'warn');
   const reasons = new Set(recs.filter((x) => !x.same).map((x) => x.reason));
   t.deepEqual([...reasons].sort(), ['ftrace', 'return-thunk']);
   // without relocations the .ko's bytes differ at every relocation: --from-module alone still reads them as stored
-  const stored = (await run([join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
+  const stored = (await runBin('disasm', [join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
   t.like(stored.find((x) => x.text.startsWith('call ') && x.bytes === 'e8 00 00 00 00' && x.symbol.endsWith('+0xa [crashmod]')), { bytesFrom: 'module' });
 });
 
@@ -241,7 +227,7 @@ withDump('the byte writer\'s records are, byte for byte, the records the command
   const functions = ['panic', '__handle_sysrq', 'vfs_write', '__schedule', 'do_exit', 'deferred_split_scan', 'kmem_cache_free', 'copy_process', 'sysrq_handle_crash', 'write_sysrq_trigger'];
   let n = 0;
   for (const fn of functions) {
-    const [fast, slow] = await Promise.all([run([dump, fn]), run([dump, '--around', `${fn}+0x1`, '1000000'])]);
+    const [fast, slow] = await Promise.all([runBin('disasm', [dump, fn]), runBin('disasm', [dump, '--around', `${fn}+0x1`, '1000000'])]);
     const fastLines = fast.out.split('\n').filter((l) => l.includes('"kind":"insn"'));
     const slowLines = slow.records().filter((r: Rec) => r.kind === 'insn').map((r: Rec) => {
       delete r.current;

@@ -5,11 +5,11 @@
  * share (where a test could pass on an entry another run left).
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = join(here, '..', '..', '..', 'fixtures', 'real', 'vmcore.kdump-zlib');
@@ -30,7 +30,7 @@ test('a spawned command keeps the dump\'s BTF in the run\'s cache', (t) => {
   const dir = process.env['VMPIPE_CACHE']!;
   t.truthy(dir);
   // --panic reads the crashing task, which needs the dump's own BTF: the first command to load it writes btf-<build-id>.bin
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'vmcore-extract.js'), fixture, '--panic'], { encoding: 'utf8' });
-  t.is(r.status, 0, r.stderr);
+  const r = runBinSync('vmcore-extract', [fixture, '--panic']);
+  t.is(r.code, 0, r.err);
   t.true(existsSync(dir) && readdirSync(dir).some((f) => /^btf-[0-9a-f]+\.bin$/.test(f)), `a btf entry in ${dir}`);
 });

@@ -13,10 +13,10 @@
  * Skips, saying so, without the fixture.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -30,10 +30,11 @@ const lean = ['--system-map', join(repo, 'fixtures', 'real', 'System.map.gz'), '
 const expected = (f: string) => readFileSync(join(dir, 'expected', f), 'latin1');
 
 type Rec = Record<string, unknown>;
+/** `BIN DUMP ARGS`'s records; a non-zero exit throws. */
 function run(bin: string, ...args: string[]): Rec[] {
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', `${bin}.js`), dump, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+  const r = runBinSync(bin, [dump, ...args]);
+  if (r.code !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.code}: ${r.err}`);
+  return r.records();
 }
 
 interface CrashTask {

@@ -10,12 +10,12 @@
  * points at another copy).
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-crashmod-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
@@ -35,10 +35,8 @@ const have = existsSync(dump) && existsSync(join(seed, 'expected', 'crash.list-H
 const seedTest = have ? test : test.skip;
 if (!have) console.log(`list-walk seed tests skipped: no ${dump} (the scenarios' seed fixture)`);
 
-function walk(args: string[]) {
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'list-walk.js'), dump, ...args], { encoding: 'utf8' });
-  return { code: r.status, err: r.stderr, records: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+/** `list-walk DUMP ARGS` on the seed dump. */
+const walk = (args: string[]) => runBinSync('list-walk', [dump, ...args]);
 
 seedTest('vmpipe_queue: crash list -H\'s nodes up to the poisoned one, then LIST_POISON1 and the freed entry', (t) => {
   const text = crash('crash.list-H-vmpipe_queue-s-vmpipe_item.txt');
@@ -48,10 +46,10 @@ seedTest('vmpipe_queue: crash list -H\'s nodes up to the poisoned one, then LIST
   t.regex(text, /invalid kernel virtual address: dead000000000100/);
   const r = walk(['--head', 'vmpipe_queue']);
   t.is(r.code, 0, r.err);
-  const nodes = r.records.filter((x) => x.kind === 'list-entry').map((x) => BigInt(x.node as string).toString(16).padStart(16, '0'));
+  const nodes = r.records().filter((x) => x.kind === 'list-entry').map((x) => BigInt(x.node as string).toString(16).padStart(16, '0'));
   t.deepEqual(nodes, crashNodes.slice(0, -1));
   const victim = /\(struct vmpipe_item \*\) (0x[0-9a-f]+)/.exec(crash('crash.p-vmpipe_victim.txt'))![1]!;
-  const c = r.records.at(-1)!;
+  const c = r.records().at(-1)!;
   t.like(c, { kind: 'error', code: 'list-corrupt', reason: 'poison', poison: 'LIST_POISON1', pointer: '0xdead000000000100', addr: victim, walked: nodes.length });
   t.regex(c.message as string, new RegExp(`^next of ${victim} is LIST_POISON1 \\(0xdead000000000100\\)`));
 });
@@ -63,10 +61,10 @@ seedTest('--type vmpipe_item --fields seq,flags (crashmod.ko DWARF): what the fr
   // .ko's symtab is not the dump's).
   const r = walk(['--head', (queue[1] ?? queue[2])!, '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags', '--vmlinux', crashmodKo(seed), '--dwarf', '--force']);
   t.is(r.code, 0, r.err);
-  const entries = r.records.filter((x) => x.kind === 'list-entry');
+  const entries = r.records().filter((x) => x.kind === 'list-entry');
   t.deepEqual(entries.map((x) => (x.value as { seq: number }).seq), entries.map((_, i) => i));
   t.true(entries.slice(0, -1).every((x) => (x.value as { flags: number }).flags === 0));
-  const c = r.records.at(-1)!;
+  const c = r.records().at(-1)!;
   t.like(c, { code: 'list-corrupt', entry: victim, type: 'struct vmpipe_item', value: { seq: entries.length - 1, flags: 0xdead } });
   const shown = crash(`crash.struct-vmpipe_item-${victim}.txt`);
   t.regex(shown, /flags = 57005,/);
@@ -84,10 +82,10 @@ if (!have612) console.log(`list-walk 6.12 seed test skipped: no ${seed612}/vmcor
   const want = [...drgn.matchAll(/^(0x[0-9a-f]+) seq=(\d+) flags=(0x[0-9a-f]+) next=(0x[0-9a-f]+)$/gm)].map((m) => ({ entry: m[1], seq: Number(m[2]), flags: Number(m[3]), next: m[4] }));
   t.is(want.length, 6);
   t.regex(drgn, /FaultError: .*0xdead000000000100/);
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'list-walk.js'), join(seed612, 'vmcore.kdump'), '--head', 'vmpipe_queue', '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags',
-    '--vmlinux', crashmodKo(seed612), '--dwarf', '--force'], { encoding: 'utf8' });
-  t.is(r.status, 0, r.stderr);
-  const rs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const r = runBinSync('list-walk', [join(seed612, 'vmcore.kdump'), '--head', 'vmpipe_queue', '--type', 'vmpipe_item', '--member', 'node', '--fields', 'seq,flags',
+    '--vmlinux', crashmodKo(seed612), '--dwarf', '--force']);
+  t.is(r.code, 0, r.err);
+  const rs = r.records();
   // vmpipe_queue resolves through the dump's kallsyms (which come before --vmlinux's symtab); the types are the module's DWARF.
   const entries = rs.filter((x) => x.kind === 'list-entry');
   t.deepEqual(entries.map((x) => ({ entry: x.entry, ...(x.value as object), next: x.next })), want);

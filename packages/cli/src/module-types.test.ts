@@ -10,12 +10,12 @@
  * module-list names each module's .ko, checked by build-id.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
+import { runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -26,12 +26,6 @@ const seedDump = join(SEED, 'vmcore.kdump');
 const real = existsSync(realDump) ? test : test.skip;
 const seed = existsSync(seedDump) ? test : test.skip;
 if (!existsSync(seedDump)) console.log(`module-types seed tests skipped: no ${seedDump}`);
-
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', `${name}.js`), ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...(input !== undefined ? { input } : {}) });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-const records = (out: string) => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** crash's `list -s TYPE.a,b` text as [address, { member: value text }] (char arrays without crash's trailing \000s). */
 function crashEntries(text: string): [string, Record<string, string>][] {
@@ -48,10 +42,10 @@ real('struct-decode --layout of a module\'s struct (qemu_fw_cfg\'s split BTF): c
   const r = run('struct-decode', [realDump, '--layout', 'fw_cfg_sysfs_entry', '--format', 'crash']);
   t.is(r.code, 0, r.err);
   t.is(r.out, readFileSync(join(REAL, 'expected', 'crash.struct-fw_cfg_sysfs_entry-o.txt'), 'latin1'));
-  const rec = records(run('struct-decode', [realDump, '--layout', 'fw_cfg_sysfs_entry [qemu_fw_cfg]']).out).find((x) => x.kind === 'type');
+  const rec = run('struct-decode', [realDump, '--layout', 'fw_cfg_sysfs_entry [qemu_fw_cfg]']).records().find((x) => x.kind === 'type');
   t.like(rec, { name: 'struct fw_cfg_sysfs_entry', module: 'qemu_fw_cfg', size: 144, types: 'btf-dump' });
   // a kernel type keeps no module field
-  t.false('module' in records(run('struct-decode', [realDump, '--layout', 'list_head']).out).find((x) => x.kind === 'type')!);
+  t.false('module' in run('struct-decode', [realDump, '--layout', 'list_head']).records().find((x) => x.kind === 'type')!);
 });
 
 real('list-walk -o a module\'s TYPE.member --fields: crash list -H -o -s\'s entries and values (fw_cfg_entry_cache)', (t) => {
@@ -59,7 +53,7 @@ real('list-walk -o a module\'s TYPE.member --fields: crash list -H -o -s\'s entr
   t.is(want.length, 15);
   const r = run('list-walk', [realDump, '--head', 'fw_cfg_entry_cache', '-o', 'fw_cfg_sysfs_entry.list', '--fields', 'size,select,name']);
   t.is(r.code, 0, r.err);
-  const got = records(r.out).filter((x) => x.kind === 'list-entry');
+  const got = r.records().filter((x) => x.kind === 'list-entry');
   t.deepEqual(got.map((x) => x.entry), want.map((w) => w[0]));
   t.deepEqual(
     got.map((x) => { const v = x.value as { size: number; select: number; name: string }; return { size: String(v.size), select: String(v.select), name: JSON.stringify(v.name) }; }),
@@ -74,7 +68,7 @@ seed('seed: pvpanic_instance from pvpanic\'s split BTF: crash struct -o and paho
   t.is(crash.out, readFileSync(join(SEED, 'expected', 'crash.struct-pvpanic_instance-o.txt'), 'latin1'));
   const pahole = run('struct-decode', [seedDump, '--layout', 'struct pvpanic_instance [pvpanic]', '--format', 'pahole']);
   t.is(pahole.out, readFileSync(join(SEED, 'expected', 'pahole.pvpanic.ko.C-pvpanic_instance.txt'), 'latin1'));
-  const off = records(run('struct-decode', [seedDump, '--offset', 'pvpanic_instance.list [pvpanic]']).out).find((x) => x.kind === 'offset');
+  const off = run('struct-decode', [seedDump, '--offset', 'pvpanic_instance.list [pvpanic]']).records().find((x) => x.kind === 'offset');
   t.like(off, { type: 'struct pvpanic_instance', member: 'list', offset: 16, size: 16, typeSize: 32, module: 'pvpanic' });
 });
 
@@ -83,9 +77,9 @@ seed('seed: the entry on pvpanic_list decoded by list-walk | struct-decode and b
   const addr = `0x${/^([0-9a-f]{16})$/m.exec(text)![1]}`;
   const walk = run('list-walk', [seedDump, '--head', 'pvpanic_list', '-o', 'pvpanic_instance.list']);
   t.is(walk.code, 0, walk.err);
-  t.deepEqual(records(walk.out).filter((x) => x.kind === 'list-entry').map((x) => x.entry), [addr]);
-  const piped = records(run('struct-decode', [], walk.out).out).filter((x) => x.kind === 'list-entry');
-  const direct = records(run('struct-decode', [seedDump, 'pvpanic_instance', addr]).out).find((x) => x.kind === 'object')!;
+  t.deepEqual(walk.records().filter((x) => x.kind === 'list-entry').map((x) => x.entry), [addr]);
+  const piped = run('struct-decode', [], { input: walk.out }).records().filter((x) => x.kind === 'list-entry');
+  const direct = run('struct-decode', [seedDump, 'pvpanic_instance', addr]).records().find((x) => x.kind === 'object')!;
   t.like(direct, { type: 'struct pvpanic_instance', module: 'pvpanic', addr });
   for (const v of [piped[0]!.value, direct.value] as { base: string; capability: number; events: number; list: { next: string; prev: string } }[]) {
     t.is(v.base, /base = (0x[0-9a-f]+),/.exec(text)![1]);
@@ -129,13 +123,13 @@ seed('--modules DIR: crashmod\'s types from its .ko\'s DWARF (crash mod -s): str
   const crashNodes = exp('crash.list-H-vmpipe_queue-s-vmpipe_item.txt').split('\n').filter((l) => /^[0-9a-f]{16}$/.test(l)).slice(0, -1);
   const walk = run('list-walk', [seedDump, '--head', 'vmpipe_queue', '-o', 'vmpipe_item.node', '--fields', 'seq,flags', '--modules', dir]);
   t.is(walk.code, 0, walk.err);
-  const entries = records(walk.out).filter((x) => x.kind === 'list-entry');
+  const entries = walk.records().filter((x) => x.kind === 'list-entry');
   t.deepEqual(entries.map((x) => (x.entry as string).slice(2)), crashNodes);
   t.deepEqual(entries.map((x) => (x.value as { seq: number }).seq), crashNodes.map((_, i) => i));
   // the freed entry, as crash struct vmpipe_item ADDR shows it
   const victim = /\(struct vmpipe_item \*\) (0x[0-9a-f]+)/.exec(exp('crash.p-vmpipe_victim.txt'))![1]!;
   const shown = exp(`crash.struct-vmpipe_item-${victim}.txt`);
-  const obj = records(run('struct-decode', [seedDump, 'vmpipe_item', victim, '--modules', dir]).out).find((x) => x.kind === 'object')!;
+  const obj = run('struct-decode', [seedDump, 'vmpipe_item', victim, '--modules', dir]).records().find((x) => x.kind === 'object')!;
   t.like(obj, { type: 'struct vmpipe_item', module: 'crashmod', addr: victim });
   const v = obj.value as { magic: string | number; seq: number; flags: number; node: { next: string; prev: string } };
   t.is(BigInt(v.magic).toString(), /magic = (\d+),/.exec(shown)![1]);
@@ -146,12 +140,12 @@ seed('--modules DIR: crashmod\'s types from its .ko\'s DWARF (crash mod -s): str
 
 seed('module-list --modules DIR: crashmod.ko matched by the build-id in memory; another kernel\'s crashmod.ko is refused', (t) => {
   const dir = koDir(SEED);
-  const mods = records(run('module-list', [seedDump, '--modules', dir]).out).filter((x) => x.kind === 'module');
+  const mods = run('module-list', [seedDump, '--modules', dir]).records().filter((x) => x.kind === 'module');
   const buildId = /Build ID: ([0-9a-f]+)/.exec(readFileSync(join(SEED, 'expected', 'readelf.crashmod.ko.n.txt'), 'latin1'))![1];
   t.like(mods.find((m) => m.name === 'crashmod'), { ko: join(dir, 'extra', 'crashmod.ko'), koMatch: 'build-id' });
   t.like(mods.find((m) => m.name === 'pvpanic'), { ko: null, koProblem: 'no pvpanic.ko' });
   const other = koDir(join(root, 'fixtures', 'scenarios', '6.12.117+deb12-cloud-amd64', 'seed'));
-  const m = records(run('module-list', [seedDump, '--modules', other]).out).find((x) => x.name === 'crashmod')!;
+  const m = run('module-list', [seedDump, '--modules', other]).records().find((x) => x.name === 'crashmod')!;
   t.is(m.ko, null);
   t.regex(m.koProblem as string, new RegExp(`build-id [0-9a-f]{40}, the module's is ${buildId}`));
 });
@@ -161,7 +155,7 @@ if (!existsSync(DEBIAN)) console.log(`module-list --modules Debian test skipped:
 (existsSync(DEBIAN) && existsSync(realDump) ? test : test.skip)('module-list --modules on Debian\'s lib/modules: each module\'s .ko, matched by the build-id in memory', (t) => {
   const r = run('module-list', [realDump, '--modules', DEBIAN]);
   t.is(r.code, 0, r.err);
-  const mods = records(r.out).filter((x) => x.kind === 'module');
+  const mods = r.records().filter((x) => x.kind === 'module');
   t.deepEqual(mods.map((m) => [m.name, (m.ko as string).slice(DEBIAN.length), m.koMatch]), [
     ['pvpanic_mmio', '/kernel/drivers/misc/pvpanic/pvpanic-mmio.ko', 'build-id'],
     ['pvpanic', '/kernel/drivers/misc/pvpanic/pvpanic.ko', 'build-id'],

@@ -7,11 +7,9 @@
  * bins check what only a process shows (arguments, exit codes).
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
   addr_info, module_btf, for_each_runqueue, for_each_slab_cache, for_each_task_info, for_each_vmap_area, mem_map, panicCpu, Program, read_variable, search_physical, search_virtual,
   si_meminfo, slab_cache_info, task_files, totalram_pages, type TaskInfo,
@@ -27,9 +25,9 @@ import { taskRecord } from './commands/task-list.js';
 import { variableRecord } from './commands/var-read.js';
 import { taskFilesRecord } from './commands/file-list.js';
 import { taskVmRecord } from './commands/vma-list.js';
+import { runBin as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const REAL = join(here, '..', '..', '..', 'fixtures', 'real');
 const DUMP = join(REAL, 'vmcore.kdump-zlib');
 const expected = (name: string) => readFileSync(join(REAL, 'expected', name), 'latin1');
@@ -45,16 +43,6 @@ function text(records: AnyRecord[]): string {
   const r = new Renderer({ color: false });
   const lines = [...records.flatMap((x) => r.render(x)), ...r.flush()];
   return lines.length ? lines.join('\n') + '\n' : '';
-}
-
-async function run(name: string, args: string[]) {
-  try {
-    const r = await promisify(execFile)(process.execPath, [bin(name), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, out: e.stdout ?? '', err: e.stderr ?? '' };
-  }
 }
 
 real('module-list as crash mod, byte for byte; the records carry state, taints, refcount', (t) => {

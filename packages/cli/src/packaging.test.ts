@@ -1,10 +1,10 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS, VMPIPE_ONLY } from './commands/index.js';
+import { runBinSync } from './run-bin.test-helper.js';
 
 // The installed shape of the CLI: bins, oclif's manifest, help, completion, --version.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,12 +16,8 @@ const installedName = (id: string) => (id === 'render' ? 'vmpipe-render' : id);
 const cache = mkdtempSync(join(tmpdir(), 'vmpipe-cache-'));
 test.after.always(() => rmSync(cache, { recursive: true, force: true }));
 
-function run(bin: string, args: string[]) {
-  // Completion writes its cache under XDG_CACHE_HOME: never into the tester's home.
-  const env = { ...process.env, XDG_CACHE_HOME: cache };
-  const r = spawnSync(process.execPath, [join(root, 'bin', `${bin}.js`), ...args], { encoding: 'utf8', env });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+// Completion writes its cache under XDG_CACHE_HOME: never into the tester's home.
+const run = (bin: string, args: string[]) => runBinSync(bin, args, { env: { XDG_CACHE_HOME: cache } });
 
 test('the manifest made at build lists exactly the commands of commands/index.ts, each with its own bin', (t) => {
   const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as { version: string; commands: Record<string, { relativePath: string[] }> };

@@ -9,26 +9,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binPath, runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const REAL = join(here, '..', '..', '..', 'fixtures', 'real');
 const DUMP = join(REAL, 'vmcore.kdump-zlib');
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-sym-cli-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const real = existsSync(DUMP) ? test : test.skip;
 
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8', maxBuffer: 256 << 20 });
-  return { code: r.status, out: r.stdout, err: r.stderr, records: () => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
-}
-
 real('vmcore-extract --read | sym-resolve | render reads like crash rd -s (hex offsets for crash\'s decimal ones)', (t) => {
   const mem = run('vmcore-extract', [DUMP, '--read', '0xffffcf8400013a38', '--length', '0x100']);
   t.is(mem.code, 0, mem.err);
-  const sym = run('sym-resolve', [], mem.out);
+  const sym = run('sym-resolve', [], { input: mem.out });
   t.is(sym.code, 0, sym.err);
-  const text = run('vmpipe-render', ['--color', 'never'], sym.out).out.split('\n').filter((l) => /^ffffcf84/.test(l));
+  const text = run('vmpipe-render', ['--color', 'never'], { input: sym.out }).out.split('\n').filter((l) => /^ffffcf84/.test(l));
   const crash = readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.rd-s-ffffcf8400013a38-32.txt'), 'latin1').split('\n').filter(Boolean);
   t.is(text.length, crash.length);
   // crash prints decimal offsets and uses the vmlinux's local label .LC3 where kallsyms has jumptable.50: convert and compare the rest.
@@ -47,14 +42,14 @@ real('generator: names, --addr (crash sym ADDR), --search (crash sym -q), render
   t.is(recs[2].kind, 'error');
   t.is(recs[2].code, 'no-such-symbol');
   const addr = run('sym-resolve', [DUMP, '--addr', 'ffffffff8ae1ab40', '0xffffffff8b7ac864']);
-  const lines = run('vmpipe-render', ['--color', 'never'], addr.out).out.trim().split('\n');
+  const lines = run('vmpipe-render', ['--color', 'never'], { input: addr.out }).out.trim().split('\n');
   t.deepEqual(lines, [
     readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-ffffffff8ae1ab40.txt'), 'latin1').trim(),
     readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-ffffffff8b7ac864.txt'), 'latin1').trim(),
   ]);
   const q = run('sym-resolve', [DUMP, '--search', 'sysrq_handle']);
-  t.is(run('vmpipe-render', ['--color', 'never'], q.out).out, readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-q-sysrq_handle.txt'), 'latin1'));
-  const head = spawnSync('sh', ['-c', `node ${bin('sym-resolve')} ${DUMP} --list | head -1`], { encoding: 'utf8' });
+  t.is(run('vmpipe-render', ['--color', 'never'], { input: q.out }).out, readFileSync(join(REAL, 'expected', 'crash.vmcore.kdump-zlib.sym-q-sysrq_handle.txt'), 'latin1'));
+  const head = spawnSync('sh', ['-c', `node ${binPath('sym-resolve')} ${DUMP} --list | head -1`], { encoding: 'utf8' });
   t.is(head.status, 0);
   t.is(head.stderr, '');
   t.is(JSON.parse(head.stdout).name, 'fixed_percpu_data');
@@ -67,7 +62,7 @@ real('filter: regs of cpu records, --field, --detail, garbage lines and records 
     JSON.stringify({ kind: 'log', dump: DUMP, seq: 1, text: 'hi' }),
     JSON.stringify({ kind: 'thing', dump: DUMP, where: '0xffffffff89dcd0a8', addr: 'zz' }),
   ].join('\n');
-  const r = run('sym-resolve', ['--detail'], input);
+  const r = run('sym-resolve', ['--detail'], { input });
   t.is(r.code, 0, r.err);
   const recs = r.records();
   t.deepEqual(recs[0].regsSym, { rip: 'stop_this_cpu+0x63' }); // crash: stop_this_cpu+99
@@ -77,7 +72,7 @@ real('filter: regs of cpu records, --field, --detail, garbage lines and records 
   t.deepEqual(recs[2], { kind: 'log', dump: DUMP, seq: 1, text: 'hi' });
   t.is(recs[3].kind, 'thing');
   t.is(recs[4].code, 'bad-address');
-  const f = run('sym-resolve', ['--field', 'where'], input).records();
+  const f = run('sym-resolve', ['--field', 'where'], { input }).records();
   t.is(f[3].whereSym, 'panic+0x177');
 });
 
@@ -87,9 +82,9 @@ real('module symbols: CPU 1\'s RIP is crash\'s pvpanic_panic_notify+96 [pvpanic]
   t.is(r.code, 0, r.err);
   t.is(r.err, '');
   t.like(r.records()[0], { kind: 'symbol', name: 'pvpanic_panic_notify', type: 't', module: 'pvpanic', lookup: '0xffffffffc0597230', offset: 96 });
-  t.is(run('vmpipe-render', ['--color', 'never'], r.out).out.trim(), want);
+  t.is(run('vmpipe-render', ['--color', 'never'], { input: r.out }).out.trim(), want);
   const input = JSON.stringify({ kind: 'cpu', dump: DUMP, cpu: 1, regs: { rip: '0xffffffffc0597230' } });
-  const f = run('sym-resolve', ['--detail'], input).records();
+  const f = run('sym-resolve', ['--detail'], { input }).records();
   t.deepEqual(f[0].regsSym, { rip: 'pvpanic_panic_notify+0x60 [pvpanic]' });
   t.like(f[0].regsSymDetail.rip, { name: 'pvpanic_panic_notify', offset: 96, size: 133, type: 't', module: 'pvpanic' });
   // the module's name finds its symbols like any other: crash `sym -m pvpanic` lists devm_pvpanic_probe as (T)
@@ -121,7 +116,7 @@ test('a dump without kallsyms and no files: symbols none is normal; one no-symbo
   const path = join(tmp, 'no-kallsyms.kdump');
   writeFileSync(path, (await writeDump({ format: 'kdump', vmcoreinfo: 'OSRELEASE=6.1.0-test\nPAGESIZE=4096\n', utsname: { sysname: 'Linux', release: '6.1.0-test', machine: 'x86_64' }, cpus: [{ prstatusPid: 7, regs: { rip: 0xffffffff81000000n } }], ranges: [{ paddr: 0n, pages: 8 }] })).bytes);
   const extract = run('vmcore-extract', [path]);
-  const r = run('sym-resolve', [], extract.out);
+  const r = run('sym-resolve', [], { input: extract.out });
   t.is(r.code, 0);
   const kinds = r.records().map((x) => (x.kind === 'error' ? `error:${x.code}` : x.kind));
   t.deepEqual(kinds, ['source', 'error:no-symbols', 'vmcoreinfo', 'cpu']);

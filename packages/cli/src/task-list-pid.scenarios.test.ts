@@ -14,7 +14,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Rec, runBin as run } from './run-bin.test-helper.js';
+import { runBin as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const KERNEL = '6.12.117+deb12-cloud-amd64';
@@ -55,23 +55,23 @@ for (const c of cases) {
   t0(`${c.scen}: task-list lists crash 9 ps's tasks (PIDs, task_structs, comms), the ones after the break from the PID table, and says where the list broke`, async (t) => {
     const r = await run('task-list', [dump]);
     t.is(r.code, 0, r.err);
-    const tasks = r.recs().filter((x) => x.kind === 'task');
+    const tasks = r.records().filter((x) => x.kind === 'task');
     const ours = tasks.map((x) => `${x['pid']} ${String(x['task']).slice(2)} ${x['comm']}`).sort();
     const theirs = crashPs(c.scen);
     t.is(theirs.length, c.tasks);
     t.deepEqual(ours, theirs);
-    const broken = r.recs().filter((x) => x.kind === 'error' && x['code'] === 'task-list-broken');
+    const broken = r.records().filter((x) => x.kind === 'error' && x['code'] === 'task-list-broken');
     t.is(broken.length, 1);
     t.like(broken[0], { addr: c.brokeAt, reason: 'unreadable', link: 'next', fromPidTable: c.fromPidTable });
     t.is(tasks.filter((x) => x['via'] === 'pid').length, c.fromPidTable);
     // drgn's for_each_task: the same tasks (it has no idle tasks), and the same task_structs it cannot read
     const drgn = drgnTasks(c.scen);
     t.deepEqual(ours.filter((l) => !l.startsWith('0 ')), drgn.rows);
-    const unreadable = r.recs().filter((x) => x.kind === 'error' && x['code'] === 'task-unreadable').map((x) => String(x['addr'])).sort();
+    const unreadable = r.records().filter((x) => x.kind === 'error' && x['code'] === 'task-unreadable').map((x) => String(x['addr'])).sort();
     t.deepEqual(unreadable, drgn.faults);
     t.like(broken[0], { unreadableFromPidTable: drgn.faults.length });
     // their PIDs come from the PID table's indexes: drgn's pid->numbers[0].nr
-    const msgs = r.recs().filter((x) => x['code'] === 'task-unreadable').map((x) => String(x['message']));
+    const msgs = r.records().filter((x) => x['code'] === 'task-unreadable').map((x) => String(x['message']));
     t.is(drgn.faultPids.size, drgn.faults.length);
     for (const [addr, pid] of drgn.faultPids) t.true(msgs.some((m) => m.includes(`${addr} (PID ${pid} in the PID table)`)), `${addr} ${pid}\n${msgs.join('\n')}`);
   });
@@ -79,10 +79,10 @@ for (const c of cases) {
   t0(`${c.scen}: backtrace --all-tasks traces every task crash ps lists; vmcore-extract --sys counts crash sys's TASKS`, async (t) => {
     const bt = await run('backtrace', [dump, '--all-tasks']);
     t.is(bt.code, 0, bt.err);
-    const traced = new Set(bt.recs().filter((x) => x.kind === 'frame').map((x) => String(x['task']).slice(2)));
+    const traced = new Set(bt.records().filter((x) => x.kind === 'frame').map((x) => String(x['task']).slice(2)));
     t.deepEqual([...traced].sort(), crashPs(c.scen).map((l) => l.split(' ')[1]!).sort());
     const sys = await run('vmcore-extract', [dump, '--sys']);
-    const rec = sys.recs().find((x) => x.kind === 'system')!;
+    const rec = sys.records().find((x) => x.kind === 'system')!;
     const want = /^\s+TASKS: (\d+)/m.exec(readFileSync(fixture(c.scen, 'crash-9.0.2++.sys.txt'), 'latin1'))![1];
     t.is(String(rec['tasks']), want);
     t.is(want, c.sysTasks);
@@ -92,11 +92,11 @@ for (const c of cases) {
 const hl = uncut('hardlockup');
 (existsSync(hl) ? test : test.skip)('hardlockup: vmpipe-spin, running on CPU 1 at the crash, and sleep are found (the PID table); the list walk alone stops after PID 29', async (t) => {
   const r = await run('task-list', [hl]);
-  const byPid = new Map(r.recs().filter((x) => x.kind === 'task').map((x) => [x['pid'] as number, x]));
+  const byPid = new Map(r.records().filter((x) => x.kind === 'task').map((x) => [x['pid'] as number, x]));
   t.like(byPid.get(158), { comm: 'vmpipe-spin', running: true, cpu: 1, state: 'RU', via: 'pid', task: '0xffff8ea1421e8000' });
   t.like(byPid.get(159), { comm: 'sleep', ppid: 1, via: 'pid', task: '0xffff8ea1421ec8c0' });
   // the list walk's part: init_task and PIDs 1..29, the last read before the break
-  const listed = r.recs().filter((x) => x.kind === 'task' && x['via'] === 'tasks').map((x) => x['pid'] as number);
+  const listed = r.records().filter((x) => x.kind === 'task' && x['via'] === 'tasks').map((x) => x['pid'] as number);
   t.is(listed.length, 30);
   t.is(Math.max(...listed), 29);
 });

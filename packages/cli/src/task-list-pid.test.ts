@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { breakages, patchedDump, type Broken } from './list-walk.test-helper.js';
-import { type Rec, runBin as run } from './run-bin.test-helper.js';
+import { runBin as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REAL = join(here, '..', '..', '..', 'fixtures', 'real');
@@ -39,7 +39,7 @@ test('task-list on a task list deleted at its 6th entry: crash 9 ps\'s tasks, th
   t.is(text.code, 0, text.err);
   t.deepEqual(psLines(text.out), theirs);
   const r = await run('task-list', [broken]);
-  const rs = r.recs();
+  const rs = r.records();
   const tasks = rs.filter((x) => x.kind === 'task');
   // the list walk: init_task and the 5 entries up to the deleted one (it is still reached, its links are poison)
   const viaList = tasks.filter((x) => x['via'] === 'tasks');
@@ -59,16 +59,16 @@ test('task-list on a task list deleted at its 6th entry: crash 9 ps\'s tasks, th
 test('backtrace --all-tasks and vmcore-extract --sys on the broken copy get the same tasks (crash ps\'s, and crash sys\'s TASKS on the clean dump)', async (t) => {
   const bt = await run('backtrace', [broken, '--all-tasks']);
   t.is(bt.code, 0, bt.err);
-  const traced = new Set(bt.recs().filter((x) => x.kind === 'frame').map((x) => String(x['task']).slice(2)));
+  const traced = new Set(bt.records().filter((x) => x.kind === 'frame').map((x) => String(x['task']).slice(2)));
   const theirs = psLines(expected('crash-9.0.2++.list-walk-broken.kdump.ps.txt')).map((l) => l.slice(1).trim().split(/\s+/)[3]!);
   t.deepEqual([...traced].sort(), [...theirs].sort());
   const sys = await run('vmcore-extract', [broken, '--sys']);
-  const rec = sys.recs().find((x) => x.kind === 'system')!;
+  const rec = sys.records().find((x) => x.kind === 'system')!;
   t.is(rec['tasks'], theirs.length);
 });
 
 test('a clean dump: no task-list-broken record, and no task from the PID table alone', async (t) => {
-  const rs = (await run('task-list', [dump])).recs();
+  const rs = (await run('task-list', [dump])).records();
   t.is(rs.filter((x) => x.kind === 'error').length, 0);
   t.is(rs.filter((x) => x['via'] === 'pid').length, 0);
   t.is(rs.filter((x) => x.kind === 'task').length, psLines(expected('crash-9.0.2++.vmcore.kdump-zlib.ps.txt')).length);

@@ -7,18 +7,16 @@
  * byte, else crash's tasks are picked out of ours, in our order.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 
-function taskList(dump: string, flag: string, extra: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'task-list.js'), dump, flag, '--format', 'crash', ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+/** `task-list DUMP FLAG --format crash EXTRA`: crash's ps text. */
+const taskList = (dump: string, flag: string, extra: string[]) => runBinSync('task-list', [dump, flag, '--format', 'crash', ...extra]);
 
 /** ps -l lines or ps -t blocks, each with the TASK address it is about. */
 function units(text: string, blocks: boolean): { task: string; text: string }[] {

@@ -8,10 +8,10 @@
  * (other KASLR offsets, PIDs, builds) has one hash; different bugs have different ones.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..', 'fixtures', 'scenarios');
@@ -37,9 +37,9 @@ const scenarioOf = (d: string) => d.split('/').at(-2)!;
 const kernelOf = (d: string) => d.split('/').at(-3)!;
 
 function signature(dump: string): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'triage.js'), dump], { encoding: 'utf8' });
-  const sig = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((x) => x.kind === 'signature');
-  if (!sig) throw new Error(`${dump}: no signature (exit ${r.status}): ${r.stderr}`);
+  const r = runBinSync('triage', [dump]);
+  const sig = r.records().find((x) => x.kind === 'signature');
+  if (!sig) throw new Error(`${dump}: no signature (exit ${r.code}): ${r.err}`);
   return sig;
 }
 

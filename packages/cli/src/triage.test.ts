@@ -4,38 +4,27 @@
  * from the corpus (fixtures/triage), a dump whose log cannot be read, and bad input.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDump } from '@vmpipe/mkdump';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-triage-test-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
-const DUMP = join(root, 'fixtures/real/vmcore.kdump-zlib');
 /** A corpus text by its slug (the file name without its number). */
 const corpus = (slug: string) => join(root, 'fixtures/triage/corpus', readdirSync(join(root, 'fixtures/triage/corpus')).find((f) => f.slice(4) === `${slug}.txt`)!);
 
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8', cwd: root });
-  return {
-    code: r.status,
-    out: r.stdout,
-    err: r.stderr,
-    get records() {
-      return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    },
-  };
-}
+/** The bin run from the repository's root: the tests name fixtures by their path from there. */
+const run = (name: string, args: string[], input?: string) => runBinSync(name, args, { input, cwd: root });
 
 test('a dump: its signature, with the release, crash time and frames crash reports', (t) => {
   const r = run('triage', ['fixtures/real/vmcore.kdump-zlib']);
   t.is(r.code, 0, r.err);
-  const sigs = r.records.filter((x) => x.kind === 'signature');
+  const sigs = r.records().filter((x) => x.kind === 'signature');
   t.is(sigs.length, 1);
   const s = sigs[0];
   t.like(s, { title: 'kernel panic: sysrq triggered crash', crashType: 'sysrq', guilty: 'sysrq_handle_crash', corrupted: false, dump: 'fixtures/real/vmcore.kdump-zlib', taint: 'Not tainted', pid: 1, comm: 'sh', cpu: 1 });
@@ -53,19 +42,19 @@ test('as a filter on vmcore-extract --panic --sys: the same signature; other rec
   const extract = run('vmcore-extract', ['fixtures/real/vmcore.kdump-zlib', '--panic', '--sys']);
   const r = run('triage', [], extract.out);
   t.is(r.code, 0, r.err);
-  t.deepEqual(r.records.map((x) => x.kind), ['source', 'system', 'signature']);
-  const direct = run('triage', ['fixtures/real/vmcore.kdump-zlib']).records.find((x) => x.kind === 'signature');
-  t.deepEqual(r.records[2], direct);
+  t.deepEqual(r.records().map((x) => x.kind), ['source', 'system', 'signature']);
+  const direct = run('triage', ['fixtures/real/vmcore.kdump-zlib']).records().find((x) => x.kind === 'signature');
+  t.deepEqual(r.records()[2], direct);
 });
 
 test('console logs: one signature per report; --group buckets them; render prints the table', (t) => {
   const files = [corpus('kernel-bug-uksm'), corpus('warning-irq-handle-rt-arm'), corpus('warning-irq-handle-rt-arm-second-report')];
   const r = run('triage', ['--log', ...files]);
   t.is(r.code, 0, r.err);
-  t.deepEqual(r.records.map((x) => x.title), ['kernel BUG in scan_vma_one_page', 'WARNING in __handle_irq_event_percpu', 'WARNING in __handle_irq_event_percpu']);
-  t.deepEqual(r.records.map((x) => x.line), [2, 2, 2]);
+  t.deepEqual(r.records().map((x) => x.title), ['kernel BUG in scan_vma_one_page', 'WARNING in __handle_irq_event_percpu', 'WARNING in __handle_irq_event_percpu']);
+  t.deepEqual(r.records().map((x) => x.line), [2, 2, 2]);
   const g = run('triage', ['--log', '--group', ...files]);
-  t.deepEqual(g.records.map((x) => [x.kind, x.count, x.title]), [
+  t.deepEqual(g.records().map((x) => [x.kind, x.count, x.title]), [
     ['bucket', 2, 'WARNING in __handle_irq_event_percpu'],
     ['bucket', 1, 'kernel BUG in scan_vma_one_page'],
   ]);
@@ -78,7 +67,7 @@ test('--log - reads stdin; --report writes the HTML page beside the bucket recor
   const report = join(tmp, 'report.html');
   const r = run('triage', ['--log', '-', '--report', report], readFileSync(corpus('null-deref-zap-leaf-lookup'), 'utf8'));
   t.is(r.code, 0, r.err);
-  t.is(r.records[0].kind, 'bucket');
+  t.is(r.records()[0].kind, 'bucket');
   const html = readFileSync(report, 'utf8');
   t.true(html.includes('BUG: unable to handle kernel NULL pointer dereference in zap_leaf_lookup'));
   t.true(html.includes('<table id="buckets">'));
@@ -89,22 +78,22 @@ test('a dump whose log cannot be read (no page tables to find it by): an error r
   writeFileSync(path, (await writeDump({ format: 'kdump', vmcoreinfo: 'OSRELEASE=6.1.0-test\nPAGESIZE=4096\n', utsname: { sysname: 'Linux', release: '6.1.0-test', machine: 'x86_64' }, cpus: [{ prstatusPid: 7, regs: { rip: 0xffffffff81000000n } }], ranges: [{ paddr: 0n, pages: 8 }] })).bytes);
   const r = run('triage', [path]);
   t.is(r.code, 0, r.err);
-  t.like(r.records[0], { kind: 'error', code: 'unsupported' });
-  t.like(r.records[1], { kind: 'signature', title: 'unreadable crash', corrupted: true, release: '6.1.0-test' });
-  t.regex(r.records[1].reason, /^the log could not be read/);
+  t.like(r.records()[0], { kind: 'error', code: 'unsupported' });
+  t.like(r.records()[1], { kind: 'signature', title: 'unreadable crash', corrupted: true, release: '6.1.0-test' });
+  t.regex(r.records()[1].reason, /^the log could not be read/);
 });
 
 test('bad input: an error record per input, the rest still read, a documented exit code', (t) => {
   const missing = run('triage', ['no/such/vmcore', 'fixtures/real/vmcore.kdump-zlib']);
   t.is(missing.code, 3);
-  t.deepEqual(missing.records.map((x) => x.kind), ['error', 'signature']);
+  t.deepEqual(missing.records().map((x) => x.kind), ['error', 'signature']);
   t.is(missing.err, 'triage: an input could not be read (see the error records)\n');
   const notDump = run('triage', ['README.md']);
   t.is(notDump.code, 4);
-  t.is(notDump.records[0].code, 'not-a-dump');
+  t.is(notDump.records()[0].code, 'not-a-dump');
   const noLog = run('triage', ['--log', 'no/such.log']);
   t.is(noLog.code, 3);
-  t.like(noLog.records[0], { kind: 'error', code: 'no-input', log: 'no/such.log' });
+  t.like(noLog.records()[0], { kind: 'error', code: 'no-input', log: 'no/such.log' });
   const flag = run('triage', ['--nope']);
   t.is(flag.code, 2);
   const report = run('triage', ['--log', corpus('kernel-bug-uksm'), '--report', 'no/such/dir/report.html']);

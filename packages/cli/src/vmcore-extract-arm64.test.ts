@@ -7,23 +7,17 @@
  * `--sys` counts crash's TASKS (drgn's tasks plus one idle task per CPU).
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const KERNEL = '6.1.0-56-cloud-arm64';
 const dump = join(process.env['VMPIPE_ARM64_DUMPS'] ?? `/work/refs/arm64/dumps/${KERNEL}`, 'pauth', 'qemu.kdump-zlib');
 const fixtures = join(here, '..', '..', '..', 'fixtures', 'arm64', KERNEL);
 const systemMap = process.env['VMPIPE_ARM64_SYSTEM_MAP'] ?? [`/work/refs/arm64/${KERNEL}/System.map`, join(fixtures, 'System.map.gz')].find((f) => existsSync(f)) ?? `/work/refs/arm64/${KERNEL}/System.map`;
 const expectedFile = join(fixtures, 'pauth', 'expected', 'drgn.arm64xlat.json');
-
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [bin('vmcore-extract'), ...args], { encoding: 'utf8' });
-  return { code: r.status, err: r.stderr, records: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 interface Expected {
   translate: { name: string; vaddr: string; paddr: string }[];
@@ -53,9 +47,9 @@ test('arm64 --vtop: drgn\'s addresses; crash arm64 vtop\'s entry addresses (PGD 
   const task = BigInt(want.crashed.task);
   // The crashed task's address with a pointer-authentication code in bits 63..56 and 54..48.
   const signed = '0x' + ((task & ((1n << 48n) - 1n)) | 0x9a8fn << 48n).toString(16);
-  const r = run([dump, '--vtop', ...want.translate.map((x) => x.vaddr), signed, '0xdead000000000100']);
+  const r = runBinSync('vmcore-extract', [dump, '--vtop', ...want.translate.map((x) => x.vaddr), signed, '0xdead000000000100']);
   t.is(r.code, 0, r.err);
-  const body = r.records.filter((x) => x['kind'] === 'translation' || (x['kind'] === 'error' && x['addr']));
+  const body = r.records().filter((x) => x['kind'] === 'translation' || (x['kind'] === 'error' && x['addr']));
   want.translate.forEach((x, i) => {
     t.like(body[i], { kind: 'translation', arch: 'arm64', vaddr: x.vaddr, paddr: x.paddr });
     const levels = body[i]!['levels'] as { level: string; vaddr: string }[];
@@ -64,7 +58,7 @@ test('arm64 --vtop: drgn\'s addresses; crash arm64 vtop\'s entry addresses (PGD 
   });
   const n = want.translate.length;
   t.like(body[n], { kind: 'translation', vaddr: want.crashed.task, signed });
-  const unsigned = run([dump, '--vtop', want.crashed.task]).records.find((r) => r['kind'] === 'translation')!;
+  const unsigned = runBinSync('vmcore-extract', [dump, '--vtop', want.crashed.task]).records().find((r) => r['kind'] === 'translation')!;
   t.is(body[n]!['paddr'], unsigned['paddr']);
   t.like(body[n + 1], { kind: 'error', code: 'non-canonical', addr: '0xdead000000000100' });
 });
@@ -73,12 +67,12 @@ test('arm64 --read: the bytes at drgn\'s physical address; --sys: crash\'s TASKS
   const want = ready(t);
   if (!want) return;
   const x = want.translate.find((e) => e.name === 'crashed_stack')!;
-  const virt = run([dump, '--read', x.vaddr, '--count', '8']).records.filter((r) => r['kind'] === 'mem');
-  const phys = run([dump, '--read', x.paddr, '--physical', '--count', '8']).records.filter((r) => r['kind'] === 'mem');
+  const virt = runBinSync('vmcore-extract', [dump, '--read', x.vaddr, '--count', '8']).records().filter((r) => r['kind'] === 'mem');
+  const phys = runBinSync('vmcore-extract', [dump, '--read', x.paddr, '--physical', '--count', '8']).records().filter((r) => r['kind'] === 'mem');
   t.true(virt.length > 0);
   t.deepEqual(virt.map((r) => r['words']), phys.map((r) => r['words']));
   if (!existsSync(systemMap)) return void t.log(`--sys skipped: ${systemMap} is not here`);
-  const sys = run([dump, '--sys', '--system-map', systemMap]).records.find((r) => r['kind'] === 'system')!;
+  const sys = runBinSync('vmcore-extract', [dump, '--sys', '--system-map', systemMap]).records().find((r) => r['kind'] === 'system')!;
   t.like(sys, { machine: 'aarch64', cpus: 2, panic: 'Kernel panic - not syncing: sysrq triggered crash', tasks: want.tasks.length + 2 });
   // crash 9.0.2 (target=ARM64) sys on the same dump: CPUS 2 [OFFLINE: 1], DATE, LOAD AVERAGE, TASKS, MEMORY, PANIC.
   // Its UPTIME (00:00:18, from jiffies) is not compared: the timekeeper, as /proc/uptime, says 20 s, and so
@@ -101,12 +95,12 @@ test('arm64 --vtop | render is crash\'s arm64 vtop (crash 9.0.2 built for ARM64)
   const theirs = readFileSync(crashFile, 'utf8').split(/^(?=VIRTUAL )/m).filter((b) => b.startsWith('VIRTUAL'));
   const addrs = theirs.map((b) => b.split('\n')[1]!.split(/\s+/)[0]!);
   t.is(addrs.length, want.translate.length);
-  const r = run([dump, '--vtop', ...addrs]);
+  const r = runBinSync('vmcore-extract', [dump, '--vtop', ...addrs]);
   t.is(r.code, 0, r.err);
-  const records = r.records.filter((x) => x['kind'] === 'translation');
+  const records = r.records().filter((x) => x['kind'] === 'translation');
   t.is(records.length, addrs.length);
   records.forEach((rec, i) => {
-    const rendered = spawnSync(process.execPath, [bin('vmpipe-render')], { input: JSON.stringify(rec) + '\n', encoding: 'utf8' }).stdout;
+    const rendered = runBinSync('vmpipe-render', [], { input: JSON.stringify(rec) + '\n' }).out;
     const block = theirs[i]!;
     const upToPageTable = block.slice(0, block.indexOf('\n\n      PAGE       PHYSICAL') + 1);
     t.is(rendered, upToPageTable, addrs[i]);

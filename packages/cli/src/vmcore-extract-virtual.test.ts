@@ -6,21 +6,15 @@
  * gives crash's `rd -64` words.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const real = join(here, '..', '..', '..', 'fixtures', 'real');
 const dump = join(real, 'vmcore.kdump-zlib');
 const expected = join(real, 'expected');
-
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr, get records() { return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>); } };
-}
 
 const vtopFiles = existsSync(expected) ? readdirSync(expected).filter((f) => /^crash\.vmcore\.kdump-zlib\.vtop-[0-9a-f]+\.txt$/.test(f)) : [];
 
@@ -29,7 +23,7 @@ test('--vtop ADDR... | render is crash vtop, byte for byte up to the struct page
   const addrs = vtopFiles.map((f) => /vtop-([0-9a-f]+)\.txt$/.exec(f)![1]!);
   const r = run('vmcore-extract', [dump, '--vtop', ...addrs]);
   t.is(r.code, 0, r.err);
-  const body = r.records.filter((x) => x.kind !== 'source');
+  const body = r.records().filter((x) => x.kind !== 'source');
   t.is(body.length, addrs.length, 'one record per address');
   body.forEach((rec, i) => {
     const crash = readFileSync(join(expected, vtopFiles[i]!), 'utf8');
@@ -39,7 +33,7 @@ test('--vtop ADDR... | render is crash vtop, byte for byte up to the struct page
       t.is(rec['level'], stopped![1]!.toLowerCase(), `${vtopFiles[i]}: level where the walk stopped`);
       return;
     }
-    const rendered = run('vmpipe-render', [], JSON.stringify(rec) + '\n').out;
+    const rendered = run('vmpipe-render', [], { input: JSON.stringify(rec) + '\n' }).out;
     // crash's fixmap header line uses a formula, not the page tables (see addrxlat's real test): compare after it.
     const ours = rendered.split('\n');
     const theirs = crash.split('\n').slice(0, ours.length - 1);
@@ -58,11 +52,11 @@ test('--read of a kernel virtual address gives crash rd -64 words, across pages 
     const crash = readFileSync(join(expected, f), 'utf8');
     const r = run('vmcore-extract', [dump, '--read', addr!, '--length', String(Number(count) * 8)]);
     t.is(r.code, 0, r.err);
-    const words = r.records.filter((x) => x.kind === 'mem').flatMap((x) => (x['words'] as string[]).map((w) => BigInt(w)));
+    const words = r.records().filter((x) => x.kind === 'mem').flatMap((x) => (x['words'] as string[]).map((w) => BigInt(w)));
     const theirs = [...crash.matchAll(/^[0-9a-f]+:((?: +[0-9a-f]{16})+)/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).map((w) => BigInt('0x' + w)));
     t.deepEqual(words, theirs, f);
-    t.true(r.records.filter((x) => x.kind === 'mem').every((x) => x['space'] === 'virtual'));
-    const err = r.records.find((x) => x.kind === 'error');
+    t.true(r.records().filter((x) => x.kind === 'mem').every((x) => x['space'] === 'virtual'));
+    const err = r.records().find((x) => x.kind === 'error');
     if (/page excluded/.test(crash)) t.like(err, { code: 'page-excluded', addr: '0x' + addr, space: 'virtual' }, f);
     else if (/invalid kernel virtual address: ([0-9a-f]+)/.test(crash)) {
       t.like(err, { code: 'not-mapped', addr: '0x' + /invalid kernel virtual address: ([0-9a-f]+)/.exec(crash)![1], level: 'pte' }, f);
@@ -74,8 +68,8 @@ test('bad addresses: --vtop gives an error record per address and goes on; --rea
   if (!existsSync(dump)) return t.pass('fixture missing');
   const r = run('vmcore-extract', [dump, '--vtop', 'zz', '0x0000800000000000', '0xffff800000000000']);
   t.is(r.code, 0, r.err);
-  t.deepEqual(r.records.slice(1).map((x) => x['code']), ['bad-address', 'non-canonical', 'not-mapped']);
-  t.like(r.records[3], { level: 'pgd' });
+  t.deepEqual(r.records().slice(1).map((x) => x['code']), ['bad-address', 'non-canonical', 'not-mapped']);
+  t.like(r.records()[3], { level: 'pgd' });
   for (const bad of ['zz', '0x0000800000000000']) {
     const e = run('vmcore-extract', [dump, '--read', bad]);
     t.is(e.code, 2);

@@ -7,26 +7,19 @@
  * the fallback finds the true value, or its documented one-line failure and exit code.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDump, type DumpSpec } from '@vmpipe/mkdump';
 import { Program } from '@vmpipe/kernel';
+import { runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const CLEAN = join(here, '..', '..', '..', 'fixtures', 'scenarios', '6.1.0-56-cloud-amd64', 'seed', 'vmcore.kdump');
 const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-vmcoreinfo-'));
 
 type Rec = Record<string, unknown> & { kind: string };
-
-function run(name: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
-  const records = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
-  return { code: r.status, out: r.stdout, err: r.stderr, records };
-}
 
 /** The clean dump's pages, registers and header facts, read once. */
 let cleanSpec: Omit<DumpSpec, 'vmcoreinfo'> & { vmcoreinfo: string } | undefined;
@@ -83,7 +76,7 @@ async function dump(name: keyof typeof CASES): Promise<string> {
 
 /** A command's records on the rewritten clean dump, run once. */
 async function cleanRun(cmd: 'backtrace' | 'task-list' | 'sym-resolve'): Promise<Rec[]> {
-  if (!clean[cmd]) clean[cmd] = run(cmd, cmd === 'sym-resolve' ? [await dump('clean'), '--search', 'vmpipe_'] : [await dump('clean')]).records;
+  if (!clean[cmd]) clean[cmd] = run(cmd, cmd === 'sym-resolve' ? [await dump('clean'), '--search', 'vmpipe_'] : [await dump('clean')]).records();
   return clean[cmd]!;
 }
 
@@ -135,8 +128,8 @@ maybe('the rewritten clean dump tells no problems and answers as the original do
   // The frames as on the original (its cpu record differs: QEMU's notes, which the rewrite leaves out).
   const frames = (recs: Rec[]) => recs.filter((r) => r.kind === 'frame').map(same);
   t.true(frames(bt).length > 5);
-  t.deepEqual(frames(bt), frames(run('backtrace', [CLEAN]).records));
-  t.deepEqual(clean['sym-resolve']!.map(same), run('sym-resolve', [CLEAN, '--search', 'vmpipe_']).records.map(same));
+  t.deepEqual(frames(bt), frames(run('backtrace', [CLEAN]).records()));
+  t.deepEqual(clean['sym-resolve']!.map(same), run('sym-resolve', [CLEAN, '--search', 'vmpipe_']).records().map(same));
   t.true(clean['sym-resolve']!.length > 3);
   t.true(clean['task-list']!.filter((r) => r.kind === 'task').length > 50);
   t.deepEqual(errorsOf(clean['task-list']!), []);
@@ -152,7 +145,7 @@ async function damagedButRight(t: import('ava').ExecutionContext, name: keyof ty
     const r = run(cmd, [...args]);
     await cleanRun(cmd);
     t.is(r.code, 0, `${cmd}: ${r.err}`);
-    const h = head(r.records);
+    const h = head(r.records());
     t.is(h.source !== undefined, cmd !== 'sym-resolve', `${cmd}: a source record first where the command writes one`);
     t.deepEqual(codes(h.problems), want, `${cmd}: the problems first`);
     t.true(h.rest.length > 0 && h.rest.length === head(clean[cmd]!).rest.length, `${cmd}: as many answers as on the clean dump`);
@@ -197,7 +190,7 @@ maybe('a note cut before the root and kallsyms: the documented one-line failure,
   for (const cmd of ['backtrace', 'task-list'] as const) {
     const r = run(cmd, [hopeless]);
     t.is(r.code, 4, cmd);
-    t.deepEqual(codes(r.records), told, `${cmd}: the problems, then the failure`);
+    t.deepEqual(codes(r.records()), told, `${cmd}: the problems, then the failure`);
     t.is(r.err.trim().split('\n').length, 1, `${cmd}: one line`);
     t.regex(r.err, new RegExp(`^${cmd}: .*cannot translate kernel addresses: VMCOREINFO has neither SYMBOL\\(init_top_pgt\\) nor SYMBOL\\(swapper_pg_dir\\)`));
   }
@@ -205,32 +198,32 @@ maybe('a note cut before the root and kallsyms: the documented one-line failure,
   const s = run('sym-resolve', [hopeless, '--search', 'vmpipe_']);
   t.is(s.code, 0, s.err);
   // KERNELOFFSET and NUMBER(phys_base) were lost with the rest: assumed 0, and the kdump sub-header's.
-  t.deepEqual(errorsOf(s.records), ['vmcoreinfo-truncated:7', 'vmcoreinfo-fallback:KERNELOFFSET', 'vmcoreinfo-fallback:NUMBER(phys_base)', 'no-symbols:']);
-  t.is(s.records[1]!.from, 'assumed');
-  t.is(s.records[2]!.from, 'kdump sub-header');
+  t.deepEqual(errorsOf(s.records()), ['vmcoreinfo-truncated:7', 'vmcoreinfo-fallback:KERNELOFFSET', 'vmcoreinfo-fallback:NUMBER(phys_base)', 'no-symbols:']);
+  t.is(s.records()[1]!.from, 'assumed');
+  t.is(s.records()[2]!.from, 'kdump sub-header');
   const v = run('vmcore-extract', [hopeless]);
   t.is(v.code, 0, v.err);
-  t.deepEqual(v.records.slice(0, 2).map((x) => x.kind === 'error' ? `error:${String(x.code)}` : x.kind), ['source', 'error:vmcoreinfo-truncated']);
+  t.deepEqual(v.records().slice(0, 2).map((x) => x.kind === 'error' ? `error:${String(x.code)}` : x.kind), ['source', 'error:vmcoreinfo-truncated']);
 });
 
 maybe('in a pipeline the problems are told once: a filter does not repeat what upstream told', async (t) => {
   t.timeout(600_000);
   const up = run('vmcore-extract', [await dump('kerneloffset'), '--panic']);
-  t.deepEqual(errorsOf(up.records).slice(0, 2), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
-  const down = run('backtrace', [], up.out);
+  t.deepEqual(errorsOf(up.records()).slice(0, 2), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
+  const down = run('backtrace', [], { input: up.out });
   t.is(down.code, 0, down.err);
-  t.is(errorsOf(down.records).filter((e) => e.startsWith('vmcoreinfo-')).length, 2, 'the two from upstream, not four');
+  t.is(errorsOf(down.records()).filter((e) => e.startsWith('vmcoreinfo-')).length, 2, 'the two from upstream, not four');
   // sym-resolve handles every record, the source record too: it tells them right after it, and upstream's copies are not passed on again.
-  const sr = run('sym-resolve', [], up.out);
+  const sr = run('sym-resolve', [], { input: up.out });
   t.is(sr.code, 0, sr.err);
-  const h = head(sr.records);
+  const h = head(sr.records());
   t.is(h.source?.kind, 'source');
   t.deepEqual(codes(h.problems), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
-  t.is(errorsOf(sr.records).filter((e) => e.startsWith('vmcoreinfo-')).length, 2);
-  t.deepEqual(sr.records.map((r) => r.kind), up.records.map((r) => r.kind), 'record for record, as upstream wrote them');
+  t.is(errorsOf(sr.records()).filter((e) => e.startsWith('vmcoreinfo-')).length, 2);
+  t.deepEqual(sr.records().map((r) => r.kind), up.records().map((r) => r.kind), 'record for record, as upstream wrote them');
   // A filter fed records that did not tell (here: only the panic record) tells them itself, before its answers.
-  const panicOnly = up.records.filter((r) => r.kind === 'panic').map((r) => JSON.stringify(r)).join('\n') + '\n';
-  const alone = run('backtrace', [], panicOnly);
-  t.deepEqual(errorsOf(alone.records).slice(0, 2), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
-  t.is(alone.records.findIndex((r) => r.kind === 'error'), 0, 'before anything about the dump');
+  const panicOnly = up.records().filter((r) => r.kind === 'panic').map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const alone = run('backtrace', [], { input: panicOnly });
+  t.deepEqual(errorsOf(alone.records()).slice(0, 2), ['vmcoreinfo-invalid:KERNELOFFSET', 'vmcoreinfo-fallback:KERNELOFFSET']);
+  t.is(alone.records().findIndex((r) => r.kind === 'error'), 0, 'before anything about the dump');
 });
