@@ -88,7 +88,6 @@ export type SymbolLookup = (name: string) => bigint | undefined;
 /** Reads the translation facts from VMCOREINFO (or QEMU's CR3); throws DumpError('unsupported') when there is no root. */
 export function x86_64Setup(dump: Dump): X86_64Setup {
   const info = dump.vmcoreinfo;
-  const fiveLevel = info?.numberOf('pgtable_l5_enabled') === 1n;
   const physBase = x86_64PhysBase(dump);
   const kernelOffset = info?.kernelOffset ?? 0n;
   const smeMask = BigInt.asUintN(64, info?.numberOf('sme_mask') ?? 0n);

@@ -9,13 +9,12 @@
  * give what it gives on the console text.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBinSync as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = (name: string) => join(here, '..', 'bin', `${name}.js`);
 const KERNEL = '6.1.0-56-cloud-arm64';
 const fixtures = join(here, '..', '..', '..', 'fixtures', 'arm64', KERNEL);
 const seed = join(fixtures, 'seed');
@@ -24,11 +23,6 @@ const dump = join(process.env['VMPIPE_ARM64_DUMPS'] ?? `/work/refs/arm64/dumps/$
 const systemMap = join(fixtures, 'System.map.gz');
 
 type Rec = Record<string, unknown>;
-
-function run(name: string, args: string[]) {
-  const r = spawnSync(process.execPath, [bin(name), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { code: r.status, err: r.stderr, records: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec) };
-}
 
 const expected = (file: string) => JSON.parse(readFileSync(join(seed, 'expected', file), 'utf8')) as Rec;
 const withoutDump = ({ dump: _d, log: _l, line: _n, crashTime: _c, ...rest }: Rec) => rest;
@@ -44,8 +38,8 @@ test('arm64 oops console: one report, titled as syzkaller titles it, with lr nam
   const r = run('triage', ['--log', join(seed, 'console.log')]);
   t.is(r.code, 0, r.err);
   // the `Kernel panic - not syncing: Oops: Fatal exception` after `---[ end trace ]---` is this oops's, not a report of its own
-  t.is(r.records.length, 1);
-  const s = r.records[0]!;
+  t.is(r.records().length, 1);
+  const s = r.records()[0]!;
   t.like(s, {
     title: 'BUG: unable to handle kernel paging request in vmpipe_walk_queue',
     crashType: 'paging request',
@@ -62,12 +56,12 @@ test('arm64 oops console: one report, titled as syzkaller titles it, with lr nam
 });
 
 test('the same bug on x86 and arm64: the same guilty function and frames (the crash types differ: GPF, paging request)', (t) => {
-  const arm = run('triage', ['--log', join(seed, 'console.log')]).records[0]!;
-  const amd = run('triage', ['--log', join(x86, 'seed', 'console.log')]).records[0]!;
+  const arm = run('triage', ['--log', join(seed, 'console.log')]).records()[0]!;
+  const amd = run('triage', ['--log', join(x86, 'seed', 'console.log')]).records()[0]!;
   t.is(amd.title, 'general protection fault in vmpipe_walk_queue');
   t.deepEqual([arm.guilty, arm.frames], [amd.guilty, amd.frames]);
-  const armNull = run('triage', ['--log', join(fixtures, 'null', 'console.log')]).records;
-  const amdNull = run('triage', ['--log', join(x86, 'null', 'console.log')]).records[0]!;
+  const armNull = run('triage', ['--log', join(fixtures, 'null', 'console.log')]).records();
+  const amdNull = run('triage', ['--log', join(x86, 'null', 'console.log')]).records()[0]!;
   t.is(armNull.length, 1);
   t.like(armNull[0], { title: 'BUG: unable to handle kernel NULL pointer dereference in vmpipe_first_seq', crashType: 'NULL dereference', comm: 'vmpipe-null' });
   t.deepEqual([armNull[0]!.title, armNull[0]!.frames, armNull[0]!.hash], [amdNull.title, amdNull.frames, amdNull.hash]);
@@ -76,11 +70,11 @@ test('the same bug on x86 and arm64: the same guilty function and frames (the cr
 test('arm64 BUG(): kernel BUG at lib/list_debug.c and `Internal error: Oops - BUG` are one report, a corrupted list', (t) => {
   const r = run('triage', ['--log', join(fixtures, 'listdel', 'console.log')]);
   t.is(r.code, 0, r.err);
-  t.is(r.records.length, 1);
-  const amd = run('triage', ['--log', join(x86, 'listdel', 'console.log')]).records[0]!;
-  t.like(r.records[0], { crashType: 'list corruption', comm: 'vmpipe-listdel', corrupted: false });
-  t.deepEqual([r.records[0]!.title, r.records[0]!.hash], [amd.title, amd.hash]);
-  t.is(r.records[0]!.headline, 'list_del corruption. prev->next should be ffff0000080bffc0, but was ffff0000080bfe00. (prev=ffff0000080bfa80)');
+  t.is(r.records().length, 1);
+  const amd = run('triage', ['--log', join(x86, 'listdel', 'console.log')]).records()[0]!;
+  t.like(r.records()[0], { crashType: 'list corruption', comm: 'vmpipe-listdel', corrupted: false });
+  t.deepEqual([r.records()[0]!.title, r.records()[0]!.hash], [amd.title, amd.hash]);
+  t.is(r.records()[0]!.headline, 'list_del corruption. prev->next should be ffff0000080bffc0, but was ffff0000080bfe00. (prev=ffff0000080bfa80)');
 });
 
 test('arm64 oops dump: vmcore-extract --panic gives the committed record, from the dump ELF and kdump alike', (t) => {
@@ -88,9 +82,9 @@ test('arm64 oops dump: vmcore-extract --panic gives the committed record, from t
   for (const file of [dump, dump.replace(/qemu\.kdump-zlib$/, 'qemu.elf')]) {
     const r = run('vmcore-extract', [file, '--panic', '--system-map', systemMap]);
     t.is(r.code, 0, r.err);
-    const panic = r.records.find((x) => x.kind === 'panic')!;
+    const panic = r.records().find((x) => x.kind === 'panic')!;
     t.deepEqual(withoutDump(panic), withoutDump(expected('vmpipe.panic.json')), file);
-    t.false(r.records.some((x) => x.kind === 'error'), 'the log task is the CPU\'s current task');
+    t.false(r.records().some((x) => x.kind === 'error'), 'the log task is the CPU\'s current task');
   }
 });
 
@@ -99,7 +93,7 @@ test('arm64 oops dump: the panic record\'s registers are those backtrace recover
   const panic = expected('vmpipe.panic.json');
   const bt = run('backtrace', [dump, '--system-map', systemMap]);
   t.is(bt.code, 0, bt.err);
-  const frames = bt.records.filter((x) => x.kind === 'frame');
+  const frames = bt.records().filter((x) => x.kind === 'frame');
   const faulting = frames.find((f) => f.method === 'exception')!;
   t.truthy(faulting, 'an exception frame');
   t.is(faulting.function, 'vmpipe_walk_queue.constprop.0');
@@ -117,9 +111,9 @@ test('arm64 oops dump: triage on the dump gives the committed signature, and the
   if (!haveDump(t)) return;
   const r = run('triage', [dump, '--system-map', systemMap]);
   t.is(r.code, 0, r.err);
-  const s = r.records.find((x) => x.kind === 'signature')!;
+  const s = r.records().find((x) => x.kind === 'signature')!;
   t.deepEqual(withoutDump(s), withoutDump(expected('vmpipe.triage.json')));
-  const text = run('triage', ['--log', join(seed, 'console.log')]).records[0]!;
+  const text = run('triage', ['--log', join(seed, 'console.log')]).records()[0]!;
   t.deepEqual([s.title, s.hash, s.frames, s.guilty], [text.title, text.hash, text.frames, text.guilty]);
 });
 
@@ -129,8 +123,8 @@ test('arm64 oops dump: --sys agrees with crash 9 sys; crash names only the panic
   const field = (name: string) => new RegExp(`^ *${name}: (.*)$`, 'm').exec(crash)![1]!.trim();
   const r = run('vmcore-extract', [dump.replace(/qemu\.kdump-zlib$/, 'qemu.elf'), '--sys', '--panic', '--system-map', systemMap]);
   t.is(r.code, 0, r.err);
-  const sys = r.records.find((x) => x.kind === 'system')!;
-  const panic = r.records.find((x) => x.kind === 'panic')!;
+  const sys = r.records().find((x) => x.kind === 'system')!;
+  const panic = r.records().find((x) => x.kind === 'panic')!;
   t.is(`${String(sys.cpus)} [OFFLINE: ${String(sys.cpusOffline)}]`, field('CPUS'));
   t.is(String(sys.tasks), field('TASKS'));
   t.is(sys.release, field('RELEASE'));
@@ -143,15 +137,39 @@ test('arm64 oops dump: --sys agrees with crash 9 sys; crash names only the panic
   t.is(panic.headline, 'Unable to handle kernel paging request at virtual address dead000000000100');
 });
 
+test('arm64 oops dump: disasm --diff --from-module relocates crashmod.ko as the module loader did; only the ftrace entry differs', (t) => {
+  if (!haveDump(t)) return;
+  const ko = join(dirname(dump), 'crashmod.ko');
+  // its text functions (`aarch64-linux-gnu-nm crashmod.ko | grep ' [tT] '`), less the init ones the kernel freed after loading
+  const functions = ['vmpipe_fill', 'vmpipe_first_seq', 'vmpipe_holder_thread', 'vmpipe_item_ctor', 'vmpipe_listdel_thread', 'vmpipe_null_thread', 'vmpipe_panic_thread',
+    'vmpipe_retire_racy', 'vmpipe_seed_thread', 'vmpipe_spin_thread', 'vmpipe_timer_fn', 'vmpipe_waiter_thread', 'vmpipe_warn_thread', 'vmpipe_walk_queue.constprop.0'];
+  let relocated = 0;
+  for (const fn of functions) {
+    const r = run('disasm', [dump, fn, '--system-map', systemMap, '--diff', '--from-module', ko]);
+    t.is(r.code, 0, r.err);
+    const insns = r.records().filter((x) => x.kind === 'insn');
+    // DYNAMIC_FTRACE_WITH_REGS: the first of the two patchable-entry nops became `mov x9, x30` when the module was loaded
+    t.like(insns[0], { same: false, reason: 'patched', text: 'mov x9, x30' }, fn);
+    t.is(insns[0]!.file[0].text, 'nop', fn);
+    // a relocation not applied, or applied wrong, is an instruction that differs (`module-relocation`, or `patched`)
+    t.deepEqual(insns.slice(1).filter((x) => !x.same).map((x) => `${x.symbol} ${x.reason}: ${x.text}`), [], fn);
+    relocated += insns.filter((x) => x.relocated).length;
+  }
+  // every relocation of .rela.text (59) and .rela.text.unlikely (8) (`aarch64-linux-gnu-readelf -r crashmod.ko`) changed its
+  // instruction: adrp/add and ldr of the module's .data and .bss (placed from struct module.sect_attrs: this kernel's
+  // kallsyms has no data symbols), and every bl to the kernel, out of reach and so through the module's PLT
+  t.is(relocated, 67);
+});
+
 test('arm64 oops dump: disasm --from-module reads the function from crashmod.ko and says so', (t) => {
   if (!haveDump(t)) return;
   const ko = join(dirname(dump), 'crashmod.ko');
   const fn = 'vmpipe_walk_queue.constprop.0';
   const file = run('disasm', [dump, fn, '--system-map', systemMap, '--from-module', ko]);
   t.is(file.code, 0, file.err);
-  const insns = file.records.filter((x) => x.kind === 'insn');
+  const insns = file.records().filter((x) => x.kind === 'insn');
   t.deepEqual([...new Set(insns.map((x) => x.bytesFrom))], ['module']);
-  const memory = run('disasm', [dump, fn, '--system-map', systemMap]).records.filter((x) => x.kind === 'insn');
+  const memory = run('disasm', [dump, fn, '--system-map', systemMap]).records().filter((x) => x.kind === 'insn');
   t.deepEqual([...new Set(memory.map((x) => x.bytesFrom))], ['memory']);
   t.is(insns.length, memory.length);
   // the faulting load the console's `pc : vmpipe_walk_queue.constprop.0+0x30/0x50 [crashmod]` names: no relocation in it

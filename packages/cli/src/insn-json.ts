@@ -58,7 +58,6 @@ const BASE = utf8(',"base":"');
 const INDEX = utf8(',"index":"');
 const SCALE = utf8(',"scale":');
 const DISPLACEMENT = utf8(',"displacement":"');
-const SIZE = utf8(',"size":');
 const QUOTE_SIZE = utf8('","size":');
 const QUOTE_BASE = utf8('","base":"');
 const MEMORY_TARGET = utf8(',"target":"0x');

@@ -14,7 +14,7 @@
  * `shift` (4.10+) or `height` in each node. Layouts come from the types.
  */
 import { MemoryError } from '@vmpipe/addrxlat';
-import { findType, memberAt, memberIfPresent, type TypeTable } from '@vmpipe/types';
+import { findType, memberAt, memberIfPresent } from '@vmpipe/types';
 import { badLinkCorruption, badLinkReason, linkUnreadable, readLink, rootUnreadable, type ListCorruption } from './list.js';
 import type { Program } from './program.js';
 import type { TreeStep } from './rbtree.js';
