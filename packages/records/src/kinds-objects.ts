@@ -37,6 +37,8 @@ export interface ModuleRecord {
   taintMask?: Hex;
   /** with --modules DIR: the module's .ko there (crash mod -S's OBJECT FILE), null when none fits */
   ko?: string | null;
+  /** with --sections: section name -> where the loader put it (/sys/module/NAME/sections); null when that list cannot be read */
+  sections?: Record<string, Hex> | null;
   /** how the .ko was matched: `build-id` (the note in memory), `vermagic` (the dump's release), `name` */
   koMatch?: 'build-id' | 'vermagic' | 'name';
   /** why no .ko fits (none of that name; build-id or release differs) */

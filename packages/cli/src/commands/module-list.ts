@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ko_index, module_btf, module_object_file, taint_letters, type KernelModule, type Program } from '@vmpipe/kernel';
+import { ko_index, module_btf, module_object_file, moduleSections, taint_letters, type KernelModule, type Program } from '@vmpipe/kernel';
 import { errorRecord, EXIT, FatalError, hex, type AnyRecord, type ModuleRecord } from '@vmpipe/records';
 import { layoutOf } from '@vmpipe/kernel';
 import { VmpipeCommand } from '../base.js';
@@ -50,7 +50,7 @@ export default class ModuleList extends VmpipeCommand {
   static override summary = 'Loaded kernel modules, like crash `mod`: one module record each.';
   static override description = [
     'Walks the kernel\'s `modules` list with the dump\'s own types (BTF) and kallsyms: name, the struct module address, base and size of the core (crash mod\'s BASE/SIZE), every region (core_layout/init_layout up to 6.3, mem[] from 6.4), state, taint letters and refcount.',
-    'Consumes nothing; produces source, module and error records. --format crash prints crash\'s `mod` table. --types MODULE: the structs and unions of the module\'s own split BTF (kept by the kernel on btf_modules), as type records (crash struct -o, or pahole -C with --format pahole). --modules DIR (crash mod -S): each module\'s .ko under DIR in `ko`, checked by the build-id in memory or by vermagic (`koMatch`, `koProblem`). See docs/module-list.md.',
+    'Consumes nothing; produces source, module and error records. --format crash prints crash\'s `mod` table. --types MODULE: the structs and unions of the module\'s own split BTF (kept by the kernel on btf_modules), as type records (crash struct -o, or pahole -C with --format pahole). --modules DIR (crash mod -S): each module\'s .ko under DIR in `ko`, checked by the build-id in memory or by vermagic (`koMatch`, `koProblem`). --sections: each module\'s `sections`, name to address, as /sys/module/NAME/sections lists them (gdb\'s add-symbol-file). See docs/module-list.md.',
     'Exit codes: 0 ok, 3 missing file, 4 not a dump, or no symbols/types to find the modules with.',
   ].join('\n\n');
   static override consumes: readonly string[] = [];
@@ -64,6 +64,7 @@ export default class ModuleList extends VmpipeCommand {
     ...objectFlags,
     format: Flags.string({ description: 'json records, or text like crash (mod, struct -o) or pahole (with --types)', options: ['json', 'crash', 'pahole'], default: 'json' }),
     types: Flags.string({ description: 'the types of this module, from its split BTF in memory', helpValue: 'MODULE' }),
+    sections: Flags.boolean({ description: 'where the loader put each section of each module (/sys/module/NAME/sections: what gdb add-symbol-file takes)' }),
   };
 
   async run(): Promise<void> {
@@ -95,8 +96,18 @@ export default class ModuleList extends VmpipeCommand {
     const withKo = flags.modules === undefined ? undefined : koFinder(prog, flags.modules);
     for (const m of mods.modules) {
       if (out.closed) break;
-      const r = moduleRecord(args.dump, m);
-      await out.write(withKo ? { ...r, ...withKo(m) } : r);
+      const r: ModuleRecord = withKo ? { ...moduleRecord(args.dump, m), ...withKo(m) } : moduleRecord(args.dump, m);
+      let problem: AnyRecord | undefined;
+      if (flags.sections) {
+        try {
+          r.sections = Object.fromEntries([...moduleSections(prog, m)].map(([name, addr]) => [name, hex(addr)]));
+        } catch (err) {
+          r.sections = null;
+          problem = errorRecord('module-sections-unreadable', `${m.name}: its list of sections: ${(err as Error).message}`, { dump: args.dump, module: m.name, addr: hex(m.addr) });
+        }
+      }
+      await out.write(r);
+      if (problem) await out.write(problem);
     }
     for (const e of mods.errors) {
       await out.write(errorRecord('module-unreadable', e.message, { dump: args.dump, ...(e.addr !== undefined ? { addr: hex(e.addr) } : {}), ...(e.module ? { module: e.module } : {}) }));
