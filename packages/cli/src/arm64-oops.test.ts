@@ -149,7 +149,7 @@ test('arm64 oops dump: disasm --diff --from-module relocates crashmod.ko as the 
     t.is(r.code, 0, r.err);
     const insns = r.records().filter((x) => x.kind === 'insn');
     // DYNAMIC_FTRACE_WITH_REGS: the first of the two patchable-entry nops became `mov x9, x30` when the module was loaded
-    t.like(insns[0], { same: false, reason: 'patched', text: 'mov x9, x30' }, fn);
+    t.like(insns[0], { same: false, reason: 'ftrace', text: 'mov x9, x30' }, fn);
     t.is(insns[0]!.file[0].text, 'nop', fn);
     // a relocation not applied, or applied wrong, is an instruction that differs (`module-relocation`, or `patched`)
     t.deepEqual(insns.slice(1).filter((x) => !x.same).map((x) => `${x.symbol} ${x.reason}: ${x.text}`), [], fn);

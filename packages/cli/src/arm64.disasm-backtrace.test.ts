@@ -73,3 +73,25 @@ test('backtrace on the arm64 dump: panic_cpu\'s task, PAC stripped, the noreturn
   t.true(last.user);
   t.is(frames[frames.length - 2].function, 'el0t_64_sync');
 });
+
+test('disasm --diff --from-vmlinux on arm64: every difference is ftrace\'s entry or an alternative the vmlinux lists', (t) => {
+  if (!have) return void (t.log(`skipped: ${missing} is not here`), t.pass());
+  const reasons = new Map<string, number>();
+  for (const fn of ['panic', '__schedule', 'do_exit', 'vfs_write', 'copy_process']) {
+    const r = run('disasm', [dump, fn, '--system-map', systemMap, '--diff', '--from-vmlinux', vmlinux]);
+    t.is(r.code, 0, r.err);
+    const insns = r.records().filter((x) => x.kind === 'insn');
+    for (const x of insns.filter((i) => !i.same)) {
+      reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
+      const why = `${x.symbol}: ${x.text} (file: ${x.file.map((f: { text: string }) => f.text).join('; ')})`;
+      // DYNAMIC_FTRACE_WITH_REGS: a traced function's first patchable-entry nop became `mov x9, x30` at boot (__schedule is notrace)
+      if (x === insns[0]) t.like(x, { reason: 'ftrace', text: 'mov x9, x30' }, why);
+      else {
+        t.is(x.reason, 'alternative', why);
+        t.is(typeof x.cpuFeature, 'number', why);
+      }
+    }
+  }
+  t.is(reasons.get('ftrace'), 4, 'panic, do_exit, vfs_write, copy_process');
+  t.true((reasons.get('alternative') ?? 0) > 20, JSON.stringify([...reasons]));
+});

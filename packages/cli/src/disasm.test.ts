@@ -131,10 +131,14 @@ withVmlinux('--diff: every difference between memory and the vmlinux is one of t
       reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
       if (r.reason === 'ftrace' && r.file.length) t.regex(r.symbol, /^[\w.]+$/, 'ftrace nops sit at offset 0');
       if (r.reason === 'kaslr-relocation') t.is(r.file[0].bytes.length, r.bytes.length);
+      // a static call site (the vmlinux's .static_call_sites) names its key; the file calls the key's trampoline
+      if (r.reason === 'static-call') t.is(r.staticCall, /<(__SCT__\w+)>/.exec(r.file[0].text)![1]!.replace('__SCT__', '__SCK__'), r.symbol);
     }
   }
   t.log([...reasons].map(([k, v]) => `${k}: ${v}`).join(', '));
   t.true((reasons.get('kaslr-relocation') ?? 0) > 0);
+  t.true((reasons.get('static-call') ?? 0) > 0);
+  t.false(reasons.has('patched'), 'every difference on these stacks is explained by a pattern or the vmlinux\'s tables');
 });
 
 withVmlinux('--lines --vmlinux: each instruction\'s source line is crash dis -l\'s (file: line above each change)', (t) => {

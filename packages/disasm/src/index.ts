@@ -8,3 +8,4 @@ export * from './aarch64-listing.js';
 export * from './code-arch.js';
 export * from './bug-table.js';
 export { aarch64PltTarget } from './relocate.js';
+export * from './patch-sites.js';

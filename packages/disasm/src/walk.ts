@@ -19,6 +19,7 @@
  *  - alternatives, paravirt and static keys/calls: replaced instructions,
  *    nops turned into jumps and back.
  */
+import type { PatchSite, PatchSites } from './patch-sites.js';
 import type { Instruction } from './x86_64.js';
 
 /** A 5-byte nop at a function's start (or after its endbr64): crash's `[FTRACE NOP]`. */
@@ -45,7 +46,7 @@ export function around(insns: readonly Instruction[], addr: bigint, before: numb
   return { insns: insns.slice(from, at + after + 1), index: at - from };
 }
 
-export type DiffReason = 'ftrace' | 'kaslr-relocation' | 'return-thunk' | 'retpoline' | 'paravirt' | 'patched';
+export type DiffReason = 'ftrace' | 'kaslr-relocation' | 'return-thunk' | 'retpoline' | 'paravirt' | 'static-key' | 'static-call' | 'alternative' | 'patched';
 
 export interface DiffRow {
   /** the instruction in memory (what ran) */
@@ -53,8 +54,10 @@ export interface DiffRow {
   /** the file's instruction(s) covering the same bytes */
   file: Instruction[];
   same: boolean;
-  /** why they differ, when the pattern is one of the known ones; 'patched' = alternatives/paravirt/static keys */
+  /** why they differ: a known pattern, or the patch site the vmlinux's tables list there; 'patched' when neither says */
   reason?: DiffReason;
+  /** the patch site (static key, static call, alternative) at this instruction, when the reason is one */
+  site?: PatchSite;
 }
 
 function eqBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -91,7 +94,7 @@ function isRelocation(mem: Uint8Array, file: Uint8Array, kaslrOffset: bigint): b
  * `ret; int3` for a jmp) is one row with the file's instructions beside it.
  * `fileAddr(memAddr)` maps a memory address to the file's (KASLR).
  */
-export function diffInstructions(memory: readonly Instruction[], file: readonly Instruction[], kaslrOffset: bigint, symbolAt: (target: bigint) => string | undefined = () => undefined): DiffRow[] {
+export function diffInstructions(memory: readonly Instruction[], file: readonly Instruction[], kaslrOffset: bigint, symbolAt: (target: bigint) => string | undefined = () => undefined, sites?: PatchSites): DiffRow[] {
   const rows: DiffRow[] = [];
   let j = 0;
   for (let i = 0; i < memory.length; i++) {
@@ -110,12 +113,20 @@ export function diffInstructions(memory: readonly Instruction[], file: readonly 
     const row: DiffRow = { memory: m, file: covering, same: false };
     const f0 = covering[0];
     const fileTarget = f0?.target !== undefined ? symbolAt(f0.target + kaslrOffset) ?? '' : '';
-    if (f0 && /^__fentry__/.test(fileTarget) && m.mnemonic.startsWith('nop')) row.reason = 'ftrace';
+    const memoryTarget = m.target !== undefined ? symbolAt(m.target) ?? '' : '';
+    const site = sites?.at(fileStart, m.length);
+    // x86: `call __fentry__` became a nop at boot, or `call ftrace_caller` when traced
+    if (f0 && /^__fentry__/.test(fileTarget) && (m.mnemonic.startsWith('nop') || /^ftrace_(regs_)?caller/.test(memoryTarget))) row.reason = 'ftrace';
+    // arm64 (DYNAMIC_FTRACE_WITH_REGS): the first patchable-entry nop becomes `mov x9, x30` at boot, the second `bl ftrace_caller` when traced
+    else if (f0?.mnemonic === 'nop' && (m.text === 'mov x9, x30' || /^ftrace_(regs_)?caller/.test(memoryTarget))) row.reason = 'ftrace';
     else if (f0 && /^__x86_return_thunk/.test(fileTarget) && m.mnemonic === 'ret') row.reason = 'return-thunk';
     else if (f0 && /^__x86_indirect_(thunk|jump_thunk|call_thunk)/.test(fileTarget)) row.reason = 'retpoline';
     else if (f0 && f0.flow === 'indirect-call' && /<pv_ops\+/.test(f0.comment ?? '')) row.reason = 'paravirt';
     else if (aligned && covering.length === 1 && isRelocation(m.bytes, f0!.bytes, kaslrOffset)) row.reason = 'kaslr-relocation';
-    else row.reason = 'patched';
+    else if (site) {
+      row.reason = site.kind;
+      row.site = site;
+    } else row.reason = 'patched';
     rows.push(row);
     // Memory instructions made out of the rest of the same file instruction (the nops after `cli`, the int3s after `ret`).
     const last = covering[covering.length - 1];
@@ -123,7 +134,7 @@ export function diffInstructions(memory: readonly Instruction[], file: readonly 
       const fileEnd = last.addr + BigInt(last.length) + kaslrOffset;
       while (i + 1 < memory.length && memory[i + 1]!.addr < fileEnd) {
         i++;
-        rows.push({ memory: memory[i]!, file: [], same: false, reason: row.reason });
+        rows.push({ memory: memory[i]!, file: [], same: false, reason: row.reason, ...(row.site ? { site: row.site } : {}) });
       }
     }
   }

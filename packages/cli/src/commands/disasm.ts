@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
+import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { hexBytes, InsnJson } from '../insn-json.js';
 import { LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
 import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
@@ -262,7 +262,7 @@ export default class Disasm extends VmpipeCommand {
       }
       const file = fileDis!.all(this.vmlinuxBytes(f['from-vmlinux']!, start, bytes.length), start - offset) as Instruction[];
       fileDis!.free();
-      yield* this.records(insns, fn?.start ?? start, { insns: file, offset, relocated: [], unresolved: [] });
+      yield* this.records(insns, fn?.start ?? start, { insns: file, offset, relocated: [], unresolved: [], sites: this.patchSites(f['from-vmlinux']!) });
       yield* errors;
     };
     return body.call(this);
@@ -323,6 +323,17 @@ export default class Disasm extends VmpipeCommand {
     }
   }
 
+  /** The vmlinux's patch sites (static keys, static calls, alternatives), by the running kernel's layouts; none when they cannot be read (the differences are then `patched`). */
+  private patchSites(vmlinux: string): PatchSites | undefined {
+    const types = this.prog.tryTypes();
+    if (types instanceof Error) return undefined;
+    try {
+      return vmlinuxPatchSites(vmlinux, types);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The module's sections as the kernel placed them; empty when that list cannot be read (the relocations then fall back to symbols). */
   private placedSections(name: string): Map<string, bigint> {
     const mod = this.prog.modules.modules.find((m) => m.name === name);
@@ -351,7 +362,7 @@ export default class Disasm extends VmpipeCommand {
   }
 
   private *records(insns: Iterable<AnyInstruction>, fnStart: bigint, file?: FileCode, current = -1, regs?: RegisterValues): Generator<AnyRecord> {
-    const rows = file ? diffInstructions([...insns] as Instruction[], file.insns, file.offset, (a) => this.symbolize(a)) : undefined;
+    const rows = file ? diffInstructions([...insns] as Instruction[], file.insns, file.offset, (a) => this.symbolize(a), file.sites) : undefined;
     const overlaps = (spans: [bigint, bigint][], m: AnyInstruction) => spans.some(([a, b]) => a < m.addr + BigInt(m.length) && b > m.addr);
     const gsBase = regs?.['gs_base'];
     let i = -1;
@@ -369,6 +380,9 @@ export default class Disasm extends VmpipeCommand {
         if (row.same && overlaps(file!.relocated, ins)) r.relocated = true;
         if (!row.same) {
           r.reason = row.reason === 'patched' && overlaps(file!.unresolved, ins) ? 'module-relocation' : row.reason;
+          // the site's key by name (its link-time address moved by KASLR), or the alternative's CPU feature number
+          if (row.site?.key !== undefined) r[row.site.kind === 'static-key' ? 'staticKey' : 'staticCall'] = this.symbolize(row.site.key + file!.offset) ?? hex(row.site.key + file!.offset);
+          if (row.site?.feature !== undefined) r.cpuFeature = row.site.feature;
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
@@ -605,6 +619,8 @@ interface FileCode {
   offset: bigint;
   relocated: [bigint, bigint][];
   unresolved: [bigint, bigint][];
+  /** the vmlinux's static keys, static calls and alternatives, to say which one a difference is */
+  sites?: PatchSites;
 }
 
 /** A file that cannot give code: missing (3), unusable (4), or no such address/symbol in it (2). */

@@ -1,0 +1,182 @@
+/**
+ * Where a kernel patches its own text at boot, read from its vmlinux's
+ * tables, so `--diff` can say which mechanism changed an instruction:
+ *
+ * - static keys: `struct jump_entry` (include/linux/jump_label.h, with
+ *   HAVE_ARCH_JUMP_LABEL_RELATIVE as on x86_64 and arm64): `code` and
+ *   `target` are s32 offsets from their own fields, `key` a long offset from
+ *   its own, whose low two bits are flags; between `__start___jump_table` and
+ *   `__stop___jump_table`. The instruction at `code` is a jump or a nop as the
+ *   key says (x86 `jmp`/nop, arm64 `b`/`nop`).
+ * - alternatives: `struct alt_instr` (arch/x86/include/asm/alternative.h,
+ *   arch/arm64/include/asm/alternative-macros.h): an s32 offset (from its own
+ *   field) of the original instructions, one of the replacement, the CPU
+ *   feature (`cpuid`, `cpufeature`, or the low 16 bits of x86's `ft_flags`),
+ *   and the original's length in bytes; between `__alt_instructions` and
+ *   `__alt_instructions_end`.
+ * - static calls (x86): `struct static_call_site` (include/linux/
+ *   static_call_types.h): s32 `addr` and `key` offsets from their fields,
+ *   between `__start_static_call_sites` and `__stop_static_call_sites`.
+ *
+ * Every field's place and size comes from the kernel's own types, so the
+ * layouts follow its version; a table whose type or bounds are missing is
+ * simply not used. Addresses are link-time (the vmlinux's).
+ */
+import { ElfFile } from '@vmpipe/elf';
+import { memberIfPresent, lookupType, sizeOf, type TypeTable } from '@vmpipe/types';
+
+export type PatchSiteKind = 'static-key' | 'alternative' | 'static-call';
+
+export interface PatchSite {
+  kind: PatchSiteKind;
+  /** the first patched byte (link-time) */
+  addr: bigint;
+  /** bytes patched (0 for static keys and calls: one instruction, whatever its length) */
+  length: number;
+  /** static keys and calls: the key (`struct static_key`, `struct static_call_key`) */
+  key?: bigint;
+  /** alternatives: the CPU feature (capability) number */
+  feature?: number;
+}
+
+/** A vmlinux's patch sites, looked up by address. */
+export class PatchSites {
+  private readonly exact = new Map<bigint, PatchSite>();
+  /** alternatives by start address, sorted */
+  private readonly spans: PatchSite[];
+
+  constructor(sites: readonly PatchSite[]) {
+    for (const s of sites) if (s.kind !== 'alternative') this.exact.set(s.addr, s);
+    this.spans = sites.filter((s) => s.kind === 'alternative').sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  }
+
+  get size(): number {
+    return this.exact.size + this.spans.length;
+  }
+
+  /** Every site: the key and call sites, then the alternatives by address. */
+  all(): PatchSite[] {
+    return [...this.exact.values(), ...this.spans];
+  }
+
+  /** The site of the instruction at `addr` (link-time) of `length` bytes: a key or call site there, else an alternative overlapping it. */
+  at(addr: bigint, length: number): PatchSite | undefined {
+    const site = this.exact.get(addr);
+    if (site) return site;
+    // the last alternative starting before the instruction's end
+    let lo = 0;
+    let hi = this.spans.length - 1;
+    const end = addr + BigInt(length);
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.spans[mid]!.addr < end) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // alternatives can nest or touch: look back over the few that start before
+    for (let i = found; i >= 0 && i > found - 8; i--) {
+      const s = this.spans[i]!;
+      if (s.addr + BigInt(s.length) > addr) return s;
+    }
+    return undefined;
+  }
+}
+
+interface Table {
+  start: string;
+  stop: string;
+  type: string;
+  read(view: DataView, at: number, addr: bigint): PatchSite | undefined;
+}
+
+/** Which of `names` the ELF's .symtab defines, and their values (one pass, names compared as bytes). */
+function symbolValues(elf: ElfFile, names: readonly string[]): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  const symtab = elf.section('.symtab');
+  const strtab = symtab ? elf.sections[symtab.link] : undefined;
+  if (!symtab || !strtab) return out;
+  const syms = Buffer.from(elf.contentsRaw(symtab));
+  const strs = Buffer.from(elf.contentsRaw(strtab));
+  const wanted = new Map(names.map((n) => [n, Buffer.from(`${n}\0`, 'latin1')]));
+  for (let o = 0; o + 24 <= syms.length && out.size < wanted.size; o += 24) {
+    const at = syms.readUInt32LE(o);
+    for (const [name, bytes] of wanted) {
+      if (!out.has(name) && strs.compare(bytes, 0, bytes.length, at, at + bytes.length) === 0) out.set(name, syms.readBigUInt64LE(o + 8));
+    }
+  }
+  return out;
+}
+
+/** The s32 at `at`, as the address it points to from `field`. */
+const rel32 = (v: DataView, at: number, field: bigint) => field + BigInt(v.getInt32(at, true));
+
+/** The tables of this kernel's version (members from its types); undefined where a type lacks what is needed. */
+function tables(types: TypeTable): Table[] {
+  const out: Table[] = [];
+  const jump = lookupType(types, 'struct jump_entry');
+  const code = memberIfPresent(types, 'struct jump_entry', 'code');
+  const key = memberIfPresent(types, 'struct jump_entry', 'key');
+  if (jump && code?.size === 4 && key?.size === 8) {
+    out.push({
+      start: '__start___jump_table', stop: '__stop___jump_table', type: 'struct jump_entry',
+      read: (v, at, addr) => ({ kind: 'static-key', addr: rel32(v, at + code.offset, addr + BigInt(code.offset)), length: 0, key: BigInt.asUintN(64, addr + BigInt(key.offset) + v.getBigInt64(at + key.offset, true)) & ~3n }),
+    });
+  }
+  const alt = lookupType(types, 'struct alt_instr');
+  const orig = memberIfPresent(types, 'struct alt_instr', 'instr_offset') ?? memberIfPresent(types, 'struct alt_instr', 'orig_offset');
+  const len = memberIfPresent(types, 'struct alt_instr', 'instrlen') ?? memberIfPresent(types, 'struct alt_instr', 'orig_len');
+  const feature = memberIfPresent(types, 'struct alt_instr', 'cpuid') ?? memberIfPresent(types, 'struct alt_instr', 'cpufeature') ?? memberIfPresent(types, 'struct alt_instr', 'ft_flags');
+  if (alt && orig?.size === 4 && len?.size === 1 && feature && (feature.size === 2 || feature.size === 4)) {
+    out.push({
+      start: '__alt_instructions', stop: '__alt_instructions_end', type: 'struct alt_instr',
+      read: (v, at, addr) => ({ kind: 'alternative', addr: rel32(v, at + orig.offset, addr + BigInt(orig.offset)), length: v.getUint8(at + len.offset), feature: v.getUint16(at + feature.offset, true) }),
+    });
+  }
+  const call = lookupType(types, 'struct static_call_site');
+  const site = memberIfPresent(types, 'struct static_call_site', 'addr');
+  const callKey = memberIfPresent(types, 'struct static_call_site', 'key');
+  if (call && site?.size === 4 && callKey?.size === 4) {
+    out.push({
+      start: '__start_static_call_sites', stop: '__stop_static_call_sites', type: 'struct static_call_site',
+      read: (v, at, addr) => ({ kind: 'static-call', addr: rel32(v, at + site.offset, addr + BigInt(site.offset)), length: 0, key: rel32(v, at + callKey.offset, addr + BigInt(callKey.offset)) & ~3n }),
+    });
+  }
+  return out;
+}
+
+/** A table has at most this many entries (a 6.1 kernel has ~40 k jump entries); bounds further apart are not a table. */
+const MAX_ENTRIES = 1 << 22;
+
+/** The patch sites a vmlinux's tables list, with layouts from `types` (the running kernel's). */
+export function vmlinuxPatchSites(path: string, types: TypeTable): PatchSites {
+  const elf = ElfFile.open(path);
+  try {
+    return new PatchSites(readTables(elf, tables(types), types));
+  } finally {
+    elf.close();
+  }
+}
+
+function readTables(elf: ElfFile, wanted: Table[], types: TypeTable): PatchSite[] {
+  const bounds = symbolValues(elf, wanted.flatMap((t) => [t.start, t.stop]));
+  const sites: PatchSite[] = [];
+  for (const t of wanted) {
+    const start = bounds.get(t.start);
+    const stop = bounds.get(t.stop);
+    const size = sizeOf(types, lookupType(types, t.type)!.id);
+    if (start === undefined || stop === undefined || stop <= start || size <= 0) continue;
+    const n = Number(stop - start) / size;
+    if (!Number.isInteger(n) || n > MAX_ENTRIES) continue;
+    const s = elf.sections.find((x) => x.addr !== 0n && start >= x.addr && stop <= x.addr + BigInt(x.size));
+    if (!s || !elf.isPlain(s)) continue;
+    const bytes = elf.readIn(s, Number(start - s.addr), Number(stop - start), t.type);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) {
+      const entry = t.read(view, i * size, start + BigInt(i * size));
+      if (entry) sites.push(entry);
+    }
+  }
+  return sites;
+}
