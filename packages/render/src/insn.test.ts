@@ -40,3 +40,27 @@ test('the current instruction, its effective address and members; a malformed in
     '{"kind":"insn","dump":"d","addr":"zz"}',
   ]);
 });
+
+// disasm --diff --from-vmlinux on fixtures/real: vfs_write+0x121 (a static call site the kernel made a nop at boot) and
+// kmem_cache_free+0x1b1 (inside the alternative that made `lea; call this_cpu_cmpxchg16b_emu` a cmpxchg16b).
+test('a --diff row names its mechanism and the site\'s key beside the file\'s instruction', (t) => {
+  t.deepEqual(
+    all([
+      {
+        kind: 'insn', dump: 'fixtures/real/vmcore.kdump-zlib', addr: '0xffffffff8974d4f1', bytes: '0f 1f 44 00 00', text: 'nopl 0x0(%rax,%rax,1)', mnemonic: 'nopl', symbol: 'vfs_write+0x121', operandText: '0x0(%rax,%rax,1)',
+        same: false, reason: 'static-call', staticCall: '__SCK__preempt_schedule',
+        file: [{ addr: '0xffffffff8134d4f1', bytes: 'e8 72 30 ab 00', text: 'call ffffffff81e00568 <__SCT__preempt_schedule>' }],
+      },
+      {
+        kind: 'insn', dump: 'fixtures/real/vmcore.kdump-zlib', addr: '0xffffffff89719e41', bytes: '0f 94 c0', text: 'sete %al', mnemonic: 'sete', symbol: 'kmem_cache_free+0x1b1', operandText: '%al',
+        same: false, reason: 'alternative', cpuFeature: 141, file: [],
+      },
+    ]),
+    [
+      '0xffffffff8974d4f1 <vfs_write+289>:\tnopl   0x0(%rax,%rax,1)',
+      '\t\t\t\tvmlinux 0xffffffff8134d4f1: call ffffffff81e00568 <__SCT__preempt_schedule>   [e8 72 30 ab 00] (static-call __SCK__preempt_schedule)',
+      '0xffffffff89719e41 <kmem_cache_free+433>:\tsete   %al',
+      '\t\t\t\t(alternative 141: part of the file instruction above)',
+    ],
+  );
+});

@@ -39,7 +39,9 @@ function insnLine(record: AnyRecord): string[] {
     out.push(`\t\t\t\t; ${memText(o)}${where}${member}`);
   }
   if (record.same === false && Array.isArray(record.file)) {
-    const why = typeof record.reason === 'string' ? record.reason : 'differs';
+    // the site's key or feature beside the mechanism: (static-call __SCK__preempt_schedule), (alternative 141)
+    const site = record.staticKey ?? record.staticCall ?? record.cpuFeature;
+    const why = `${typeof record.reason === 'string' ? record.reason : 'differs'}${site !== undefined ? ` ${String(site)}` : ''}`;
     const file = record.file as { addr?: string; text?: string; bytes?: string }[];
     if (file.length === 0) out.push(`\t\t\t\t(${why}: part of the file instruction above)`);
     for (const f of file) out.push(`\t\t\t\tvmlinux ${f.addr ?? ''}: ${f.text ?? ''}   [${f.bytes ?? ''}] (${why})`);
