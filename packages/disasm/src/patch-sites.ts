@@ -23,7 +23,7 @@
  * simply not used. Addresses are link-time (the vmlinux's).
  */
 import { ElfFile } from '@vmpipe/elf';
-import { memberIfPresent, lookupType, sizeOf, type TypeTable } from '@vmpipe/types';
+import { lookupType, memberIfPresent, sizeOf, type MemberAt, type TypeTable } from '@vmpipe/types';
 
 export type PatchSiteKind = 'static-key' | 'alternative' | 'static-call';
 
@@ -109,38 +109,37 @@ function symbolValues(elf: ElfFile, names: readonly string[]): Map<string, bigin
   return out;
 }
 
-/** The s32 at `at`, as the address it points to from `field`. */
-const rel32 = (v: DataView, at: number, field: bigint) => field + BigInt(v.getInt32(at, true));
+/** The s32 member `m` of the entry at `at` (address `addr`), as the address it points to from its own field. */
+const rel32 = (v: DataView, at: number, addr: bigint, m: MemberAt) => addr + BigInt(m.offset) + BigInt(v.getInt32(at + m.offset, true));
 
-/** The tables of this kernel's version (members from its types); undefined where a type lacks what is needed. */
+/** The tables of this kernel's version (members from its types); a table whose type lacks a member is left out. */
 function tables(types: TypeTable): Table[] {
   const out: Table[] = [];
-  const jump = lookupType(types, 'struct jump_entry');
-  const code = memberIfPresent(types, 'struct jump_entry', 'code');
-  const key = memberIfPresent(types, 'struct jump_entry', 'key');
-  if (jump && code?.size === 4 && key?.size === 8) {
+  const member = (type: string, ...names: string[]) => names.map((n) => memberIfPresent(types, type, n)).find((m) => m !== undefined);
+  const code = member('struct jump_entry', 'code');
+  const key = member('struct jump_entry', 'key');
+  if (code?.size === 4 && key?.size === 8) {
     out.push({
       start: '__start___jump_table', stop: '__stop___jump_table', type: 'struct jump_entry',
-      read: (v, at, addr) => ({ kind: 'static-key', addr: rel32(v, at + code.offset, addr + BigInt(code.offset)), length: 0, key: BigInt.asUintN(64, addr + BigInt(key.offset) + v.getBigInt64(at + key.offset, true)) & ~3n }),
+      // the key's offset is a long; its low two bits are flags (branch default, init)
+      read: (v, at, addr) => ({ kind: 'static-key', addr: rel32(v, at, addr, code), length: 0, key: BigInt.asUintN(64, addr + BigInt(key.offset) + v.getBigInt64(at + key.offset, true)) & ~3n }),
     });
   }
-  const alt = lookupType(types, 'struct alt_instr');
-  const orig = memberIfPresent(types, 'struct alt_instr', 'instr_offset') ?? memberIfPresent(types, 'struct alt_instr', 'orig_offset');
-  const len = memberIfPresent(types, 'struct alt_instr', 'instrlen') ?? memberIfPresent(types, 'struct alt_instr', 'orig_len');
-  const feature = memberIfPresent(types, 'struct alt_instr', 'cpuid') ?? memberIfPresent(types, 'struct alt_instr', 'cpufeature') ?? memberIfPresent(types, 'struct alt_instr', 'ft_flags');
-  if (alt && orig?.size === 4 && len?.size === 1 && feature && (feature.size === 2 || feature.size === 4)) {
+  const orig = member('struct alt_instr', 'instr_offset', 'orig_offset');
+  const len = member('struct alt_instr', 'instrlen', 'orig_len');
+  const feature = member('struct alt_instr', 'cpuid', 'cpufeature', 'ft_flags');
+  if (orig?.size === 4 && len?.size === 1 && (feature?.size === 2 || feature?.size === 4)) {
     out.push({
       start: '__alt_instructions', stop: '__alt_instructions_end', type: 'struct alt_instr',
-      read: (v, at, addr) => ({ kind: 'alternative', addr: rel32(v, at + orig.offset, addr + BigInt(orig.offset)), length: v.getUint8(at + len.offset), feature: v.getUint16(at + feature.offset, true) }),
+      read: (v, at, addr) => ({ kind: 'alternative', addr: rel32(v, at, addr, orig), length: v.getUint8(at + len.offset), feature: v.getUint16(at + feature.offset, true) }),
     });
   }
-  const call = lookupType(types, 'struct static_call_site');
-  const site = memberIfPresent(types, 'struct static_call_site', 'addr');
-  const callKey = memberIfPresent(types, 'struct static_call_site', 'key');
-  if (call && site?.size === 4 && callKey?.size === 4) {
+  const site = member('struct static_call_site', 'addr');
+  const callKey = member('struct static_call_site', 'key');
+  if (site?.size === 4 && callKey?.size === 4) {
     out.push({
       start: '__start_static_call_sites', stop: '__stop_static_call_sites', type: 'struct static_call_site',
-      read: (v, at, addr) => ({ kind: 'static-call', addr: rel32(v, at + site.offset, addr + BigInt(site.offset)), length: 0, key: rel32(v, at + callKey.offset, addr + BigInt(callKey.offset)) & ~3n }),
+      read: (v, at, addr) => ({ kind: 'static-call', addr: rel32(v, at, addr, site), length: 0, key: rel32(v, at, addr, callKey) & ~3n }),
     });
   }
   return out;
