@@ -22,11 +22,14 @@ function anotherBoot(report: string): string {
 }
 
 test('clone suffixes come off; reporting machinery is generic', (t) => {
-  t.is(stripSuffix('__list_del_entry_valid.cold.1'), '__list_del_entry_valid');
-  t.is(stripSuffix('bchfs_read.isra.0'), 'bchfs_read');
-  t.is(stripSuffix('print_address_description.constprop.0.cold'), 'print_address_description');
-  t.is(stripSuffix('inet_diag_lock_handler.part.0'), 'inet_diag_lock_handler');
-  t.is(stripSuffix('deferred_split_scan'), 'deferred_split_scan');
+  const stripped: [string, string][] = [
+    ['__list_del_entry_valid.cold.1', '__list_del_entry_valid'],
+    ['bchfs_read.isra.0', 'bchfs_read'],
+    ['print_address_description.constprop.0.cold', 'print_address_description'],
+    ['inet_diag_lock_handler.part.0', 'inet_diag_lock_handler'],
+    ['deferred_split_scan', 'deferred_split_scan'],
+  ];
+  for (const [name, want] of stripped) t.is(stripSuffix(name), want, name);
   for (const f of ['dump_stack_lvl', 'panic', 'oops_end', 'die', 'exc_page_fault', 'asm_exc_invalid_op', '__warn', 'report_bug', 'do_trap', '__list_del_entry_valid_or_report', 'kasan_report', '__asan_load8', '__ubsan_handle_out_of_bounds', 'lock_acquire', 'lockdep_rcu_suspicious', '__skb_cold', 'refcount_warn_saturate']) {
     t.true(isGeneric(f), f);
   }
@@ -122,13 +125,16 @@ test('from a panic record: the list_del headline the kernel printed before its B
 });
 
 test('syscall prefixes come off one at a time, as syzkaller takes them off: arm64 and x86 syscall frames name one title', (t) => {
-  t.is(frameName('__arm64_sys_write'), 'sys_write');
-  t.is(frameName('__x64_sys_write'), 'sys_write');
-  t.is(frameName('__do_sys_finit_module'), 'finit_module');
-  t.is(frameName('__se_sys_ioctl'), 'ioctl');
-  t.is(frameName('ksys_write'), 'write');
-  t.is(frameName('__sys_sendmsg.constprop.0'), 'sendmsg');
-  t.is(frameName('sysrq_handle_crash'), 'sysrq_handle_crash');
+  const names: [string, string][] = [
+    ['__arm64_sys_write', 'sys_write'],
+    ['__x64_sys_write', 'sys_write'],
+    ['__do_sys_finit_module', 'finit_module'],
+    ['__se_sys_ioctl', 'ioctl'],
+    ['ksys_write', 'write'],
+    ['__sys_sendmsg.constprop.0', 'sendmsg'],
+    ['sysrq_handle_crash', 'sysrq_handle_crash'],
+  ];
+  for (const [frame, want] of names) t.is(frameName(frame), want, frame);
   const report = (fn: string) => ({ headline: 'Unable to handle kernel paging request at virtual address 0000000000001000', kind: 'page-fault', message: null, rip: `pc : ${fn}+0x1c/0x30`, taint: null, callTrace: [{ function: fn, reliable: true }, { function: 'invoke_syscall', reliable: true }] });
   const arm = signatureOf(report('__arm64_sys_foo'), { log: '-' });
   const x86 = signatureOf(report('__x64_sys_foo'), { log: '-' });
