@@ -218,6 +218,11 @@ const warnDir = join(scenarios, 'warn');
   t.regex(recs[0].file[0].text, /^call [0-9a-f]+ <__fentry__>$/);
   const reasons = new Set(recs.filter((x) => !x.same).map((x) => x.reason));
   t.deepEqual([...reasons].sort(), ['ftrace', 'return-thunk']);
+  // the .ko's own tables, relocated: vmpipe_fill's call through a static call is its .static_call_sites entry, whose key field
+  // the .ko relocates against __SCT__cond_resched (`readelf -r crashmod.ko`, .rela.static_call_sites)
+  const fill = (await runBin('disasm', [join(warnDir, 'vmcore.kdump'), 'vmpipe_fill', '--diff', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
+  t.like(fill.find((x) => x.reason === 'static-call'), { symbol: 'vmpipe_fill+0x96 [crashmod]', staticCall: '__SCT__cond_resched', text: 'call ffffffffb08116a0 <__cond_resched>' });
+  t.false(fill.some((x) => x.reason === 'patched'));
   // without relocations the .ko's bytes differ at every relocation: --from-module alone still reads them as stored
   const stored = (await runBin('disasm', [join(warnDir, 'vmcore.kdump'), 'vmpipe_warn_thread', '--from-module', ko, ...lean])).records().filter((x) => x.kind === 'insn');
   t.like(stored.find((x) => x.text.startsWith('call ') && x.bytes === 'e8 00 00 00 00' && x.symbol.endsWith('+0xa [crashmod]')), { bytesFrom: 'module' });

@@ -102,21 +102,40 @@ export function moduleCodeRelocations(path: string, name: string, offset: number
   const elf = open(path);
   const { symtabIndex, symbols } = koSymbols(elf, path);
   const { own, start, bytes } = koFunction(elf, path, symbols, name, offset, length);
-  const relocations: CodeRelocation[] = [];
-  const rela = elf.sections.find((r) => r.type === 4 && r.info === own.shndx && r.link === symtabIndex);
-  if (rela) {
-    const r = Buffer.from(elf.contentsRaw(rela));
-    for (let p = 0; p + 24 <= r.length; p += 24) {
-      const off = Number(r.readBigUInt64LE(p));
-      const info = r.readBigUInt64LE(p + 8);
-      const type = Number(info & 0xffffffffn);
-      const size = relocationSize(elf.machine, type) ?? 4;
-      if (off + size <= start || off >= start + bytes.length) continue;
-      const sym = symbols[Number(info >> 32n)];
-      relocations.push({ at: off - start, type, size, symbol: sym?.name ?? '', shndx: sym?.shndx ?? 0, value: sym?.value ?? 0n, addend: r.readBigInt64LE(p + 16) });
-    }
-  }
+  const relocations = sectionRelocations(elf, symtabIndex, symbols, own.shndx, start, start + bytes.length);
   return { bytes, relocations, shndx: own.shndx, value: own.value, symbols, machine: elf.machine, sectionNames: elf.sections.map((x) => x.name) };
+}
+
+/** The relocations (`.rela<section>`) of section `shndx` whose fields fall in [from, to), `at` counted from `from`. */
+function sectionRelocations(elf: ElfFile, symtabIndex: number, symbols: KoSymbol[], shndx: number, from: number, to: number): CodeRelocation[] {
+  const relocations: CodeRelocation[] = [];
+  const rela = elf.sections.find((r) => r.type === 4 && r.info === shndx && r.link === symtabIndex);
+  if (!rela) return relocations;
+  const r = Buffer.from(elf.contentsRaw(rela));
+  for (let p = 0; p + 24 <= r.length; p += 24) {
+    const off = Number(r.readBigUInt64LE(p));
+    const info = r.readBigUInt64LE(p + 8);
+    const type = Number(info & 0xffffffffn);
+    const size = relocationSize(elf.machine, type) ?? 4;
+    if (off + size <= from || off >= to) continue;
+    const sym = symbols[Number(info >> 32n)];
+    relocations.push({ at: off - from, type, size, symbol: sym?.name ?? '', shndx: sym?.shndx ?? 0, value: sym?.value ?? 0n, addend: r.readBigInt64LE(p + 16) });
+  }
+  return relocations;
+}
+
+/**
+ * A whole .ko section by name, as stored, with its relocations (`at` from the section's start),
+ * or undefined when the .ko has no such section: the module's tables of patch sites, whose
+ * fields only their relocations give meaning.
+ */
+export function koSection(path: string, name: string): { bytes: Uint8Array; relocations: CodeRelocation[] } | undefined {
+  const elf = open(path);
+  const index = elf.sections.findIndex((x) => x.name === name);
+  if (index < 0) return undefined;
+  const { symtabIndex, symbols } = koSymbols(elf, path);
+  const bytes = elf.contentsRaw(elf.sections[index]!);
+  return { bytes, relocations: sectionRelocations(elf, symtabIndex, symbols, index, 0, bytes.length) };
 }
 
 /**

@@ -20,9 +20,11 @@
  *
  * Every field's place and size comes from the kernel's own types, so the
  * layouts follow its version; a table whose type or bounds are missing is
- * simply not used. Addresses are link-time (the vmlinux's).
+ * simply not used. A vmlinux's sites are at link-time addresses; a module's
+ * (its .ko's sections of the same names, relocated) at their memory addresses.
  */
 import { ElfFile } from '@vmpipe/elf';
+import { koSection, type CodeRelocation } from './code-file.js';
 import { lookupType, memberIfPresent, sizeOf, type MemberAt, type TypeTable } from '@vmpipe/types';
 
 export type PatchSiteKind = 'static-key' | 'alternative' | 'static-call';
@@ -84,11 +86,23 @@ export class PatchSites {
   }
 }
 
+/** One kind of table: where it is (a vmlinux's bounding symbols, a .ko's section) and its entry's members. */
 interface Table {
+  kind: PatchSiteKind;
+  /** the vmlinux's symbols around the table */
   start: string;
   stop: string;
+  /** the .ko's section */
+  section: string;
   type: string;
-  read(view: DataView, at: number, addr: bigint): PatchSite | undefined;
+  /** the patched code, relative to its own field (s32) */
+  site: MemberAt;
+  /** the key, relative to its own field (s32 or long), its low two bits flags */
+  key?: MemberAt;
+  /** the original's length in bytes (u8) */
+  length?: MemberAt;
+  /** the feature field (u16, or the low half of a u32) */
+  feature?: MemberAt;
 }
 
 /** Which of `names` the ELF's .symtab defines, and their values (one pass, names compared as bytes). */
@@ -109,73 +123,103 @@ function symbolValues(elf: ElfFile, names: readonly string[]): Map<string, bigin
   return out;
 }
 
-/** The s32 member `m` of the entry at `at` (address `addr`), as the address it points to from its own field. */
-const rel32 = (v: DataView, at: number, addr: bigint, m: MemberAt) => addr + BigInt(m.offset) + BigInt(v.getInt32(at + m.offset, true));
-
 /** The tables of this kernel's version (members from its types); a table whose type lacks a member is left out. */
 function tables(types: TypeTable): Table[] {
   const out: Table[] = [];
   const member = (type: string, ...names: string[]) => names.map((n) => memberIfPresent(types, type, n)).find((m) => m !== undefined);
   const code = member('struct jump_entry', 'code');
   const key = member('struct jump_entry', 'key');
-  if (code?.size === 4 && key?.size === 8) {
-    out.push({
-      start: '__start___jump_table', stop: '__stop___jump_table', type: 'struct jump_entry',
-      // the key's offset is a long; its low two bits are flags (branch default, init)
-      read: (v, at, addr) => ({ kind: 'static-key', addr: rel32(v, at, addr, code), length: 0, key: BigInt.asUintN(64, addr + BigInt(key.offset) + v.getBigInt64(at + key.offset, true)) & ~3n }),
-    });
+  if (code?.size === 4 && (key?.size === 8 || key?.size === 4)) {
+    out.push({ kind: 'static-key', start: '__start___jump_table', stop: '__stop___jump_table', section: '__jump_table', type: 'struct jump_entry', site: code, key });
   }
   const orig = member('struct alt_instr', 'instr_offset', 'orig_offset');
-  const len = member('struct alt_instr', 'instrlen', 'orig_len');
+  const length = member('struct alt_instr', 'instrlen', 'orig_len');
   const feature = member('struct alt_instr', 'cpuid', 'cpufeature', 'ft_flags');
-  if (orig?.size === 4 && len?.size === 1 && (feature?.size === 2 || feature?.size === 4)) {
-    out.push({
-      start: '__alt_instructions', stop: '__alt_instructions_end', type: 'struct alt_instr',
-      read: (v, at, addr) => ({ kind: 'alternative', addr: rel32(v, at, addr, orig), length: v.getUint8(at + len.offset), feature: v.getUint16(at + feature.offset, true) }),
-    });
+  if (orig?.size === 4 && length?.size === 1 && (feature?.size === 2 || feature?.size === 4)) {
+    out.push({ kind: 'alternative', start: '__alt_instructions', stop: '__alt_instructions_end', section: '.altinstructions', type: 'struct alt_instr', site: orig, length, feature });
   }
   const site = member('struct static_call_site', 'addr');
   const callKey = member('struct static_call_site', 'key');
   if (site?.size === 4 && callKey?.size === 4) {
-    out.push({
-      start: '__start_static_call_sites', stop: '__stop_static_call_sites', type: 'struct static_call_site',
-      read: (v, at, addr) => ({ kind: 'static-call', addr: rel32(v, at, addr, site), length: 0, key: rel32(v, at, addr, callKey) & ~3n }),
-    });
+    out.push({ kind: 'static-call', start: '__start_static_call_sites', stop: '__stop_static_call_sites', section: '.static_call_sites', type: 'struct static_call_site', site, key: callKey });
   }
   return out;
+}
+
+/**
+ * One entry of `t` at `at` in `v`: `target(m)` is where member m points (a vmlinux: its field's
+ * address plus its value; a .ko: its relocation's symbol plus addend), undefined when unknown.
+ */
+function entry(t: Table, v: DataView, at: number, target: (m: MemberAt) => bigint | undefined): PatchSite | undefined {
+  const addr = target(t.site);
+  if (addr === undefined) return undefined;
+  const site: PatchSite = { kind: t.kind, addr, length: t.length ? v.getUint8(at + t.length.offset) : 0 };
+  if (t.key) {
+    const key = target(t.key);
+    if (key !== undefined) site.key = BigInt.asUintN(64, key) & ~3n;
+  }
+  if (t.feature) site.feature = v.getUint16(at + t.feature.offset, true);
+  return site;
 }
 
 /** A table has at most this many entries (a 6.1 kernel has ~40 k jump entries); bounds further apart are not a table. */
 const MAX_ENTRIES = 1 << 22;
 
-/** The patch sites a vmlinux's tables list, with layouts from `types` (the running kernel's). */
+const entrySize = (types: TypeTable, t: Table) => sizeOf(types, lookupType(types, t.type)!.id);
+
+/** The patch sites a vmlinux's tables list (link-time addresses), with layouts from `types` (the running kernel's). */
 export function vmlinuxPatchSites(path: string, types: TypeTable): PatchSites {
   const elf = ElfFile.open(path);
   try {
-    return new PatchSites(readTables(elf, tables(types), types));
+    const wanted = tables(types);
+    const bounds = symbolValues(elf, wanted.flatMap((t) => [t.start, t.stop]));
+    const sites: PatchSite[] = [];
+    for (const t of wanted) {
+      const start = bounds.get(t.start);
+      const stop = bounds.get(t.stop);
+      const size = entrySize(types, t);
+      if (start === undefined || stop === undefined || stop <= start || size <= 0) continue;
+      const n = Number(stop - start) / size;
+      if (!Number.isInteger(n) || n > MAX_ENTRIES) continue;
+      const s = elf.sections.find((x) => x.addr !== 0n && start >= x.addr && stop <= x.addr + BigInt(x.size));
+      if (!s || !elf.isPlain(s)) continue;
+      const bytes = elf.readIn(s, Number(start - s.addr), Number(stop - start), t.type);
+      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0; i < n; i++) {
+        const at = i * size;
+        const field = (m: MemberAt) => start + BigInt(at + m.offset);
+        const site = entry(t, v, at, (m) => field(m) + (m.size === 8 ? v.getBigInt64(at + m.offset, true) : BigInt(v.getInt32(at + m.offset, true))));
+        if (site) sites.push(site);
+      }
+    }
+    return new PatchSites(sites);
   } finally {
     elf.close();
   }
 }
 
-function readTables(elf: ElfFile, wanted: Table[], types: TypeTable): PatchSite[] {
-  const bounds = symbolValues(elf, wanted.flatMap((t) => [t.start, t.stop]));
+/**
+ * The patch sites a module's .ko lists (its `__jump_table`, `.altinstructions`,
+ * `.static_call_sites`), at their addresses in memory: each field is a relocation
+ * (R_X86_64_PC32, R_AARCH64_PREL32, ...: S + A - P, so it points at S + A), and
+ * `symbolAddress` places its symbol (a section of the module, or a kernel symbol).
+ */
+export function modulePatchSites(path: string, types: TypeTable, symbolAddress: (r: CodeRelocation) => bigint | undefined): PatchSites {
   const sites: PatchSite[] = [];
-  for (const t of wanted) {
-    const start = bounds.get(t.start);
-    const stop = bounds.get(t.stop);
-    const size = sizeOf(types, lookupType(types, t.type)!.id);
-    if (start === undefined || stop === undefined || stop <= start || size <= 0) continue;
-    const n = Number(stop - start) / size;
-    if (!Number.isInteger(n) || n > MAX_ENTRIES) continue;
-    const s = elf.sections.find((x) => x.addr !== 0n && start >= x.addr && stop <= x.addr + BigInt(x.size));
-    if (!s || !elf.isPlain(s)) continue;
-    const bytes = elf.readIn(s, Number(start - s.addr), Number(stop - start), t.type);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < n; i++) {
-      const entry = t.read(view, i * size, start + BigInt(i * size));
-      if (entry) sites.push(entry);
+  for (const t of tables(types)) {
+    const table = koSection(path, t.section);
+    const size = entrySize(types, t);
+    if (!table || size <= 0 || table.bytes.length % size !== 0) continue;
+    const byField = new Map(table.relocations.map((r) => [r.at, r]));
+    const v = new DataView(table.bytes.buffer, table.bytes.byteOffset, table.bytes.byteLength);
+    for (let at = 0; at < table.bytes.length; at += size) {
+      const site = entry(t, v, at, (m) => {
+        const r = byField.get(at + m.offset);
+        const s = r && symbolAddress(r);
+        return s === undefined ? undefined : s + r!.addend;
+      });
+      if (site) sites.push(site);
     }
   }
-  return sites;
+  return new PatchSites(sites);
 }

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
-import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
+import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, modulePatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { hexBytes, InsnJson } from '../insn-json.js';
 import { LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
+import type { TypeTable } from '@vmpipe/types';
 import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -306,7 +307,7 @@ export default class Disasm extends VmpipeCommand {
     const relocated = code.relocations.filter((r) => !unresolved.includes(r) && code.bytes.subarray(r.at, r.at + r.size).some((b, k) => b !== bytes[r.at + k])).map(span);
     const insns = fileDis.all(bytes, addr) as Instruction[];
     fileDis.free();
-    return { insns, offset: 0n, relocated, unresolved: unresolved.map(span) };
+    return { insns, offset: 0n, relocated, unresolved: unresolved.map(span), sites: this.modulePatchSites(path, symbolAddress) };
   }
   /**
    * The arm64 PLT entry the branch that ran at `p` goes through, when that entry leads to `target`
@@ -325,10 +326,19 @@ export default class Disasm extends VmpipeCommand {
 
   /** The vmlinux's patch sites (static keys, static calls, alternatives), by the running kernel's layouts; none when they cannot be read (the differences are then `patched`). */
   private patchSites(vmlinux: string): PatchSites | undefined {
+    return this.withTypes((types) => vmlinuxPatchSites(vmlinux, types));
+  }
+
+  /** The same from a module's .ko, its tables' relocations placed as its code's are. */
+  private modulePatchSites(ko: string, symbolAddress: (r: CodeRelocation) => bigint | undefined): PatchSites | undefined {
+    return this.withTypes((types) => modulePatchSites(ko, types, symbolAddress));
+  }
+
+  private withTypes<T>(read: (types: TypeTable) => T): T | undefined {
     const types = this.prog.tryTypes();
     if (types instanceof Error) return undefined;
     try {
-      return vmlinuxPatchSites(vmlinux, types);
+      return read(types);
     } catch {
       return undefined;
     }
