@@ -35,6 +35,11 @@ real('symbols and SYMBOL.member resolve to crash sym + crash struct -o offsets',
   t.is(resolveAddress(prog, 'task_struct:init_task.tasks'), initTask + BigInt(crashOffset('tasks')), 'the type spelled out');
   const jiffies = BigInt('0x' + expected('crash.vmcore.kdump-zlib.sym-ffffffff8ae079c0.txt').split(' ')[0]);
   t.is(resolveAddress(prog, 'jiffies'), jiffies);
+  // an offset after any of them, as crash takes `rd init_task+16`: hex with 0x, else decimal
+  t.is(resolveAddress(prog, 'init_task+0x10'), initTask + 16n);
+  t.is(resolveAddress(prog, 'init_task+16'), initTask + 16n);
+  t.is(resolveAddress(prog, 'init_task.tasks-8'), initTask + BigInt(crashOffset('tasks')) - 8n);
+  t.is(resolveAddress(prog, `${jiffies.toString(16)}+0x8`), jiffies + 8n);
   prog.close();
 });
 

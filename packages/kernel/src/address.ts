@@ -67,16 +67,22 @@ export function variableType(prog: Program, name: string): string | undefined {
 
 /**
  * Resolves `text` to an address: hex, SYMBOL, SYMBOL[i], SYMBOL.member.path,
- * TYPE:SYMBOL.member. Throws AddressError saying what is wrong.
+ * TYPE:SYMBOL.member, each with `+N` or `-N` after it (N hex with 0x, else
+ * decimal, as crash reads `rd panic+16`). Throws AddressError saying what is wrong.
  */
 export function resolveAddress(prog: Program, text: string): bigint {
   const hexAddr = parseHexAddress(text);
   if (hexAddr !== null) return hexAddr;
+  const plus = /^(.+?)\s*([+-])\s*(0x[0-9a-f]+|\d+)\s*$/i.exec(text);
+  if (plus) {
+    const n = BigInt(plus[3]!);
+    return BigInt.asUintN(64, resolveAddress(prog, plus[1]!) + (plus[2] === '+' ? n : -n));
+  }
   // A symbol's own name may have dots (`__handle_sysrq.cold`, `foo.isra.0`): the whole text first.
   const whole = /^[A-Za-z_.$][\w.$]*$/.test(text.trim()) ? symbolAddress(prog, text.trim()) : undefined;
   if (whole !== undefined) return whole;
   const m = /^\s*(?:((?:struct |union )?[A-Za-z_]\w*):)?([A-Za-z_.$][\w.$]*?)(?:\[(\d+)\])?(?:\.([A-Za-z_][\w.[\]]*))?\s*$/.exec(text);
-  if (!m) throw new AddressError(`"${text}" is not a hex address, a symbol or SYMBOL.member`);
+  if (!m) throw new AddressError(`"${text}" is not a hex address, a symbol or SYMBOL.member (each may take +N)`);
   const [, typeText, name, indexText, path] = m;
   const addr = symbolAddress(prog, name!);
   if (addr === undefined) {
