@@ -89,6 +89,8 @@ test('disasm --diff --from-vmlinux on arm64: every difference is ftrace\'s entry
       else {
         t.is(x.reason, 'alternative', why);
         t.is(typeof x.cpuFeature, 'number', why);
+        // the LL/SC loops made LSE atomics: the capability arm64_features names so (ARM64_HAS_LSE_ATOMICS)
+        if (/^(st|ld)add|^swp/.test(x.text)) t.is(x.cpuFeatureName, 'LSE atomic instructions', why);
       }
     }
   }

@@ -133,6 +133,8 @@ withVmlinux('--diff: every difference between memory and the vmlinux is one of t
       if (r.reason === 'kaslr-relocation') t.is(r.file[0].bytes.length, r.bytes.length);
       // a static call site (the vmlinux's .static_call_sites) names its key; the file calls the key's trampoline
       if (r.reason === 'static-call') t.is(r.staticCall, /<(__SCT__\w+)>/.exec(r.file[0].text)![1]!.replace('__SCT__', '__SCK__'), r.symbol);
+      // and an alternative, the feature the kernel names (x86_cap_flags): typeof, the names are checked in @vmpipe/kernel
+      if (r.reason === 'alternative') t.is(typeof r.cpuFeatureName, 'string', r.symbol);
     }
   }
   t.log([...reasons].map(([k, v]) => `${k}: ${v}`).join(', '));

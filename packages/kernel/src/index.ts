@@ -32,3 +32,4 @@ export * from './maple.js';
 export * from './libraries.js';
 export * from './btf-locate.js';
 export * from './ptrauth.js';
+export * from './cpu-features.js';

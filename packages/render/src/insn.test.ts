@@ -53,14 +53,14 @@ test('a --diff row names its mechanism and the site\'s key beside the file\'s in
       },
       {
         kind: 'insn', dump: 'fixtures/real/vmcore.kdump-zlib', addr: '0xffffffff89719e41', bytes: '0f 94 c0', text: 'sete %al', mnemonic: 'sete', symbol: 'kmem_cache_free+0x1b1', operandText: '%al',
-        same: false, reason: 'alternative', cpuFeature: 141, file: [],
+        same: false, reason: 'alternative', cpuFeature: 141, cpuFeatureName: 'cx16', file: [],
       },
     ]),
     [
       '0xffffffff8974d4f1 <vfs_write+289>:\tnopl   0x0(%rax,%rax,1)',
       '\t\t\t\tvmlinux 0xffffffff8134d4f1: call ffffffff81e00568 <__SCT__preempt_schedule>   [e8 72 30 ab 00] (static-call __SCK__preempt_schedule)',
       '0xffffffff89719e41 <kmem_cache_free+433>:\tsete   %al',
-      '\t\t\t\t(alternative 141: part of the file instruction above)',
+      '\t\t\t\t(alternative cx16: part of the file instruction above)',
     ],
   );
 });

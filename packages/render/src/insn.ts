@@ -39,8 +39,8 @@ function insnLine(record: AnyRecord): string[] {
     out.push(`\t\t\t\t; ${memText(o)}${where}${member}`);
   }
   if (record.same === false && Array.isArray(record.file)) {
-    // the site's key or feature beside the mechanism: (static-call __SCK__preempt_schedule), (alternative 141)
-    const site = record.staticKey ?? record.staticCall ?? record.cpuFeature;
+    // the site's key or feature beside the mechanism: (static-call __SCK__preempt_schedule), (alternative cx16)
+    const site = record.staticKey ?? record.staticCall ?? record.cpuFeatureName ?? record.cpuFeature;
     const why = `${typeof record.reason === 'string' ? record.reason : 'differs'}${site !== undefined ? ` ${String(site)}` : ''}`;
     const file = record.file as { addr?: string; text?: string; bytes?: string }[];
     if (file.length === 0) out.push(`\t\t\t\t(${why}: part of the file instruction above)`);

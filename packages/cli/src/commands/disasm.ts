@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, modulePatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { hexBytes, InsnJson } from '../insn-json.js';
-import { LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
+import { cpu_feature_names, LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
 import type { TypeTable } from '@vmpipe/types';
 import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
@@ -392,7 +392,12 @@ export default class Disasm extends VmpipeCommand {
           r.reason = row.reason === 'patched' && overlaps(file!.unresolved, ins) ? 'module-relocation' : row.reason;
           // the site's key by name (its link-time address moved by KASLR), or the alternative's CPU feature number
           if (row.site?.key !== undefined) r[row.site.kind === 'static-key' ? 'staticKey' : 'staticCall'] = this.symbolize(row.site.key + file!.offset) ?? hex(row.site.key + file!.offset);
-          if (row.site?.feature !== undefined) r.cpuFeature = row.site.feature;
+          if (row.site?.feature !== undefined) {
+            r.cpuFeature = row.site.feature;
+            // bit 15 is a flag (x86 6.1: inverted; arm64: a callback alternative), the rest the feature the kernel names
+            const name = cpu_feature_names(this.prog).get(row.site.feature & 0x7fff);
+            if (name !== undefined) r.cpuFeatureName = name;
+          }
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
