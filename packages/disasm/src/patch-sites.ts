@@ -167,32 +167,43 @@ const MAX_ENTRIES = 1 << 22;
 
 const entrySize = (types: TypeTable, t: Table) => sizeOf(types, lookupType(types, t.type)!.id);
 
+/**
+ * The patch sites the tables between their bounding symbols list: `bound(name)` gives a
+ * symbol's address, `read(addr, length)` the bytes there (undefined when they cannot be read).
+ * Every offset in the tables is relative to its own field, so the sites come out in the
+ * address space the bounds are in: a vmlinux's link-time one, or the running kernel's.
+ */
+export function readPatchSites(types: TypeTable, bound: (name: string) => bigint | undefined, read: (addr: bigint, length: number) => Uint8Array | undefined): PatchSites {
+  const sites: PatchSite[] = [];
+  for (const t of tables(types)) {
+    const start = bound(t.start);
+    const stop = bound(t.stop);
+    const size = entrySize(types, t);
+    if (start === undefined || stop === undefined || stop <= start || size <= 0) continue;
+    const n = Number(stop - start) / size;
+    if (!Number.isInteger(n) || n > MAX_ENTRIES) continue;
+    const bytes = read(start, Number(stop - start));
+    if (!bytes) continue;
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) {
+      const at = i * size;
+      const field = (m: MemberAt) => start + BigInt(at + m.offset);
+      const site = entry(t, v, at, (m) => field(m) + (m.size === 8 ? v.getBigInt64(at + m.offset, true) : BigInt(v.getInt32(at + m.offset, true))));
+      if (site) sites.push(site);
+    }
+  }
+  return new PatchSites(sites);
+}
+
 /** The patch sites a vmlinux's tables list (link-time addresses), with layouts from `types` (the running kernel's). */
 export function vmlinuxPatchSites(path: string, types: TypeTable): PatchSites {
   const elf = ElfFile.open(path);
   try {
-    const wanted = tables(types);
-    const bounds = symbolValues(elf, wanted.flatMap((t) => [t.start, t.stop]));
-    const sites: PatchSite[] = [];
-    for (const t of wanted) {
-      const start = bounds.get(t.start);
-      const stop = bounds.get(t.stop);
-      const size = entrySize(types, t);
-      if (start === undefined || stop === undefined || stop <= start || size <= 0) continue;
-      const n = Number(stop - start) / size;
-      if (!Number.isInteger(n) || n > MAX_ENTRIES) continue;
-      const s = elf.sections.find((x) => x.addr !== 0n && start >= x.addr && stop <= x.addr + BigInt(x.size));
-      if (!s || !elf.isPlain(s)) continue;
-      const bytes = elf.readIn(s, Number(start - s.addr), Number(stop - start), t.type);
-      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let i = 0; i < n; i++) {
-        const at = i * size;
-        const field = (m: MemberAt) => start + BigInt(at + m.offset);
-        const site = entry(t, v, at, (m) => field(m) + (m.size === 8 ? v.getBigInt64(at + m.offset, true) : BigInt(v.getInt32(at + m.offset, true))));
-        if (site) sites.push(site);
-      }
-    }
-    return new PatchSites(sites);
+    const bounds = symbolValues(elf, tables(types).flatMap((t) => [t.start, t.stop]));
+    return readPatchSites(types, (name) => bounds.get(name), (addr, length) => {
+      const s = elf.sections.find((x) => x.addr !== 0n && addr >= x.addr && addr + BigInt(length) <= x.addr + BigInt(x.size));
+      return s && elf.isPlain(s) ? elf.readIn(s, Number(addr - s.addr), length, 'patch-site table') : undefined;
+    });
   } finally {
     elf.close();
   }

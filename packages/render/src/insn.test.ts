@@ -64,3 +64,17 @@ test('a --diff row names its mechanism and the site\'s key beside the file\'s in
     ],
   );
 });
+
+// disasm --sites on fixtures/real: want_init_on_free's first instruction is init_on_free's jump site (the key off: a 2-byte nop).
+test('disasm --sites: the patch site after the instruction, a static key with its state', (t) => {
+  t.deepEqual(
+    all([
+      { kind: 'insn', dump: 'fixtures/real/vmcore.kdump-zlib', addr: '0xffffffff89dc646c', bytes: '66 90', text: 'xchg %ax,%ax', mnemonic: 'xchg', symbol: 'want_init_on_free', operandText: '%ax,%ax', site: { kind: 'static-key', key: 'init_on_free', enabled: false } },
+      { kind: 'insn', dump: 'fixtures/real/vmcore.kdump-zlib', addr: '0xffffffff8974d4f1', bytes: '0f 1f 44 00 00', text: 'nopl 0x0(%rax,%rax,1)', mnemonic: 'nopl', symbol: 'vfs_write+0x121', operandText: '0x0(%rax,%rax,1)', site: { kind: 'static-call', key: '__SCK__preempt_schedule' } },
+    ]),
+    [
+      '0xffffffff89dc646c <want_init_on_free>:\txchg   %ax,%ax [static key init_on_free: off]',
+      '0xffffffff8974d4f1 <vfs_write+289>:\tnopl   0x0(%rax,%rax,1) [static call __SCK__preempt_schedule]',
+    ],
+  );
+});

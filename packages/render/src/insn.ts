@@ -8,7 +8,8 @@ import { jsonLine } from './fallback.js';
 // writes branch targets as `0x<addr> <sym+dec>`, and a RIP-relative operand's
 // address as `        # 0x<addr> <sym>`; crash appends ` [FTRACE NOP]` to the
 // nop that replaced a function's `call __fentry__`. Module symbols keep no
-// ` [module]` in crash's labels. A `current` instruction (the faulting one in
+// ` [module]` in crash's labels. `disasm --sites` adds `[static key NAME: on]` and the like after
+// the instruction. A `current` instruction (the faulting one in
 // filter mode) is marked as crash `dis -r` leaves it: the last line; here `=>`
 // leads it as gdb's `x/i $pc` does. --diff rows add the file's bytes below.
 
@@ -30,6 +31,7 @@ function insnLine(record: AnyRecord): string[] {
   let line = `${head.padEnd(6)} ${operands}`;
   if (typeof record.comment === 'string') line += `        # 0x${record.comment.replace(/ <([^>]+)>/, (_m, s: string) => ` <${crashSymbol(s)}>`)}`;
   if (typeof record.note === 'string' && record.note.startsWith('[')) line += ` ${record.note}`;
+  if (record.site && typeof record.site === 'object') line += ` ${siteNote(record.site as Record<string, unknown>)}`;
   const out = [`${record.current === true ? '=> ' : ''}0x${addr.toString(16)}${label}:\t${line}`];
   // What vmpipe adds to crash's line: a memory operand's effective address (registers known) and the member at its displacement.
   for (const o of Array.isArray(record.operands) ? (record.operands as Record<string, unknown>[]) : []) {
@@ -47,6 +49,14 @@ function insnLine(record: AnyRecord): string[] {
     for (const f of file) out.push(`\t\t\t\tvmlinux ${f.addr ?? ''}: ${f.text ?? ''}   [${f.bytes ?? ''}] (${why})`);
   }
   return out;
+}
+
+/** `disasm --sites`: `[static key init_on_free: off]`, `[static call __SCK__preempt_schedule]`, `[alternative cx16]`. */
+function siteNote(site: Record<string, unknown>): string {
+  const what = String(site.kind ?? 'site').replace('-', ' ');
+  const which = site.key ?? site.cpuFeatureName ?? site.cpuFeature;
+  const state = typeof site.enabled === 'boolean' ? `: ${site.enabled ? 'on' : 'off'}` : '';
+  return `[${what}${which !== undefined ? ` ${String(which)}` : ''}${state}]`;
 }
 
 /** A memory operand as AT&T writes it, from its parts (`0x98(%r13)`). */

@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, modulePatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
+import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, modulePatchSites, readPatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { hexBytes, InsnJson } from '../insn-json.js';
 import { cpu_feature_names, LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
-import type { TypeTable } from '@vmpipe/types';
 import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -22,6 +21,7 @@ export default class Disasm extends VmpipeCommand {
     '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib sysrq_handle_crash | vmpipe-render',
     '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib --around 0xffffffff89dcd0a8 3 | vmpipe-render',
     'vmcore-extract fixtures/real/vmcore.kdump-zlib | <%= config.bin %> disasm | vmpipe-render',
+    '<%= config.bin %> disasm fixtures/real/vmcore.kdump-zlib kmem_cache_free --sites | vmpipe-render',
   ];
 
   static override args = {
@@ -41,6 +41,7 @@ export default class Disasm extends VmpipeCommand {
     diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE or --from-module FILE.ko, instruction by instruction' }),
     'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
     lines: Flags.boolean({ description: 'source file and line of each instruction from the --vmlinux FILE\'s DWARF .debug_line (crash dis -l)' }),
+    sites: Flags.boolean({ description: 'mark the instructions the kernel patches at boot, from its own tables in the dump: static keys (with the key and whether it is on), static calls, alternatives (with the CPU feature)' }),
     ...programFlags,
   };
 
@@ -334,7 +335,7 @@ export default class Disasm extends VmpipeCommand {
     return this.withTypes((types) => modulePatchSites(ko, types, symbolAddress));
   }
 
-  private withTypes<T>(read: (types: TypeTable) => T): T | undefined {
+  private withTypes<T>(read: (types: Program['types']) => T): T | undefined {
     const types = this.prog.tryTypes();
     if (types instanceof Error) return undefined;
     try {
@@ -456,7 +457,7 @@ export default class Disasm extends VmpipeCommand {
         return c !== undefined && c.table === this.prog.kernelSymbols.table && c.start <= addr && addr < c.end ? c : undefined;
       },
     };
-    return new InsnWriter(this.lines, source, this.pieces, base, fnStart, this.dumpJsonText(), this.lineTable !== undefined);
+    return new InsnWriter(this.lines, source, this.pieces, base, fnStart, this.dumpJsonText(), this.lineTable !== undefined || this.flags.sites);
   }
 
   private record(ins: AnyInstruction, fnStart: bigint): AnyRecord {
@@ -478,6 +479,10 @@ export default class Disasm extends VmpipeCommand {
     if (ins.bad) r.bad = true;
     if (ins.truncated) r.truncated = true;
     if (ins.text === 'brk #0x800') r.note = 'BUG/WARN trap (__bug_table)'; // arm64's BUG_BRK_IMM
+    if (this.flags.sites) {
+      const site = this.siteRecord(ins.addr, ins.length);
+      if (site) r.site = site;
+    }
     r.bytesFrom = this.bytesFrom();
     return r;
   }
@@ -515,12 +520,57 @@ export default class Disasm extends VmpipeCommand {
       if (bug) s += `,"bug":${JSON.stringify(bug)}`;
     }
     this.previous = ins;
+    if (this.flags.sites) {
+      const site = this.siteRecord(ins.addr, ins.length);
+      if (site) s += `,"site":${JSON.stringify(site)}`;
+    }
     s += `,"bytesFrom":"${this.bytesFrom()}"`;
     if (this.lineTable && !(own && own.text.includes(' ['))) {
       const at = this.lineTable.lookup(ins.addr - this.prog.kernelOffset);
       if (at) s += `,"sourceFile":${JSON.stringify(at.file)},"sourceLine":${JSON.stringify(at.line)}`;
     }
     return `${s}}`;
+  }
+
+  /** The running kernel's patch sites, from its tables in the dump (read at the first use, per program). */
+  private liveSites?: { prog: Program; sites: PatchSites | undefined };
+
+  /**
+   * The patch site an instruction of memory is, as its `site`: a static key's (its name, and
+   * whether it is on: `static_key.enabled` above 0), a static call's (its key), an
+   * alternative's (the CPU feature, by number and by the kernel's name).
+   */
+  private siteRecord(addr: bigint, length: number): Record<string, unknown> | undefined {
+    if (this.liveSites?.prog !== this.prog) {
+      const prog = this.prog;
+      const read = (at: bigint, n: number) => {
+        try {
+          return prog.mem.readBytes(at, n);
+        } catch {
+          return undefined;
+        }
+      };
+      this.liveSites = { prog, sites: this.withTypes((types) => readPatchSites(types, (name) => prog.symbol(name), read)) };
+    }
+    const site = this.liveSites.sites?.at(addr, length);
+    if (!site) return undefined;
+    const r: Record<string, unknown> = { kind: site.kind };
+    if (site.key !== undefined) {
+      r.key = this.symbolize(site.key) ?? hex(site.key);
+      if (site.kind === 'static-key') {
+        try {
+          r.enabled = this.prog.mem.readU32(site.key) > 0; // static_key.enabled (atomic_t) comes first
+        } catch {
+          /* the key's page is not in the dump: say nothing of it */
+        }
+      }
+    }
+    if (site.feature !== undefined) {
+      r.cpuFeature = site.feature;
+      const name = cpu_feature_names(this.prog).get(site.feature & 0x7fff);
+      if (name !== undefined) r.cpuFeatureName = name;
+    }
+    return r;
   }
 
   /** ud2 sites of the kernel's and the loaded modules' __bug_table, by address: read at the first ud2, per program. */
