@@ -41,7 +41,7 @@ export default class Disasm extends VmpipeCommand {
     diff: Flags.boolean({ description: 'memory against --from-vmlinux FILE or --from-module FILE.ko, instruction by instruction' }),
     'member-of': Flags.string({ description: 'name the member of TYPE at each memory operand\'s displacement (page[2].deferred_list); TYPE:REG only for operands based on REG', helpValue: 'TYPE[:REG]' }),
     lines: Flags.boolean({ description: 'source file and line of each instruction from the --vmlinux FILE\'s DWARF .debug_line (crash dis -l)' }),
-    sites: Flags.boolean({ description: 'mark the instructions the kernel patches at boot, from its own tables in the dump: static keys (with the key and whether it is on), static calls, alternatives (with the CPU feature)' }),
+    sites: Flags.boolean({ description: 'mark the instructions the kernel patches at boot, from its own tables in the dump: static keys (with the key and whether it is on) and static calls (alternatives: --diff --from-vmlinux; their table is freed after boot)' }),
     ...programFlags,
   };
 
@@ -543,7 +543,11 @@ export default class Disasm extends VmpipeCommand {
   private siteRecord(addr: bigint, length: number): Record<string, unknown> | undefined {
     if (this.liveSites?.prog !== this.prog) {
       const prog = this.prog;
+      // A table in the init sections (the alternatives, on x86_64 and arm64) was freed after boot
+      // (free_initmem): its pages are gone from the dump or hold other data now, so it is not read.
+      const [initBegin, initEnd] = [prog.symbol('__init_begin'), prog.symbol('__init_end')];
       const read = (at: bigint, n: number) => {
+        if (initBegin !== undefined && initEnd !== undefined && at < initEnd && at + BigInt(n) > initBegin) return undefined;
         try {
           return prog.mem.readBytes(at, n);
         } catch {
