@@ -271,6 +271,13 @@ withDump('--sites: static keys and static calls from the dump\'s own tables, eac
     t.regex(c.site.key, /^__SCK__/);
     t.is(BigInt(c.target), await word(c.site.key), `${c.symbol}: calls ${c.site.key}.func`);
   }
+  // a module's sites are its struct module's tables: the warn scenario's crashmod calls __cond_resched through a static call
+  const warn = join(scenarios, 'warn', 'vmcore.kdump');
+  const fill = (await runBin('disasm', [warn, 'vmpipe_fill', ...lean, '--sites'])).records().filter((x) => x.kind === 'insn' && x.site);
+  t.is(fill.length, 1);
+  t.like(fill[0], { symbol: 'vmpipe_fill+0x96 [crashmod]', mnemonic: 'call', site: { kind: 'static-call', key: '__SCK__cond_resched' } });
+  const func = (await runBin('vmcore-extract', [warn, ...lean, '--read', '__SCK__cond_resched', '--length', '8'])).records().find((x) => x.kind === 'mem')!.words[0];
+  t.is(fill[0]!.target, func, 'it calls what the key holds');
   // the fast writer is off under --sites: every record still carries what the plain listing has
   const plain = (await runBin('disasm', [dump, 'kmem_cache_free'])).records().filter((x) => x.kind === 'insn');
   t.deepEqual(recs.map(({ site: _s, ...rest }) => rest), plain);

@@ -38,3 +38,28 @@ export function moduleSections(prog: Program, module: KernelModule): Map<string,
   }
   return out;
 }
+
+/**
+ * A module's tables of patch sites, as the bounds the kernel's own tables have by symbol name
+ * (`__start___jump_table`.., `__start_static_call_sites`..): `struct module`'s `jump_entries`
+ * and `static_call_sites` pointers and their counts (include/linux/module.h). Missing members
+ * (a kernel without jump labels or static calls) leave their table out.
+ */
+export function moduleTableBounds(prog: Program, module: KernelModule): Map<string, bigint> {
+  const types = prog.types;
+  const out = new Map<string, bigint>();
+  const table = (ptr: string, count: string, type: string, start: string, stop: string) => {
+    const p = memberIfPresent(types, 'struct module', ptr);
+    const n = memberIfPresent(types, 'struct module', count);
+    const t = lookupType(types, type);
+    if (!p || !n || !t) return;
+    const at = prog.mem.readU64(module.addr + BigInt(p.offset));
+    const entries = prog.mem.readU32(module.addr + BigInt(n.offset));
+    if (at === 0n || entries === 0 || entries > 1 << 20) return;
+    out.set(start, at);
+    out.set(stop, at + BigInt(entries * sizeOf(types, t.id)));
+  };
+  table('jump_entries', 'num_jump_entries', 'struct jump_entry', '__start___jump_table', '__stop___jump_table');
+  table('static_call_sites', 'num_static_call_sites', 'struct static_call_site', '__start_static_call_sites', '__stop_static_call_sites');
+  return out;
+}

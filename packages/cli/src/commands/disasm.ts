@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { aarch64EffectiveAddress, aarch64PltTarget, Aarch64Disassembler, vmlinuxPatchSites, modulePatchSites, readPatchSites, type PatchSites, type Aarch64Instruction, type Aarch64Operand, type Aarch64MemoryOperand, vmlinuxArch, BUG_ENTRY_RELATIVE, CodeFileError, applyCodeRelocations, moduleCodeRelocations, type CodeRelocation, Disassembler, bugReport, parseBugTable, type BugEntryLayout, type BugSite, around, diffInstructions, effectiveAddress, isFtraceNop, membersAt, moduleCode, typeMembers, vmlinuxCode, type Instruction, type MemoryOperand, type Operand, type RegisterValues, type TypeMembers, type WalkStep } from '@vmpipe/disasm';
 import { hexBytes, InsnJson } from '../insn-json.js';
-import { cpu_feature_names, LineTable, moduleSections, StructLayout, type Program } from '@vmpipe/kernel';
+import { cpu_feature_names, LineTable, moduleSections, moduleTableBounds, StructLayout, type Program } from '@vmpipe/kernel';
 import { ByteLines, errorRecord, EXIT, FatalError, hex, parseAddress, RecordWriter, type AnyRecord } from '@vmpipe/records';
 import { programFlags, VmpipeCommand } from '../base.js';
 import { sourceRecord } from '../dump-records.js';
@@ -546,17 +546,10 @@ export default class Disasm extends VmpipeCommand {
       // A table in the init sections (the alternatives, on x86_64 and arm64) was freed after boot
       // (free_initmem): its pages are gone from the dump or hold other data now, so it is not read.
       const [initBegin, initEnd] = [prog.symbol('__init_begin'), prog.symbol('__init_end')];
-      const read = (at: bigint, n: number) => {
-        if (initBegin !== undefined && initEnd !== undefined && at < initEnd && at + BigInt(n) > initBegin) return undefined;
-        try {
-          return prog.mem.readBytes(at, n);
-        } catch {
-          return undefined;
-        }
-      };
+      const read = (at: bigint, n: number) => (initBegin !== undefined && initEnd !== undefined && at < initEnd && at + BigInt(n) > initBegin ? undefined : readable(prog)(at, n));
       this.liveSites = { prog, sites: this.withTypes((types) => readPatchSites(types, (name) => prog.symbol(name), read)) };
     }
-    const site = this.liveSites.sites?.at(addr, length);
+    const site = this.liveSites.sites?.at(addr, length) ?? this.moduleLiveSites(addr)?.at(addr, length);
     if (!site) return undefined;
     const r: Record<string, unknown> = { kind: site.kind };
     if (site.key !== undefined) {
@@ -575,6 +568,33 @@ export default class Disasm extends VmpipeCommand {
       if (name !== undefined) r.cpuFeatureName = name;
     }
     return r;
+  }
+
+  /** Each loaded module's patch sites, by module name, read at its first instruction asked about. */
+  private moduleSites = new Map<string, PatchSites | undefined>();
+
+  /**
+   * The patch sites of the module whose core holds `addr`: its `struct module`'s `jump_entries`
+   * and `static_call_sites` (with their counts) are its tables, relocated by the loader.
+   */
+  private moduleLiveSites(addr: bigint): PatchSites | undefined {
+    let mods;
+    try {
+      mods = this.prog.modules.modules;
+    } catch {
+      return undefined;
+    }
+    const mod = mods.find((m) => addr >= m.base && addr < m.base + BigInt(m.size));
+    if (!mod) return undefined;
+    const key = `${this.prog.path}\0${mod.name}`;
+    if (!this.moduleSites.has(key)) {
+      const prog = this.prog;
+      this.moduleSites.set(key, this.withTypes((types) => {
+        const bounds = moduleTableBounds(prog, mod);
+        return readPatchSites(types, (name) => bounds.get(name), readable(prog));
+      }));
+    }
+    return this.moduleSites.get(key);
   }
 
   /** ud2 sites of the kernel's and the loaded modules' __bug_table, by address: read at the first ud2, per program. */
@@ -690,6 +710,17 @@ interface FileCode {
   unresolved: [bigint, bigint][];
   /** the vmlinux's static keys, static calls and alternatives, to say which one a difference is */
   sites?: PatchSites;
+}
+
+/** The program's memory as a reader that gives undefined where the dump has no bytes. */
+function readable(prog: Program): (at: bigint, n: number) => Uint8Array | undefined {
+  return (at, n) => {
+    try {
+      return prog.mem.readBytes(at, n);
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** A file that cannot give code: missing (3), unusable (4), or no such address/symbol in it (2). */
