@@ -310,6 +310,7 @@ export default class Disasm extends VmpipeCommand {
     fileDis.free();
     return { insns, offset: 0n, relocated, unresolved: unresolved.map(span), sites: this.modulePatchSites(path, symbolAddress) };
   }
+
   /**
    * The arm64 PLT entry the branch that ran at `p` goes through, when that entry leads to `target`
    * (the module loader's veneer for a call out of reach): what the relocation at `p` was given.
@@ -335,6 +336,7 @@ export default class Disasm extends VmpipeCommand {
     return this.withTypes((types) => modulePatchSites(ko, types, symbolAddress));
   }
 
+  /** What `read` makes of the program's types; undefined without types, or when the read fails (the dump lacks a table's page). */
   private withTypes<T>(read: (types: Program['types']) => T): T | undefined {
     const types = this.prog.tryTypes();
     if (types instanceof Error) return undefined;
@@ -354,7 +356,6 @@ export default class Disasm extends VmpipeCommand {
       return new Map();
     }
   }
-
 
   /** Instructions around addr, decoded from its function's start; `regs` give effective addresses at the current one. */
   private around(addr: bigint, before: number, after: number, regs: RegisterValues | undefined, returnAddress = false): AnyRecord[] {
@@ -391,14 +392,9 @@ export default class Disasm extends VmpipeCommand {
         if (row.same && overlaps(file!.relocated, ins)) r.relocated = true;
         if (!row.same) {
           r.reason = row.reason === 'patched' && overlaps(file!.unresolved, ins) ? 'module-relocation' : row.reason;
-          // the site's key by name (its link-time address moved by KASLR), or the alternative's CPU feature number
-          if (row.site?.key !== undefined) r[row.site.kind === 'static-key' ? 'staticKey' : 'staticCall'] = this.symbolize(row.site.key + file!.offset) ?? hex(row.site.key + file!.offset);
-          if (row.site?.feature !== undefined) {
-            r.cpuFeature = row.site.feature;
-            // bit 15 is a flag (x86 6.1: inverted; arm64: a callback alternative), the rest the feature the kernel names
-            const name = cpu_feature_names(this.prog).get(row.site.feature & 0x7fff);
-            if (name !== undefined) r.cpuFeatureName = name;
-          }
+          // the site's key by name (its link-time address moved by KASLR), or the alternative's CPU feature
+          if (row.site?.key !== undefined) r[row.site.kind === 'static-key' ? 'staticKey' : 'staticCall'] = this.keyName(row.site.key + file!.offset);
+          if (row.site?.feature !== undefined) Object.assign(r, this.featureFields(row.site.feature));
           r.file = row.file.map((x) => ({ addr: hex(x.addr), bytes: hexBytes(x.bytes), text: x.text }));
         }
       }
@@ -553,7 +549,7 @@ export default class Disasm extends VmpipeCommand {
     if (!site) return undefined;
     const r: Record<string, unknown> = { kind: site.kind };
     if (site.key !== undefined) {
-      r.key = this.symbolize(site.key) ?? hex(site.key);
+      r.key = this.keyName(site.key);
       if (site.kind === 'static-key') {
         try {
           r.enabled = this.prog.mem.readU32(site.key) > 0; // static_key.enabled (atomic_t) comes first
@@ -562,12 +558,20 @@ export default class Disasm extends VmpipeCommand {
         }
       }
     }
-    if (site.feature !== undefined) {
-      r.cpuFeature = site.feature;
-      const name = cpu_feature_names(this.prog).get(site.feature & 0x7fff);
-      if (name !== undefined) r.cpuFeatureName = name;
-    }
+    if (site.feature !== undefined) Object.assign(r, this.featureFields(site.feature));
     return r;
+  }
+
+  /** A static key's or static call key's name (its symbol), or its address where none covers it. */
+  private keyName(key: bigint): string {
+    return this.symbolize(key) ?? hex(key);
+  }
+
+  /** An alternative's feature field as records carry it: as stored, and by the kernel's name. */
+  private featureFields(feature: number): { cpuFeature: number; cpuFeatureName?: string } {
+    // bit 15 is a flag (x86 6.1: inverted; arm64: a callback alternative), the rest the feature the kernel names
+    const name = cpu_feature_names(this.prog).get(feature & 0x7fff);
+    return name === undefined ? { cpuFeature: feature } : { cpuFeature: feature, cpuFeatureName: name };
   }
 
   /** Each loaded module's patch sites, by module name, read at its first instruction asked about. */
