@@ -21,7 +21,7 @@
  * damaged thread list ends that process's threads; the process walk goes on;
  * `walk` says which).
  */
-import { memberAt } from '@vmpipe/types';
+import { memberAt, memberIfPresent } from '@vmpipe/types';
 import { list_for_each_entry, type ListCorruption } from './list.js';
 import { per_cpu_ptr } from './percpu.js';
 import { xa_for_each } from './xarray.js';
@@ -57,8 +57,8 @@ export function* for_each_thread(prog: Program, task: bigint): Generator<TaskSte
   const ts = struct(prog, 'task_struct');
   let l = threadLayouts.get(prog);
   if (!l) {
-    const head = tryMember(prog, 'struct signal_struct', 'thread_head');
-    const node = tryMember(prog, 'struct task_struct', 'thread_node');
+    const head = memberIfPresent(prog.types, 'struct signal_struct', 'thread_head')?.offset;
+    const node = memberIfPresent(prog.types, 'struct task_struct', 'thread_node')?.offset;
     l = { signal: memberAt(prog.types, ts, 'signal').offset, ...(head !== undefined && node !== undefined ? { threadHead: head } : {}) };
     threadLayouts.set(prog, l);
   }
@@ -165,9 +165,9 @@ export type PidStep = { pid: bigint; nr: number } | { corrupt: ListCorruption; w
  */
 export function* for_each_pid(prog: Program): Generator<PidStep> {
   const ns = prog.symbol('init_pid_ns');
-  const idrAt = tryMember(prog, 'struct pid_namespace', 'idr'); // absent before 4.15 (pid_hash)
+  const idrAt = memberIfPresent(prog.types, 'struct pid_namespace', 'idr')?.offset; // absent before 4.15 (pid_hash)
   // without the types to follow a pid to its task (struct pid, task_struct.pid_links) the table is of no use
-  if (ns === undefined || idrAt === undefined || tryMember(prog, 'struct pid', 'tasks') === undefined) return;
+  if (ns === undefined || idrAt === undefined || !memberIfPresent(prog.types, 'struct pid', 'tasks')) return;
   const idr = ns + BigInt(idrAt);
   const root = idr + BigInt(memberAt(prog.types, struct(prog, 'idr'), 'idr_rt').offset);
   for (const step of xa_for_each(prog, root, { max: MAX_TASKS })) {
@@ -187,7 +187,7 @@ export function pid_task(prog: Program, pid: bigint): bigint {
   let l = pidLayouts.get(prog);
   if (!l) {
     const ts = struct(prog, 'task_struct');
-    const link = tryMember(prog, 'struct task_struct', 'pid_links') ?? memberAt(prog.types, ts, 'pids').offset + memberAt(prog.types, struct(prog, 'pid_link'), 'node').offset;
+    const link = memberIfPresent(prog.types, 'struct task_struct', 'pid_links')?.offset ?? memberAt(prog.types, ts, 'pids').offset + memberAt(prog.types, struct(prog, 'pid_link'), 'node').offset;
     l = { tasks: memberAt(prog.types, struct(prog, 'pid'), 'tasks').offset, link };
     pidLayouts.set(prog, l);
   }
@@ -199,15 +199,4 @@ export function pid_task(prog: Program, pid: bigint): bigint {
 export function idle_task(prog: Program, cpu: number): bigint {
   const rq = per_cpu_ptr(prog, need(prog, 'runqueues'), cpu);
   return prog.mem.readU64(rq + BigInt(memberAt(prog.types, struct(prog, 'rq'), 'idle').offset));
-}
-
-function tryMember(prog: Program, type: string, member: string): number | undefined {
-  const [kind, name] = type.split(' ') as ['struct', string];
-  const id = prog.types.lookup(kind, name);
-  if (id === undefined) return undefined;
-  try {
-    return memberAt(prog.types, { id, name: type }, member).offset;
-  } catch {
-    return undefined;
-  }
 }
