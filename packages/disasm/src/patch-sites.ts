@@ -1,6 +1,7 @@
 /**
- * Where a kernel patches its own text at boot, read from its vmlinux's
- * tables, so `--diff` can say which mechanism changed an instruction:
+ * Where a kernel patches its own text at boot, read from its own tables (a
+ * vmlinux's, a .ko's, or the running kernel's in a dump), so `disasm` can say
+ * which mechanism changed an instruction:
  *
  * - static keys: `struct jump_entry` (include/linux/jump_label.h, with
  *   HAVE_ARCH_JUMP_LABEL_RELATIVE as on x86_64 and arm64): `code` and
@@ -20,8 +21,8 @@
  *
  * Every field's place and size comes from the kernel's own types, so the
  * layouts follow its version; a table whose type or bounds are missing is
- * simply not used. A vmlinux's sites are at link-time addresses; a module's
- * (its .ko's sections of the same names, relocated) at their memory addresses.
+ * simply not used. Sites come out in the address space of the table they are
+ * read from: a vmlinux's link-time one, a module's or a dump's memory.
  */
 import { ElfFile } from '@vmpipe/elf';
 import { koSection, type CodeRelocation } from './code-file.js';
@@ -31,7 +32,7 @@ export type PatchSiteKind = 'static-key' | 'alternative' | 'static-call';
 
 export interface PatchSite {
   kind: PatchSiteKind;
-  /** the first patched byte (link-time) */
+  /** the first patched byte (in the table's address space: see the file's comment) */
   addr: bigint;
   /** bytes patched (0 for static keys and calls: one instruction, whatever its length) */
   length: number;
@@ -41,7 +42,7 @@ export interface PatchSite {
   feature?: number;
 }
 
-/** A vmlinux's patch sites, looked up by address. */
+/** A kernel's or a module's patch sites, looked up by address. */
 export class PatchSites {
   private readonly exact = new Map<bigint, PatchSite>();
   /** alternatives by start address, sorted */
@@ -61,7 +62,7 @@ export class PatchSites {
     return [...this.exact.values(), ...this.spans];
   }
 
-  /** The site of the instruction at `addr` (link-time) of `length` bytes: a key or call site there, else an alternative overlapping it. */
+  /** The site of the instruction at `addr` of `length` bytes: a key or call site there, else an alternative overlapping it. */
   at(addr: bigint, length: number): PatchSite | undefined {
     const site = this.exact.get(addr);
     if (site) return site;
