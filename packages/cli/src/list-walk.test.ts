@@ -7,11 +7,10 @@
  * then one list-corrupt record that names it.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { breakages, patchedDump, type Broken } from './list-walk.test-helper.js';
+import { brokenCopyForTests } from './broken-dump.test-helper.js';
 import { type Rec, runBin } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -108,13 +107,7 @@ test('bad usage: one line on stderr, exit 2, nothing on stdout; a missing dump e
 });
 
 // ---- the broken copy ----
-const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-list-walk-'));
-const broken = join(tmp, 'list-walk-broken.kdump');
-const b: Partial<Broken> = {};
-test.before(async () => {
-  await patchedDump(dump, broken, breakages(b));
-});
-test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+const { path: broken, broke: b } = brokenCopyForTests(dump, 'vmpipe-list-walk-');
 const brokenCrash = (name: string) => crash(`crash.list-walk-broken.kdump.${name}.txt`);
 const corruptOf = (rs: Rec[]) => rs.find((r) => r.kind === 'error' && r.code === 'list-corrupt');
 

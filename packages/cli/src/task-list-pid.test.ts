@@ -7,11 +7,10 @@
  * where the list broke. Runs wherever the fixture is (CI).
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { breakages, patchedDump, type Broken } from './list-walk.test-helper.js';
+import { brokenCopyForTests } from './broken-dump.test-helper.js';
 import { runBin as run } from './run-bin.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,13 +22,7 @@ const expected = (name: string) => readFileSync(join(REAL, 'expected', name), 'l
 /** crash ps task lines, %MEM left out (crash divides by a different total: fixtures/real/PS-NOTES.md). */
 const psLines = (text: string) => text.split('\n').filter((l) => /^[> ]\s+\d+\s/.test(l)).map((l) => l.replace(/^(.{44})\s+\S+/, '$1'));
 
-const tmp = mkdtempSync(join(tmpdir(), 'vmpipe-task-list-pid-'));
-const broken = join(tmp, 'list-walk-broken.kdump');
-const b: Partial<Broken> = {};
-test.before(async () => {
-  await patchedDump(dump, broken, breakages(b));
-});
-test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+const { path: broken, broke: b } = brokenCopyForTests(dump, 'vmpipe-task-list-pid-');
 
 test('task-list on a task list deleted at its 6th entry: crash 9 ps\'s tasks, the rest from the PID table, and a task-list-broken record saying where', async (t) => {
   const theirs = psLines(expected('crash-9.0.2++.list-walk-broken.kdump.ps.txt'));
